@@ -1,0 +1,244 @@
+"""The command line: flags in, a Plan to the engine, a Result out, an exit code back.
+
+This is the only module that imports click, prints, or exits. Everything heavy (Locust, httpx,
+Jinja2, numpy) is imported inside the commands, so `benchbox --help` starts instantly.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import click
+
+from benchbox import __version__
+from benchbox.errors import BenchboxError, ExitCode, Interrupted
+
+if TYPE_CHECKING:
+    from benchbox.engine import Event, Written
+    from benchbox.plan import Plan
+    from benchbox.result import Result
+
+_RUN_HELP = """Check that the endpoint at --target is ready for production traffic.
+
+Preflight (reachable, healthy, ready), then steady load recorded in HDR histograms, then gates
+(default: P95 <= 2s, errors <= 1%). Writes result.json, report.html, summary.md and junit.xml.
+
+With neither --rate nor --users, the load is open loop at 10 requests/s for 30 s.
+
+Exit codes: 0 all gates passed, 1 a gate failed, 2 bad usage, 3 target unreachable or never
+ready, 130 interrupted (the partial report is still written)."""
+
+
+def _run_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The flags of `run` (values stay strings: benchbox.plan parses them with one-line errors)."""
+    options = [
+        click.option("--target", metavar="URL", help="Endpoint to test, e.g. http://127.0.0.1:8000/v1/models/demo/predict."),
+        click.option("--config", "config", metavar="FILE", help="benchbox.toml to read; flags override its keys."),
+        click.option("--body", metavar="JSON|@FILE", help="Request body: JSON text, @file.json, or @file.jsonl (one per line, round-robin)."),
+        click.option("--method", metavar="METHOD", help="HTTP method (default POST with a body, else GET)."),
+        click.option("-H", "--header", "header", multiple=True, metavar="'NAME: VALUE'", help="Extra request header; repeatable."),
+        click.option("--api-key-env", metavar="VAR", help="Send 'Authorization: Bearer $VAR'; the key is never written anywhere."),
+        click.option("--rate", metavar="R", help="Open loop: R requests/s on a fixed schedule (latency from the intended send time)."),
+        click.option("--users", metavar="N", help="Closed loop: N users sending back to back."),
+        click.option("--arrival", metavar="constant|poisson", help="Open-loop arrivals (default constant)."),
+        click.option("--duration", metavar="30s", help="Length of the load phase (default 30s)."),
+        click.option("--timeout", metavar="10s", help="Per-request timeout (default 10s)."),
+        click.option("--connections", metavar="N", help="Open loop: most requests in flight at once (default 256)."),
+        click.option("--slo", "slo", multiple=True, metavar="KEY=VALUE",
+                     help="Gate: p50|p90|p95|p99|p99_9|max=200ms, errors=1%, min_rps=100; repeatable."),
+        click.option("--skip", metavar="PHASE[,PHASE]", help="Phases to leave out: contract, adversarial, load, saturation."),
+        click.option("--health-path", "health_path", multiple=True, metavar="PATH", help="Health probe path (default /health, /healthz)."),
+        click.option("--ready-path", "ready_path", multiple=True, metavar="PATH", help="Readiness probe path (default /ready, /v2/health/ready)."),
+        click.option("--ready-timeout", metavar="30s", help="How long to wait for the target to become ready (default 30s)."),
+        click.option("--out", metavar="DIR", help="Where to write results (default reports/<time>-<label>/)."),
+        click.option("--label", metavar="NAME", help="Name for this run (default host-port)."),
+        click.option("--seed", metavar="N", help="Seed for every random choice (default: random, recorded in the result)."),
+        click.option("-q", "--quiet", is_flag=True, help="No per-second progress lines."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="benchbox")
+def cli() -> None:
+    """benchbox: is this model or API endpoint ready for production traffic?"""
+
+
+@cli.command(help=_RUN_HELP)
+@_run_options
+def run(quiet: bool, config: str | None, **flags: Any) -> None:
+    _fail_or_exit(lambda: _run(flags, config, quiet, command="run"))
+
+
+@cli.command()
+@click.option("--serve", is_flag=True, help="Only serve the demo model (Ctrl-C to stop).")
+@click.option("--port", metavar="PORT", help="With --serve: port to listen on (default 8000).")
+@click.option("--service-ms", metavar="MS", help="Extra service time per request (default 5 for the run).")
+@click.option("--concurrency", metavar="N", help="Most requests the demo serves at once (default 8 for the run).")
+@click.option("--model-version", metavar="v1|v2", help="Which demo model to serve (default v1).")
+@click.option("--duration", metavar="10s", help="Length of the demo's load phase (default 10s).")
+@click.option("--rate", metavar="R", help="Open-loop rate of the demo's load phase (default 50 req/s).")
+@click.option("--out", metavar="DIR", help="Where to write the demo's report.")
+@click.option("-q", "--quiet", is_flag=True, help="No per-second progress lines.")
+def demo(serve: bool, port: str | None, service_ms: str | None, concurrency: str | None,
+         model_version: str | None, duration: str | None, rate: str | None, out: str | None, quiet: bool) -> None:
+    """Run the whole pipeline against the bundled demo model server and show the report."""
+    from benchbox.demo.profile import demo_options, serve_forever, start_demo
+
+    def go() -> ExitCode:
+        options = demo_options(service_ms, concurrency, model_version)
+        if serve:
+            _say(f"serving the demo model on http://127.0.0.1:{port or 8000} (Ctrl-C to stop)")
+            return serve_forever(options, port)
+        _say(f"starting the demo model server ({options.model_version}, "
+             f"{options.service_ms:g} ms service time, {options.concurrency} at once)")
+        with start_demo(options) as (server, flags):
+            _say(f"demo server ready at {server.url}")
+            flags.update({k: v for k, v in {"duration": duration, "rate": rate, "out": out}.items() if v})
+            return _run(flags, None, quiet, command="demo")
+
+    _fail_or_exit(go)
+
+
+@cli.command()
+@click.argument("result_json", metavar="RESULT.json")
+@click.option("--out", metavar="DIR", help="Where to write the reports (default: beside RESULT.json).")
+def report(result_json: str, out: str | None) -> None:
+    """Re-render report.html, summary.md and junit.xml from a saved result.json alone."""
+
+    def go() -> ExitCode:
+        from benchbox import result as result_io
+        from benchbox.engine import prepare_out_dir
+        from benchbox.report import render_all
+
+        saved = result_io.load(Path(result_json))
+        out_dir = prepare_out_dir(Path(out) if out else Path(result_json).parent)
+        files = render_all(saved, out_dir)
+        click.echo(f"verdict: {saved.verdict.upper()}")
+        for path in (files.html, files.markdown, files.junit):
+            click.echo(f"wrote {path}")
+        return ExitCode.PASS
+
+    _fail_or_exit(go)
+
+
+def _run(flags: Mapping[str, Any], config: str | None, quiet: bool, command: str) -> ExitCode:
+    from benchbox import engine
+    from benchbox.plan import build_plan, read_config
+
+    plan = build_plan(flags, read_config(config) if config else None)
+    engine.prepare_out_dir(plan.out_dir)
+    _say(f"benchbox {__version__}: {plan.request.method} {plan.target} (seed {plan.seed})")
+    previous = signal.signal(signal.SIGTERM, _raise_sigterm)
+    try:
+        result = engine.run(plan, command=command, observer=_printer(quiet))
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    written = engine.write_outputs(result, plan.out_dir)
+    _print_result(result, plan, written)
+    return engine.exit_code(result)
+
+
+def _raise_sigterm(signum: int, frame: FrameType | None) -> NoReturn:
+    raise Interrupted("SIGTERM")
+
+
+def _printer(quiet: bool) -> Callable[[Event], None]:
+    def show(event: Event) -> None:
+        if event.kind == "tick":
+            if quiet:
+                return
+            d = event.data
+            p = "  ".join(f"{k} {_ms(d.get(k))}" for k in ("p50", "p95", "p99"))
+            _say(f"  {d.get('t', 0) + 1:>4}s  {d.get('requests', 0):>6} done  {d.get('errors', 0):>4} err  "
+                 f"{p}  in flight {d.get('in_flight', 0)}  cpu {d.get('cpu_percent', 0):.0f}%")
+        else:
+            _say(event.message)
+    return show
+
+
+def _print_result(result: Result, plan: Plan, written: Written) -> None:
+    from benchbox.units import format_ms
+
+    click.echo("")
+    click.echo(f"verdict: {result.verdict.upper()}" + (" (partial run)" if result.partial else ""))
+    for problem in result.problems:
+        click.echo(f"  problem: {problem}")
+    for gate in result.gates:
+        mark = {True: "pass", False: "FAIL", None: "skip"}[gate.passed]
+        click.echo(f"  [{mark}] {gate.name}: {gate.detail}")
+    phase = result.main_phase
+    if phase is not None:
+        lat = phase.latency_ms
+        click.echo(f"  {phase.requests} requests, {phase.throughput_rps:.1f} req/s, "
+                   f"errors {100 * phase.error_rate:.2f}%")
+        if lat is not None:
+            click.echo(f"  latency p50 {format_ms(lat.p50)}  p95 {format_ms(lat.p95)}  p99 {format_ms(lat.p99)}  "
+                       f"p99.9 {format_ms(lat.p99_9)}  max {format_ms(lat.max)}")
+        for reason in phase.generator.reasons:
+            click.echo(f"  warning: {reason}: these figures describe the generator, not the target")
+    for warning in written.warnings:
+        click.echo(f"  warning: {warning}")
+    click.echo(f"report: {written.report_html}")
+    click.echo(f"result: {written.result_json}")
+
+
+def _ms(value: Any) -> str:
+    from benchbox.units import format_ms
+
+    return format_ms(value) if isinstance(value, (int, float)) else "-"
+
+
+def _say(text: str) -> None:
+    click.echo(text, err=True)
+
+
+def _fail_or_exit(action: Callable[[], ExitCode]) -> NoReturn:
+    """The one place a BenchboxError becomes a one-line message and an exit code."""
+    try:
+        code = action()
+    except BenchboxError as exc:
+        click.echo(f"benchbox: error: {exc.message}", err=True)
+        code = exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("benchbox: interrupted", err=True)
+        code = ExitCode.INTERRUPTED
+    except Exception as exc:  # a bug in benchbox: one line for the user, the traceback on request
+        if os.environ.get("BENCHBOX_DEBUG"):
+            raise
+        click.echo(f"benchbox: internal error: {type(exc).__name__}: {exc} "
+                   "(set BENCHBOX_DEBUG=1 for the traceback)", err=True)
+        code = ExitCode.USAGE
+    sys.exit(int(code))
+
+
+def main(argv: list[str] | None = None) -> NoReturn:
+    """Console entry point: click's own usage errors also become one line and exit 2."""
+    try:
+        cli.main(args=argv, prog_name="benchbox", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
+        sys.exit(int(ExitCode.USAGE))
+    except click.UsageError as exc:
+        hint = f" (see 'benchbox {exc.ctx.info_name} --help')" if exc.ctx and exc.ctx.info_name != "benchbox" else " (see 'benchbox --help')"
+        click.echo(f"benchbox: error: {exc.format_message()}{hint}", err=True)
+        sys.exit(int(ExitCode.USAGE))
+    except click.exceptions.Abort:
+        click.echo("benchbox: interrupted", err=True)
+        sys.exit(int(ExitCode.INTERRUPTED))
+    except click.ClickException as exc:
+        click.echo(f"benchbox: error: {exc.format_message()}", err=True)
+        sys.exit(int(ExitCode.USAGE))
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+"""The pipeline: Plan -> preflight -> load -> gates -> Result.
+
+The engine never prints and never exits: it reports progress through an observer callback and
+returns a Result, also when the target dies, the generator fails or the run is interrupted
+(then the Result is marked partial and says why). The CLI decides what to print and which exit
+code that Result means.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from benchbox import __version__, evidence, gates, target
+from benchbox.errors import ExitCode, GeneratorFailed, Interrupted, UsageError
+from benchbox.plan import Plan
+from benchbox.result import LoadPhase, LoadSection, Preflight, Result, Target, Verdict, save
+
+
+@dataclass(frozen=True)
+class Event:
+    """Progress for whoever is watching: kind is 'phase', 'note' or 'tick'."""
+
+    kind: str
+    message: str = ""
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+Observer = Callable[[Event], None]
+
+
+def run(plan: Plan, command: str = "run", observer: Observer | None = None) -> Result:
+    """Run every planned phase and return the Result; interruptions end the run early, not badly."""
+    notify: Observer = observer or (lambda event: None)
+    started = _now()
+    problems: list[str] = []
+    phases: list[LoadPhase] = []
+    pre: Preflight | None = None
+    model_version: str | None = None
+    interrupted: str | None = None
+    try:
+        notify(Event("phase", "preflight: probing health and readiness"))
+        pre, model_version = target.preflight(plan, lambda text: notify(Event("note", text)))
+        if pre.error:
+            problems.append(pre.error)
+        elif "load" not in plan.skip:
+            phases.append(_load(plan, notify))
+    except Interrupted as exc:
+        interrupted = exc.signal_name
+        partial = getattr(exc, "phase", None)
+        if partial is not None:
+            phases.append(partial)
+    except KeyboardInterrupt:
+        interrupted = "SIGINT"
+    except GeneratorFailed as exc:
+        problems.append(str(exc))
+    if interrupted:
+        problems.append(f"interrupted by {interrupted}: the figures cover the run until then")
+
+    phase = phases[-1] if phases else None
+    judged = gates.judge(plan.gates, phase, _skipped_reason(plan, pre, interrupted))
+    verdict: Verdict = "error" if problems else ("fail" if any(g.passed is False for g in judged) else "pass")
+    return Result(
+        benchbox_version=__version__, started_at=started, finished_at=_now(), command=command,
+        plan=plan.redacted(),
+        target=Target(url=plan.target, protocol="json" if plan.request.bodies else "http",
+                      label=plan.label, model_version=model_version),
+        verdict=verdict, gates=judged, machine=evidence.machine(), seed=plan.seed, preflight=pre,
+        load=LoadSection(phases=tuple(phases)) if phases else None, commit=evidence.commit(),
+        partial=interrupted is not None or any(p.partial for p in phases), interrupted=interrupted,
+        problems=tuple(problems),
+    )
+
+
+def _load(plan: Plan, notify: Observer) -> LoadPhase:
+    from benchbox.load.process import run_phase  # the generator process is only started when needed
+
+    spec = plan.phase_spec()
+    shape = (f"open loop, {spec.rate:g} req/s ({spec.arrival})" if spec.mode == "open"
+             else f"closed loop, {spec.users} users")
+    notify(Event("phase", f"load: {shape} for {spec.duration_s:g}s", {"phase": spec.name}))
+    return run_phase(spec, lambda tick: notify(Event("tick", data=tick)))
+
+
+def _skipped_reason(plan: Plan, pre: Preflight | None, interrupted: str | None) -> str:
+    if "load" in plan.skip:
+        return "not checked: the load phase was skipped (--skip load)"
+    if pre is not None and pre.error:
+        return "not checked: preflight failed, so no load was sent"
+    if interrupted:
+        return f"not checked: interrupted by {interrupted} before the load phase"
+    return "not checked: no load phase ran"
+
+
+def exit_code(result: Result) -> ExitCode:
+    """DESIGN.md's exit codes, decided from the Result alone (so `benchbox report` agrees)."""
+    if result.interrupted:
+        return ExitCode.TERMINATED if result.interrupted == "SIGTERM" else ExitCode.INTERRUPTED
+    if result.preflight is not None and result.preflight.error:
+        return ExitCode.UNREACHABLE
+    if result.verdict == "fail":
+        return ExitCode.GATE_FAILED
+    if result.verdict == "error":
+        return ExitCode.USAGE
+    return ExitCode.PASS
+
+
+def prepare_out_dir(out_dir: Path) -> Path:
+    """Fail before the run, not after it, when the results could not be written."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / ".benchbox-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(f"bad --out {str(out_dir)!r}: expected a writable directory ({exc.strerror or exc})") from None
+    return out_dir
+
+
+@dataclass(frozen=True)
+class Written:
+    result_json: Path
+    report_html: Path
+    summary_md: Path
+    junit_xml: Path
+    warnings: tuple[str, ...] = ()
+
+
+def write_outputs(result: Result, out_dir: Path) -> Written:
+    """result.json first (the record), then every renderer reads only it."""
+    from benchbox.report import render_all
+
+    path = save(result, out_dir / "result.json")
+    files = render_all(result, out_dir)
+    return Written(result_json=path, report_html=files.html, summary_md=files.markdown,
+                   junit_xml=files.junit, warnings=files.warnings)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")

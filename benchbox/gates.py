@@ -1,0 +1,114 @@
+"""Acceptance gates: SLOs parsed into objects, judged against a result.
+
+A gate is data (`GateSpec`) until it meets a measured phase; judging it gives a `GateResult`,
+which is what result.json, the report and the exit code are made from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from benchbox.errors import bad_value
+from benchbox.result import GateResult, LoadPhase
+from benchbox.units import format_ms, parse_duration, parse_percent, parse_positive
+
+Op = Literal["<=", ">="]
+
+# key -> (metric path in the phase, op, unit, what a value looks like)
+_KEYS: dict[str, tuple[str, Op, str, str]] = {
+    "p50": ("latency_ms.p50", "<=", "ms", "a latency like 200ms or 2s"),
+    "p90": ("latency_ms.p90", "<=", "ms", "a latency like 200ms or 2s"),
+    "p95": ("latency_ms.p95", "<=", "ms", "a latency like 200ms or 2s"),
+    "p99": ("latency_ms.p99", "<=", "ms", "a latency like 200ms or 2s"),
+    "p99_9": ("latency_ms.p99_9", "<=", "ms", "a latency like 200ms or 2s"),
+    "max": ("latency_ms.max", "<=", "ms", "a latency like 200ms or 2s"),
+    "errors": ("error_rate", "<=", "ratio", "a percentage like 1% or 0.5%"),
+    "min_rps": ("throughput_rps", ">=", "req/s", "a throughput in requests/s, like 100"),
+}
+SLO_KEYS = tuple(_KEYS)
+
+# The checklist's defaults: "P95 > 2 s is generally unacceptable"; "alert when errors exceed 1 %".
+DEFAULT_SLOS = ("p95=2s", "errors=1%")
+
+
+@dataclass(frozen=True)
+class GateSpec:
+    name: str
+    metric: str
+    op: Op
+    threshold: float
+    unit: str
+
+    def describe(self) -> str:
+        return f"{self.metric} {self.op} {_show(self.threshold, self.unit)}"
+
+
+def parse_slo(text: str) -> GateSpec:
+    """'p95=200ms', 'errors=0.5%', 'min_rps=100' -> GateSpec."""
+    key, sep, value = text.partition("=")
+    key = key.strip().lower().replace(".", "_")
+    if not sep or key not in _KEYS:
+        raise bad_value("--slo", text, f"KEY=VALUE with KEY one of {', '.join(SLO_KEYS)} (e.g. p95=200ms)")
+    metric, op, unit, expected = _KEYS[key]
+    value = value.strip()
+    if unit == "ms":
+        threshold = parse_duration(f"--slo {key}", value, default_unit="ms") * 1000.0
+    elif unit == "ratio":
+        threshold = parse_percent(f"--slo {key}", value)
+    else:
+        threshold = parse_positive(f"--slo {key}", value)
+    return GateSpec(name=key, metric=metric, op=op, threshold=threshold, unit=unit)
+
+
+def merge_slos(layers: Iterable[Iterable[str]]) -> tuple[GateSpec, ...]:
+    """Later layers (config, then flags) override earlier ones gate by gate, keeping first-seen order."""
+    gates: dict[str, GateSpec] = {}
+    for layer in layers:
+        for text in layer:
+            spec = parse_slo(text)
+            gates[spec.name] = spec
+    return tuple(gates.values())
+
+
+def judge(specs: Iterable[GateSpec], phase: LoadPhase | None, skipped_reason: str | None = None) -> tuple[GateResult, ...]:
+    """Judge every gate against the phase; without a phase a gate is 'not checked', not passed."""
+    return tuple(_judge_one(spec, phase, skipped_reason) for spec in specs)
+
+
+def _judge_one(spec: GateSpec, phase: LoadPhase | None, skipped_reason: str | None) -> GateResult:
+    def result(observed: float | None, passed: bool | None, detail: str) -> GateResult:
+        return GateResult(name=spec.name, metric=spec.metric, op=spec.op, threshold=spec.threshold,
+                          unit=spec.unit, observed=observed, passed=passed, detail=detail)
+
+    if phase is None:
+        return result(None, None, skipped_reason or "not checked: no load phase ran")
+    observed = _observe(spec.metric, phase)
+    if observed is None:
+        return result(None, False, "no request got an answer, so there is nothing to measure")
+    passed = observed <= spec.threshold if spec.op == "<=" else observed >= spec.threshold
+    detail = f"{_show(observed, spec.unit)} {'within' if passed else 'breaks'} {spec.op} {_show(spec.threshold, spec.unit)}"
+    if phase.generator.limited and spec.unit != "ratio":
+        detail += " (generator-limited: this figure may describe the generator, not the target)"
+    if phase.partial:
+        detail += " (partial run)"
+    return result(observed, passed, detail)
+
+
+def _observe(metric: str, phase: LoadPhase) -> float | None:
+    if metric.startswith("latency_ms."):
+        if phase.latency_ms is None:
+            return None
+        return float(getattr(phase.latency_ms, metric.split(".", 1)[1]))
+    if metric == "error_rate":
+        return phase.error_rate if phase.requests else None
+    return float(getattr(phase, metric))
+
+
+def _show(value: float, unit: str) -> str:
+    if unit == "ms":
+        return format_ms(value)
+    if unit == "ratio":
+        return f"{100 * value:.2f}%"
+    return f"{value:g} {unit}"

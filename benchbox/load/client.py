@@ -1,0 +1,136 @@
+"""A lean keep-alive HTTP connection for the load phase, on geventhttpclient.
+
+Locust's FastHttpUser spends most of its CPU in its wrapper around geventhttpclient (field
+notes: 81 %); driving geventhttpclient's HTTPClient directly does the same wire work at about
+twice the speed. Each Locust user owns one Connection, so one user is one TCP connection, as in
+wrk. Only this module and its siblings import gevent; they run in the generator process.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+import ssl
+import time
+from urllib.parse import urlsplit
+
+import gevent
+from geventhttpclient import HTTPClient
+from geventhttpclient.response import HTTPConnectionClosed, HTTPParseError
+
+from benchbox import __version__
+from benchbox.load.spec import RequestSpec
+
+_READ_BLOCK = 65536
+
+
+class Outcome:
+    """What one request came to; a plain slotted class because one is made per request."""
+
+    __slots__ = ("status", "error_kind", "detail", "sent_at", "done_at")
+
+    def __init__(self) -> None:
+        self.status: int | None = None
+        self.error_kind: str | None = None
+        self.detail = ""
+        self.sent_at = 0.0
+        self.done_at = 0.0
+
+
+def classify(exc: BaseException) -> str:
+    """Errors by kind, as the result reports them: connect, dns, reset, tls, protocol, socket."""
+    if isinstance(exc, socket.gaierror):
+        return "dns"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connect"
+    if isinstance(exc, ssl.SSLError):
+        return "tls"
+    if isinstance(exc, (HTTPConnectionClosed, ConnectionResetError, BrokenPipeError)):
+        return "reset"
+    if isinstance(exc, OSError) and exc.errno in (errno.ECONNRESET, errno.EPIPE):
+        return "reset"
+    if isinstance(exc, (HTTPParseError, ValueError)):
+        return "protocol"
+    if isinstance(exc, OSError):
+        return "socket"
+    return "client"
+
+
+class Connection:
+    """One keep-alive connection to the target, rebuilt after any error."""
+
+    def __init__(self, request: RequestSpec, *, insecure: bool = False) -> None:
+        parts = urlsplit(request.url)
+        self._host = parts.hostname or "localhost"
+        self._port = parts.port
+        self._ssl = parts.scheme == "https"
+        self._insecure = insecure
+        self.uri = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        self.method = request.method.upper()
+        self.timeout = request.timeout_s
+        headers = {"User-Agent": f"benchbox/{__version__}"}
+        headers.update(dict(request.headers))
+        self._headers = headers
+        self._sock: socket.socket | None = None
+        self._client = self._new_client()
+
+    def _new_client(self) -> HTTPClient:
+        client = HTTPClient(
+            self._host, self._port, headers=self._headers, concurrency=1, ssl=self._ssl,
+            insecure=self._insecure, connection_timeout=self.timeout, network_timeout=self.timeout,
+        )
+        # geventhttpclient does not set TCP_NODELAY; without it loopback runs show 40 ms
+        # delayed-ACK stalls (field notes). We also keep the socket to close it on a timeout.
+        client._connection_pool.after_connect = self._after_connect  # type: ignore[method-assign]
+        return client
+
+    def _after_connect(self, sock: socket.socket) -> None:
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
+        self._sock = sock
+
+    def _reset(self) -> None:
+        """Throw the connection away: after a timeout or an error its state is unknown."""
+        if self._sock is not None:
+            try:
+                self._sock.close()
+            except OSError:
+                pass
+            self._sock = None
+        try:
+            self._client.close()
+        except Exception:  # noqa: BLE001 - closing a broken client must not fail the run
+            pass
+        self._client = self._new_client()
+
+    def send(self, body: bytes | None, out: Outcome) -> Outcome:
+        """Send one request and read the whole answer (in blocks, never keeping more than one)."""
+        timer = gevent.Timeout(self.timeout)
+        timer.start()
+        out.sent_at = time.perf_counter()
+        try:
+            response = self._client.request(self.method, self.uri, body=body)
+            try:
+                while response.read(_READ_BLOCK):
+                    pass
+            finally:
+                response.release()
+            out.status = response.status_code
+        except gevent.Timeout as exc:
+            if exc is not timer:
+                raise
+            out.error_kind, out.detail = "timeout", f"no complete answer within {self.timeout:g}s"
+            self._reset()
+        except Exception as exc:  # noqa: BLE001 - every failure is data about the target
+            out.error_kind, out.detail = classify(exc), f"{type(exc).__name__}: {exc}"
+            self._reset()
+        finally:
+            timer.close()
+        out.done_at = time.perf_counter()
+        return out
+
+    def close(self) -> None:
+        self._reset()
+        self._client.close()

@@ -1,0 +1,168 @@
+"""Where every latency of a load phase lands.
+
+The hot path (`response`, `failure`) does one HDR `record_value` and a few counter updates; all
+bucketing, merging, encoding and percentile reading happens once a second in `flush`, called by the
+generator's ticker. Latencies go into the current second's histogram only; `flush` adds it into
+the phase histogram exactly (HdrHistogram `add`) so no percentile is ever averaged.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from benchbox import hdr
+from benchbox.result import GeneratorHealth, LatencySummary, LoadPhase, TimePoint
+
+MAX_ERROR_SAMPLES = 5
+# A generator at or above this share of one core is the bottleneck, not the target.
+CPU_LIMIT_PERCENT = 90.0
+# Open loop: falling this far behind the schedule means the generator could not keep it.
+LAG_LIMIT_MS = 10.0
+# Open loop: this share of requests waiting for a free connection means the offered load was not offered.
+WAITED_LIMIT = 0.01
+
+
+@dataclass
+class GeneratorMeter:
+    """The generator's own CPU use, sampled at each tick (gevent runs on one core)."""
+
+    last_wall: float = field(default_factory=time.perf_counter)
+    last_cpu: float = field(default_factory=time.process_time)
+    first_cpu: float = field(default_factory=time.process_time)
+    samples: list[float] = field(default_factory=list)
+
+    def sample(self) -> float:
+        wall, cpu = time.perf_counter(), time.process_time()
+        percent = 100.0 * (cpu - self.last_cpu) / max(wall - self.last_wall, 1e-9)
+        self.last_wall, self.last_cpu = wall, cpu
+        self.samples.append(percent)
+        return percent
+
+    @property
+    def cpu_seconds(self) -> float:
+        return time.process_time() - self.first_cpu
+
+
+class Recorder:
+    """Counts and histograms of one phase; not thread-safe (one gevent hub drives it)."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.sent = 0
+        self.responses = 0
+        self.errors = 0
+        self.unsent = 0
+        self.status_counts: dict[int, int] = {}
+        self.errors_by_kind: dict[str, int] = {}
+        self.error_samples: list[str] = []
+        self.last_completion = self.started
+        self._second = hdr.new()
+        self._second_done = 0
+        self._second_errors = 0
+        self.phase = hdr.new()
+        self.lag = hdr.new()
+        self.service = hdr.new()
+        self.timeseries: list[TimePoint] = []
+        self.meter = GeneratorMeter()
+
+    def restart_clock(self) -> None:
+        """Call right before the first request: set-up time is not part of the phase."""
+        now = time.perf_counter()
+        self.started = self.last_completion = now
+        self.meter = GeneratorMeter()
+
+    def response(self, latency_s: float, status: int, now: float) -> None:
+        hdr.record_us(self._second, latency_s * 1e6)
+        self.responses += 1
+        self._second_done += 1
+        self.last_completion = now
+        self.status_counts[status] = self.status_counts.get(status, 0) + 1
+        if status >= 400:
+            self.errors += 1
+            self._second_errors += 1
+            kind = f"http_{status}"
+            self.errors_by_kind[kind] = self.errors_by_kind.get(kind, 0) + 1
+
+    def failure(self, kind: str, detail: str, latency_s: float | None, now: float) -> None:
+        """A request that got no HTTP answer. A timeout's elapsed time is a lower bound on its
+        latency, so it is recorded: dropping it would hide exactly the stalls we look for."""
+        if latency_s is not None:
+            hdr.record_us(self._second, latency_s * 1e6)
+        self.errors += 1
+        self._second_done += 1
+        self._second_errors += 1
+        self.last_completion = now
+        self.errors_by_kind[kind] = self.errors_by_kind.get(kind, 0) + 1
+        if len(self.error_samples) < MAX_ERROR_SAMPLES:
+            self.error_samples.append(f"{kind}: {detail}"[:300])
+
+    def has_pending(self) -> bool:
+        return self._second_done > 0
+
+    def flush(self, now: float) -> TimePoint:
+        """Close the current second: add it to the phase, keep it encoded, start a new one.
+
+        Percentiles of the second are read later, in the parent process: reading them here costs
+        ~1 ms of a single-threaded generator, which shows up as a stall in its own P99."""
+        h = self._second
+        count = h.get_total_count()
+        point = TimePoint(
+            t=len(self.timeseries), requests=self._second_done, errors=self._second_errors,
+            max=h.get_max_value() / 1000.0 if count else None, hdr=hdr.encode(h) if count else None,
+        )
+        if count:
+            self.phase.add(h)
+            self._second = hdr.new()  # a new histogram is ~10x cheaper than reset()
+        self._second_done = self._second_errors = 0
+        self.timeseries.append(point)
+        return point
+
+    def build(self, spec_name: str, mode: str, duration_s: float, *, offered_rps: float | None,
+              arrival: str | None, users: int | None, connections: int | None,
+              waited_for_connection: int, peak_in_flight: int, partial: bool) -> LoadPhase:
+        """The phase's entry in result.json; call after the last flush."""
+        elapsed = max(self.last_completion - self.started, 1e-9)
+        requests = self.sent + self.unsent
+        if self.unsent:
+            self.errors += self.unsent
+            self.errors_by_kind["unsent"] = self.errors_by_kind.get("unsent", 0) + self.unsent
+        lag = hdr.summarize(self.lag) if mode == "open" else None
+        generator = judge_generator(self.meter, lag, waited_for_connection, requests, connections,
+                                    self.unsent, peak_in_flight)
+        return LoadPhase(
+            name=spec_name, mode=mode, duration_s=duration_s, elapsed_s=round(elapsed, 4),
+            requests=requests, responses=self.responses, errors=self.errors,
+            error_rate=self.errors / requests if requests else 0.0,
+            throughput_rps=round(self.responses / elapsed, 3),
+            status_counts={str(k): v for k, v in sorted(self.status_counts.items())},
+            errors_by_kind=dict(sorted(self.errors_by_kind.items())),
+            generator=generator, offered_rps=offered_rps, arrival=arrival, users=users,
+            connections=connections, latency_ms=hdr.summarize(self.phase),
+            service_ms=hdr.summarize(self.service) if mode == "open" else None,
+            hdr=hdr.encode(self.phase) if self.phase.get_total_count() else None,
+            timeseries=tuple(self.timeseries), error_samples=tuple(self.error_samples),
+            partial=partial,
+        )
+
+
+def judge_generator(meter: GeneratorMeter, lag: LatencySummary | None, waited: int, requests: int,
+                    connections: int | None, unsent: int, peak_in_flight: int) -> GeneratorHealth:
+    """Say plainly when the generator, not the target, set the limit."""
+    samples = meter.samples or [0.0]
+    mean = sum(samples) / len(samples)
+    reasons: list[str] = []
+    if mean >= CPU_LIMIT_PERCENT:
+        reasons.append(f"generator CPU at {mean:.0f}% of one core")
+    if lag is not None and lag.p99 > LAG_LIMIT_MS:
+        reasons.append(f"generator fell behind its schedule (lag p99 {lag.p99:.1f} ms)")
+    if requests and waited / requests > WAITED_LIMIT:
+        reasons.append(f"all {connections} connections were busy for {100 * waited / requests:.1f}% "
+                       "of sends (raise --connections)")
+    if unsent:
+        reasons.append(f"{unsent} scheduled requests were never sent before the phase ended")
+    return GeneratorHealth(
+        cpu_seconds=round(meter.cpu_seconds, 4), cpu_percent_mean=round(mean, 1),
+        cpu_percent_max=round(max(samples), 1), schedule_lag_ms=lag,
+        waited_for_connection=waited, peak_in_flight=peak_in_flight, limited=bool(reasons), reasons=tuple(reasons),
+    )

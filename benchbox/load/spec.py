@@ -1,0 +1,51 @@
+"""What the generator process is told to do, and how it is told.
+
+The parent sends a PhaseSpec as one JSON document on the child's stdin (never argv or a file:
+the spec holds the real header values, secrets included). The child answers with JSON lines on
+stdout: `tick` lines while it runs and one `result` line at the end.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from typing import Any, Literal
+
+
+@dataclass(frozen=True)
+class RequestSpec:
+    """One request template; the bodies are sent round-robin."""
+
+    url: str
+    method: str
+    headers: tuple[tuple[str, str], ...]
+    bodies: tuple[str, ...]
+    timeout_s: float
+
+
+@dataclass(frozen=True)
+class PhaseSpec:
+    """One steady-load phase: open loop (`rate`) or closed loop (`users`)."""
+
+    name: str
+    mode: Literal["open", "closed"]
+    duration_s: float
+    request: RequestSpec
+    rate: float | None = None
+    arrival: Literal["constant", "poisson"] = "constant"
+    users: int | None = None
+    connections: int = 256
+    seed: int = 0
+    tick_s: float = 1.0
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> PhaseSpec:
+        data: dict[str, Any] = json.loads(text)
+        req = data.pop("request")
+        req["headers"] = tuple(tuple(pair) for pair in req["headers"])
+        req["bodies"] = tuple(req["bodies"])
+        return cls(request=RequestSpec(**req), **data)

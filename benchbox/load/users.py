@@ -1,0 +1,152 @@
+"""Locust users that drive benchbox's load, closed and open loop.
+
+Locust spawns and stops them; each owns one keep-alive Connection. Their task never returns
+while the phase runs, so Locust's per-task bookkeeping (task choice, wait_time, a yield) is paid
+once per user, not once per request. Latencies go straight to the Recorder: Locust's own stats
+round response times and cost CPU we would rather spend on sending (field notes).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections import deque
+from collections.abc import Iterator
+from typing import Any
+
+from gevent.event import Event
+from locust import User, task
+from locust.exception import StopUser
+
+from benchbox.load.client import Connection, Outcome
+from benchbox.load.recorder import Recorder
+from benchbox.load.spec import RequestSpec
+
+
+class Shared:
+    """State every user of one phase sees: the template, the bodies, the recorder, the brakes."""
+
+    def __init__(self, request: RequestSpec, recorder: Recorder) -> None:
+        self.request = request
+        self.recorder = recorder
+        encoded = [b.encode("utf-8") for b in request.bodies] or [None]
+        self.bodies: Iterator[bytes | None] = itertools.cycle(encoded)
+        self.stopping = False
+        self.in_flight = 0
+        self.peak_in_flight = 0
+
+
+class Dispatcher:
+    """Hands intended send times to idle open-loop users.
+
+    Idle users wait on a stack (last idle, first reused) so that a low rate keeps reusing a few
+    warm connections instead of opening all of them; due slots with no idle user wait in a FIFO
+    backlog and are counted, because then the offered load is not being offered."""
+
+    def __init__(self) -> None:
+        self.idle: list[OpenLoopUser] = []
+        self.backlog: deque[float] = deque()
+        self.waited = 0
+        self.closed = False
+
+    def offer(self, intended: float) -> None:
+        if self.idle:
+            self.idle.pop().assign(intended)
+        else:
+            self.backlog.append(intended)
+            self.waited += 1
+
+    def close(self) -> None:
+        """No more slots: wake every idle user so it can stop."""
+        self.closed = True
+        while self.idle:
+            self.idle.pop().assign(None)
+
+
+class _BenchboxUser(User):
+    abstract = True
+    shared: Shared  # set on the per-phase subclass
+
+    def __init__(self, environment: Any) -> None:
+        super().__init__(environment)
+        self.connection = Connection(self.shared.request)
+
+    def _send(self, intended: float | None) -> None:
+        """Send one request and record its latency from `intended` (open loop) or the send."""
+        shared = self.shared
+        shared.in_flight += 1
+        if shared.in_flight > shared.peak_in_flight:
+            shared.peak_in_flight = shared.in_flight
+        shared.recorder.sent += 1
+        out = self.connection.send(next(shared.bodies), Outcome())
+        shared.in_flight -= 1
+        # The scheduler may hand a slot out up to half a millisecond early (see generator.py);
+        # then the wait started at the send, so latency counts from whichever came first.
+        start = out.sent_at if intended is None or intended > out.sent_at else intended
+        if out.status is not None:
+            shared.recorder.response(out.done_at - start, out.status, out.done_at)
+            if intended is not None:
+                shared.recorder.service.record_value(max(1, int((out.done_at - out.sent_at) * 1e6)))
+        else:
+            latency = out.done_at - start if out.error_kind == "timeout" else None
+            shared.recorder.failure(out.error_kind or "client", out.detail, latency, out.done_at)
+
+    def on_stop(self) -> None:
+        self.connection.close()
+
+
+class ClosedLoopUser(_BenchboxUser):
+    """Back to back: the next request goes as soon as the last answer is in."""
+
+    abstract = True
+
+    @task
+    def loop(self) -> None:
+        while not self.shared.stopping:
+            self._send(None)
+        raise StopUser()
+
+
+class OpenLoopUser(_BenchboxUser):
+    """Sends when the schedule says so; latency counts from the intended time, not the send."""
+
+    abstract = True
+    dispatcher: Dispatcher
+
+    def __init__(self, environment: Any) -> None:
+        super().__init__(environment)
+        self._wake = Event()
+        self._slot: float | None = None
+
+    def assign(self, intended: float | None) -> None:
+        self._slot = intended
+        self._wake.set()
+
+    @task
+    def loop(self) -> None:
+        dispatcher = self.dispatcher
+        while True:
+            if dispatcher.backlog:
+                intended: float | None = dispatcher.backlog.popleft()
+            elif dispatcher.closed:
+                raise StopUser()
+            else:
+                dispatcher.idle.append(self)
+                self._wake.wait()
+                self._wake.clear()
+                intended = self._slot
+                if intended is None:
+                    raise StopUser()
+            self._send(intended)
+
+
+def phase_classes(request: RequestSpec, recorder: Recorder, host: str) -> tuple[type[ClosedLoopUser], type[OpenLoopUser], Shared, Dispatcher]:
+    """Fresh user classes bound to one phase (Locust instantiates classes, not objects)."""
+    shared = Shared(request, recorder)
+    dispatcher = Dispatcher()
+    closed = type("BenchboxClosedLoopUser", (ClosedLoopUser,), {"abstract": False, "shared": shared, "host": host})
+    opened = type("BenchboxOpenLoopUser", (OpenLoopUser,),
+                  {"abstract": False, "shared": shared, "dispatcher": dispatcher, "host": host})
+    return closed, opened, shared, dispatcher
+
+

@@ -1,0 +1,330 @@
+"""The Plan: everything a run needs, validated before a single request is sent.
+
+Flags are layered over an optional benchbox.toml (`--config`): every flag has a key of the same
+name (dashes become underscores), and a flag given on the command line wins. Any bad value is a
+one-line UsageError naming it and the expected form.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from benchbox.errors import ConfigError, UsageError, bad_value
+from benchbox.gates import DEFAULT_SLOS, GateSpec, merge_slos
+from benchbox.load.spec import PhaseSpec, RequestSpec
+from benchbox.units import parse_duration, parse_positive
+
+PHASES = ("contract", "adversarial", "load", "saturation")
+DEFAULT_RATE = 10.0
+DEFAULT_DURATION_S = 30.0
+DEFAULT_TIMEOUT_S = 10.0
+DEFAULT_CONNECTIONS = 256
+DEFAULT_HEALTH_PATHS = ("/health", "/healthz")
+DEFAULT_READY_PATHS = ("/ready", "/v2/health/ready")
+DEFAULT_READY_TIMEOUT_S = 30.0
+REDACTED = "<redacted>"
+
+# Header names whose values are credentials: never written to a result, report or log.
+_SECRET_HEADER = re.compile(r"^(authorization|proxy-authorization|cookie|set-cookie)$|(api[-_]?key|token|secret|password)", re.I)
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+
+CONFIG_KEYS = frozenset({
+    "target", "method", "body", "headers", "api_key_env", "rate", "users", "arrival", "duration",
+    "timeout", "connections", "slo", "skip", "out", "label", "seed", "health_paths", "ready_paths",
+    "ready_timeout",
+})
+
+
+def is_secret_header(name: str) -> bool:
+    return bool(_SECRET_HEADER.search(name))
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    mode: Literal["open", "closed"]
+    rate: float | None
+    users: int | None
+    arrival: Literal["constant", "poisson"]
+    duration_s: float
+    connections: int
+
+
+@dataclass(frozen=True)
+class ProbePlan:
+    health_paths: tuple[str, ...]
+    ready_paths: tuple[str, ...]
+    ready_timeout_s: float
+
+
+@dataclass(frozen=True)
+class Plan:
+    target: str
+    label: str
+    request: RequestSpec
+    load: LoadPlan
+    probes: ProbePlan
+    gates: tuple[GateSpec, ...]
+    skip: frozenset[str]
+    out_dir: Path
+    seed: int
+    api_key_env: str | None = None
+    config_path: str | None = None
+
+    def phase_spec(self, name: str = "steady") -> PhaseSpec:
+        return PhaseSpec(
+            name=name, mode=self.load.mode, duration_s=self.load.duration_s, request=self.request,
+            rate=self.load.rate, arrival=self.load.arrival, users=self.load.users,
+            connections=self.load.connections, seed=self.seed,
+        )
+
+    def redacted(self) -> dict[str, Any]:
+        """The plan as result.json records it: every credential replaced, nothing else hidden."""
+        headers = {n: (REDACTED if is_secret_header(n) else v) for n, v in self.request.headers}
+        return {
+            "target": self.target, "label": self.label, "method": self.request.method,
+            "headers": headers, "api_key_env": self.api_key_env,
+            "bodies": len(self.request.bodies),
+            "body_example": self.request.bodies[0][:2000] if self.request.bodies else None,
+            "timeout_s": self.request.timeout_s,
+            "load": {"mode": self.load.mode, "rate": self.load.rate, "users": self.load.users,
+                     "arrival": self.load.arrival, "duration_s": self.load.duration_s,
+                     "connections": self.load.connections},
+            "probes": {"health_paths": list(self.probes.health_paths),
+                       "ready_paths": list(self.probes.ready_paths),
+                       "ready_timeout_s": self.probes.ready_timeout_s},
+            "gates": [{"name": g.name, "metric": g.metric, "op": g.op, "threshold": g.threshold,
+                       "unit": g.unit} for g in self.gates],
+            "skip": sorted(self.skip), "seed": self.seed, "out_dir": str(self.out_dir),
+            "config": self.config_path,
+        }
+
+
+def read_config(path: str | Path) -> dict[str, Any]:
+    """Read benchbox.toml; unknown keys are errors (a typo must not silently change a run)."""
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {str(p)!r}: {exc.strerror or exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"bad config {str(p)!r}: not valid TOML ({exc})") from None
+    unknown = sorted(set(data) - CONFIG_KEYS)
+    if unknown:
+        raise ConfigError(f"bad config {str(p)!r}: unknown key {unknown[0]!r}; "
+                          f"expected one of {', '.join(sorted(CONFIG_KEYS))}")
+    data["_base_dir"] = str(p.parent)
+    data["_path"] = str(p)
+    return data
+
+
+def build_plan(flags: Mapping[str, Any], config: Mapping[str, Any] | None = None,
+               env: Mapping[str, str] | None = None, now: datetime | None = None) -> Plan:
+    """Flags over config over defaults -> one validated Plan. `flags` holds None for 'not given'."""
+    env = os.environ if env is None else env
+    cfg = dict(config or {})
+    base_dir = Path(cfg.pop("_base_dir", "."))
+    config_path = cfg.pop("_path", None)
+
+    def pick(key: str, default: Any = None) -> Any:
+        value = flags.get(key)
+        if value is None or value == ():
+            value = cfg.get(key)
+        return default if value is None else value
+
+    target = pick("target")
+    if not target:
+        raise UsageError("missing --target: expected the endpoint URL, e.g. --target http://127.0.0.1:8000/predict")
+    target = _check_url(str(target))
+
+    bodies = _bodies(flags.get("body"), cfg.get("body"), base_dir)
+    method = str(pick("method", "POST" if bodies else "GET")).upper()
+    if method not in _METHODS:
+        raise bad_value("--method", method, f"one of {', '.join(_METHODS)}")
+
+    headers = _headers(cfg.get("headers"), flags.get("header") or ())
+    api_key_env = pick("api_key_env")
+    if api_key_env:
+        key = env.get(str(api_key_env))
+        if not key:
+            raise bad_value("--api-key-env", api_key_env, "the name of a set, non-empty environment variable holding the API key")
+        headers["Authorization"] = f"Bearer {key}"
+    if bodies and not any(n.lower() == "content-type" for n in headers):
+        headers["Content-Type"] = "application/json"
+
+    timeout_s = parse_duration("--timeout", pick("timeout", DEFAULT_TIMEOUT_S))
+    load = _load_plan(flags, cfg, pick)
+    probes = ProbePlan(
+        health_paths=_paths("--health-path", flags.get("health_path") or cfg.get("health_paths"), DEFAULT_HEALTH_PATHS),
+        ready_paths=_paths("--ready-path", flags.get("ready_path") or cfg.get("ready_paths"), DEFAULT_READY_PATHS),
+        ready_timeout_s=parse_duration("--ready-timeout", pick("ready_timeout", DEFAULT_READY_TIMEOUT_S)),
+    )
+    gates = merge_slos([DEFAULT_SLOS, _slo_list(cfg.get("slo")), flags.get("slo") or ()])
+    skip = _skip(pick("skip", ()))
+    seed = _seed(pick("seed"))
+    label = _label(pick("label"), target)
+    now = now or datetime.now(timezone.utc)
+    out = pick("out")
+    out_dir = Path(out) if out else Path("reports") / f"{now:%Y%m%d-%H%M%S}-{label}"
+    return Plan(
+        target=target, label=label,
+        request=RequestSpec(url=target, method=method, headers=tuple(headers.items()),
+                            bodies=tuple(bodies), timeout_s=timeout_s),
+        load=load, probes=probes, gates=gates, skip=skip, out_dir=out_dir, seed=seed,
+        api_key_env=str(api_key_env) if api_key_env else None, config_path=config_path,
+    )
+
+
+def _check_url(url: str) -> str:
+    parts = urlsplit(url)
+    expected = "an http:// or https:// URL with a host, e.g. http://127.0.0.1:8000/predict"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise bad_value("--target", url, expected)
+    try:
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        raise bad_value("--target", url, expected) from None
+    return url
+
+
+def _load_plan(flags: Mapping[str, Any], cfg: Mapping[str, Any], pick: Any) -> LoadPlan:
+    rate_flag, users_flag = flags.get("rate"), flags.get("users")
+    # A flag for one mode overrides the config's other mode instead of clashing with it.
+    rate = rate_flag if rate_flag is not None else (cfg.get("rate") if users_flag is None else None)
+    users = users_flag if users_flag is not None else (cfg.get("users") if rate_flag is None else None)
+    if rate is not None and users is not None:
+        raise UsageError("bad load: --rate (open loop) and --users (closed loop) exclude each other; give one")
+    arrival = str(pick("arrival", "constant")).lower()
+    if arrival not in ("constant", "poisson"):
+        raise bad_value("--arrival", arrival, "constant or poisson")
+    duration_s = parse_duration("--duration", pick("duration", DEFAULT_DURATION_S))
+    connections = int(parse_positive("--connections", pick("connections", DEFAULT_CONNECTIONS), integer=True))
+    if users is not None:
+        n = int(parse_positive("--users", users, integer=True))
+        return LoadPlan("closed", None, n, arrival, duration_s, connections)  # type: ignore[arg-type]
+    r = parse_positive("--rate", rate if rate is not None else DEFAULT_RATE)
+    return LoadPlan("open", r, None, arrival, duration_s, connections)  # type: ignore[arg-type]
+
+
+def _bodies(flag: str | None, cfg_value: Any, base_dir: Path) -> list[str]:
+    if flag is not None:
+        return _parse_body_text(flag, Path("."))
+    if cfg_value is None:
+        return []
+    if isinstance(cfg_value, str):
+        return _parse_body_text(cfg_value, base_dir)
+    return [json.dumps(cfg_value, separators=(",", ":"))]
+
+
+def _parse_body_text(text: str, base_dir: Path) -> list[str]:
+    """--body JSON | @file.json | @file.jsonl (one body per line, sent round-robin)."""
+    if not text.startswith("@"):
+        return [_json_text("--body", text)]
+    path = base_dir / text[1:]
+    try:
+        content = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise bad_value("--body", text, f"a readable UTF-8 file ({getattr(exc, 'strerror', None) or exc})") from None
+    if path.suffix.lower() != ".jsonl":
+        return [_json_text(f"--body {text}", content)]
+    bodies = [_json_text(f"--body {text} line {i}", line) for i, line in enumerate(content.splitlines(), 1) if line.strip()]
+    if not bodies:
+        raise bad_value("--body", text, "a .jsonl file with at least one JSON value per line")
+    return bodies
+
+
+def _json_text(what: str, text: str) -> str:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise bad_value(what, _clip(text), f"valid JSON ({exc.msg} at column {exc.colno})") from None
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _headers(cfg_headers: Any, flag_headers: Any) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    if cfg_headers is not None:
+        if not isinstance(cfg_headers, Mapping):
+            raise ConfigError("bad config key 'headers': expected a table like headers = {X-Team = \"ml\"}")
+        for name, value in cfg_headers.items():
+            headers[_header_name(str(name), f"{name}: {value}")] = str(value)
+    for text in flag_headers:
+        name, sep, value = str(text).partition(":")
+        if not sep:
+            shown = name if not is_secret_header(name) else f"{name}: {REDACTED}"
+            raise bad_value("--header", shown, "'Name: value'")
+        headers[_header_name(name.strip(), text)] = value.strip()
+    return headers
+
+
+def _header_name(name: str, text: str) -> str:
+    if not _HEADER_NAME.match(name):
+        shown = text if not is_secret_header(name) else f"{name}: {REDACTED}"
+        raise bad_value("--header", shown, "'Name: value' with a token name like X-Request-Id")
+    return name
+
+
+def _paths(flag: str, value: Any, default: tuple[str, ...]) -> tuple[str, ...]:
+    if not value:
+        return default
+    items = [value] if isinstance(value, str) else list(value)
+    for item in items:
+        if not isinstance(item, str) or not item.startswith("/"):
+            raise bad_value(flag, item, "a path starting with /, e.g. /health")
+    return tuple(items)
+
+
+def _slo_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, Mapping):
+        return [f"{k}={v}" for k, v in value.items()]
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    raise ConfigError("bad config key 'slo': expected a table like slo = {p95 = \"200ms\", errors = \"1%\"}")
+
+
+def _skip(value: Any) -> frozenset[str]:
+    items = value.split(",") if isinstance(value, str) else [str(v) for v in value]
+    phases = {item.strip().lower() for item in items if item.strip()}
+    for phase in phases:
+        if phase not in PHASES:
+            raise bad_value("--skip", phase, f"phases from {', '.join(PHASES)}, comma-separated")
+    return frozenset(phases)
+
+
+def _seed(value: Any) -> int:
+    if value is None:
+        return random.SystemRandom().randrange(2**32)  # recorded, so any run can be repeated
+    try:
+        seed = int(value)
+    except (TypeError, ValueError):
+        raise bad_value("--seed", value, "a whole number >= 0") from None
+    if seed < 0 or isinstance(value, bool) or (isinstance(value, float) and value != seed):
+        raise bad_value("--seed", value, "a whole number >= 0")
+    return seed
+
+
+def _label(value: Any, target: str) -> str:
+    if value is None:
+        parts = urlsplit(target)
+        value = f"{parts.hostname}-{parts.port}" if parts.port else str(parts.hostname)
+    label = re.sub(r"[^A-Za-z0-9._-]+", "-", str(value)).strip("-.")
+    if not label:
+        raise bad_value("--label", value, "a name with letters, digits, '.', '_' or '-'")
+    return label[:64]
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    text = text.replace("\n", " ")
+    return text if len(text) <= limit else text[:limit] + "…"

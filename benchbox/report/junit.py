@@ -1,0 +1,72 @@
+"""junit.xml: each gate as a test case, so CI test viewers show which SLO broke.
+
+The shape is pytest's junitxml (JUnit 4 style: <testsuites><testsuite><testcase>), which
+Jenkins, GitLab, GitHub test-report actions and Azure DevOps all read. ElementTree does the
+escaping; `fmt.clean` drops the few characters XML cannot carry at all.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from benchbox.report import fmt
+from benchbox.result import GateResult, Result
+
+SUITE = "benchbox"
+
+
+def _time(value: float | None) -> str:
+    return f"{value or 0.0:.3f}"
+
+
+def _gate_case(suite: ET.Element, gate: GateResult) -> None:
+    case = ET.SubElement(suite, "testcase", classname=f"{SUITE}.gates", name=fmt.clean(gate.name), time=_time(0.0))
+    summary = (f"{gate.metric} observed {fmt.in_unit(gate.observed, gate.unit)}, "
+               f"threshold {fmt.threshold(gate)}")
+    if gate.passed is False:
+        failure = ET.SubElement(case, "failure", message=fmt.clean(gate.detail or summary), type="GateFailed")
+        failure.text = fmt.clean(f"{summary}\n{gate.detail}")
+    elif gate.passed is None:
+        ET.SubElement(case, "skipped", message=fmt.clean(gate.detail or "not checked"), type="GateNotChecked")
+    else:
+        # Passing cases still say what was measured: a CI viewer shows system-out beside the case.
+        ET.SubElement(case, "system-out").text = fmt.clean(f"{summary}\n{gate.detail}")
+
+
+def _properties(suite: ET.Element, result: Result) -> None:
+    props = ET.SubElement(suite, "properties")
+    pairs = [("verdict", result.verdict), ("target", result.target.url), ("label", result.target.label),
+             ("benchbox_version", result.benchbox_version), ("seed", str(result.seed))]
+    if result.commit:
+        pairs.append(("commit", result.commit))
+    if result.interrupted:
+        pairs.append(("interrupted", result.interrupted))
+    for name, value in pairs:
+        ET.SubElement(props, "property", name=name, value=fmt.clean(value))
+
+
+def render(result: Result) -> str:
+    """The document as text (UTF-8, with an XML declaration), ending in a newline."""
+    gates = result.gates
+    run_error = result.verdict == "error"
+    failures = sum(g.passed is False for g in gates)
+    skipped = sum(g.passed is None for g in gates)
+    errors = 1 if run_error else 0
+    tests = len(gates) + errors
+    elapsed = _time(fmt.run_seconds(result))
+    counts = {"tests": str(tests), "failures": str(failures), "errors": str(errors), "skipped": str(skipped)}
+
+    root = ET.Element("testsuites", name=SUITE, **counts, time=elapsed)
+    suite = ET.SubElement(root, "testsuite", name=SUITE, **counts, time=elapsed,
+                          timestamp=fmt.clean(result.started_at), hostname=fmt.clean(result.machine.hostname))
+    _properties(suite, result)
+    for gate in gates:
+        _gate_case(suite, gate)
+    if run_error:
+        case = ET.SubElement(suite, "testcase", classname=f"{SUITE}.run", name="run", time=elapsed)
+        problems = list(result.problems) or ["the run ended in error"]
+        error = ET.SubElement(case, "error", message=fmt.clean(problems[0]), type="RunError")
+        error.text = fmt.clean("\n".join(problems))
+    ET.indent(root)
+    body = ET.tostring(root, encoding="unicode")
+    return f'<?xml version="1.0" encoding="utf-8"?>\n{body}\n'

@@ -1,0 +1,92 @@
+"""summary.md: the verdict and key figures for a CI job page (GitHub's step summary, a PR comment).
+
+GitHub-flavoured Markdown, short enough to read at a glance; the HTML report has the rest.
+Every string from the result is escaped, because GitHub renders inline HTML and a target's
+error text must never become markup on the job page.
+"""
+
+from __future__ import annotations
+
+import re
+
+from benchbox.report import fmt
+from benchbox.result import LoadPhase, Result
+
+_ICON = {"pass": "✅", "fail": "❌", "error": "⚠️"}
+# Backslash-escaping ASCII punctuation is always literal in CommonMark; these are the ones that
+# would otherwise start markup (emphasis, links, code, HTML, table cells).
+_SPECIAL = re.compile(r"([\\`*_\[\]<>|#~!])")
+_NEWLINES = re.compile(r"\r\n|\r|\n")
+
+
+def text(value: object) -> str:
+    """Inline text: markup characters escaped, line breaks kept as <br> so a table row stays one line."""
+    escaped = _SPECIAL.sub(r"\\\1", fmt.clean(value))
+    return _NEWLINES.sub("<br>", escaped)
+
+
+def code(value: object, *, in_table: bool = True) -> str:
+    """An inline code span; the fence is longer than any backtick run inside, as CommonMark asks."""
+    raw = _NEWLINES.sub(" ", fmt.clean(value))
+    longest = max((len(m) for m in re.findall(r"`+", raw)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if raw.startswith("`") or raw.endswith("`") else ""
+    # A pipe ends a table cell even inside a code span (GFM), so it is escaped there too.
+    if in_table:
+        raw = raw.replace("|", "\\|")
+    return f"{fence}{pad}{raw}{pad}{fence}"
+
+
+def _row(cells: list[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def _gates(result: Result) -> list[str]:
+    if not result.gates:
+        return ["No gates were set for this run."]
+    lines = [_row(["gate", "metric", "threshold", "observed", "result", "detail"]),
+             _row(["---", "---", "---:", "---:", "---", "---"])]
+    for g in result.gates:
+        status = fmt.gate_status(g.passed)
+        shown = {"pass": "✅ pass", "fail": "❌ **fail**", "not checked": "➖ not checked"}[status]
+        lines.append(_row([text(g.name), code(g.metric), text(fmt.threshold(g)),
+                           text(fmt.in_unit(g.observed, g.unit)), shown, text(g.detail)]))
+    return lines
+
+
+def _phases(phases: tuple[LoadPhase, ...]) -> list[str]:
+    lines = [_row(["phase", "mode", "requests", "throughput", "P50", "P95", "P99", "errors"]),
+             _row(["---", "---", "---:", "---:", "---:", "---:", "---:", "---:"])]
+    for p in phases:
+        lat = p.latency_ms
+        pick = (lambda attr: fmt.in_unit(getattr(lat, attr), "ms")) if lat else (lambda attr: "n/a")
+        name = text(p.name) + (" (partial)" if p.partial else "")
+        lines.append(_row([name, text(fmt.mode(p)), fmt.count(p.requests), fmt.rps(p.throughput_rps),
+                           pick("p50"), pick("p95"), pick("p99"), text(fmt.percent(p.error_rate))]))
+    return lines
+
+
+def render(result: Result) -> str:
+    """The summary as text, ending in a newline."""
+    label = fmt.verdict_label(result.verdict)
+    out = [f"### {_ICON.get(result.verdict, '')} benchbox {label}: {text(result.target.label)} "
+           f"({code(result.target.url, in_table=False)})", ""]
+    notice = fmt.partial_notice(result)
+    if notice:
+        out += [f"> ⚠️ **{text(notice)}**", ""]
+    for p in fmt.limited_phases(result):
+        reasons = "; ".join(p.generator.reasons)
+        out += [f"> ⚠️ **Generator limited in phase {text(p.name)}**: {fmt.LIMITED_WARNING} "
+                f"({text(reasons)}).", ""]
+    if result.problems:
+        out += ["**Problems**", ""] + [f"- {text(problem)}" for problem in result.problems] + [""]
+    out += ["#### Gates", ""] + _gates(result) + [""]
+    if result.load and result.load.phases:
+        out += ["#### Load", ""] + _phases(result.load.phases) + [""]
+    elif result.preflight and not result.preflight.reachable:
+        why = result.preflight.error or "the target did not answer"
+        out += [f"No load ran: the target was unreachable ({text(why)}).", ""]
+    out.append(f"<sub>benchbox {text(result.benchbox_version)} · seed {result.seed}"
+               + (f" · commit {code(result.commit, in_table=False)}" if result.commit else "")
+               + f" · {text(result.started_at)}</sub>")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,259 @@
+"""The result document: the one record every later command re-reads.
+
+`benchbox.result/v1` is a contract. Renderers, `benchbox report` and `benchbox compare` read
+nothing else, so everything they show must be in here, and nothing in here may hold a secret.
+Readers ignore keys they do not know (so v1 can grow), and refuse a schema they do not know by
+name (so a v2 document is never silently misread).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from benchbox.errors import UnknownResultSchema, UsageError
+
+SCHEMA = "benchbox.result/v1"
+
+Verdict = Literal["pass", "fail", "error"]
+
+
+@dataclass(frozen=True)
+class LatencySummary:
+    """Percentiles of one HDR histogram, in milliseconds."""
+
+    count: int
+    min: float
+    mean: float
+    stdev: float
+    p50: float
+    p90: float
+    p95: float
+    p99: float
+    p99_9: float
+    p99_99: float
+    max: float
+
+
+@dataclass(frozen=True)
+class TimePoint:
+    """One second of a load phase, bucketed by completion time."""
+
+    t: int
+    requests: int
+    errors: int
+    p50: float | None = None
+    p95: float | None = None
+    p99: float | None = None
+    max: float | None = None
+    hdr: str | None = None
+
+
+@dataclass(frozen=True)
+class GeneratorHealth:
+    """How the load generator itself fared: if it was the bottleneck, the figures are its, not the target's."""
+
+    cpu_seconds: float
+    cpu_percent_mean: float
+    cpu_percent_max: float
+    schedule_lag_ms: LatencySummary | None = None
+    waited_for_connection: int = 0
+    peak_in_flight: int = 0
+    limited: bool = False
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LoadPhase:
+    """One stretch of steady load, open or closed loop."""
+
+    name: str
+    mode: Literal["open", "closed"]
+    duration_s: float
+    elapsed_s: float
+    requests: int
+    responses: int
+    errors: int
+    error_rate: float
+    throughput_rps: float
+    status_counts: Mapping[str, int]
+    errors_by_kind: Mapping[str, int]
+    generator: GeneratorHealth
+    offered_rps: float | None = None
+    arrival: str | None = None
+    users: int | None = None
+    connections: int | None = None
+    latency_ms: LatencySummary | None = None
+    # Open loop only: from the actual send, so that latency_ms - service_ms is time spent queued.
+    service_ms: LatencySummary | None = None
+    hdr: str | None = None
+    timeseries: tuple[TimePoint, ...] = ()
+    error_samples: tuple[str, ...] = ()
+    partial: bool = False
+
+
+@dataclass(frozen=True)
+class LoadSection:
+    phases: tuple[LoadPhase, ...]
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One HTTP probe of a health or readiness path."""
+
+    path: str
+    status: int | None
+    latency_ms: float | None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class ProbeOutcome:
+    """ok is None when the target has no such endpoint at any of the paths tried."""
+
+    ok: bool | None
+    path: str | None
+    detail: str
+    probes: tuple[Probe, ...] = ()
+
+
+@dataclass(frozen=True)
+class Preflight:
+    reachable: bool
+    health: ProbeOutcome
+    ready: ProbeOutcome
+    waited_s: float
+    contract_source: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """passed is None when the gate could not be checked (its phase was skipped)."""
+
+    name: str
+    metric: str
+    op: str
+    threshold: float
+    unit: str
+    observed: float | None
+    passed: bool | None
+    detail: str
+
+
+@dataclass(frozen=True)
+class Target:
+    url: str
+    protocol: str
+    label: str
+    model_version: str | None = None
+
+
+@dataclass(frozen=True)
+class Machine:
+    hostname: str
+    platform: str
+    python: str
+    cpu_count: int
+    cpu_model: str
+    memory_gb: float | None
+
+
+@dataclass(frozen=True)
+class Result:
+    """A whole run. `partial` marks a run cut short; its figures cover what was measured."""
+
+    benchbox_version: str
+    started_at: str
+    finished_at: str
+    command: str
+    plan: Mapping[str, Any]
+    target: Target
+    verdict: Verdict
+    gates: tuple[GateResult, ...]
+    machine: Machine
+    seed: int
+    preflight: Preflight | None = None
+    load: LoadSection | None = None
+    commit: str | None = None
+    partial: bool = False
+    interrupted: str | None = None
+    problems: tuple[str, ...] = ()
+    schema: str = SCHEMA
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def main_phase(self) -> LoadPhase | None:
+        """The phase the gates judge: the last steady-load phase."""
+        return self.load.phases[-1] if self.load and self.load.phases else None
+
+
+def to_dict(value: Any) -> dict[str, Any]:
+    """A plain, JSON-ready dict with `schema` first, so `head result.json` says what it is."""
+    data = dataclasses.asdict(value)
+    if "schema" in data:
+        data = {"schema": data.pop("schema"), **data}
+    return data
+
+
+def from_dict(data: Mapping[str, Any]) -> Result:
+    """Parse a result document, refusing by name any schema this benchbox does not read."""
+    import dacite
+
+    schema = data.get("schema") if isinstance(data, Mapping) else None
+    if schema != SCHEMA:
+        raise UnknownResultSchema(
+            f"unknown result schema {schema!r}: this benchbox reads {SCHEMA!r} "
+            "(the file was written by a different benchbox version, or is not a benchbox result)"
+        )
+    try:
+        return dacite.from_dict(Result, dict(data), config=dacite.Config(cast=[tuple]))
+    except (dacite.DaciteError, TypeError, ValueError) as exc:
+        raise UsageError(f"malformed {SCHEMA} document: {exc}") from None
+
+
+def from_phase_dict(data: Mapping[str, Any]) -> LoadPhase:
+    """Parse one load phase, as the generator process sends it."""
+    import dacite
+
+    return dacite.from_dict(LoadPhase, dict(data), config=dacite.Config(cast=[tuple]))
+
+
+def dumps(result: Result) -> str:
+    return json.dumps(to_dict(result), indent=2, allow_nan=False) + "\n"
+
+
+def save(result: Result, path: Path) -> Path:
+    """Write atomically (temp file + rename) so a reader never sees half a document."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = dumps(result)
+    fd, tmp = tempfile.mkstemp(prefix=".result-", suffix=".json.tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load(path: Path) -> Result:
+    """Read a saved result; a missing or non-JSON file is a usage error, not a traceback."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read result {str(path)!r}: {exc.strerror or exc}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"bad result {str(path)!r}: not JSON ({exc.msg} at line {exc.lineno})") from None
+    return from_dict(data)

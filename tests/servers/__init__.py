@@ -1,0 +1,1 @@
+"""Purpose-built HTTP servers that benchbox's integration tests and benchmarks run as processes."""

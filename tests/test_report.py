@@ -1,0 +1,327 @@
+"""The renderers: what a reviewer and a CI job read must be right, escaped, and reproducible."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import random
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from benchbox import hdr
+from benchbox.report import JUNIT_NAME, MARKDOWN_NAME, render_all
+from benchbox.report import markdown as md
+from benchbox.result import (
+    GateResult, GeneratorHealth, LoadPhase, LoadSection, Machine, Preflight, Probe, ProbeOutcome,
+    Result, Target, TimePoint, load, save,
+)
+from benchbox.units import format_ms
+
+XSS = "<script>alert(1)</script>"
+
+
+# ---------------------------------------------------------------- factory
+
+
+@functools.lru_cache(maxsize=None)  # phases are frozen, and hdr.summarize takes ~0.3 s
+def make_phase(*, name: str = "steady", mode: str = "open", seconds: int = 20, rate: float = 50.0,
+               seed: int = 7, error_every: int = 0, error_samples: tuple[str, ...] = (),
+               limited: bool = False, partial: bool = False) -> LoadPhase:
+    """A phase built the way the recorder builds one: real per-second HDR histograms, merged exactly."""
+    rng = random.Random(seed)
+    whole, service, lag = hdr.new(), hdr.new(), hdr.new()
+    points: list[TimePoint] = []
+    requests = errors = 0
+    statuses: dict[str, int] = {}
+    for t in range(seconds):
+        second = hdr.new()
+        n = int(rate)
+        stall = t == seconds // 2  # one slow second, as a GC pause or a cold cache would give
+        errs = 0
+        for i in range(n):
+            service_us = rng.lognormvariate(9.9, 0.35) * (8 if stall and i % 3 == 0 else 1)
+            hdr.record_us(service, service_us)
+            hdr.record_us(second, service_us + rng.expovariate(1 / 300))
+            hdr.record_us(lag, rng.expovariate(1 / 400))
+            failed = bool(error_every) and (requests + i) % error_every == 0
+            errs += failed
+            code = "503" if failed else "200"
+            statuses[code] = statuses.get(code, 0) + 1
+        whole.add(second)
+        requests += n
+        errors += errs
+        points.append(hdr.with_percentiles(TimePoint(
+            t=t, requests=n, errors=errs, max=second.get_max_value() / 1000.0, hdr=hdr.encode(second))))
+    # A second with no answers at all: the charts must break their lines, not draw zero.
+    points.append(TimePoint(t=seconds, requests=0, errors=0))
+    elapsed = seconds + 1.0
+    responses = requests
+    generator = GeneratorHealth(
+        cpu_seconds=round(elapsed * (0.95 if limited else 0.21), 4), cpu_percent_mean=95.2 if limited else 21.4,
+        cpu_percent_max=99.0 if limited else 34.5, schedule_lag_ms=hdr.summarize(lag) if mode == "open" else None,
+        waited_for_connection=0, peak_in_flight=12, limited=limited,
+        reasons=("generator CPU at 95% of one core",) if limited else (),
+    )
+    return LoadPhase(
+        name=name, mode=mode, duration_s=float(seconds), elapsed_s=elapsed, requests=requests,
+        responses=responses, errors=errors, error_rate=errors / requests, throughput_rps=round(responses / elapsed, 3),
+        status_counts=dict(sorted(statuses.items())),
+        errors_by_kind={"http_503": errors} if errors else {},
+        generator=generator, offered_rps=rate if mode == "open" else None,
+        arrival="poisson" if mode == "open" else None, users=None if mode == "open" else 8,
+        connections=64 if mode == "open" else None, latency_ms=hdr.summarize(whole),
+        service_ms=hdr.summarize(service) if mode == "open" else None, hdr=hdr.encode(whole),
+        timeseries=tuple(points), error_samples=error_samples, partial=partial,
+    )
+
+
+def make_gates(phase: LoadPhase | None) -> tuple[GateResult, ...]:
+    if phase is None or phase.latency_ms is None:
+        return (
+            GateResult("p95", "latency_ms.p95", "<=", 2000.0, "ms", None, None, "not checked: no load phase ran"),
+            GateResult("errors", "error_rate", "<=", 0.01, "ratio", None, None, "not checked: no load phase ran"),
+        )
+    p99 = phase.latency_ms.p99
+    return (
+        GateResult("p95", "latency_ms.p95", "<=", 2000.0, "ms", phase.latency_ms.p95, True,
+                   f"{format_ms(phase.latency_ms.p95)} within <= 2.00 s"),
+        GateResult("p99", "latency_ms.p99", "<=", 50.0, "ms", p99, p99 <= 50.0,
+                   f"{format_ms(p99)} {'within' if p99 <= 50 else 'breaks'} <= 50.0 ms"),
+        GateResult("errors", "error_rate", "<=", 0.01, "ratio", phase.error_rate, phase.error_rate <= 0.01,
+                   f"{100 * phase.error_rate:.2f}% vs <= 1.00%"),
+        GateResult("min_rps", "throughput_rps", ">=", 10_000.0, "req/s", None, None,
+                   "not checked: saturation was skipped"),
+    )
+
+
+def make_result(*, phases: tuple[LoadPhase, ...] | None = None, reachable: bool = True,
+                verdict: str | None = None, **changes: object) -> Result:
+    if phases is None:
+        phases = (make_phase(),)
+    main = phases[-1] if phases else None
+    gates = make_gates(main)
+    if verdict is None:
+        verdict = "fail" if any(g.passed is False for g in gates) else "pass"
+    probes = (Probe("/health", 200, 1.2), Probe("/ready", 200, 0.9)) if reachable else (
+        Probe("/health", None, None, "connection refused"),)
+    preflight = Preflight(
+        reachable=reachable,
+        health=ProbeOutcome(reachable, "/health" if reachable else None,
+                            "200 OK" if reachable else "connection refused", probes[:1]),
+        ready=ProbeOutcome(True if reachable else None, "/ready" if reachable else None,
+                           "ready" if reachable else "not tried", probes[1:]),
+        waited_s=0.01 if reachable else 30.0, contract_source="openapi: /openapi.json" if reachable else None,
+        error=None if reachable else "connection refused at 127.0.0.1:9",
+    )
+    base = Result(
+        benchbox_version="0.1.0", started_at="2025-03-01T10:00:00+00:00", finished_at="2025-03-01T10:00:42+00:00",
+        command="benchbox run --target http://127.0.0.1:8000/v1/predict --rate 50",
+        plan={"target": "http://127.0.0.1:8000/v1/predict", "rate": 50.0, "duration_s": 20.0,
+              "headers": {"Authorization": "***"}, "slo": ["p95=2s", "errors=1%"]},
+        target=Target("http://127.0.0.1:8000/v1/predict", "json", "demo model", "1.4.2"),
+        verdict=verdict, gates=gates,
+        machine=Machine("ci-runner-3", "Linux-6.1-x86_64", "3.11.7", 2, "AMD EPYC 7B13", 7.8),
+        seed=1234, preflight=preflight, load=LoadSection(phases) if phases else None, commit="3f9c2ab",
+    )
+    return dataclasses.replace(base, **changes)
+
+
+@pytest.fixture(autouse=True)
+def _no_step_summary(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The suite may itself run under GitHub Actions; test reports must not land on its job page.
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+
+
+# ---------------------------------------------------------------- the three files
+
+
+def test_render_all_writes_three_files_and_nothing_else(tmp_path: Path) -> None:
+    files = render_all(make_result(), tmp_path / "out")
+    assert files.html == tmp_path / "out" / "report.html"
+    assert {p.name for p in (tmp_path / "out").iterdir()} == {"report.html", "summary.md", "junit.xml"}
+    assert files.step_summary is None and files.warnings == ()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        files.html = tmp_path  # type: ignore[misc]
+
+
+def test_html_shows_verdict_gates_and_formatted_percentiles(tmp_path: Path) -> None:
+    result = make_result()
+    phase = result.main_phase
+    assert phase is not None and phase.latency_ms is not None and phase.service_ms is not None
+    page = render_all(result, tmp_path).html.read_text(encoding="utf-8")
+    assert result.verdict == "fail"  # the P99 gate at 50 ms breaks against the stalled second
+    assert '<div class="verdict">FAIL</div>' in page
+    for gate in result.gates:
+        assert f"<strong>{gate.name}</strong>" in page
+    assert format_ms(phase.latency_ms.p99) in page
+    assert format_ms(phase.service_ms.p99) in page
+    assert "the difference is time queued" in page
+    assert "open loop at 50 req/s, poisson arrivals" in page
+    assert "not checked" in page
+    assert "<svg" in page and "<polyline" in page
+    # Self-contained: nothing fetched, nothing executed.
+    for needle in ("<script", "<link", "src=", "@import", "url("):
+        assert needle not in page
+
+
+def test_everything_from_the_result_is_escaped(tmp_path: Path) -> None:
+    phase = make_phase(error_every=10, error_samples=(f"server_error: {XSS}", "timeout: \x1b[31mred\x00"))
+    result = make_result(
+        phases=(phase,), problems=(f"problem {XSS}",), target=Target(f"http://x/?q={XSS}", "json", XSS),
+        plan={"body": XSS}, command=f"benchbox run {XSS}",
+    )
+    result = dataclasses.replace(result, gates=result.gates + (
+        GateResult(XSS, "latency_ms.p50", "<=", 1.0, "ms", 2.0, False, f"detail {XSS} | and\na newline"),))
+    files = render_all(result, tmp_path)
+
+    page = files.html.read_text(encoding="utf-8")
+    assert "<script" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "\x00" not in page and "\x1b" not in page
+
+    summary = files.markdown.read_text(encoding="utf-8")
+    # Inside a code span GitHub shows text literally; everywhere else no raw tag may survive.
+    assert not re.search(r"(?<!\\)<script", re.sub(r"(`+).*?\1", "", summary))
+    assert r"\<script\>alert(1)\</script\>" in summary
+    assert r"detail \<script\>alert(1)\</script\> \| and<br>a newline" in summary
+
+    root = ET.parse(files.junit).getroot()  # a control character would make this raise
+    messages = [f.get("message") for f in root.iter("failure")]
+    assert f"detail {XSS} | and\na newline" in messages
+
+
+def test_summary_has_verdict_first_and_a_row_per_gate(tmp_path: Path) -> None:
+    result = make_result()
+    summary = render_all(result, tmp_path).markdown.read_text(encoding="utf-8")
+    lines = summary.splitlines()
+    assert lines[0].startswith("### ❌ benchbox FAIL: demo model")
+    assert "`http://127.0.0.1:8000/v1/predict`" in lines[0]
+    start = lines.index("| gate | metric | threshold | observed | result | detail |")
+    end = lines.index("", start)
+    gate_rows = lines[start + 2:end]
+    assert [row.split(" | ")[0] for row in gate_rows] == [f"| {md.text(g.name)}" for g in result.gates]
+    assert "| min\\_rps | `throughput_rps` | ≥ 10,000.0 req/s | n/a | ➖ not checked |" in summary
+    # Every table row has as many cells as its header: no stray pipe split a cell.
+    header = lines[start]
+    for row in gate_rows:
+        assert row.count(" | ") == header.count(" | ")
+    phase = result.main_phase
+    assert phase is not None and phase.latency_ms is not None
+    assert format_ms(phase.latency_ms.p99) in summary
+    assert "1,000" in summary  # requests, with separators
+
+
+def test_markdown_code_span_survives_backticks_and_pipes() -> None:
+    assert md.code("a`b|c") == r"``a`b\|c``"
+    assert md.code("a|b", in_table=False) == "`a|b`"
+
+
+def test_junit_has_a_case_per_gate_and_right_counts(tmp_path: Path) -> None:
+    result = make_result()
+    root = ET.parse(render_all(result, tmp_path).junit).getroot()
+    assert root.tag == "testsuites"
+    (suite,) = root.findall("testsuite")
+    cases = suite.findall("testcase")
+    assert [c.get("name") for c in cases] == [g.name for g in result.gates]
+    assert all(c.get("classname") == "benchbox.gates" for c in cases)
+    failed = sum(g.passed is False for g in result.gates)
+    assert failed >= 1
+    assert len(suite.findall("testcase/failure")) == failed
+    assert len(suite.findall("testcase/skipped")) == 1
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors"), suite.get("skipped")) == (
+        str(len(result.gates)), str(failed), "0", "1")
+    assert suite.get("time") == "42.000"
+    props = {p.get("name"): p.get("value") for p in suite.iter("property")}
+    assert props["verdict"] == "fail" and props["commit"] == "3f9c2ab"
+
+
+# ---------------------------------------------------------------- re-rendering and odd runs
+
+
+def test_report_from_saved_result_is_byte_identical(tmp_path: Path) -> None:
+    original = make_result(phases=(make_phase(name="warmup", mode="closed", seconds=5), make_phase()))
+    first = render_all(original, tmp_path / "a")
+    reloaded = load(save(original, tmp_path / "result.json"))
+    second = render_all(reloaded, tmp_path / "b")
+    for name in ("html", "markdown", "junit"):
+        assert getattr(first, name).read_bytes() == getattr(second, name).read_bytes(), name
+
+
+def test_partial_interrupted_result_renders_with_notice(tmp_path: Path) -> None:
+    phase = make_phase(seconds=6, partial=True, limited=True)
+    result = make_result(phases=(phase,), partial=True, interrupted="SIGINT")
+    files = render_all(result, tmp_path)
+    page = files.html.read_text(encoding="utf-8")
+    assert "interrupted (SIGINT)" in page
+    assert "the figures describe the load generator, not the target" in page
+    assert "generator CPU at 95% of one core" in page
+    summary = files.markdown.read_text(encoding="utf-8")
+    assert "Partial result" in summary and "Generator limited" in summary
+
+
+def test_error_result_without_load_renders(tmp_path: Path) -> None:
+    result = make_result(phases=(), reachable=False, verdict="error",
+                         problems=("target unreachable: connection refused at 127.0.0.1:9",))
+    assert result.load is None
+    files = render_all(result, tmp_path)
+    page = files.html.read_text(encoding="utf-8")
+    assert '<div class="verdict">ERROR</div>' in page and "No load phase ran." in page
+    assert "connection refused at 127.0.0.1:9" in page
+    summary = files.markdown.read_text(encoding="utf-8")
+    assert "ERROR" in summary.splitlines()[0] and "unreachable" in summary
+
+    suite = ET.parse(files.junit).getroot().find("testsuite")
+    assert suite is not None
+    run = suite.find("testcase[@name='run']")
+    assert run is not None and run.get("classname") == "benchbox.run"
+    error = run.find("error")
+    assert error is not None and error.get("message") == result.problems[0]
+    assert (suite.get("tests"), suite.get("errors"), suite.get("skipped"), suite.get("failures")) == ("3", "1", "2", "0")
+
+
+def test_phase_with_no_answers_renders(tmp_path: Path) -> None:
+    phase = dataclasses.replace(make_phase(seconds=2), latency_ms=None, service_ms=None, hdr=None, responses=0,
+                                timeseries=(TimePoint(0, 3, 3), TimePoint(1, 2, 2)), status_counts={})
+    page = render_all(make_result(phases=(phase,)), tmp_path).html.read_text(encoding="utf-8")
+    assert "No request got an answer" in page
+
+
+def test_long_phase_chart_is_downsampled(tmp_path: Path) -> None:
+    from benchbox.report import charts
+
+    points = tuple(TimePoint(t, 100, 0, 10.0, 20.0, 30.0 + (500.0 if t == 1234 else 0.0)) for t in range(3600))
+    chart = charts.latency_over_time(points)
+    assert chart is not None
+    p99 = next(s for s in chart.series if s.label == "P99")
+    assert sum(len(line.split()) for line in p99.lines) <= charts.MAX_POINTS
+    assert "highest over 9 s" in chart.note
+    # The one slow second (530 ms) survives downsampling: the scale reaches 600 ms, a point sits at 530 ms.
+    assert chart.y_ticks[-1].label == "600 ms"
+    top_y = min(float(pt.split(",")[1]) for line in p99.lines for pt in line.split())
+    assert top_y == pytest.approx(chart.bottom - (chart.bottom - chart.top) * 530 / 600, abs=0.1)
+
+
+# ---------------------------------------------------------------- GitHub step summary
+
+
+def test_step_summary_is_appended_not_overwritten(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    step = tmp_path / "step_summary.md"
+    step.write_text("## earlier step\n", encoding="utf-8")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(step))
+    files = render_all(make_result(), tmp_path / "out")
+    assert files.step_summary == step
+    text = step.read_text(encoding="utf-8")
+    own = (tmp_path / "out" / MARKDOWN_NAME).read_text(encoding="utf-8")
+    assert text == "## earlier step\n" + own
+    render_all(make_result(), tmp_path / "out")
+    assert step.read_text(encoding="utf-8") == "## earlier step\n" + own + own
+
+
+def test_unwritable_step_summary_is_a_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "missing-dir" / "summary.md"))
+    files = render_all(make_result(), tmp_path / "out")
+    assert files.step_summary is None and len(files.warnings) == 1
+    assert (tmp_path / "out" / JUNIT_NAME).exists()
