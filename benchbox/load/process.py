@@ -45,57 +45,78 @@ def run_phase(spec: PhaseSpec, on_tick: OnTick | None = None) -> LoadPhase:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, text=True,
             start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
-        assert proc.stdin is not None and proc.stdout is not None
-        proc.stdin.write(spec.to_json())
-        proc.stdin.close()
-        result: dict[str, Any] | None = None
-        error: str | None = None
-        interrupted: str | None = None
-        lines = iter(proc.stdout.readline, "")
-        # A wedged child must never wedge the run: it is killed past its phase's time.
-        watchdog = threading.Timer(spec.duration_s + spec.request.timeout_s + 60.0, proc.kill)
-        watchdog.daemon = True
-        watchdog.start()
-        while True:
-            try:
-                line = next(lines, None)
-            except (KeyboardInterrupt, Interrupted) as exc:
-                if interrupted:  # asked twice: stop waiting for a partial result
-                    proc.kill()
-                    continue
-                interrupted = _signal_name(exc)
-                _stop(proc)
-                watchdog.cancel()
-                watchdog = threading.Timer(STOP_WAIT_S, proc.kill)
-                watchdog.daemon = True
-                watchdog.start()
-                continue
-            if line is None:
-                break
-            message = _parse(line)
-            if message is None:
-                continue
-            kind = message.get("type")
-            if kind == "tick" and on_tick is not None:
-                on_tick(_tick_percentiles(message))
-            elif kind == "result":
-                result = message["phase"]
-            elif kind == "error":
-                error = str(message.get("message"))
-        watchdog.cancel()
-        _reap(proc)
+        try:
+            assert proc.stdin is not None
+            proc.stdin.write(spec.to_json())
+            proc.stdin.close()
+            collected = _Collector(proc, spec, on_tick).collect()
+        finally:
+            _reap(proc)  # on any way out, no generator is left behind hitting the target
         stderr.seek(0)
         tail = stderr.read()[-2000:]
-    if result is None:
-        detail = error or (tail.strip().splitlines() or ["no output"])[-1]
-        if interrupted:
-            raise PhaseInterrupted(interrupted, None)
+    if collected.result is None:
+        if collected.interrupted:
+            raise PhaseInterrupted(collected.interrupted, None)
+        detail = collected.error or (tail.strip().splitlines() or ["no output"])[-1]
         raise GeneratorFailed(f"load generator failed (exit {proc.returncode}): {detail}")
-    phase = from_phase_dict(result)
+    phase = from_phase_dict(collected.result)
     phase = dataclasses.replace(phase, timeseries=tuple(hdr.with_percentiles(p) for p in phase.timeseries))
-    if interrupted:
-        raise PhaseInterrupted(interrupted, phase)
+    if collected.interrupted:
+        raise PhaseInterrupted(collected.interrupted, phase)
     return phase
+
+
+class _Collector:
+    """Reads the child's JSON lines; an interrupt at any point becomes 'stop and hand over'."""
+
+    def __init__(self, proc: subprocess.Popen[str], spec: PhaseSpec, on_tick: OnTick | None) -> None:
+        self.proc = proc
+        self.on_tick = on_tick
+        self.result: dict[str, Any] | None = None
+        self.error: str | None = None
+        self.interrupted: str | None = None
+        # A wedged child must never wedge the run: it is killed past its phase's time.
+        self._watchdog = self._arm(spec.duration_s + spec.request.timeout_s + 60.0)
+
+    def _arm(self, seconds: float) -> threading.Timer:
+        timer = threading.Timer(seconds, self.proc.kill)
+        timer.daemon = True
+        timer.start()
+        return timer
+
+    def collect(self) -> _Collector:
+        assert self.proc.stdout is not None
+        try:
+            while True:
+                try:
+                    line = self.proc.stdout.readline()
+                    if not line:
+                        return self
+                    self._handle(line)
+                except (KeyboardInterrupt, Interrupted) as exc:
+                    self._interrupt(exc)
+        finally:
+            self._watchdog.cancel()
+
+    def _handle(self, line: str) -> None:
+        message = _parse(line)
+        kind = message.get("type") if message else None
+        if kind == "result":
+            self.result = message["phase"]  # type: ignore[index]
+        elif kind == "error":
+            self.error = str(message.get("message"))  # type: ignore[union-attr]
+        elif kind == "tick" and self.on_tick is not None and message is not None:
+            self.on_tick(_tick_percentiles(message))
+
+    def _interrupt(self, exc: BaseException) -> None:
+        if self.interrupted:  # asked twice: stop waiting for a partial result
+            self.proc.kill()
+            return
+        self.interrupted = _signal_name(exc)
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        self._watchdog.cancel()
+        self._watchdog = self._arm(STOP_WAIT_S)
 
 
 def _tick_percentiles(message: dict[str, Any]) -> dict[str, Any]:
@@ -109,11 +130,6 @@ def _tick_percentiles(message: dict[str, Any]) -> dict[str, Any]:
 
 def _signal_name(exc: BaseException) -> str:
     return exc.signal_name if isinstance(exc, Interrupted) else "SIGINT"
-
-
-def _stop(proc: subprocess.Popen[str]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
 
 
 def _reap(proc: subprocess.Popen[str]) -> None:

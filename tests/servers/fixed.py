@@ -29,6 +29,7 @@ import argparse
 import array
 import asyncio
 import json
+import os
 import signal
 import socket
 import sys
@@ -405,6 +406,28 @@ def _freeze_scheduler(loop: asyncio.AbstractEventLoop, every: float, duration: f
     return freeze
 
 
+PARENT_ENV = "BENCHBOX_SERVER_PARENT_PID"
+
+
+def watch_parent(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
+    """Exit when the process that started us (the harness, via $BENCHBOX_SERVER_PARENT_PID) is gone.
+
+    A test process killed with SIGKILL or SIGTERM runs no cleanup; without this its servers would
+    outlive it and hold ports and CPU. Checked once a second.
+    """
+    want = os.environ.get(PARENT_ENV)
+    if not want:
+        return
+
+    def check() -> None:
+        if os.getppid() != int(want):
+            stop.set()
+        else:
+            loop.call_later(1.0, check)
+
+    check()
+
+
 async def serve(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     body = args.body.encode()
@@ -417,6 +440,7 @@ async def serve(args: argparse.Namespace) -> None:
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    watch_parent(loop, stop)
     if args.freeze_every and args.freeze_for:
         _freeze_scheduler(loop, args.freeze_every, args.freeze_for, stats)
     print(f"LISTENING http://{args.host}:{port}", flush=True)

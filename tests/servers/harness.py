@@ -241,11 +241,25 @@ def start_server(script: str | Path, *args: str, timeout: float = 15) -> ServerP
         argv += ["--port", "0"]
     fd, name = tempfile.mkstemp(prefix=f"benchbox-{path.stem}-", suffix=".stderr")
     stderr_path = Path(name)
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env = dict(os.environ, PYTHONUNBUFFERED="1", BENCHBOX_SERVER_PARENT_PID=str(os.getpid()))
     with os.fdopen(fd, "wb") as err:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=err, env=env, start_new_session=True)
     assert proc.stdout is not None
+
+    def fail(why: str) -> ServerStartError:
+        """Kill and reap the child, release its pipe and stderr file, keep the stderr tail."""
+        proc.kill()
+        rc = proc.wait()
+        assert proc.stdout is not None
+        proc.stdout.close()
+        tail = _tail(stderr_path)
+        try:
+            stderr_path.unlink()
+        except OSError:
+            pass
+        return ServerStartError(f"{path.name} (exit {rc}) {why}; stderr tail:\n{tail}")
+
     deadline = time.monotonic() + timeout
     buf = b""
     sel = selectors.DefaultSelector()
@@ -254,10 +268,7 @@ def start_server(script: str | Path, *args: str, timeout: float = 15) -> ServerP
         while b"\n" not in buf:
             left = deadline - time.monotonic()
             if left <= 0:
-                proc.kill()
-                proc.wait()
-                raise ServerStartError(f"{path.name} did not print LISTENING within {timeout} s; "
-                                       f"stdout {buf!r}; stderr tail:\n{_tail(stderr_path)}")
+                raise fail(f"did not print LISTENING within {timeout} s (stdout so far {buf!r})")
             if not sel.select(min(left, 0.1)):
                 if proc.poll() is not None:
                     break
@@ -268,12 +279,9 @@ def start_server(script: str | Path, *args: str, timeout: float = 15) -> ServerP
             buf += chunk
     finally:
         sel.close()
-    line, _, _rest = buf.partition(b"\n")
-    text = line.decode(errors="replace").strip()
-    if not text.startswith("LISTENING http://"):
-        proc.kill()
-        rc = proc.wait()
-        raise ServerStartError(f"{path.name} exited ({rc}) or said {text!r} instead of LISTENING; "
-                               f"stderr tail:\n{_tail(stderr_path)}")
+    line = buf.partition(b"\n")[0].decode(errors="replace").strip()
+    if not line.startswith("LISTENING http://"):
+        raise fail(f"exited or printed {line!r} before LISTENING")
+    text = line
     url = text.split(None, 1)[1]
     return ServerProcess(proc, url, stderr_path, argv)

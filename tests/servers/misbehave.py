@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import signal
 import socket
 import struct
@@ -201,6 +202,28 @@ class Misbehaver:
         return False
 
 
+PARENT_ENV = "BENCHBOX_SERVER_PARENT_PID"
+
+
+def watch_parent(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
+    """Exit when the process that started us (the harness, via $BENCHBOX_SERVER_PARENT_PID) is gone.
+
+    A test process killed with SIGKILL or SIGTERM runs no cleanup; without this its servers would
+    outlive it and hold ports and CPU. Checked once a second.
+    """
+    want = os.environ.get(PARENT_ENV)
+    if not want:
+        return
+
+    def check() -> None:
+        if os.getppid() != int(want):
+            stop.set()
+        else:
+            loop.call_later(1.0, check)
+
+    check()
+
+
 async def serve(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     m = Misbehaver(args.mode, args.huge_mb)
@@ -210,6 +233,7 @@ async def serve(args: argparse.Namespace) -> None:
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    watch_parent(loop, stop)
     print(f"LISTENING http://{args.host}:{port}", flush=True)
     await stop.wait()
     server.close()

@@ -1,0 +1,52 @@
+"""Shared fixtures: real servers on 127.0.0.1, and a way to run the CLI in-process."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from benchbox.cli import main
+from benchbox.demo.launcher import DemoServer
+from benchbox.demo.options import DemoOptions
+
+DEMO_BODY = '{"instances": [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]}'
+
+
+@dataclass(frozen=True)
+class CliOutcome:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def benchbox_cli(capsys: pytest.CaptureFixture[str]):
+    """Run `benchbox ARGS` in this process; return its exit code and what it printed."""
+
+    def invoke(*args: str) -> CliOutcome:
+        capsys.readouterr()
+        try:
+            main(list(args))
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        else:  # pragma: no cover - main always exits
+            code = 0
+        captured = capsys.readouterr()
+        return CliOutcome(code, captured.out, captured.err)
+
+    return invoke
+
+
+@pytest.fixture(scope="session")
+def demo_server() -> Iterator[DemoServer]:
+    """The bundled demo model server, with a known service time and concurrency."""
+    with DemoServer(DemoOptions(service_ms=2.0, concurrency=8)) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def python() -> str:
+    return sys.executable
