@@ -38,6 +38,8 @@ from collections import deque
 from http import HTTPStatus
 from typing import Any, Callable
 
+from lifecycle import watch_parent  # beside this script (run as `python tests/servers/X.py`)
+
 MAX_HEAD = 64 * 1024
 MAX_CHUNK_LINE = 4096
 
@@ -404,28 +406,6 @@ def _freeze_scheduler(loop: asyncio.AbstractEventLoop, every: float, duration: f
 
     loop.call_at(start + every, freeze)
     return freeze
-
-
-PARENT_ENV = "BENCHBOX_SERVER_PARENT_PID"
-
-
-def watch_parent(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
-    """Exit when the process that started us (the harness, via $BENCHBOX_SERVER_PARENT_PID) is gone.
-
-    A test process killed with SIGKILL or SIGTERM runs no cleanup; without this its servers would
-    outlive it and hold ports and CPU. Checked once a second.
-    """
-    want = os.environ.get(PARENT_ENV)
-    if not want:
-        return
-
-    def check() -> None:
-        if os.getppid() != int(want):
-            stop.set()
-        else:
-            loop.call_later(1.0, check)
-
-    check()
 
 
 async def serve(args: argparse.Namespace) -> None:

@@ -34,6 +34,8 @@ import struct
 import sys
 import time
 
+from lifecycle import watch_parent  # beside this script (run as `python tests/servers/X.py`)
+
 MODES = ("hang", "reset", "garbage", "huge", "slow-body", "bad-json", "wrong-type", "status-500")
 MAX_HEAD = 64 * 1024
 GARBAGE = b"\x00\xff\xfeSSH-2.0-not-http \x1b[31m\x07\r\n\x89PNG\r\n\x1a\n\xde\xad\xbe\xef\r\n\r\n"
@@ -200,28 +202,6 @@ class Misbehaver:
                     break
                 writer.write(b" ")
         return False
-
-
-PARENT_ENV = "BENCHBOX_SERVER_PARENT_PID"
-
-
-def watch_parent(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
-    """Exit when the process that started us (the harness, via $BENCHBOX_SERVER_PARENT_PID) is gone.
-
-    A test process killed with SIGKILL or SIGTERM runs no cleanup; without this its servers would
-    outlive it and hold ports and CPU. Checked once a second.
-    """
-    want = os.environ.get(PARENT_ENV)
-    if not want:
-        return
-
-    def check() -> None:
-        if os.getppid() != int(want):
-            stop.set()
-        else:
-            loop.call_later(1.0, check)
-
-    check()
 
 
 async def serve(args: argparse.Namespace) -> None:
