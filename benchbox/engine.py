@@ -16,6 +16,7 @@ from typing import Any
 
 from benchbox import __version__, evidence, gates, target
 from benchbox.errors import ExitCode, GeneratorFailed, Interrupted, UsageError
+from benchbox.load.spec import PhaseSpec
 from benchbox.plan import Plan
 from benchbox.result import LoadPhase, LoadSection, Preflight, Result, Target, Verdict, save
 
@@ -47,12 +48,10 @@ def run(plan: Plan, command: str = "run", observer: Observer | None = None) -> R
         if pre.error:
             problems.append(pre.error)
         elif "load" not in plan.skip:
-            phases.append(_load(plan, notify))
+            phases.extend(_load(plan, notify))
     except Interrupted as exc:
         interrupted = exc.signal_name
-        partial = getattr(exc, "phase", None)
-        if partial is not None:
-            phases.append(partial)
+        phases.extend(getattr(exc, "phases", ()))
     except KeyboardInterrupt:
         interrupted = "SIGINT"
     except GeneratorFailed as exc:
@@ -75,14 +74,26 @@ def run(plan: Plan, command: str = "run", observer: Observer | None = None) -> R
     )
 
 
-def _load(plan: Plan, notify: Observer) -> LoadPhase:
-    from benchbox.load.process import run_phase  # the generator process is only started when needed
+def _load(plan: Plan, notify: Observer) -> list[LoadPhase]:
+    from benchbox.load.process import run_phases  # the generator process is only started when needed
 
-    spec = plan.phase_spec()
-    shape = (f"open loop, {spec.rate:g} req/s ({spec.arrival})" if spec.mode == "open"
-             else f"closed loop, {spec.users} users")
-    notify(Event("phase", f"load: {shape} for {spec.duration_s:g}s", {"phase": spec.name}))
-    return run_phase(spec, lambda tick: notify(Event("tick", data=tick)))
+    run = plan.run_spec()
+
+    def started(index: int) -> None:
+        spec = run.phases[index]
+        notify(Event("phase", f"load: {describe(spec)} for {spec.duration_s:g}s", {"phase": spec.name}))
+
+    return run_phases(run, lambda tick: notify(Event("tick", data=tick)), started)
+
+
+def describe(spec: PhaseSpec) -> str:
+    """A phase as a person would say it: 'open loop, 50 req/s (constant)'."""
+    if spec.scenario:
+        return f"locustfile {spec.scenario}, {spec.users or 1} users"
+    ramp = f"{spec.ramp_from:g} -> " if spec.ramp_from is not None else ""
+    if spec.mode == "open":
+        return f"open loop, {ramp}{spec.rate:g} req/s ({spec.arrival})"
+    return f"closed loop, {ramp}{spec.users} users"
 
 
 def _skipped_reason(plan: Plan, pre: Preflight | None, interrupted: str | None) -> str:

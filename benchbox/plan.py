@@ -7,6 +7,7 @@ one-line UsageError naming it and the expected form.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import random
@@ -21,7 +22,7 @@ from urllib.parse import urlsplit
 
 from benchbox.errors import ConfigError, UsageError, bad_value
 from benchbox.gates import DEFAULT_SLOS, GateSpec, merge_slos
-from benchbox.load.spec import PhaseSpec, RequestSpec
+from benchbox.load.spec import PhaseSpec, RequestSpec, RunSpec
 from benchbox.units import parse_duration, parse_positive
 
 PHASES = ("contract", "adversarial", "load", "saturation")
@@ -42,7 +43,7 @@ _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 CONFIG_KEYS = frozenset({
     "target", "method", "body", "headers", "api_key_env", "rate", "users", "arrival", "duration",
     "timeout", "connections", "slo", "skip", "out", "label", "seed", "health_paths", "ready_paths",
-    "ready_timeout",
+    "ready_timeout", "ramp", "steps", "step_duration", "scenario",
 })
 
 
@@ -52,12 +53,18 @@ def is_secret_header(name: str) -> bool:
 
 @dataclass(frozen=True)
 class LoadPlan:
+    """The load shape: steady, a linear ramp up to the level, or steps (each its own phase)."""
+
     mode: Literal["open", "closed"]
     rate: float | None
     users: int | None
     arrival: Literal["constant", "poisson"]
     duration_s: float
     connections: int
+    ramp: bool = False
+    steps: tuple[float, ...] = ()
+    step_duration_s: float | None = None
+    scenario: str | None = None
 
 
 @dataclass(frozen=True)
@@ -82,11 +89,30 @@ class Plan:
     config_path: str | None = None
 
     def phase_spec(self, name: str = "steady") -> PhaseSpec:
+        """The steady (or ramp) phase at the plan's level."""
+        load = self.load
         return PhaseSpec(
-            name=name, mode=self.load.mode, duration_s=self.load.duration_s, request=self.request,
-            rate=self.load.rate, arrival=self.load.arrival, users=self.load.users,
-            connections=self.load.connections, seed=self.seed,
+            name="ramp" if load.ramp else name, mode=load.mode, duration_s=load.duration_s,
+            request=self.request, rate=load.rate, arrival=load.arrival, users=load.users,
+            connections=load.connections, seed=self.seed,
+            ramp_from=(0.0 if load.mode == "open" else 1.0) if load.ramp else None, scenario=load.scenario,
         )
+
+    def run_spec(self) -> RunSpec:
+        """Every load phase, in order: one steady phase, or one per step."""
+        load = self.load
+        if not load.steps:
+            return RunSpec(phases=(self.phase_spec(),))
+        base = self.phase_spec()
+        step_s = load.step_duration_s or load.duration_s
+        phases = []
+        for i, level in enumerate(load.steps, 1):
+            unit = "req/s" if load.mode == "open" else "users"
+            phases.append(dataclasses.replace(
+                base, name=f"step {i}: {level:g} {unit}", duration_s=step_s, seed=self.seed + i,
+                rate=level if load.mode == "open" else None,
+                users=int(level) if load.mode == "closed" else None))
+        return RunSpec(phases=tuple(phases))
 
     def redacted(self) -> dict[str, Any]:
         """The plan as result.json records it: every credential replaced, nothing else hidden."""
@@ -99,7 +125,9 @@ class Plan:
             "timeout_s": self.request.timeout_s,
             "load": {"mode": self.load.mode, "rate": self.load.rate, "users": self.load.users,
                      "arrival": self.load.arrival, "duration_s": self.load.duration_s,
-                     "connections": self.load.connections},
+                     "connections": self.load.connections, "ramp": self.load.ramp,
+                     "steps": list(self.load.steps), "step_duration_s": self.load.step_duration_s,
+                     "scenario": self.load.scenario},
             "probes": {"health_paths": list(self.probes.health_paths),
                        "ready_paths": list(self.probes.ready_paths),
                        "ready_timeout_s": self.probes.ready_timeout_s},
@@ -163,7 +191,7 @@ def build_plan(flags: Mapping[str, Any], config: Mapping[str, Any] | None = None
         headers["Content-Type"] = "application/json"
 
     timeout_s = parse_duration("--timeout", pick("timeout", DEFAULT_TIMEOUT_S))
-    load = _load_plan(flags, cfg, pick)
+    load = _load_plan(flags, cfg, pick, base_dir)
     probes = ProbePlan(
         health_paths=_paths("--health-path", flags.get("health_path") or cfg.get("health_paths"), DEFAULT_HEALTH_PATHS),
         ready_paths=_paths("--ready-path", flags.get("ready_path") or cfg.get("ready_paths"), DEFAULT_READY_PATHS),
@@ -197,7 +225,7 @@ def _check_url(url: str) -> str:
     return url
 
 
-def _load_plan(flags: Mapping[str, Any], cfg: Mapping[str, Any], pick: Any) -> LoadPlan:
+def _load_plan(flags: Mapping[str, Any], cfg: Mapping[str, Any], pick: Any, base_dir: Path) -> LoadPlan:
     rate_flag, users_flag = flags.get("rate"), flags.get("users")
     # A flag for one mode overrides the config's other mode instead of clashing with it.
     rate = rate_flag if rate_flag is not None else (cfg.get("rate") if users_flag is None else None)
@@ -209,11 +237,45 @@ def _load_plan(flags: Mapping[str, Any], cfg: Mapping[str, Any], pick: Any) -> L
         raise bad_value("--arrival", arrival, "constant or poisson")
     duration_s = parse_duration("--duration", pick("duration", DEFAULT_DURATION_S))
     connections = int(parse_positive("--connections", pick("connections", DEFAULT_CONNECTIONS), integer=True))
-    if users is not None:
-        n = int(parse_positive("--users", users, integer=True))
-        return LoadPlan("closed", None, n, arrival, duration_s, connections)  # type: ignore[arg-type]
+    ramp = bool(pick("ramp", False))
+    scenario = pick("scenario")
+    steps = _steps(pick("steps"), closed=users is not None or bool(scenario))
+    if steps and ramp:
+        raise UsageError("bad load: --ramp and --steps are two different shapes; give one")
+    step_duration_s = None
+    if steps:
+        given = pick("step_duration")
+        step_duration_s = parse_duration("--step-duration", given) if given else duration_s / len(steps)
+        duration_s = step_duration_s * len(steps)
+    shape: dict[str, Any] = {"ramp": ramp, "steps": steps, "step_duration_s": step_duration_s,
+                             "scenario": _scenario(scenario, base_dir) if scenario else None}
+    if users is not None or scenario:
+        n = int(parse_positive("--users", users if users is not None else 1, integer=True))
+        return LoadPlan("closed", None, n, arrival, duration_s, connections, **shape)  # type: ignore[arg-type]
     r = parse_positive("--rate", rate if rate is not None else DEFAULT_RATE)
-    return LoadPlan("open", r, None, arrival, duration_s, connections)  # type: ignore[arg-type]
+    return LoadPlan("open", r, None, arrival, duration_s, connections, **shape)  # type: ignore[arg-type]
+
+
+def _steps(value: Any, *, closed: bool) -> tuple[float, ...]:
+    """--steps 10,20,40: rates (open loop) or user counts (closed loop, with --users)."""
+    if value is None or value == "" or value == []:
+        return ()
+    items = value.split(",") if isinstance(value, str) else list(value)
+    expected = "comma-separated user counts like 2,4,8" if closed else "comma-separated rates like 10,20,40"
+    levels = tuple(parse_positive("--steps", str(item).strip(), integer=closed) for item in items)
+    if not levels:
+        raise bad_value("--steps", value, expected)
+    return levels
+
+
+def _scenario(path: Any, base_dir: Path) -> str:
+    """A locustfile path, checked for existence here so a typo fails before any request."""
+    candidate = Path(str(path))
+    if not candidate.is_absolute() and not candidate.exists():
+        candidate = base_dir / candidate
+    if not candidate.is_file() or candidate.suffix != ".py":
+        raise bad_value("--scenario", str(path), "an existing locustfile, e.g. locustfile.py")
+    return str(candidate.resolve())
 
 
 def _bodies(flag: str | None, cfg_value: Any, base_dir: Path) -> list[str]:

@@ -70,6 +70,16 @@ class GeneratorHealth:
 
 
 @dataclass(frozen=True)
+class NameStats:
+    """One request name of a locustfile scenario (per task, as Locust's stats table has it)."""
+
+    requests: int
+    errors: int
+    latency_ms: LatencySummary | None = None
+    hdr: str | None = None
+
+
+@dataclass(frozen=True)
 class LoadPhase:
     """One stretch of steady load, open or closed loop."""
 
@@ -96,6 +106,9 @@ class LoadPhase:
     timeseries: tuple[TimePoint, ...] = ()
     error_samples: tuple[str, ...] = ()
     partial: bool = False
+    # Set for a ramp: the rate or user count at the start (`offered_rps`/`users` is the end).
+    ramp_from: float | None = None
+    by_name: Mapping[str, NameStats] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

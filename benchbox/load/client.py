@@ -53,6 +53,11 @@ def classify(exc: BaseException) -> str:
         return "protocol"
     if isinstance(exc, OSError):
         return "socket"
+    name = type(exc).__name__.lower()  # requests' and urllib3's wrappers, from locustfiles
+    if "timeout" in name:
+        return "timeout"
+    if "connect" in name:
+        return "connect"
     return "client"
 
 

@@ -11,6 +11,7 @@ from gevent import monkey
 
 monkey.patch_all()  # before anything imports ssl or socket (Locust issues #1178, #2661)
 
+import dataclasses  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
 import signal  # noqa: E402
@@ -22,11 +23,13 @@ from typing import Any  # noqa: E402
 import gevent  # noqa: E402
 from gevent.event import Event  # noqa: E402
 from locust.env import Environment  # noqa: E402
+from locust.runners import LocalRunner  # noqa: E402
 
 from benchbox.load import schedule  # noqa: E402
 from benchbox.load.recorder import Recorder  # noqa: E402
-from benchbox.load.spec import PhaseSpec  # noqa: E402
-from benchbox.load.users import Dispatcher, Shared, phase_classes  # noqa: E402
+from benchbox.load.locustfile import LocustfileError, load_scenario, request_listener  # noqa: E402
+from benchbox.load.spec import PhaseSpec, RunSpec  # noqa: E402
+from benchbox.load.users import Dispatcher, phase_classes  # noqa: E402
 from benchbox.result import LoadPhase, to_dict  # noqa: E402
 
 Emit = Callable[[dict[str, Any]], None]
@@ -43,10 +46,14 @@ INTERRUPT_GRACE_S = 2.0
 def _run_schedule(spec: PhaseSpec, recorder: Recorder, dispatcher: Dispatcher, stop: Event) -> None:
     """Dispatch every due slot per wake-up (batching keeps up at high rates), record the lag."""
     assert spec.rate is not None
+    if spec.ramp_from is not None:
+        offsets = schedule.ramp_offsets(spec.ramp_from, spec.rate, spec.duration_s, spec.arrival, spec.seed)
+    else:
+        offsets = schedule.offsets(spec.rate, spec.duration_s, spec.arrival, spec.seed)
     start = recorder.started
     clock = time.perf_counter
     lag = recorder.lag
-    for offset in schedule.offsets(spec.rate, spec.duration_s, spec.arrival, spec.seed):
+    for offset in offsets:
         intended = start + offset
         delay = intended - clock() - EARLY_WAKE_S
         if delay > 0:
@@ -59,7 +66,7 @@ def _run_schedule(spec: PhaseSpec, recorder: Recorder, dispatcher: Dispatcher, s
     dispatcher.close()
 
 
-def _tick(spec: PhaseSpec, recorder: Recorder, shared: Shared, emit: Emit) -> None:
+def _tick(spec: PhaseSpec, recorder: Recorder, in_flight: Callable[[], int], emit: Emit) -> None:
     """Once a second: close the second's histogram, sample our own CPU, tell the parent."""
     k = 1
     while True:
@@ -70,13 +77,20 @@ def _tick(spec: PhaseSpec, recorder: Recorder, shared: Shared, emit: Emit) -> No
         cpu = recorder.meter.sample()
         point = recorder.flush(time.perf_counter())
         emit({"type": "tick", "phase": spec.name, "t": point.t, "requests": point.requests,
-              "errors": point.errors, "hdr": point.hdr,
-              "in_flight": shared.in_flight, "cpu_percent": round(cpu, 1),
-              "sent": recorder.sent, "responses": recorder.responses})
+              "errors": point.errors, "hdr": point.hdr, "in_flight": in_flight(),
+              "cpu_percent": round(cpu, 1), "sent": recorder.sent, "responses": recorder.responses})
+
+
+def _wait_until(deadline: float, stop: Event, runner: LocalRunner) -> None:
+    """Until the deadline, an interrupt, or (for a locustfile's LoadTestShape) the shape's end."""
+    while not stop.is_set() and time.perf_counter() < deadline and runner.state != "stopped":
+        stop.wait(max(0.0, min(0.25, deadline - time.perf_counter())))
 
 
 def run_phase(spec: PhaseSpec, emit: Emit, stop: Event) -> LoadPhase:
     """Run one phase on Locust's LocalRunner and return its result entry."""
+    if spec.scenario:
+        return _run_scenario(spec, emit, stop)
     recorder = Recorder()
     host = spec.request.url
     closed_cls, open_cls, shared, dispatcher = phase_classes(spec.request, recorder, host)
@@ -93,13 +107,10 @@ def run_phase(spec: PhaseSpec, emit: Emit, stop: Event) -> LoadPhase:
         scheduler = gevent.spawn(_run_schedule, spec, recorder, dispatcher, stop)
     else:
         recorder.restart_clock()
-        runner.start(count, spawn_rate=count, wait=False)
+        _start_closed(runner, spec, count)
         scheduler = None
-    ticker = gevent.spawn(_tick, spec, recorder, shared, emit)
-
-    deadline = recorder.started + spec.duration_s
-    while not stop.is_set() and time.perf_counter() < deadline:
-        stop.wait(max(0.0, min(0.25, deadline - time.perf_counter())))
+    ticker = gevent.spawn(_tick, spec, recorder, lambda: shared.in_flight, emit)
+    _wait_until(recorder.started + spec.duration_s, stop, runner)
     interrupted = stop.is_set()
 
     # Let what was sent finish (bounded by the request timeout), then stop every user.
@@ -119,17 +130,53 @@ def run_phase(spec: PhaseSpec, emit: Emit, stop: Event) -> LoadPhase:
     ticker.kill()
     for _ in range(cut):
         recorder.failure("cut_off", "still in flight when the phase ended", None, time.perf_counter())
+    return _finish(spec, recorder, interrupted, waited=dispatcher.waited, peak=shared.peak_in_flight)
+
+
+def _start_closed(runner: LocalRunner, spec: PhaseSpec, count: int) -> None:
+    """All users at once, or a linear ramp from `ramp_from` users on Locust's own spawn rate."""
+    if spec.ramp_from is None:
+        runner.start(count, spawn_rate=count, wait=False)
+        return
+    first = max(1, int(spec.ramp_from))
+    runner.start(first, spawn_rate=first, wait=False)
+    if count > first:
+        gevent.spawn_later(0.05, runner.start, count, (count - first) / spec.duration_s, False)
+
+
+def _run_scenario(spec: PhaseSpec, emit: Emit, stop: Event) -> LoadPhase:
+    """A user's locustfile: its users, wait times and shape; every request recorded by event."""
+    assert spec.scenario is not None
+    recorder = Recorder()
+    user_classes, shape = load_scenario(spec.scenario)
+    env = Environment(user_classes=user_classes, shape_class=shape, host=spec.request.url.rstrip("/"))
+    env.events.request.add_listener(request_listener(recorder))
+    runner = env.create_local_runner()
+    recorder.restart_clock()
+    if shape is not None:
+        runner.start_shape()
+    else:
+        _start_closed(runner, spec, int(spec.users or 1))
+    ticker = gevent.spawn(_tick, spec, recorder, lambda: runner.user_count, emit)
+    _wait_until(recorder.started + spec.duration_s, stop, runner)
+    interrupted = stop.is_set()
+    runner.quit()
+    ticker.kill()
+    return _finish(spec, recorder, interrupted, waited=0, peak=0)
+
+
+def _finish(spec: PhaseSpec, recorder: Recorder, interrupted: bool, *, waited: int, peak: int) -> LoadPhase:
     if recorder.has_pending():  # the last, partial second; an empty one would read as a drop to zero
         recorder.flush(time.perf_counter())
-    return recorder.build(
+    open_loop = spec.mode == "open"
+    phase = recorder.build(
         spec.name, spec.mode, spec.duration_s,
-        offered_rps=spec.rate if spec.mode == "open" else None,
-        arrival=spec.arrival if spec.mode == "open" else None,
-        users=spec.users if spec.mode == "closed" else None,
-        connections=spec.connections if spec.mode == "open" else spec.users,
-        waited_for_connection=dispatcher.waited if spec.mode == "open" else 0,
-        peak_in_flight=shared.peak_in_flight, partial=interrupted,
+        offered_rps=spec.rate if open_loop else None, arrival=spec.arrival if open_loop else None,
+        users=spec.users if not open_loop else None,
+        connections=spec.connections if open_loop else spec.users,
+        waited_for_connection=waited, peak_in_flight=peak, partial=interrupted,
     )
+    return dataclasses.replace(phase, ramp_from=spec.ramp_from)
 
 
 def main() -> int:
@@ -144,12 +191,19 @@ def main() -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         gevent.signal_handler(sig, stop.set)
     try:
-        spec = PhaseSpec.from_json(sys.stdin.read())
-        phase = run_phase(spec, emit, stop)
+        run = RunSpec.from_json(sys.stdin.read())
+        for index, spec in enumerate(run.phases):
+            if stop.is_set():
+                break
+            emit({"type": "phase", "index": index, "phase": spec.name})
+            phase = run_phase(spec, emit, stop)
+            emit({"type": "result", "index": index, "phase": to_dict(phase)})
+    except LocustfileError as exc:
+        emit({"type": "error", "kind": "usage", "message": str(exc)})
+        return 1
     except Exception as exc:  # noqa: BLE001 - the parent turns this into a one-line error
         emit({"type": "error", "message": f"{type(exc).__name__}: {exc}"})
         return 1
-    emit({"type": "result", "phase": to_dict(phase)})
     return 0
 
 

@@ -19,25 +19,32 @@ from collections.abc import Callable
 from typing import Any
 
 from benchbox import hdr
-from benchbox.errors import GeneratorFailed, Interrupted
-from benchbox.load.spec import PhaseSpec
+from benchbox.errors import GeneratorFailed, Interrupted, UsageError
+from benchbox.load.spec import PhaseSpec, RunSpec
 from benchbox.result import LoadPhase, from_phase_dict
 
 OnTick = Callable[[dict[str, Any]], None]
+OnPhase = Callable[[int], None]
 # How long the child may take to hand over its partial result after being told to stop.
 STOP_WAIT_S = 10.0
 
 
 class PhaseInterrupted(Interrupted):
-    """The run was interrupted during a load phase; `phase` is what was measured until then."""
+    """The run was interrupted during load; `phases` is what was measured until then (the
+    last one partial)."""
 
-    def __init__(self, signal_name: str, phase: LoadPhase | None) -> None:
+    def __init__(self, signal_name: str, phases: tuple[LoadPhase, ...]) -> None:
         super().__init__(signal_name)
-        self.phase = phase
+        self.phases = phases
 
 
 def run_phase(spec: PhaseSpec, on_tick: OnTick | None = None) -> LoadPhase:
     """Run one phase in a generator process and return its result entry."""
+    return run_phases(RunSpec(phases=(spec,)), on_tick)[0]
+
+
+def run_phases(run: RunSpec, on_tick: OnTick | None = None, on_phase: OnPhase | None = None) -> list[LoadPhase]:
+    """Run the phases back to back in one generator process; return their result entries."""
     with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as stderr:
         # A new session: a terminal's Ctrl-C reaches only us, and we forward it exactly once.
         proc = subprocess.Popen(
@@ -47,36 +54,43 @@ def run_phase(spec: PhaseSpec, on_tick: OnTick | None = None) -> LoadPhase:
         )
         try:
             assert proc.stdin is not None
-            proc.stdin.write(spec.to_json())
+            proc.stdin.write(run.to_json())
             proc.stdin.close()
-            collected = _Collector(proc, spec, on_tick).collect()
+            collected = _Collector(proc, run, on_tick, on_phase).collect()
         finally:
             _reap(proc)  # on any way out, no generator is left behind hitting the target
         stderr.seek(0)
         tail = stderr.read()[-2000:]
-    if collected.result is None:
-        if collected.interrupted:
-            raise PhaseInterrupted(collected.interrupted, None)
+    phases = [_with_percentiles(from_phase_dict(data)) for data in collected.results]
+    if collected.interrupted:
+        raise PhaseInterrupted(collected.interrupted, tuple(phases))
+    if collected.error_kind == "usage":
+        raise UsageError(collected.error or "the load generator refused its input")
+    if len(phases) < len(run.phases):
         detail = collected.error or (tail.strip().splitlines() or ["no output"])[-1]
         raise GeneratorFailed(f"load generator failed (exit {proc.returncode}): {detail}")
-    phase = from_phase_dict(collected.result)
-    phase = dataclasses.replace(phase, timeseries=tuple(hdr.with_percentiles(p) for p in phase.timeseries))
-    if collected.interrupted:
-        raise PhaseInterrupted(collected.interrupted, phase)
-    return phase
+    return phases
+
+
+def _with_percentiles(phase: LoadPhase) -> LoadPhase:
+    return dataclasses.replace(phase, timeseries=tuple(hdr.with_percentiles(p) for p in phase.timeseries))
 
 
 class _Collector:
     """Reads the child's JSON lines; an interrupt at any point becomes 'stop and hand over'."""
 
-    def __init__(self, proc: subprocess.Popen[str], spec: PhaseSpec, on_tick: OnTick | None) -> None:
+    def __init__(self, proc: subprocess.Popen[str], run: RunSpec, on_tick: OnTick | None,
+                 on_phase: OnPhase | None) -> None:
         self.proc = proc
         self.on_tick = on_tick
-        self.result: dict[str, Any] | None = None
+        self.on_phase = on_phase
+        self.results: list[dict[str, Any]] = []
         self.error: str | None = None
+        self.error_kind: str | None = None
         self.interrupted: str | None = None
-        # A wedged child must never wedge the run: it is killed past its phase's time.
-        self._watchdog = self._arm(spec.duration_s + spec.request.timeout_s + 60.0)
+        # A wedged child must never wedge the run: it is killed past its phases' time.
+        budget = sum(p.duration_s + p.request.timeout_s + 30.0 for p in run.phases) + 30.0
+        self._watchdog = self._arm(budget)
 
     def _arm(self, seconds: float) -> threading.Timer:
         timer = threading.Timer(seconds, self.proc.kill)
@@ -100,13 +114,17 @@ class _Collector:
 
     def _handle(self, line: str) -> None:
         message = _parse(line)
-        kind = message.get("type") if message else None
+        if message is None:
+            return
+        kind = message.get("type")
         if kind == "result":
-            self.result = message["phase"]  # type: ignore[index]
+            self.results.append(message["phase"])
         elif kind == "error":
-            self.error = str(message.get("message"))  # type: ignore[union-attr]
-        elif kind == "tick" and self.on_tick is not None and message is not None:
+            self.error, self.error_kind = str(message.get("message")), message.get("kind")
+        elif kind == "tick" and self.on_tick is not None:
             self.on_tick(_tick_percentiles(message))
+        elif kind == "phase" and self.on_phase is not None:
+            self.on_phase(int(message.get("index", 0)))
 
     def _interrupt(self, exc: BaseException) -> None:
         if self.interrupted:  # asked twice: stop waiting for a partial result

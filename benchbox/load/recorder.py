@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 
 from benchbox import hdr
-from benchbox.result import GeneratorHealth, LatencySummary, LoadPhase, TimePoint
+from benchbox.result import GeneratorHealth, LatencySummary, LoadPhase, NameStats, TimePoint
 
 MAX_ERROR_SAMPLES = 5
 # A generator at or above this share of one core is the bottleneck, not the target.
@@ -65,6 +65,14 @@ class Recorder:
         self.service = hdr.new()
         self.timeseries: list[TimePoint] = []
         self.meter = GeneratorMeter()
+        self.by_name: dict[str, NameRecorder] = {}
+
+    def named(self, name: str) -> NameRecorder:
+        """Per request name (a locustfile's `name=`), as Locust's own stats table has it."""
+        rec = self.by_name.get(name)
+        if rec is None:
+            rec = self.by_name[name] = NameRecorder()
+        return rec
 
     def restart_clock(self) -> None:
         """Call right before the first request: set-up time is not part of the phase."""
@@ -72,17 +80,21 @@ class Recorder:
         self.started = self.last_completion = now
         self.meter = GeneratorMeter()
 
-    def response(self, latency_s: float, status: int, now: float) -> None:
+    def response(self, latency_s: float, status: int, now: float, failed: str | None = None) -> None:
+        """An HTTP answer. It is an error when its status is >= 400, or when `failed` says why
+        (a locustfile's `catch_response` can fail a 200 or pass a 404)."""
         hdr.record_us(self._second, latency_s * 1e6)
         self.responses += 1
         self._second_done += 1
         self.last_completion = now
         self.status_counts[status] = self.status_counts.get(status, 0) + 1
-        if status >= 400:
+        if status >= 400 or failed:
             self.errors += 1
             self._second_errors += 1
-            kind = f"http_{status}"
+            kind = f"http_{status}" if status >= 400 else "failed_check"
             self.errors_by_kind[kind] = self.errors_by_kind.get(kind, 0) + 1
+            if failed and len(self.error_samples) < MAX_ERROR_SAMPLES:
+                self.error_samples.append(f"{kind}: {failed}"[:300])
 
     def failure(self, kind: str, detail: str, latency_s: float | None, now: float) -> None:
         """A request that got no HTTP answer. A timeout's elapsed time is a lower bound on its
@@ -142,8 +154,28 @@ class Recorder:
             service_ms=hdr.summarize(self.service) if mode == "open" else None,
             hdr=hdr.encode(self.phase) if self.phase.get_total_count() else None,
             timeseries=tuple(self.timeseries), error_samples=tuple(self.error_samples),
-            partial=partial,
+            partial=partial, by_name={name: rec.build() for name, rec in sorted(self.by_name.items())},
         )
+
+
+class NameRecorder:
+    """Latencies and counts of one request name, over the whole phase."""
+
+    def __init__(self) -> None:
+        self.histogram = hdr.new()
+        self.requests = 0
+        self.errors = 0
+
+    def record(self, latency_s: float | None, error: bool) -> None:
+        self.requests += 1
+        self.errors += error
+        if latency_s is not None:
+            hdr.record_us(self.histogram, latency_s * 1e6)
+
+    def build(self) -> NameStats:
+        count = self.histogram.get_total_count()
+        return NameStats(requests=self.requests, errors=self.errors, latency_ms=hdr.summarize(self.histogram),
+                         hdr=hdr.encode(self.histogram) if count else None)
 
 
 def judge_generator(meter: GeneratorMeter, lag: LatencySummary | None, waited: int, requests: int,

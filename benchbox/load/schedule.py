@@ -7,6 +7,7 @@ down, and its stall shows in latencies measured from these intended times.
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Iterator
 
@@ -34,3 +35,29 @@ def offsets(rate: float, duration_s: float, arrival: str, seed: int) -> Iterator
 
 def expected_count(rate: float, duration_s: float) -> int:
     return int(round(rate * duration_s))
+
+
+def ramp_offsets(start_rate: float, end_rate: float, duration_s: float, arrival: str, seed: int) -> Iterator[float]:
+    """Intended send times for a rate rising (or falling) linearly over the phase.
+
+    The k-th send goes where the cumulative expected count Λ(t) = r0·t + (r1 - r0)·t²/(2D)
+    reaches k (constant) or a unit-rate Poisson process's k-th arrival (poisson): inverting Λ
+    keeps the schedule exact for any ramp, not just approximately piecewise."""
+    slope = (end_rate - start_rate) / duration_s
+    total = start_rate * duration_s + slope * duration_s**2 / 2.0
+    rng = random.Random(seed)
+    k = 0.0
+    while True:
+        k = k + 1.0 if arrival == "constant" else k + rng.expovariate(1.0)
+        target = k - 1.0 if arrival == "constant" else k
+        if target >= total:
+            return
+        yield _invert(start_rate, slope, target)
+
+
+def _invert(r0: float, slope: float, count: float) -> float:
+    """Solve r0·t + slope·t²/2 = count for t >= 0."""
+    if abs(slope) < 1e-12:
+        return count / r0
+    disc = r0 * r0 + 2.0 * slope * count
+    return (-r0 + math.sqrt(max(disc, 0.0))) / slope

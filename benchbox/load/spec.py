@@ -38,14 +38,34 @@ class PhaseSpec:
     connections: int = 256
     seed: int = 0
     tick_s: float = 1.0
+    # A linear ramp: the rate (open loop) or user count (closed loop) starts here and reaches
+    # `rate`/`users` at the end of the phase.
+    ramp_from: float | None = None
+    # A user's own locustfile: its user classes (and LoadTestShape, if any) replace benchbox's.
+    scenario: str | None = None
 
-    def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self))
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
 
     @classmethod
-    def from_json(cls, text: str) -> PhaseSpec:
-        data: dict[str, Any] = json.loads(text)
-        req = data.pop("request")
+    def from_dict(cls, data: dict[str, Any]) -> PhaseSpec:
+        data = dict(data)
+        req = dict(data.pop("request"))
         req["headers"] = tuple(tuple(pair) for pair in req["headers"])
         req["bodies"] = tuple(req["bodies"])
         return cls(request=RequestSpec(**req), **data)
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Phases run back to back in one generator process, so a step shape has no gaps."""
+
+    phases: tuple[PhaseSpec, ...]
+
+    def to_json(self) -> str:
+        return json.dumps({"phases": [p.to_dict() for p in self.phases]})
+
+    @classmethod
+    def from_json(cls, text: str) -> RunSpec:
+        data = json.loads(text)
+        return cls(phases=tuple(PhaseSpec.from_dict(p) for p in data["phases"]))
