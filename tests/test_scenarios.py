@@ -1,0 +1,31 @@
+"""The ready scenarios in scenarios/ parse, and run against the demo server with flags overriding them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from benchbox.plan import build_plan, read_config
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in SCENARIOS.glob("*.toml")))
+def test_every_scenario_builds_a_plan(name):
+    plan = build_plan({}, read_config(SCENARIOS / name), env={"BENCHBOX_API_KEY": "k"})
+    assert plan.run_spec().phases
+
+
+@pytest.mark.parametrize("name", ["demo.toml", "kserve-v2.toml", "locust.toml"])
+def test_scenario_runs_against_the_demo_with_flags_winning(benchbox_cli, demo_server, tmp_path, name):
+    config = read_config(SCENARIOS / name)
+    path = str(config["target"]).split("8000", 1)[1]  # the scenario's path, on the demo's real port
+    outcome = benchbox_cli("run", "--config", str(SCENARIOS / name), "--target", demo_server.url + path,
+                           "--duration", "2s", "--out", str(tmp_path), "-q")
+    assert outcome.code == 0, outcome.out + outcome.err
+    data = json.loads((tmp_path / "result.json").read_text())
+    assert data["plan"]["load"]["duration_s"] == 2.0  # the flag won over the file's 30s
+    phase = data["load"]["phases"][0]
+    assert phase["responses"] > 0 and phase["errors"] == 0
