@@ -44,7 +44,7 @@ class Dispatcher:
     backlog and are counted, because then the offered load is not being offered."""
 
     def __init__(self) -> None:
-        self.idle: list[OpenLoopUser] = []
+        self.idle: list[BenchboxUser] = []
         self.backlog: deque[float] = deque()
         self.waited = 0
         self.closed = False
@@ -63,67 +63,40 @@ class Dispatcher:
             self.idle.pop().assign(None)
 
 
-class _BenchboxUser(User):
-    abstract = True
-    shared: Shared  # set on the per-phase subclass
+class BenchboxUser(User):
+    """One keep-alive connection, looping closed or open as the phase says.
+
+    One concrete class, bound to a phase by `bind()` (class attributes, because Locust
+    instantiates classes, and a Locust worker must know a class by name before the master tells
+    it what to run)."""
+
+    abstract = False
+    shared: Shared
+    dispatcher: Dispatcher
+    mode = "closed"
 
     def __init__(self, environment: Any) -> None:
         super().__init__(environment)
         self.connection = Connection(self.shared.request)
-
-    def _send(self, intended: float | None) -> None:
-        """Send one request and record its latency from `intended` (open loop) or the send."""
-        shared = self.shared
-        shared.in_flight += 1
-        if shared.in_flight > shared.peak_in_flight:
-            shared.peak_in_flight = shared.in_flight
-        shared.recorder.sent += 1
-        out = self.connection.send(next(shared.bodies), Outcome())
-        shared.in_flight -= 1
-        # The scheduler may hand a slot out up to half a millisecond early (see generator.py);
-        # then the wait started at the send, so latency counts from whichever came first.
-        start = out.sent_at if intended is None or intended > out.sent_at else intended
-        if out.status is not None:
-            shared.recorder.response(out.done_at - start, out.status, out.done_at)
-            if intended is not None:
-                shared.recorder.service.record_value(max(1, int((out.done_at - out.sent_at) * 1e6)))
-        else:
-            latency = out.done_at - start if out.error_kind == "timeout" else None
-            shared.recorder.failure(out.error_kind or "client", out.detail, latency, out.done_at)
-
-    def on_stop(self) -> None:
-        self.connection.close()
-
-
-class ClosedLoopUser(_BenchboxUser):
-    """Back to back: the next request goes as soon as the last answer is in."""
-
-    abstract = True
-
-    @task
-    def loop(self) -> None:
-        while not self.shared.stopping:
-            self._send(None)
-        raise StopUser()
-
-
-class OpenLoopUser(_BenchboxUser):
-    """Sends when the schedule says so; latency counts from the intended time, not the send."""
-
-    abstract = True
-    dispatcher: Dispatcher
-
-    def __init__(self, environment: Any) -> None:
-        super().__init__(environment)
         self._wake = Event()
         self._slot: float | None = None
 
-    def assign(self, intended: float | None) -> None:
-        self._slot = intended
-        self._wake.set()
+    @classmethod
+    def bind(cls, request: RequestSpec, recorder: Recorder, mode: str) -> tuple[Shared, Dispatcher]:
+        cls.shared, cls.dispatcher, cls.mode = Shared(request, recorder), Dispatcher(), mode
+        cls.host = request.url
+        return cls.shared, cls.dispatcher
 
     @task
     def loop(self) -> None:
+        if self.mode == "open":
+            self._open_loop()
+        while not self.shared.stopping:  # closed loop: the next request as soon as the answer is in
+            self._send(None)
+        raise StopUser()
+
+    def _open_loop(self) -> None:
+        """Send when the schedule says so; latency counts from the intended time, not the send."""
         dispatcher = self.dispatcher
         while True:
             if dispatcher.backlog:
@@ -139,14 +112,29 @@ class OpenLoopUser(_BenchboxUser):
                     raise StopUser()
             self._send(intended)
 
+    def assign(self, intended: float | None) -> None:
+        self._slot = intended
+        self._wake.set()
 
-def phase_classes(request: RequestSpec, recorder: Recorder, host: str) -> tuple[type[ClosedLoopUser], type[OpenLoopUser], Shared, Dispatcher]:
-    """Fresh user classes bound to one phase (Locust instantiates classes, not objects)."""
-    shared = Shared(request, recorder)
-    dispatcher = Dispatcher()
-    closed = type("BenchboxClosedLoopUser", (ClosedLoopUser,), {"abstract": False, "shared": shared, "host": host})
-    opened = type("BenchboxOpenLoopUser", (OpenLoopUser,),
-                  {"abstract": False, "shared": shared, "dispatcher": dispatcher, "host": host})
-    return closed, opened, shared, dispatcher
+    def _send(self, intended: float | None) -> None:
+        """Send one request and record its latency from `intended` (open loop) or the send."""
+        shared = self.shared
+        shared.in_flight += 1
+        if shared.in_flight > shared.peak_in_flight:
+            shared.peak_in_flight = shared.in_flight
+        shared.recorder.sent += 1
+        out = self.connection.send(next(shared.bodies), Outcome())
+        shared.in_flight -= 1
+        # The scheduler may hand a slot out up to EARLY_WAKE_S early (see generator.py); then
+        # the wait started at the send, so latency counts from whichever came first.
+        start = out.sent_at if intended is None or intended > out.sent_at else intended
+        if out.status is not None:
+            shared.recorder.response(out.done_at - start, out.status, out.done_at)
+            if intended is not None:
+                shared.recorder.service.record_value(max(1, int((out.done_at - out.sent_at) * 1e6)))
+        else:
+            latency = out.done_at - start if out.error_kind == "timeout" else None
+            shared.recorder.failure(out.error_kind or "client", out.detail, latency, out.done_at)
 
-
+    def on_stop(self) -> None:
+        self.connection.close()
