@@ -54,6 +54,10 @@ def _run_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--steps", metavar="L1,L2,...", help="Step shape: one phase per level (req/s, or users with --users)."),
         click.option("--step-duration", metavar="10s", help="Length of each step (default --duration split evenly)."),
         click.option("--scenario", metavar="LOCUSTFILE", help="Run an existing locustfile's users against --target (its host)."),
+        click.option("--workers", metavar="N", help="Run the load on a Locust master plus N local worker processes."),
+        click.option("--expect-workers", metavar="N", help="Also wait for N workers joining with `benchbox worker`."),
+        click.option("--master-bind", metavar="HOST", help="Where the master listens for workers (default 127.0.0.1)."),
+        click.option("--master-port", metavar="PORT", help="The master's port (default: a free one, printed)."),
         click.option("--slo", "slo", multiple=True, metavar="KEY=VALUE",
                      help="Gate: p50|p90|p95|p99|p99_9|max=200ms, errors=1%, min_rps=100; repeatable."),
         click.option("--skip", metavar="PHASE[,PHASE]", help="Phases to leave out: contract, adversarial, load, saturation."),
@@ -108,6 +112,24 @@ def demo(serve: bool, port: str | None, service_ms: str | None, concurrency: str
             _say(f"demo server ready at {server.url}")
             flags.update({k: v for k, v in {"duration": duration, "rate": rate, "out": out}.items() if v})
             return _run(flags, None, quiet, command="demo")
+
+    _fail_or_exit(go)
+
+
+@cli.command()
+@click.option("--master", "master", required=True, metavar="HOST[:PORT]", help="The master to join (default port 5557).")
+def worker(master: str) -> None:
+    """Join a `benchbox run --expect-workers N` from this machine as a Locust worker."""
+
+    def go() -> ExitCode:
+        from benchbox.errors import bad_value
+
+        host, _, port = master.rpartition(":") if ":" in master else (master, ":", "5557")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise bad_value("--master", master, "HOST or HOST:PORT, e.g. 10.0.0.5:5557")
+        _say(f"joining the benchbox master at {host}:{port} (Ctrl-C to leave)")
+        # The worker is the generator process itself: become it, so signals reach it directly.
+        os.execv(sys.executable, [sys.executable, "-m", "benchbox.load.generator", "--worker", f"{host}:{port}"])
 
     _fail_or_exit(go)
 
@@ -187,6 +209,11 @@ def _print_result(result: Result, plan: Plan, written: Written) -> None:
         if lat is not None:
             click.echo(f"  latency p50 {format_ms(lat.p50)}  p95 {format_ms(lat.p95)}  p99 {format_ms(lat.p99)}  "
                        f"p99.9 {format_ms(lat.p99_9)}  max {format_ms(lat.max)}")
+        lost = [w for w in phase.workers if w.state != "ok"]
+        if phase.workers:
+            click.echo(f"  {len(phase.workers)} workers" + (f", {len(lost)} lost" if lost else ""))
+        for w in lost:
+            click.echo(f"  warning: worker {w.index} lost: {w.detail}; its {w.requests} requests up to then are counted")
         for reason in phase.generator.reasons:
             click.echo(f"  warning: {reason}: these figures describe the generator, not the target")
     for warning in written.warnings:

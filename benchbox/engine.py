@@ -83,7 +83,8 @@ def _load(plan: Plan, notify: Observer) -> list[LoadPhase]:
         spec = run.phases[index]
         notify(Event("phase", f"load: {describe(spec)} for {spec.duration_s:g}s", {"phase": spec.name}))
 
-    return run_phases(run, lambda tick: notify(Event("tick", data=tick)), started)
+    return run_phases(run, lambda tick: notify(Event("tick", data=tick)), started,
+                      lambda text: notify(Event("note", text)))
 
 
 def describe(spec: PhaseSpec) -> str:

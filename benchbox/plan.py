@@ -43,7 +43,8 @@ _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 CONFIG_KEYS = frozenset({
     "target", "method", "body", "headers", "api_key_env", "rate", "users", "arrival", "duration",
     "timeout", "connections", "slo", "skip", "out", "label", "seed", "health_paths", "ready_paths",
-    "ready_timeout", "ramp", "steps", "step_duration", "scenario",
+    "ready_timeout", "ramp", "steps", "step_duration", "scenario", "workers", "expect_workers",
+    "master_bind", "master_port",
 })
 
 
@@ -68,6 +69,16 @@ class LoadPlan:
 
 
 @dataclass(frozen=True)
+class WorkerPlan:
+    """Scale-out on Locust's master/worker engine: local worker processes and remote ones."""
+
+    local: int = 0
+    expect: int = 0
+    bind: str = "127.0.0.1"
+    port: int = 0
+
+
+@dataclass(frozen=True)
 class ProbePlan:
     health_paths: tuple[str, ...]
     ready_paths: tuple[str, ...]
@@ -87,6 +98,7 @@ class Plan:
     seed: int
     api_key_env: str | None = None
     config_path: str | None = None
+    workers: WorkerPlan = WorkerPlan()
 
     def phase_spec(self, name: str = "steady") -> PhaseSpec:
         """The steady (or ramp) phase at the plan's level."""
@@ -101,8 +113,10 @@ class Plan:
     def run_spec(self) -> RunSpec:
         """Every load phase, in order: one steady phase, or one per step."""
         load = self.load
+        w = self.workers
+        scale = {"workers": w.local, "expect_workers": w.expect, "master_bind": w.bind, "master_port": w.port}
         if not load.steps:
-            return RunSpec(phases=(self.phase_spec(),))
+            return RunSpec(phases=(self.phase_spec(),), **scale)
         base = self.phase_spec()
         step_s = load.step_duration_s or load.duration_s
         phases = []
@@ -112,7 +126,7 @@ class Plan:
                 base, name=f"step {i}: {level:g} {unit}", duration_s=step_s, seed=self.seed + i,
                 rate=level if load.mode == "open" else None,
                 users=int(level) if load.mode == "closed" else None))
-        return RunSpec(phases=tuple(phases))
+        return RunSpec(phases=tuple(phases), **scale)
 
     def redacted(self) -> dict[str, Any]:
         """The plan as result.json records it: every credential replaced, nothing else hidden."""
@@ -133,6 +147,8 @@ class Plan:
                        "ready_timeout_s": self.probes.ready_timeout_s},
             "gates": [{"name": g.name, "metric": g.metric, "op": g.op, "threshold": g.threshold,
                        "unit": g.unit} for g in self.gates],
+            "workers": {"local": self.workers.local, "expect": self.workers.expect,
+                        "bind": self.workers.bind, "port": self.workers.port},
             "skip": sorted(self.skip), "seed": self.seed, "out_dir": str(self.out_dir),
             "config": self.config_path,
         }
@@ -198,6 +214,9 @@ def build_plan(flags: Mapping[str, Any], config: Mapping[str, Any] | None = None
         ready_timeout_s=parse_duration("--ready-timeout", pick("ready_timeout", DEFAULT_READY_TIMEOUT_S)),
     )
     gates = merge_slos([DEFAULT_SLOS, _slo_list(cfg.get("slo")), flags.get("slo") or ()])
+    workers = _workers(pick)
+    if (workers.local or workers.expect) and load.scenario:
+        raise UsageError("bad load: --scenario runs in one process for now; leave out --workers/--expect-workers")
     skip = _skip(pick("skip", ()))
     seed = _seed(pick("seed"))
     label = _label(pick("label"), target)
@@ -209,8 +228,24 @@ def build_plan(flags: Mapping[str, Any], config: Mapping[str, Any] | None = None
         request=RequestSpec(url=target, method=method, headers=tuple(headers.items()),
                             bodies=tuple(bodies), timeout_s=timeout_s),
         load=load, probes=probes, gates=gates, skip=skip, out_dir=out_dir, seed=seed,
-        api_key_env=str(api_key_env) if api_key_env else None, config_path=config_path,
+        api_key_env=str(api_key_env) if api_key_env else None, config_path=config_path, workers=workers,
     )
+
+
+def _workers(pick: Any) -> WorkerPlan:
+    def count(flag: str, key: str) -> int:
+        value = pick(key, 0)
+        if value in (0, "0"):
+            return 0
+        return int(parse_positive(flag, value, integer=True))
+
+    port = pick("master_port", 0)
+    port_n = 0 if port in (0, "0") else int(parse_positive("--master-port", port, integer=True))
+    if port_n > 65535:
+        raise bad_value("--master-port", port, "a port number from 1 to 65535")
+    bind = str(pick("master_bind", "127.0.0.1"))
+    return WorkerPlan(local=count("--workers", "workers"), expect=count("--expect-workers", "expect_workers"),
+                      bind=bind, port=port_n)
 
 
 def _check_url(url: str) -> str:

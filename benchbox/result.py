@@ -80,6 +80,16 @@ class NameStats:
 
 
 @dataclass(frozen=True)
+class WorkerReport:
+    """One generator process of a distributed run, and whether all it measured arrived."""
+
+    index: int
+    state: Literal["ok", "lost"]
+    requests: int
+    detail: str = ""
+
+
+@dataclass(frozen=True)
 class LoadPhase:
     """One stretch of steady load, open or closed loop."""
 
@@ -102,6 +112,7 @@ class LoadPhase:
     latency_ms: LatencySummary | None = None
     # Open loop only: from the actual send, so that latency_ms - service_ms is time spent queued.
     service_ms: LatencySummary | None = None
+    service_hdr: str | None = None
     hdr: str | None = None
     timeseries: tuple[TimePoint, ...] = ()
     error_samples: tuple[str, ...] = ()
@@ -109,6 +120,7 @@ class LoadPhase:
     # Set for a ramp: the rate or user count at the start (`offered_rps`/`users` is the end).
     ramp_from: float | None = None
     by_name: Mapping[str, NameStats] = field(default_factory=dict)
+    workers: tuple[WorkerReport, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from typing import Any  # noqa: E402
 import gevent  # noqa: E402
 from gevent.event import Event  # noqa: E402
 
+from benchbox.load.distributed import WorkersMissing, run_master, run_worker  # noqa: E402
 from benchbox.load.locustfile import LocustfileError  # noqa: E402
 from benchbox.load.phase import run_phase  # noqa: E402
 from benchbox.load.spec import RunSpec  # noqa: E402
@@ -38,14 +39,21 @@ def main() -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         gevent.signal_handler(sig, stop.set)
     try:
+        if len(sys.argv) == 3 and sys.argv[1] == "--worker":
+            host, _, port = sys.argv[2].rpartition(":")
+            run_worker(host or "127.0.0.1", int(port), stop)
+            return 0
         run = RunSpec.from_json(sys.stdin.read())
+        if run.distributed:
+            run_master(run, emit, stop)
+            return 0
         for index, spec in enumerate(run.phases):
             if stop.is_set():
                 break
             emit({"type": "phase", "index": index, "phase": spec.name})
             phase = run_phase(spec, emit, stop)
             emit({"type": "result", "index": index, "phase": to_dict(phase)})
-    except LocustfileError as exc:
+    except (LocustfileError, WorkersMissing) as exc:
         emit({"type": "error", "kind": "usage", "message": str(exc)})
         return 1
     except Exception as exc:  # noqa: BLE001 - the parent turns this into a one-line error

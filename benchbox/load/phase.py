@@ -94,7 +94,7 @@ def run_phase(spec: PhaseSpec, emit: Emit, stop: Event) -> LoadPhase:
             while runner.user_count < count and not stop.is_set():  # idle users open no connection
                 gevent.sleep(0.01)
         else:
-            _start_closed(runner, spec, count)
+            start_closed(runner, spec, count)
 
     phase = drive(spec, runner, recorder, shared, dispatcher, stop, emit, start_users)
     runner.quit()
@@ -138,7 +138,7 @@ def drive(spec: PhaseSpec, runner: Runner, recorder: Recorder, shared: Shared, d
     return _finish(spec, recorder, interrupted, waited=dispatcher.waited, peak=shared.peak_in_flight)
 
 
-def _start_closed(runner: LocalRunner, spec: PhaseSpec, count: int) -> None:
+def start_closed(runner: LocalRunner, spec: PhaseSpec, count: int) -> None:
     """All users at once, or a linear ramp from `ramp_from` users on Locust's own spawn rate."""
     if spec.ramp_from is None:
         runner.start(count, spawn_rate=count, wait=False)
@@ -161,7 +161,7 @@ def _run_scenario(spec: PhaseSpec, emit: Emit, stop: Event) -> LoadPhase:
     if shape is not None:
         runner.start_shape()
     else:
-        _start_closed(runner, spec, int(spec.users or 1))
+        start_closed(runner, spec, int(spec.users or 1))
     ticker = gevent.spawn(_tick, spec, recorder, lambda: runner.user_count, emit)
     _wait_until(recorder.started + spec.duration_s, stop, runner)
     interrupted = stop.is_set()

@@ -25,6 +25,7 @@ from benchbox.result import LoadPhase, from_phase_dict
 
 OnTick = Callable[[dict[str, Any]], None]
 OnPhase = Callable[[int], None]
+OnNote = Callable[[str], None]
 # How long the child may take to hand over its partial result after being told to stop.
 STOP_WAIT_S = 10.0
 
@@ -43,7 +44,8 @@ def run_phase(spec: PhaseSpec, on_tick: OnTick | None = None) -> LoadPhase:
     return run_phases(RunSpec(phases=(spec,)), on_tick)[0]
 
 
-def run_phases(run: RunSpec, on_tick: OnTick | None = None, on_phase: OnPhase | None = None) -> list[LoadPhase]:
+def run_phases(run: RunSpec, on_tick: OnTick | None = None, on_phase: OnPhase | None = None,
+               on_note: OnNote | None = None) -> list[LoadPhase]:
     """Run the phases back to back in one generator process; return their result entries."""
     with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as stderr:
         # A new session: a terminal's Ctrl-C reaches only us, and we forward it exactly once.
@@ -56,7 +58,7 @@ def run_phases(run: RunSpec, on_tick: OnTick | None = None, on_phase: OnPhase | 
             assert proc.stdin is not None
             proc.stdin.write(run.to_json())
             proc.stdin.close()
-            collected = _Collector(proc, run, on_tick, on_phase).collect()
+            collected = _Collector(proc, run, on_tick, on_phase, on_note).collect()
         finally:
             _reap(proc)  # on any way out, no generator is left behind hitting the target
         stderr.seek(0)
@@ -80,16 +82,18 @@ class _Collector:
     """Reads the child's JSON lines; an interrupt at any point becomes 'stop and hand over'."""
 
     def __init__(self, proc: subprocess.Popen[str], run: RunSpec, on_tick: OnTick | None,
-                 on_phase: OnPhase | None) -> None:
+                 on_phase: OnPhase | None, on_note: OnNote | None) -> None:
         self.proc = proc
         self.on_tick = on_tick
         self.on_phase = on_phase
+        self.on_note = on_note
         self.results: list[dict[str, Any]] = []
         self.error: str | None = None
         self.error_kind: str | None = None
         self.interrupted: str | None = None
         # A wedged child must never wedge the run: it is killed past its phases' time.
         budget = sum(p.duration_s + p.request.timeout_s + 30.0 for p in run.phases) + 30.0
+        budget += 90.0 if run.distributed else 0.0  # workers get a minute to join
         self._watchdog = self._arm(budget)
 
     def _arm(self, seconds: float) -> threading.Timer:
@@ -125,6 +129,8 @@ class _Collector:
             self.on_tick(_tick_percentiles(message))
         elif kind == "phase" and self.on_phase is not None:
             self.on_phase(int(message.get("index", 0)))
+        elif kind == "note" and self.on_note is not None:
+            self.on_note(str(message.get("message", "")))
 
     def _interrupt(self, exc: BaseException) -> None:
         if self.interrupted:  # asked twice: stop waiting for a partial result

@@ -109,6 +109,12 @@ class Recorder:
         if len(self.error_samples) < MAX_ERROR_SAMPLES:
             self.error_samples.append(f"{kind}: {detail}"[:300])
 
+    def counters(self) -> dict[str, object]:
+        """Cumulative counts so far: what a worker's tick carries, so a lost worker still counts."""
+        return {"sent": self.sent, "responses": self.responses, "errors": self.errors,
+                "status_counts": {str(k): v for k, v in self.status_counts.items()},
+                "errors_by_kind": dict(self.errors_by_kind)}
+
     def has_pending(self) -> bool:
         return self._second_done > 0
 
@@ -152,6 +158,7 @@ class Recorder:
             generator=generator, offered_rps=offered_rps, arrival=arrival, users=users,
             connections=connections, latency_ms=hdr.summarize(self.phase),
             service_ms=hdr.summarize(self.service) if mode == "open" else None,
+            service_hdr=hdr.encode(self.service) if mode == "open" and self.service.get_total_count() else None,
             hdr=hdr.encode(self.phase) if self.phase.get_total_count() else None,
             timeseries=tuple(self.timeseries), error_samples=tuple(self.error_samples),
             partial=partial, by_name={name: rec.build() for name, rec in sorted(self.by_name.items())},
@@ -185,9 +192,9 @@ def judge_generator(meter: GeneratorMeter, lag: LatencySummary | None, waited: i
     mean = sum(samples) / len(samples)
     reasons: list[str] = []
     if mean >= CPU_LIMIT_PERCENT:
-        reasons.append(f"generator CPU at {mean:.0f}% of one core")
+        reasons.append(f"generator CPU at {mean:.0f}% of one core (spread the load with --workers N)")
     if lag is not None and lag.p99 > LAG_LIMIT_MS:
-        reasons.append(f"generator fell behind its schedule (lag p99 {lag.p99:.1f} ms)")
+        reasons.append(f"generator fell behind its schedule (lag p99 {lag.p99:.1f} ms; spread the load with --workers N)")
     if requests and waited / requests > WAITED_LIMIT:
         reasons.append(f"all {connections} connections were busy for {100 * waited / requests:.1f}% "
                        "of sends (raise --connections)")

@@ -61,11 +61,24 @@ class RunSpec:
     """Phases run back to back in one generator process, so a step shape has no gaps."""
 
     phases: tuple[PhaseSpec, ...]
+    # Scale-out: local worker processes, plus workers expected to join from elsewhere
+    # (`benchbox worker --master HOST:PORT`); with neither, one process runs everything.
+    workers: int = 0
+    expect_workers: int = 0
+    master_bind: str = "127.0.0.1"
+    master_port: int = 0
+
+    @property
+    def distributed(self) -> bool:
+        return self.workers + self.expect_workers > 0
 
     def to_json(self) -> str:
-        return json.dumps({"phases": [p.to_dict() for p in self.phases]})
+        data = dataclasses.asdict(self)
+        data["phases"] = [p.to_dict() for p in self.phases]
+        return json.dumps(data)
 
     @classmethod
     def from_json(cls, text: str) -> RunSpec:
         data = json.loads(text)
-        return cls(phases=tuple(PhaseSpec.from_dict(p) for p in data["phases"]))
+        data["phases"] = tuple(PhaseSpec.from_dict(p) for p in data["phases"])
+        return cls(**data)

@@ -20,7 +20,7 @@ from benchbox.gates import DEFAULT_SLOS, GateSpec, parse_slo
 @dataclass(frozen=True)
 class SearchSettings:
     budget_s: float = 90.0  # seconds of load, all probes together; process start-up is not load
-    resolution: float = 0.05  # stop bisecting once the lowest failing rate / highest holding rate <= 1.05
+    resolution: float = 0.025  # stop bisecting once the lowest failing rate / highest holding rate <= 1.025
     keep_up: float = 0.95  # achieved goodput must be at least this share of the offered rate
     warmup_s: int = 1  # whole seconds dropped at the start of every probe (connections, JIT-less warm-up)
     stable_windows: int = 3

@@ -28,6 +28,7 @@ class Verdict:
     stable: bool
     generator: tuple[str, ...]
     reading: win.Reading
+    notes: tuple[str, ...] = ()  # about the reading, for a rate probe (ramp, bisect)
 
 
 def judge(phase: LoadPhase, criteria: Criteria, settings: SearchSettings) -> Verdict:
@@ -56,8 +57,8 @@ def judge(phase: LoadPhase, criteria: Criteria, settings: SearchSettings) -> Ver
             reasons = ("inconclusive: the generator may have been the limit",) + gen + reasons
         return Verdict(held, None if gen else failures[0][0], reasons, is_stable, gen, reading)
     notes = () if is_stable else (f"no stable reading: the last {settings.stable_windows} windows differ by more "
-                                  f"than {100 * settings.stability:.0f}%",)
-    return Verdict(True, None, notes + gen, is_stable, gen, reading)
+                                  f"than {100 * settings.stability:.0f}% (judged as measured)",)
+    return Verdict(True, None, gen, is_stable, gen, reading, notes)
 
 
 def should_stop(seen: Sequence[TimePoint], offered: float, criteria: Criteria, settings: SearchSettings) -> bool:
@@ -93,7 +94,8 @@ def to_step(index: int, stage: Stage, phase: LoadPhase, verdict: Verdict) -> Ste
         concurrency=round(concurrency, 4) if concurrency is not None else None,
         load_s=round(load_seconds(phase), 3), windows=verdict.reading.windows, stable=verdict.stable,
         held=verdict.held if stage in ("ramp", "bisect") else None,
-        generator_limited=bool(verdict.generator), reasons=verdict.reasons,
+        generator_limited=bool(verdict.generator),
+        reasons=verdict.reasons + (verdict.notes if stage in ("ramp", "bisect") else ()),
     )
 
 

@@ -1,0 +1,87 @@
+"""The search against a real target: each probe is a load phase in the generator process.
+
+A probe is stopped as soon as its watch is satisfied (stable, or clearly not holding) by raising
+an Interrupted of our own from the tick callback: run_phase then ends the phase early and hands
+over what was measured, exactly as it does for Ctrl-C, and we take that phase as the probe's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from benchbox.errors import Interrupted
+from benchbox.gates import GateSpec
+from benchbox.load.process import PhaseInterrupted, run_phase
+from benchbox.load.spec import PhaseSpec, RequestSpec
+from benchbox.result import LoadPhase, TimePoint
+from benchbox.saturation.model import Saturation
+from benchbox.saturation.sampler import Sampler
+from benchbox.saturation.search import Notify, ProbeOrder, ProbeRun, Watch, search
+from benchbox.saturation.settings import SearchSettings
+
+_DONE = "saturation: probe decided"
+
+
+class _ProbeDecided(Interrupted):
+    """Raised from on_tick to end a probe early; never escapes GeneratorProbe."""
+
+    def __init__(self) -> None:
+        super().__init__(_DONE)
+
+
+def run_search(request: RequestSpec, gates: Sequence[GateSpec] | None = None,
+               settings: SearchSettings = SearchSettings(), seed: int = 0, notify: Notify | None = None) -> Saturation:
+    """Search the target `request` describes for its maximum sustainable throughput."""
+    probe = GeneratorProbe(request, settings, seed)
+    return search(probe, gates, settings, notify, timeout_s=request.timeout_s)
+
+
+class GeneratorProbe:
+    """A `Probe` that runs each order as a load phase in its own generator process."""
+
+    def __init__(self, request: RequestSpec, settings: SearchSettings, seed: int = 0) -> None:
+        self.request = request
+        self.settings = settings
+        self.seed = seed
+
+    def __call__(self, order: ProbeOrder, watch: Watch | None) -> ProbeRun:
+        if order.settle_s > 0:
+            time.sleep(order.settle_s)  # let the backlog of a failed probe drain: not load time
+        spec = PhaseSpec(name=f"saturation-{order.index}-{order.stage}", mode=order.mode, duration_s=order.duration_s,
+                         request=self.request, rate=order.rate, arrival=self.settings.arrival, users=order.users,
+                         connections=order.connections, seed=self.seed + order.index)
+        seen: list[TimePoint] = []
+        sampler = Sampler(self.request) if order.sample_headers else None
+
+        def on_tick(tick: dict[str, Any]) -> None:
+            if tick.get("phase") != spec.name:
+                return
+            seen.append(TimePoint(t=int(tick["t"]), requests=int(tick["requests"]), errors=int(tick["errors"]),
+                                  p50=tick.get("p50"), p95=tick.get("p95"), p99=tick.get("p99")))
+            if sampler is not None:
+                sampler.start()  # after the first second: the overload has begun
+            if watch is not None and watch(tuple(seen)):
+                raise _ProbeDecided()
+
+        try:
+            phase = run_phase(spec, on_tick)
+        except PhaseInterrupted as exc:
+            partial = _partial_phase(exc)
+            if exc.signal_name != _DONE or partial is None:
+                raise  # a real Ctrl-C or SIGTERM: the run stops here
+            # The seconds it ran are its duration: what came after the stop is drain, not load.
+            phase = dataclasses.replace(partial, duration_s=float(len(seen)), partial=False)
+        finally:
+            samples = sampler.results() if sampler is not None else ()
+        return ProbeRun(phase=phase, samples=samples)
+
+
+def _partial_phase(exc: PhaseInterrupted) -> LoadPhase | None:
+    """The phase measured until the stop (PhaseInterrupted carries `phases`, formerly `phase`)."""
+    phases = getattr(exc, "phases", None)
+    if phases is not None:
+        return phases[-1] if phases else None
+    return getattr(exc, "phase", None)

@@ -1,0 +1,59 @@
+"""A few responses read directly during the overload probe, for what the generator does not keep.
+
+The load generator records status codes and latencies, not headers; whether refusals carry
+Retry-After is part of grading overload. So while the overload probe runs, a handful of requests
+go out on their own connections (httpx, proxies from the environment ignored: the target is the
+target) and only their status, Retry-After value and latency are kept: never a header that was
+sent, which may hold a secret.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import httpx
+
+from benchbox.load.spec import RequestSpec
+from benchbox.saturation.model import ResponseSample
+
+SAMPLES = 5
+MAX_WAIT_S = 5.0  # a queueing target may hold them long; the probe does not wait longer than this
+
+
+class Sampler:
+    """Fires SAMPLES requests at once on start(); results() waits for them (bounded)."""
+
+    def __init__(self, request: RequestSpec, count: int = SAMPLES) -> None:
+        self.request = request
+        self.count = count
+        self.timeout = min(request.timeout_s, MAX_WAIT_S)
+        self._pool: ThreadPoolExecutor | None = None
+        self._futures: list[Future[ResponseSample]] = []
+
+    def start(self) -> None:
+        if self._pool is not None:
+            return
+        self._pool = ThreadPoolExecutor(self.count, thread_name_prefix="benchbox-sample")
+        self._futures = [self._pool.submit(self._one, i) for i in range(self.count)]
+
+    def results(self) -> tuple[ResponseSample, ...]:
+        if self._pool is None:
+            return ()
+        self._pool.shutdown(wait=True)  # each request is bounded by self.timeout
+        return tuple(f.result() for f in self._futures)
+
+    def _one(self, i: int) -> ResponseSample:
+        req = self.request
+        body = req.bodies[i % len(req.bodies)].encode() if req.bodies else None
+        t0 = time.perf_counter()
+        try:
+            with httpx.Client(timeout=self.timeout, trust_env=False) as client:
+                resp = client.request(req.method, req.url, headers=dict(req.headers), content=body)
+        except httpx.HTTPError as exc:
+            return ResponseSample(status=None, latency_ms=_ms(t0), error=type(exc).__name__)
+        return ResponseSample(status=resp.status_code, latency_ms=_ms(t0), retry_after=resp.headers.get("retry-after"))
+
+
+def _ms(t0: float) -> float:
+    return round((time.perf_counter() - t0) * 1000.0, 3)
