@@ -101,13 +101,15 @@ def gate_status(passed: bool | None) -> str:
 
 def mode(phase: LoadPhase) -> str:
     """How the load was offered, which decides how to read its latencies."""
+    ramp = f"ramping from {phase.ramp_from:g} to " if phase.ramp_from is not None else ""
+    workers = f", on {len(phase.workers)} workers" if phase.workers else ""
     if phase.mode == "open":
-        rate = f"{float(phase.offered_rps):g} req/s" if phase.offered_rps is not None else "an unknown rate"
+        rate = f"{ramp}{float(phase.offered_rps):g} req/s" if phase.offered_rps is not None else "an unknown rate"
         arrival = f", {phase.arrival} arrivals" if phase.arrival else ""
         conns = f", up to {phase.connections} connections" if phase.connections else ""
-        return f"open loop at {rate}{arrival}{conns}"
-    users = f"{phase.users} users" if phase.users is not None else "an unknown number of users"
-    return f"closed loop with {users}"
+        return f"open loop at {rate}{arrival}{conns}{workers}"
+    users = f"{ramp}{phase.users} users" if phase.users is not None else "an unknown number of users"
+    return f"closed loop with {users}{workers}"
 
 
 def _parse_time(text: str) -> datetime | None:
