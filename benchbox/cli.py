@@ -162,7 +162,9 @@ def _run(flags: Mapping[str, Any], config: str | None, quiet: bool, command: str
 
     plan = build_plan(flags, read_config(config) if config else None)
     engine.prepare_out_dir(plan.out_dir)
-    _say(f"benchbox {__version__}: {plan.request.method} {plan.target} (seed {plan.seed})")
+    what = (f"locustfile {plan.load.scenario} against {plan.target}" if plan.load.scenario
+            else f"{plan.request.method} {plan.target}")
+    _say(f"benchbox {__version__}: {what} (seed {plan.seed})")
     previous = signal.signal(signal.SIGTERM, _raise_sigterm)
     try:
         result = engine.run(plan, command=command, observer=_printer(quiet))
