@@ -20,7 +20,7 @@ from benchbox import __version__
 from benchbox.errors import BenchboxError, ExitCode, Interrupted
 
 if TYPE_CHECKING:
-    from benchbox.engine import Event, Written
+    from benchbox.engine import Written
     from benchbox.plan import Plan
     from benchbox.result import Result
 
@@ -67,7 +67,7 @@ def _run_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--out", metavar="DIR", help="Where to write results (default reports/<time>-<label>/)."),
         click.option("--label", metavar="NAME", help="Name for this run (default host-port)."),
         click.option("--seed", metavar="N", help="Seed for every random choice (default: random, recorded in the result)."),
-        click.option("-q", "--quiet", is_flag=True, help="No per-second progress lines."),
+        click.option("-q", "--quiet", is_flag=True, help="No progress output while the run goes."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -84,6 +84,17 @@ def cli() -> None:
 @_run_options
 def run(quiet: bool, config: str | None, **flags: Any) -> None:
     _fail_or_exit(lambda: _run(flags, config, quiet, command="run"))
+
+
+# The CI profile: a short load at the expected rate, no saturation search; ends well under 45 s.
+SMOKE_PROFILE = {"duration": "15s", "ready_timeout": "15s", "skip": ["saturation"]}
+
+
+@cli.command(help="""The CI smoke-test stage: preflight, a short load at the expected rate (--rate),
+no saturation search; the same outputs and exit codes as `run`, in well under 45 s by default.""")
+@_run_options
+def smoke(quiet: bool, config: str | None, **flags: Any) -> None:
+    _fail_or_exit(lambda: _run(flags, config, quiet, command="smoke", profile=SMOKE_PROFILE))
 
 
 @cli.command()
@@ -156,20 +167,26 @@ def report(result_json: str, out: str | None) -> None:
     _fail_or_exit(go)
 
 
-def _run(flags: Mapping[str, Any], config: str | None, quiet: bool, command: str) -> ExitCode:
+def _run(flags: Mapping[str, Any], config: str | None, quiet: bool, command: str,
+         profile: Mapping[str, Any] | None = None) -> ExitCode:
     from benchbox import engine
     from benchbox.plan import build_plan, read_config
 
-    plan = build_plan(flags, read_config(config) if config else None)
+    layered = {**(profile or {}), **(read_config(config) if config else {})}  # a file beats a profile
+    plan = build_plan(flags, layered or None)
     engine.prepare_out_dir(plan.out_dir)
     what = (f"locustfile {plan.load.scenario} against {plan.target}" if plan.load.scenario
             else f"{plan.request.method} {plan.target}")
     _say(f"benchbox {__version__}: {what} (seed {plan.seed})")
+    from benchbox.console import Console
+
+    console = Console(quiet)
     previous = signal.signal(signal.SIGTERM, _raise_sigterm)
     try:
-        result = engine.run(plan, command=command, observer=_printer(quiet))
+        result = engine.run(plan, command=command, observer=console)
     finally:
         signal.signal(signal.SIGTERM, previous)
+        console.close()
     written = engine.write_outputs(result, plan.out_dir)
     _print_result(result, plan, written)
     return engine.exit_code(result)
@@ -177,20 +194,6 @@ def _run(flags: Mapping[str, Any], config: str | None, quiet: bool, command: str
 
 def _raise_sigterm(signum: int, frame: FrameType | None) -> NoReturn:
     raise Interrupted("SIGTERM")
-
-
-def _printer(quiet: bool) -> Callable[[Event], None]:
-    def show(event: Event) -> None:
-        if event.kind == "tick":
-            if quiet:
-                return
-            d = event.data
-            p = "  ".join(f"{k} {_ms(d.get(k))}" for k in ("p50", "p95", "p99"))
-            _say(f"  {d.get('t', 0) + 1:>4}s  {d.get('requests', 0):>6} done  {d.get('errors', 0):>4} err  "
-                 f"{p}  in flight {d.get('in_flight', 0)}  cpu {d.get('cpu_percent', 0):.0f}%")
-        else:
-            _say(event.message)
-    return show
 
 
 def _print_result(result: Result, plan: Plan, written: Written) -> None:
@@ -222,12 +225,6 @@ def _print_result(result: Result, plan: Plan, written: Written) -> None:
         click.echo(f"  warning: {warning}")
     click.echo(f"report: {written.report_html}")
     click.echo(f"result: {written.result_json}")
-
-
-def _ms(value: Any) -> str:
-    from benchbox.units import format_ms
-
-    return format_ms(value) if isinstance(value, (int, float)) else "-"
 
 
 def _say(text: str) -> None:

@@ -81,7 +81,8 @@ def _load(plan: Plan, notify: Observer) -> list[LoadPhase]:
 
     def started(index: int) -> None:
         spec = run.phases[index]
-        notify(Event("phase", f"load: {describe(spec)} for {spec.duration_s:g}s", {"phase": spec.name}))
+        notify(Event("phase", f"load: {describe(spec)} for {spec.duration_s:g}s",
+                     {"phase": spec.name, "duration_s": spec.duration_s}))
 
     return run_phases(run, lambda tick: notify(Event("tick", data=tick)), started,
                       lambda text: notify(Event("note", text)))

@@ -129,3 +129,20 @@ def test_unknown_result_schema_is_named(benchbox_cli, tmp_path):
     outcome = benchbox_cli("report", str(doc))
     assert outcome.code == 2
     assert "unknown result schema 'benchbox.result/v9'" in outcome.err
+
+
+def test_smoke_is_run_with_the_ci_profile(benchbox_cli, demo_server, tmp_path):
+    from benchbox.cli import SMOKE_PROFILE
+    from benchbox.plan import build_plan
+
+    plan = build_plan({"target": demo_server.predict_url}, dict(SMOKE_PROFILE))
+    assert plan.load.duration_s + plan.probes.ready_timeout_s <= 45 and "saturation" in plan.skip
+    outcome = benchbox_cli("smoke", "--target", demo_server.predict_url, "--body", DEMO_BODY, "--rate", "20",
+                           "--duration", "2s", "--out", str(tmp_path), "-q")
+    assert outcome.code == 0, outcome.err
+    data = json.loads((tmp_path / "result.json").read_text())
+    assert data["command"] == "smoke" and data["plan"]["skip"] == ["saturation"]
+    import xml.etree.ElementTree as ET
+
+    cases = ET.parse(tmp_path / "junit.xml").getroot().iter("testcase")
+    assert {c.get("name") for c in cases} >= {"p95", "errors"}

@@ -31,7 +31,7 @@ def wait_for_ticks(proc: subprocess.Popen[str], count: int, timeout: float = 20.
         line = proc.stderr.readline()
         if not line:
             break
-        if " done " in line:
+        if " req/s " in line:
             seen += 1
     assert seen >= count, "the run never reported load progress"
 

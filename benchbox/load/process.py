@@ -144,7 +144,7 @@ class _Collector:
 
 
 def _tick_percentiles(message: dict[str, Any]) -> dict[str, Any]:
-    encoded = message.pop("hdr", None)
+    encoded = message.get("hdr")
     if encoded:
         h = hdr.decode(encoded)
         p = h.get_percentile_to_value_dict([50.0, 95.0, 99.0])

@@ -54,16 +54,21 @@ class GeneratorProbe:
                          request=self.request, rate=order.rate, arrival=self.settings.arrival, users=order.users,
                          connections=order.connections, seed=self.seed + order.index)
         seen: list[TimePoint] = []
+        decided = False
         sampler = Sampler(self.request) if order.sample_headers else None
 
         def on_tick(tick: dict[str, Any]) -> None:
-            if tick.get("phase") != spec.name:
+            nonlocal decided
+            # Ticks go on while the stopped phase drains; a second interrupt would kill the
+            # generator before it hands its result over, so decide once.
+            if decided or tick.get("phase") != spec.name:
                 return
             seen.append(TimePoint(t=int(tick["t"]), requests=int(tick["requests"]), errors=int(tick["errors"]),
                                   p50=tick.get("p50"), p95=tick.get("p95"), p99=tick.get("p99")))
             if sampler is not None:
                 sampler.start()  # after the first second: the overload has begun
             if watch is not None and watch(tuple(seen)):
+                decided = True
                 raise _ProbeDecided()
 
         try:

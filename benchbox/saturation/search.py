@@ -3,10 +3,11 @@
 1. Estimate: a short closed-loop probe (N users back to back) measures what the target serves
    when pushed; if N exceeds the target's concurrency that is its capacity, else a lower bound.
 2. Bracket: open-loop probes at half the estimate (a low-load baseline for the curve), then the
-   estimate. If the estimate came from a saturated target (its closed-loop latency was well above
-   the baseline's) the next probe is only 10 % away, else the rate doubles (or quarters going
-   down) until one probe holds and a higher one does not.
-3. Bisect (geometric) until the bracket is within `resolution` (5 %) or the budget is spent.
+   estimate. If the estimate came from a saturated target (its closed-loop latency well above
+   the baseline's, or its users turned away with errors) the next probe is only 10 % away, and
+   while that keeps failing the search walks down in 10 % steps; otherwise the rate doubles (or
+   quarters going down) until one probe holds and a higher one does not.
+3. Bisect (geometric) until the bracket is within `resolution` (2.5 %) or the budget is spent.
 4. Overload: one short probe at 1.5x the capacity found, graded sheds / queues / fails.
 
 The probe runner is injected (`Probe`), so this logic runs against fakes in unit tests and against
@@ -82,6 +83,7 @@ class _Search:
         self.hi_limit: LimitedBy = "throughput"
         self.gen_ceiling: float | None = None  # lowest rate the generator may have limited
         self.last_failed = False
+        self.near = False  # walking down from a saturated estimate that did not hold, 10 % a step
         self.min_probe = settings.warmup_s + settings.stable_windows
         self.reserve = settings.overload_s * max(settings.overload_factor, 1.0) if settings.overload_factor else 0.0
 
@@ -94,19 +96,24 @@ class _Search:
 
     def _bracket_from_estimate(self) -> float | None:
         """Estimate, probe half of it (the baseline) and then it; return the next rate to probe."""
-        estimate, closed_ms = self._estimate()
-        if not estimate:
+        est = self._estimate()
+        if est is None:
             return self.s.start_rps
+        estimate = est.achieved_rps
         base = self._open(estimate / 2)
         if base is None or not base.held:
             return self._next() if base is not None else None
         at = self._open(estimate)
         if at is None:
             return None
-        lat = base.reading.latency_ms
-        saturated = closed_ms is not None and lat is not None and closed_ms > SATURATED_LATENCY * lat.mean
+        # Pushed by N users, a saturated target either made them wait (latency well above the
+        # baseline's) or turned them away (errors): then the estimate is its capacity.
+        low = base.reading.latency_ms
+        saturated = (est.error_rate > self.criteria.error_budget
+                     or (est.mean_ms is not None and low is not None and est.mean_ms > SATURATED_LATENCY * low.mean))
         if not saturated or at.held is None:
             return self._next()
+        self.near = not at.held
         return estimate * NEAR_STEP if at.held else estimate / NEAR_STEP
 
     def _next(self) -> float | None:
@@ -120,25 +127,27 @@ class _Search:
             return self.lo * RAMP
         if top / self.lo <= 1 + self.s.resolution:
             return None
+        if self.near and top / self.lo > NEAR_STEP * NEAR_STEP:
+            return top / NEAR_STEP  # a saturated estimate overshot: capacity is likely just below
         return math.sqrt(self.lo * top)
 
-    def _estimate(self) -> tuple[float | None, float | None]:
-        """Goodput and mean latency of a closed-loop probe, or (None, None) without one."""
+    def _estimate(self) -> Step | None:
+        """A closed-loop probe: what the target serves when pushed. None without a usable one."""
         if self.s.estimate_users <= 0 or self._left() < self.s.estimate_s:
-            return None, None
+            return None
         order = ProbeOrder(index=len(self.steps), stage="estimate", mode="closed", duration_s=self.s.estimate_s,
                            users=self.s.estimate_users, connections=self.s.estimate_users)
         verdict, step, _ = self._run(order, None)
-        lat = verdict.reading.latency_ms
         self.notify(f"saturation: estimate with {order.users} users back to back: {step.achieved_rps:.4g} req/s"
-                    + (f", mean latency {lat.mean:.1f} ms" if lat else ""))
+                    + (f", mean latency {step.mean_ms:.1f} ms" if step.mean_ms is not None else "")
+                    + (f", {100 * step.error_rate:.1f}% errors" if step.error_rate else ""))
         if verdict.generator:
             self.notes.append("the closed-loop estimate was limited by the generator: " + "; ".join(verdict.generator))
         if step.achieved_rps <= 0:
             self.notes.append("the closed-loop estimate got no successful answer: starting from "
                               f"{self.s.start_rps:g} req/s instead")
-            return None, None
-        return step.achieved_rps, lat.mean if lat else None
+            return None
+        return step
 
     def _open(self, rate: float) -> Verdict | None:
         """Probe an open-loop rate; None when the budget has no room for another probe."""
@@ -179,7 +188,9 @@ class _Search:
 
     # -- the answer -------------------------------------------------------------------------------
     def _conclude(self) -> Saturation:
-        generator_bound = self.gen_ceiling is not None and (self.hi is None or self.gen_ceiling < self.hi)
+        # A target failure at a rate the generator did offer outranks an inconclusive probe: then
+        # the generator could offer more than the ceiling, and that probe was noise, not a limit.
+        generator_bound = self.gen_ceiling is not None and self.hi is None
         found = self.lo is not None and self.hi is not None and not generator_bound
         if found:
             limited_by: LimitedBy = self.hi_limit

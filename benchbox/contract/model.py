@@ -1,0 +1,106 @@
+"""The values the contract stage passes around: what was discovered, how to run, what came out.
+
+`Contract` is what discovery learned about one endpoint (frozen, so the load phase can share it);
+`ContractOptions` is the slice of the plan this stage reads; `ContractSection` is what goes into
+the result document (JSON-safe, dacite-readable: no Mapping with non-str keys, no sets).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from benchbox.findings import Finding
+
+Protocol = Literal["json", "kserve-v2"]
+Source = Literal["user", "openapi", "kserve-v2"]
+
+DEFAULT_CASES = 100
+DEFAULT_TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """One KServe V2 input or output as the model metadata declares it (-1: any size)."""
+
+    name: str
+    datatype: str
+    shape: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class HealthSpec:
+    """A documented health/readiness path, and the 200 schema the document gives it, if any."""
+
+    path: str
+    schema: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Contract:
+    """What the endpoint promises. Schemas are self-contained (no $ref), draft-7 JSON Schema."""
+
+    url: str
+    method: str
+    protocol: Protocol
+    source: Source | None
+    request_schema: Mapping[str, Any] | None = None
+    response_schema: Mapping[str, Any] | None = None
+    content_type: str = "application/json"
+    model_name: str | None = None
+    inputs: tuple[TensorSpec, ...] = ()
+    outputs: tuple[TensorSpec, ...] = ()
+    examples: tuple[Any, ...] = ()  # documented examples that validate against request_schema
+    health: tuple[HealthSpec, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ContractOptions:
+    """How to discover and how hard to check; defaults are the CLI's defaults."""
+
+    cases: int = DEFAULT_CASES
+    seed: int = 0
+    tolerance: float = DEFAULT_TOLERANCE  # determinism: relative difference allowed between answers
+    prob_tolerance: float = 1e-3  # |sum(probabilities) - 1| allowed, on top of printed rounding
+    timeout_s: float = 10.0
+    protocol: Literal["auto", "json", "kserve-v2"] = "auto"
+    openapi: str | None = None  # URL or file; None: look at <origin>/openapi.json, /docs/openapi.json
+    input_schema: str | None = None  # JSON Schema file
+    output_schema: str | None = None
+    invalid_cases: int = 5
+    determinism_cases: int = 10
+    shrink: bool = True
+    accepted: frozenset[str] = frozenset()  # finding ids from read_accept()
+    secret_headers: Mapping[str, str] = field(default_factory=dict)  # header -> env var, for curl lines
+
+
+@dataclass(frozen=True)
+class RuleCount:
+    """How many answers a rule looked at, and how many broke it."""
+
+    rule: str
+    checked: int
+    failed: int
+
+
+@dataclass(frozen=True)
+class ContractSection:
+    """The contract phase's part of the result. `passed` ignores accepted findings."""
+
+    source: str | None
+    protocol: str
+    url: str
+    method: str
+    seed: int
+    requests: int
+    cases: int
+    invalid_cases: int
+    passed: bool
+    violations: tuple[Finding, ...] = ()
+    accepted: tuple[Finding, ...] = ()
+    checks: tuple[RuleCount, ...] = ()
+    notes: tuple[str, ...] = ()
+    elapsed_s: float = 0.0
+    skipped: str | None = None  # why nothing was checked (no contract and no example)

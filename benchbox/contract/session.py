@@ -1,0 +1,95 @@
+"""Send one request and keep everything a finding needs about it.
+
+A 429 (or 503) is retried a few times after a short pause, honouring Retry-After up to a cap:
+the contract stage sends little, but a rate-limited target would otherwise turn every case into
+a bogus "valid input rejected". A 429 that persists is not judged (the runner notes it).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from benchbox.contract.checks import body_text
+
+RETRY_STATUSES = (429, 503)
+MAX_RETRIES = 3
+MAX_PAUSE_S = 2.0
+
+
+@dataclass
+class Exchange:
+    """One request and what came back (status None: no answer; see error/error_kind)."""
+
+    method: str
+    url: str
+    body: Any = None
+    text: str | None = None
+    status: int | None = None
+    content_type: str | None = None
+    content: bytes = b""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    error: str | None = None
+    error_kind: str | None = None  # "timeout" or "crash"
+
+    @property
+    def answered(self) -> bool:
+        return self.status is not None
+
+    @property
+    def throttled(self) -> bool:
+        return self.status == 429
+
+
+class Session:
+    """Requests of one contract run, counted."""
+
+    def __init__(self, client: httpx.Client, url: str, method: str, headers: Mapping[str, str]) -> None:
+        self.client = client
+        self.url = url
+        self.method = method
+        self.headers = dict(headers)
+        self.requests = 0
+
+    def send(self, body: Any) -> Exchange:
+        """Send `body` as JSON; None sends no body at all (a GET target)."""
+        text = body_text(body) if body is not None else None
+        return self._exchange(self.method, self.url, text, body)
+
+    def get(self, url: str) -> Exchange:
+        return self._exchange("GET", url, None, None)
+
+    def _exchange(self, method: str, url: str, text: str | None, body: Any) -> Exchange:
+        ex = Exchange(method=method, url=url, body=body, text=text)
+        headers = self.headers if text is not None else {k: v for k, v in self.headers.items()
+                                                          if k.lower() != "content-type"}
+        for attempt in range(MAX_RETRIES + 1):
+            self.requests += 1
+            try:
+                resp = self.client.request(method, url, content=text.encode() if text is not None else None,
+                                           headers=headers)
+            except httpx.TimeoutException as exc:
+                ex.error, ex.error_kind = f"timeout: {type(exc).__name__}", "timeout"
+                return ex
+            except httpx.HTTPError as exc:
+                ex.error, ex.error_kind = f"{type(exc).__name__}: {str(exc)[:160]}", "crash"
+                return ex
+            ex.status, ex.content = resp.status_code, resp.content
+            ex.content_type = resp.headers.get("content-type")
+            ex.headers = dict(resp.headers)
+            if resp.status_code not in RETRY_STATUSES or attempt == MAX_RETRIES:
+                return ex
+            time.sleep(_pause(resp.headers.get("retry-after"), attempt))
+        return ex
+
+
+def _pause(retry_after: str | None, attempt: int) -> float:
+    try:
+        wanted = float(retry_after) if retry_after else 0.1 * 2 ** attempt
+    except ValueError:  # an HTTP date: not worth parsing for a pause this short
+        wanted = 0.5
+    return max(0.0, min(wanted, MAX_PAUSE_S))

@@ -1,0 +1,77 @@
+"""Shrink a failing batch to the shortest prefix that still fails.
+
+Cheap and predictable on purpose: one bisection over the batch length (at most ~log2(n)
+requests), not Hypothesis' shrinker replaying hundreds of requests against a live server. A
+prefix of a batch is a batch of the same kind, so the shrunk input is still a plausible request;
+a candidate that no longer validates against the request schema (e.g. below minItems) counts as
+not failing, and the input we report is one that was re-sent and failed again.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from benchbox.contract.invariants import REQUEST_BATCH_KEYS
+from benchbox.contract.model import Contract
+
+MAX_STEPS = 8
+
+
+@dataclass(frozen=True)
+class BatchView:
+    """A body seen as a batch: its length, and how to cut it to its first k items."""
+
+    size: int
+    take: Callable[[int], Any]
+
+
+def batch_view(contract: Contract, body: Any) -> BatchView | None:
+    if contract.protocol == "kserve-v2":
+        return _kserve_view(contract, body)
+    if isinstance(body, list):
+        return BatchView(len(body), lambda k: body[:k])
+    if isinstance(body, Mapping):
+        keys = [k for k in REQUEST_BATCH_KEYS if isinstance(body.get(k), list)]
+        if len(keys) == 1:
+            key = keys[0]
+            return BatchView(len(body[key]), lambda k: {**body, key: body[key][:k]})
+    return None
+
+
+def _kserve_view(contract: Contract, body: Any) -> BatchView | None:
+    if not contract.inputs or contract.inputs[0].shape[:1] != (-1,) or not isinstance(body, Mapping):
+        return None
+    try:
+        inputs = list(body["inputs"])
+        n = int(inputs[0]["shape"][0])
+        rows = [math.prod(t["shape"][1:]) for t in inputs]
+        if any(t["shape"][0] != n or len(t["data"]) != n * r for t, r in zip(inputs, rows)):
+            return None  # nested data or mixed batches: not a shape we can cut safely
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
+
+    def take(k: int) -> Any:
+        cut = [{**t, "shape": [k, *t["shape"][1:]], "data": t["data"][:k * r]} for t, r in zip(inputs, rows)]
+        return {**body, "inputs": cut}
+
+    return BatchView(n, take)
+
+
+def shrink(view: BatchView, fails: Callable[[Any], bool]) -> tuple[Any | None, bool]:
+    """(smallest failing prefix or None if no shorter one failed, whether the search finished).
+    Assumes failing is monotone in the prefix length, which holds when one item (or the batch
+    size itself) is the cause; a finished search with no shorter prefix means the input was
+    already the shortest."""
+    lo, hi, best, steps = 1, view.size, None, 0
+    while lo < hi and steps < MAX_STEPS:
+        mid = (lo + hi) // 2
+        steps += 1
+        candidate = view.take(mid)
+        if fails(candidate):
+            hi, best = mid, candidate
+        else:
+            lo = mid + 1
+    return best, lo >= hi
