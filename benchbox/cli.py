@@ -61,6 +61,14 @@ def _run_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--slo", "slo", multiple=True, metavar="KEY=VALUE",
                      help="Gate: p50|p90|p95|p99|p99_9|max=200ms, errors=1%, min_rps=100; repeatable."),
         click.option("--skip", metavar="PHASE[,PHASE]", help="Phases to leave out: contract, adversarial, load, saturation."),
+        click.option("--openapi", metavar="URL|FILE", help="OpenAPI document (default: <origin>/openapi.json, /docs/openapi.json)."),
+        click.option("--input-schema", metavar="FILE", help="JSON Schema of a valid request body."),
+        click.option("--output-schema", metavar="FILE", help="JSON Schema of a 2xx answer."),
+        click.option("--protocol", metavar="auto|json|kserve-v2", help="Force the protocol (default auto)."),
+        click.option("--contract-cases", metavar="N", help="Generated valid inputs to check (default 100)."),
+        click.option("--tolerance", metavar="X", help="Relative difference allowed between two answers to one input (default 1e-6)."),
+        click.option("--accept", metavar="FILE", help="Accepted findings: listed ones do not fail the verdict."),
+        click.option("--write-accept", metavar="FILE", help="Write this run's contract findings as an accept file."),
         click.option("--health-path", "health_path", multiple=True, metavar="PATH", help="Health probe path (default /health, /healthz)."),
         click.option("--ready-path", "ready_path", multiple=True, metavar="PATH", help="Readiness probe path (default /ready, /v2/health/ready)."),
         click.option("--ready-timeout", metavar="30s", help="How long to wait for the target to become ready (default 30s)."),
@@ -172,6 +180,9 @@ def _run(flags: Mapping[str, Any], config: str | None, quiet: bool, command: str
     from benchbox import engine
     from benchbox.plan import build_plan, read_config
 
+    # Hypothesis keeps an example database; it belongs in a cache, not the user's project.
+    os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY",
+                          str(Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "benchbox" / "hypothesis"))
     layered = {**(profile or {}), **(read_config(config) if config else {})}  # a file beats a profile
     plan = build_plan(flags, layered or None)
     engine.prepare_out_dir(plan.out_dir)

@@ -8,6 +8,8 @@ code that Result means.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -18,6 +20,7 @@ from benchbox import __version__, evidence, gates, target
 from benchbox.errors import ExitCode, GeneratorFailed, Interrupted, UsageError
 from benchbox.load.spec import PhaseSpec
 from benchbox.plan import Plan
+from benchbox.contract.model import ContractSection
 from benchbox.result import LoadPhase, LoadSection, Preflight, Result, Target, Verdict, save
 
 
@@ -42,13 +45,19 @@ def run(plan: Plan, command: str = "run", observer: Observer | None = None) -> R
     pre: Preflight | None = None
     model_version: str | None = None
     interrupted: str | None = None
+    contract: ContractSection | None = None
     try:
         notify(Event("phase", "preflight: probing health and readiness"))
         pre, model_version = target.preflight(plan, lambda text: notify(Event("note", text)))
         if pre.error:
             problems.append(pre.error)
-        elif "load" not in plan.skip:
-            phases.extend(_load(plan, notify))
+        else:
+            found = None
+            if "contract" not in plan.skip and not plan.load.scenario:
+                found, contract = _contract(plan, notify)
+                pre = dataclasses.replace(pre, contract_source=contract.source)
+            if "load" not in plan.skip:
+                phases.extend(_load(_with_load_inputs(plan, found), notify))
     except Interrupted as exc:
         interrupted = exc.signal_name
         phases.extend(getattr(exc, "phases", ()))
@@ -61,17 +70,72 @@ def run(plan: Plan, command: str = "run", observer: Observer | None = None) -> R
 
     phase = phases[-1] if phases else None
     judged = gates.judge(plan.gates, phase, _skipped_reason(plan, pre, interrupted))
+    judged += (gates.contract_gate(contract, _contract_skipped(plan, pre, interrupted)),)
     verdict: Verdict = "error" if problems else ("fail" if any(g.passed is False for g in judged) else "pass")
     return Result(
         benchbox_version=__version__, started_at=started, finished_at=_now(), command=command,
         plan=plan.redacted(),
         target=Target(url=plan.target, protocol="json" if plan.request.bodies else "http",
                       label=plan.label, model_version=model_version),
-        verdict=verdict, gates=judged, machine=evidence.machine(), seed=plan.seed, preflight=pre,
+        verdict=verdict, gates=judged, machine=evidence.machine(), seed=plan.seed, preflight=pre, contract=contract,
         load=LoadSection(phases=tuple(phases)) if phases else None, commit=evidence.commit(),
         partial=interrupted is not None or any(p.partial for p in phases), interrupted=interrupted,
         problems=tuple(problems),
     )
+
+
+def _contract(plan: Plan, notify: Observer) -> tuple[Any, ContractSection]:
+    """Discover the contract and check it; also return the contract, for the load phase's inputs."""
+    from benchbox.contract import ContractOptions, discover, run_contract
+
+    c = plan.contract
+    options = ContractOptions(
+        cases=c.cases, seed=plan.seed, tolerance=c.tolerance, timeout_s=plan.request.timeout_s,
+        protocol=c.protocol, openapi=c.openapi, input_schema=c.input_schema, output_schema=c.output_schema,  # type: ignore[arg-type]
+        accepted=c.accept, secret_headers={"Authorization": plan.api_key_env} if plan.api_key_env else {},
+    )
+    headers = dict(plan.request.headers)
+    say = lambda text: notify(Event("note", text))  # noqa: E731
+    notify(Event("phase", "contract: discovering the endpoint's contract and checking its answers"))
+    method = plan.request.method
+    found = discover(plan.target, method, headers, options, notify=say)
+    if found.source is None and not plan.method_given and not plan.request.bodies and method == "GET":
+        # No body and no --method: the endpoint may well be a POST one; ask its description.
+        post = discover(plan.target, "POST", headers, options, notify=say)
+        if post.source is not None:
+            found, method = post, "POST"
+    examples = [json.loads(b) for b in plan.request.bodies]
+    section = run_contract(plan.target, method, headers, examples, options, notify=say, contract=found)
+    if c.write_accept:
+        from benchbox.contract import write_accept
+
+        write_accept(section.violations + section.accepted, c.write_accept)
+    notify(Event("note", f"contract: {section.requests} requests, {len(section.violations)} findings "
+                         f"(source: {section.source or 'none'})"))
+    return found, section
+
+
+def _with_load_inputs(plan: Plan, found: Any) -> Plan:
+    """With no --body, load with a pool of generated valid inputs when the contract allows it."""
+    if plan.request.bodies or found is None or found.source is None:
+        return plan
+    from benchbox.contract import body_text, valid_inputs
+
+    pool = tuple(body_text(b) for b in valid_inputs(found, 100, plan.seed))
+    if not pool:
+        return plan
+    headers = dict(plan.request.headers)
+    headers.setdefault("Content-Type", "application/json")
+    request = dataclasses.replace(plan.request, bodies=pool, method=found.method, headers=tuple(headers.items()))
+    return dataclasses.replace(plan, request=request)
+
+
+def _contract_skipped(plan: Plan, pre: Preflight | None, interrupted: str | None) -> str:
+    if "contract" in plan.skip:
+        return "not checked: the contract phase was skipped (--skip contract)"
+    if plan.load.scenario:
+        return "not checked: a locustfile run names a host, not one endpoint with a contract"
+    return _skipped_reason(plan, pre, interrupted).replace("no load was sent", "no request was sent")
 
 
 def _load(plan: Plan, notify: Observer) -> list[LoadPhase]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from benchbox.errors import bad_value
+from benchbox.contract.model import ContractSection
 from benchbox.result import GateResult, LoadPhase
 from benchbox.units import format_ms, parse_duration, parse_percent, parse_positive
 
@@ -112,3 +113,24 @@ def _show(value: float, unit: str) -> str:
     if unit == "ratio":
         return f"{100 * value:.2f}%"
     return f"{value:g} {unit}"
+
+
+def contract_gate(section: ContractSection | None, skipped_reason: str) -> GateResult:
+    """Any contract finding fails the verdict, unless it is listed in the --accept file."""
+    def result(observed: float | None, passed: bool | None, detail: str) -> GateResult:
+        return GateResult(name="contract", metric="contract.violations", op="<=", threshold=0.0,
+                          unit="findings", observed=observed, passed=passed, detail=detail)
+
+    if section is None:
+        return result(None, None, skipped_reason)
+    if section.skipped:
+        return result(None, None, f"not checked: {section.skipped}")
+    # Low-severity findings (an unversioned path, say) are advice: shown, never a failed gate.
+    blocking = [f for f in section.violations if f.severity != "low"]
+    advice = len(section.violations) - len(blocking)
+    extra = (f"; {len(section.accepted)} accepted" if section.accepted else "") + (
+        f"; {advice} low-severity (advice)" if advice else "")
+    if not blocking:
+        return result(0.0, True, f"{section.requests} requests, no finding{extra}")
+    rules = sorted({f.rule for f in blocking})
+    return result(float(len(blocking)), False, f"{len(blocking)} findings ({', '.join(rules)}){extra}")

@@ -21,6 +21,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from benchbox.errors import ConfigError, UsageError, bad_value
+from benchbox.findings import is_secret_header
 from benchbox.gates import DEFAULT_SLOS, GateSpec, merge_slos
 from benchbox.load.spec import PhaseSpec, RequestSpec, RunSpec
 from benchbox.units import parse_duration, parse_positive
@@ -35,8 +36,6 @@ DEFAULT_READY_PATHS = ("/ready", "/v2/health/ready")
 DEFAULT_READY_TIMEOUT_S = 30.0
 REDACTED = "<redacted>"
 
-# Header names whose values are credentials: never written to a result, report or log.
-_SECRET_HEADER = re.compile(r"^(authorization|proxy-authorization|cookie|set-cookie)$|(api[-_]?key|token|secret|password)", re.I)
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
@@ -44,12 +43,9 @@ CONFIG_KEYS = frozenset({
     "target", "method", "body", "headers", "api_key_env", "rate", "users", "arrival", "duration",
     "timeout", "connections", "slo", "skip", "out", "label", "seed", "health_paths", "ready_paths",
     "ready_timeout", "ramp", "steps", "step_duration", "scenario", "workers", "expect_workers",
-    "master_bind", "master_port",
+    "master_bind", "master_port", "input_schema", "output_schema", "openapi", "protocol", "contract_cases",
+    "tolerance", "accept", "write_accept",
 })
-
-
-def is_secret_header(name: str) -> bool:
-    return bool(_SECRET_HEADER.search(name))
 
 
 @dataclass(frozen=True)
@@ -79,6 +75,21 @@ class WorkerPlan:
 
 
 @dataclass(frozen=True)
+class ContractPlan:
+    """Where the contract comes from and how hard it is checked (benchbox.contract)."""
+
+    input_schema: str | None = None
+    output_schema: str | None = None
+    openapi: str | None = None
+    protocol: str = "auto"
+    cases: int = 100
+    tolerance: float = 1e-6
+    accept: frozenset[str] = frozenset()
+    accept_file: str | None = None
+    write_accept: str | None = None
+
+
+@dataclass(frozen=True)
 class ProbePlan:
     health_paths: tuple[str, ...]
     ready_paths: tuple[str, ...]
@@ -99,6 +110,8 @@ class Plan:
     api_key_env: str | None = None
     config_path: str | None = None
     workers: WorkerPlan = WorkerPlan()
+    contract: ContractPlan = ContractPlan()
+    method_given: bool = True
 
     def phase_spec(self, name: str = "steady") -> PhaseSpec:
         """The steady (or ramp) phase at the plan's level."""
@@ -147,6 +160,10 @@ class Plan:
                        "ready_timeout_s": self.probes.ready_timeout_s},
             "gates": [{"name": g.name, "metric": g.metric, "op": g.op, "threshold": g.threshold,
                        "unit": g.unit} for g in self.gates],
+            "contract": {"input_schema": self.contract.input_schema, "output_schema": self.contract.output_schema,
+                         "openapi": self.contract.openapi, "protocol": self.contract.protocol,
+                         "cases": self.contract.cases, "tolerance": self.contract.tolerance,
+                         "accept": self.contract.accept_file, "write_accept": self.contract.write_accept},
             "workers": {"local": self.workers.local, "expect": self.workers.expect,
                         "bind": self.workers.bind, "port": self.workers.port},
             "skip": sorted(self.skip), "seed": self.seed, "out_dir": str(self.out_dir),
@@ -192,6 +209,7 @@ def build_plan(flags: Mapping[str, Any], config: Mapping[str, Any] | None = None
     target = _check_url(str(target))
 
     bodies = _bodies(flags.get("body"), cfg.get("body"), base_dir)
+    method_given = pick("method") is not None
     method = str(pick("method", "POST" if bodies else "GET")).upper()
     if method not in _METHODS:
         raise bad_value("--method", method, f"one of {', '.join(_METHODS)}")
@@ -215,6 +233,7 @@ def build_plan(flags: Mapping[str, Any], config: Mapping[str, Any] | None = None
     )
     gates = merge_slos([DEFAULT_SLOS, _slo_list(cfg.get("slo")), flags.get("slo") or ()])
     workers = _workers(pick)
+    contract = _contract_plan(pick, base_dir)
     if (workers.local or workers.expect) and load.scenario:
         raise UsageError("bad load: --scenario runs in one process for now; leave out --workers/--expect-workers")
     skip = _skip(pick("skip", ()))
@@ -229,6 +248,46 @@ def build_plan(flags: Mapping[str, Any], config: Mapping[str, Any] | None = None
                             bodies=tuple(bodies), timeout_s=timeout_s),
         load=load, probes=probes, gates=gates, skip=skip, out_dir=out_dir, seed=seed,
         api_key_env=str(api_key_env) if api_key_env else None, config_path=config_path, workers=workers,
+        contract=contract, method_given=method_given,
+    )
+
+
+def _contract_plan(pick: Any, base_dir: Path) -> ContractPlan:
+    """Checked now: a bad schema or accept file is a usage error before any request is sent."""
+    from benchbox.contract.accept import read_accept
+    from benchbox.contract.schema import load_schema_file
+
+    def path(key: str) -> str | None:
+        value = pick(key)
+        if value is None:
+            return None
+        candidate = Path(str(value))
+        if not candidate.is_absolute() and not candidate.exists() and (base_dir / candidate).exists():
+            candidate = base_dir / candidate
+        return str(candidate)
+
+    input_schema, output_schema, accept = path("input_schema"), path("output_schema"), path("accept")
+    for flag, value in (("--input-schema", input_schema), ("--output-schema", output_schema)):
+        if value:
+            load_schema_file(value, flag)
+    protocol = str(pick("protocol", "auto")).lower()
+    if protocol not in ("auto", "json", "kserve-v2"):
+        raise bad_value("--protocol", protocol, "auto, json or kserve-v2")
+    tolerance = pick("tolerance", 1e-6)
+    try:
+        tol = float(tolerance)
+    except (TypeError, ValueError):
+        tol = -1.0
+    if not 0 <= tol < 1:
+        raise bad_value("--tolerance", tolerance, "a relative tolerance from 0 to 1, like 1e-6")
+    openapi = pick("openapi")
+    if openapi and not str(openapi).startswith(("http://", "https://")):
+        openapi = path("openapi")
+    return ContractPlan(
+        input_schema=input_schema, output_schema=output_schema, openapi=openapi, protocol=protocol,
+        cases=int(parse_positive("--contract-cases", pick("contract_cases", 100), integer=True)),
+        tolerance=tol, accept=read_accept(accept) if accept else frozenset(), accept_file=accept,
+        write_accept=pick("write_accept"),
     )
 
 

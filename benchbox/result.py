@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from benchbox.contract.model import ContractSection
 from benchbox.errors import UnknownResultSchema, UsageError
 
 SCHEMA = "benchbox.result/v1"
@@ -205,6 +206,7 @@ class Result:
     machine: Machine
     seed: int
     preflight: Preflight | None = None
+    contract: ContractSection | None = None
     load: LoadSection | None = None
     commit: str | None = None
     partial: bool = False

@@ -56,7 +56,8 @@ def test_run_writes_a_result_that_reports_re_render_identically(benchbox_cli, de
     assert data["target"]["model_version"] == "v1"
     phase = data["load"]["phases"][0]
     assert phase["requests"] == 40 and phase["responses"] == 40 and phase["status_counts"] == {"200": 40}
-    assert {g["name"] for g in data["gates"]} == {"p95", "errors", "p99"}
+    assert {g["name"] for g in data["gates"]} == {"p95", "errors", "p99", "contract"}
+    assert data["contract"]["source"] == "openapi" and data["contract"]["passed"] is True
     assert data["machine"]["cpu_count"] >= 1 and data["seed"] == 5
 
     # Round trip: the document parses into the model and serialises back unchanged.

@@ -12,10 +12,12 @@ from pathlib import Path
 import pytest
 
 from benchbox import hdr
-from benchbox.report import JUNIT_NAME, MARKDOWN_NAME, render_all
+from benchbox.contract.model import ContractSection, RuleCount
+from benchbox.findings import Finding, FindingResponse, build_finding
+from benchbox.report import JUNIT_NAME, MARKDOWN_NAME, checklist, render_all
 from benchbox.report import markdown as md
 from benchbox.result import (
-    GateResult, GeneratorHealth, LoadPhase, LoadSection, Machine, Preflight, Probe, ProbeOutcome,
+    GateResult, GeneratorHealth, LoadPhase, LoadSection, Machine, NameStats, Preflight, Probe, ProbeOutcome,
     Result, Target, TimePoint, load, save,
 )
 from benchbox.units import format_ms
@@ -161,10 +163,12 @@ def test_html_shows_verdict_gates_and_formatted_percentiles(tmp_path: Path) -> N
     assert "the difference is time queued" in page
     assert "open loop at 50 req/s, poisson arrivals" in page
     assert "not checked" in page
-    assert "<svg" in page and "<polyline" in page
-    # Self-contained: nothing fetched, nothing executed.
-    for needle in ("<script", "<link", "src=", "@import", "url("):
+    assert page.count('<svg class="plot"') == 3 and "<path" in page
+    # Self-contained: nothing fetched, nothing executed; the only references are to ids in the page.
+    for needle in ("<script", "<link", "src=", "@import", "<?xml", "<!DOCTYPE svg", "http://www.w3.org/Graphics"):
         assert needle not in page
+    assert re.findall(r"url\((?!#)", page) == []
+    assert re.findall(r'href="(?!#)', page) == []
 
 
 def test_everything_from_the_result_is_escaped(tmp_path: Path) -> None:
@@ -242,7 +246,8 @@ def test_junit_has_a_case_per_gate_and_right_counts(tmp_path: Path) -> None:
 
 
 def test_report_from_saved_result_is_byte_identical(tmp_path: Path) -> None:
-    original = make_result(phases=(make_phase(name="warmup", mode="closed", seconds=5), make_phase()))
+    original = make_result(phases=(make_phase(name="warmup", mode="closed", seconds=5), make_phase()),
+                           contract=make_contract(make_finding()))
     first = render_all(original, tmp_path / "a")
     reloaded = load(save(original, tmp_path / "result.json"))
     second = render_all(reloaded, tmp_path / "b")
@@ -289,19 +294,18 @@ def test_phase_with_no_answers_renders(tmp_path: Path) -> None:
     assert "No request got an answer" in page
 
 
-def test_long_phase_chart_is_downsampled(tmp_path: Path) -> None:
+def test_long_phase_chart_is_downsampled() -> None:
     from benchbox.report import charts
 
     points = tuple(TimePoint(t, 100, 0, 10.0, 20.0, 30.0 + (500.0 if t == 1234 else 0.0)) for t in range(3600))
-    chart = charts.latency_over_time(points)
-    assert chart is not None
-    p99 = next(s for s in chart.series if s.label == "P99")
-    assert sum(len(line.split()) for line in p99.lines) <= charts.MAX_POINTS
-    assert "highest over 9 s" in chart.note
-    # The one slow second (530 ms) survives downsampling: the scale reaches 600 ms, a point sits at 530 ms.
-    assert chart.y_ticks[-1].label == "600 ms"
-    top_y = min(float(pt.split(",")[1]) for line in p99.lines for pt in line.split())
-    assert top_y == pytest.approx(chart.bottom - (chart.bottom - chart.top) * 530 / 600, abs=0.1)
+    sampled, size = charts.downsample(points)
+    assert len(sampled) <= charts.MAX_POINTS and size == 9
+    # The one slow second survives downsampling; counts stay per second.
+    assert max(p.p99 for p in sampled if p.p99 is not None) == 530.0
+    assert {p.requests for p in sampled} == {100}
+    chart = charts.latency_over_time(points, (), "long")
+    assert chart is not None and "highest over 9 s" in chart.note
+    assert ">530 ms<" not in chart.svg and "<path" in chart.svg
 
 
 # ---------------------------------------------------------------- GitHub step summary
@@ -325,3 +329,199 @@ def test_unwritable_step_summary_is_a_warning(tmp_path: Path, monkeypatch: pytes
     files = render_all(make_result(), tmp_path / "out")
     assert files.step_summary is None and len(files.warnings) == 1
     assert (tmp_path / "out" / JUNIT_NAME).exists()
+
+
+# ---------------------------------------------------------------- charts and checklist
+
+IMG = "<img src=x onerror=alert(1)>"
+
+
+def _svgs(page: str) -> list[str]:
+    return re.findall(r'<svg class="plot".*?</svg>', page, re.S)
+
+
+def test_charts_are_deterministic_and_ids_unique(tmp_path: Path) -> None:
+    result = make_result(phases=(make_phase(name="warmup", mode="closed", seconds=5), make_phase()))
+    first = render_all(result, tmp_path / "a").html.read_bytes()
+    assert render_all(result, tmp_path / "b").html.read_bytes() == first
+    page = first.decode("utf-8")
+    assert len(_svgs(page)) == 6
+    ids = re.findall(r'\bid="([^"]+)"', page)
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    # Every reference inside a chart points at an id the page has.
+    for ref in re.findall(r'(?:url\(#|href="#)([^)"]+)', page):
+        assert ref in ids, ref
+
+
+def test_same_result_same_bytes_in_a_fresh_interpreter(tmp_path: Path) -> None:
+    """No hash seed, clock or counter leaks into the page: another process renders the same bytes."""
+    import subprocess
+    import sys
+
+    result = make_result()
+    path = save(result, tmp_path / "result.json")
+    here = render_all(result, tmp_path / "here").html.read_bytes()
+    code = ("import sys; from pathlib import Path; from benchbox.result import load; from benchbox.report import render_all;"
+            "render_all(load(Path(sys.argv[1])), Path(sys.argv[2]))")
+    subprocess.run([sys.executable, "-c", code, str(path), str(tmp_path / "there")], check=True, timeout=120,
+                   env={**__import__("os").environ, "PYTHONHASHSEED": "12345"})
+    assert (tmp_path / "there" / "report.html").read_bytes() == here
+
+
+def test_percentile_chart_has_hdr_axis_and_gate_markers(tmp_path: Path) -> None:
+    from benchbox.report import charts
+
+    curve = [(0.0, 1.0), (50.0, 2.0), (90.0, 3.0), (99.0, 5.0), (99.9, 9.0), (100.0, 12.0)]
+    gates = [charts.Threshold("P99", 99.0, 6.0, True), charts.Threshold("max", 100.0, 10.0, False),
+             charts.Threshold("P50", 50.0, 2000.0, True)]
+    chart = charts.latency_by_percentile([("latency", curve)], 5000, gates, "dist")
+    assert chart is not None
+    labels = re.findall(r">([^<>]+)</text>", chart.svg)
+    # log10(1/(1-p)): one decade per nine, up to what 5,000 samples resolve.
+    assert [t for t in labels if t.endswith("%")] == ["0%", "90%", "99%", "99.9%", "99.99%"]
+    assert "P99" in labels and "max" in labels
+    assert "gates above the chart: P50 ≤ 2.00 s" in chart.note
+
+
+def test_stepped_run_gets_a_load_levels_chart(tmp_path: Path) -> None:
+    steps = tuple(make_phase(name=f"step {i}: {r:g} req/s", rate=r, seconds=4, seed=i)
+                  for i, r in enumerate((20.0, 40.0, 80.0), start=1))
+    page = render_all(make_result(phases=steps), tmp_path).html.read_text(encoding="utf-8")
+    assert "Throughput and latency against offered load" in page
+    assert "<h3>Load levels</h3>" in page and "step 3: 80 req/s" in page
+    assert len(_svgs(page)) == 3 * 3 + 1
+    single = render_all(make_result(), tmp_path / "one").html.read_text(encoding="utf-8")
+    assert "Load levels" not in single
+
+
+def test_strings_from_the_result_never_reach_a_chart(tmp_path: Path) -> None:
+    phase = dataclasses.replace(make_phase(error_every=10, error_samples=(IMG,)), name=f"$x$ {IMG}",
+                                by_name={IMG: NameStats(10, 1)})
+    result = make_result(phases=(phase,), problems=(IMG,))
+    result = dataclasses.replace(result, gates=result.gates + (
+        GateResult(IMG, "latency_ms.p50", "<=", 30.0, "ms", 2.0, True, IMG),))
+    page = render_all(result, tmp_path).html.read_text(encoding="utf-8")
+    for svg in _svgs(page):
+        assert "alert" not in svg and "$x$" not in svg and "<img" not in svg
+    assert "<img" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+
+
+def test_unsafe_svg_is_refused() -> None:
+    from benchbox.report import plot
+
+    for bad in ('<svg viewBox="0 0 1 1"><script>alert(1)</script></svg>',
+                '<svg viewBox="0 0 1 1"><g onload="alert(1)"/></svg>',
+                '<svg viewBox="0 0 1 1"><use href="http://x/y.svg#a"/></svg>'):
+        with pytest.raises(plot.UnsafeSvg):
+            plot._clean(bad, "label")
+
+
+def _rows(result: Result) -> dict[str, checklist.Row]:
+    return {row.item: row for row in checklist.rows(result)}
+
+
+def test_checklist_answers_from_gates_preflight_and_load() -> None:
+    rows = _rows(make_result())
+    latency = rows["P50, P95 and P99 response times under expected load, against thresholds"]
+    assert latency.status == "failed" and "p99" in latency.why and "breaks ≤ 50.0 ms" in latency.why
+    assert latency.evidence == "gates"
+    assert rows["Error rate within budget (1 % by default)"].status == "passed"
+    assert rows["Health checks and readiness probes"].status == "passed"
+    assert rows["Latency and throughput validated under load"].status == "passed"
+    assert rows["CI gate that blocks a bad version"].status == "failed"
+    assert rows["Audit evidence: model version, plan, machine, commit, times"].status == "passed"
+    throughput = rows["Throughput over time"]
+    assert throughput.status == "not checked" and throughput.why.startswith("saturation was skipped; measured")
+    assert rows["Inputs and outputs match the expected shape, type and range"].why == "this result has no contract section"
+    for item in ("Known saturation point; capacity against expected load",
+                 "Malformed, adversarial and boundary inputs handled",
+                 "Output distribution matches expectations (statistical test)",
+                 "Evaluation metrics meet their minimum thresholds"):
+        assert rows[item].status == "not checked" and "not built yet" in rows[item].why, item
+    # Every row says why, and every linked section exists on the page.
+    assert all(row.why for row in rows.values())
+    assert {row.evidence for row in rows.values()} <= {None, "gates", "preflight", "load", "evidence", "contract"}
+
+
+def test_checklist_says_what_was_skipped_or_cut_short() -> None:
+    skipped = make_result(phases=(), plan={"skip": ["load", "saturation", "contract"]})
+    rows = _rows(skipped)
+    assert rows["Latency and throughput validated under load"].why == "skipped with --skip load"
+    assert rows["Known saturation point; capacity against expected load"].why == "skipped with --skip saturation"
+    assert rows["Inputs and outputs match the expected shape, type and range"].why == "skipped with --skip contract"
+    assert rows["Malformed, adversarial and boundary inputs handled"].why == "the adversarial phase is not built yet"
+    down = _rows(make_result(phases=(), reachable=False, verdict="error", problems=("target unreachable",)))
+    assert down["Health checks and readiness probes"].status == "failed"
+    for item in ("Latency and throughput validated under load", "Throughput over time",
+                 "Inputs and outputs match the expected shape, type and range"):
+        assert down[item].why == "preflight failed, so no request was sent" and down[item].evidence == "preflight"
+    limited = _rows(make_result(phases=(make_phase(limited=True),)))
+    row = limited["Latency and throughput validated under load"]
+    assert row.status == "not checked" and "generator CPU at 95% of one core" in row.why
+    anonymous = make_result(target=Target("http://x/predict", "json", "m"))
+    assert _rows(anonymous)["Audit evidence: model version, plan, machine, commit, times"].status == "failed"
+
+
+def test_checklist_is_near_the_top_with_links(tmp_path: Path) -> None:
+    page = render_all(make_result(), tmp_path).html.read_text(encoding="utf-8")
+    assert page.index('id="gates"') < page.index('id="checklist"') < page.index('id="preflight"')
+    assert '<a href="#gates">gates</a>' in page and '<a href="#evidence">evidence</a>' in page
+    # Why it failed, in the header.
+    header = page[page.index('<header class="top'):page.index("</header>")]
+    assert "p99: " in header and "breaks ≤ 50.0 ms" in header
+
+
+def make_finding(text: str = "probabilities do not sum to 1", body: str = '{"instances": [[1, 2]]}') -> Finding:
+    return build_finding(kind="contract_violation", severity="high", rule="probability_sum", message=text,
+                         method="POST", url="http://127.0.0.1:8000/v1/predict",
+                         headers={"Content-Type": "application/json", "Authorization": "Bearer s3cret-token"},
+                         body=body, status=200, content_type="application/json",
+                         response_body=f'{{"error": "{text}"}}', pointer="/predictions/0", detail=text, minimal=True)
+
+
+def make_contract(*violations: Finding, skipped: str | None = None, versioned_failed: int = 0) -> ContractSection:
+    checks = (RuleCount("status", 100, 0), RuleCount("probability_sum", 100, len(violations)),
+              RuleCount("versioned", 1, versioned_failed))
+    return ContractSection(source="openapi", protocol="json", url="http://127.0.0.1:8000/v1/predict", method="POST",
+                           seed=7, requests=110, cases=100, invalid_cases=5, passed=not violations,
+                           violations=violations, checks=checks, notes=("contract from /openapi.json",),
+                           elapsed_s=1.5, skipped=skipped)
+
+
+def test_contract_section_and_checklist_rows(tmp_path: Path) -> None:
+    passed = _rows(make_result(contract=make_contract()))
+    row = passed["Inputs and outputs match the expected shape, type and range"]
+    assert row.status == "passed" and row.evidence == "contract" and "no finding" in row.why
+    assert passed["Served behind a versioned API endpoint"].status == "passed"
+
+    hostile = make_finding(f"bad answer {IMG}", body=f'{{"text": "{IMG}"}}')
+    result = make_result(contract=make_contract(hostile, versioned_failed=1))
+    rows = _rows(result)
+    row = rows["Inputs and outputs match the expected shape, type and range"]
+    assert row.status == "failed" and "1 findings (probability_sum)" in row.why
+    assert rows["Served behind a versioned API endpoint"].status == "failed"
+
+    page = render_all(result, tmp_path).html.read_text(encoding="utf-8")
+    section = page[page.index('<section id="contract">'):page.index('<section id="evidence">')]
+    assert "<img" not in section and "&lt;img src=x onerror=alert(1)&gt;" in section
+    assert '<pre class="curl">curl -sS -i -X POST' in section and "s3cret" not in page
+    assert "shrunk to a minimal input" in section and "probability_sum" in section
+    skipped = render_all(make_result(plan={"skip": ["contract"]}), tmp_path / "s").html.read_text(encoding="utf-8")
+    assert "Skipped with --skip contract." in skipped
+
+
+def test_long_target_text_is_clipped(tmp_path: Path) -> None:
+    finding = dataclasses.replace(make_finding(), response=FindingResponse(200, "text/plain", "x" * 5000, False))
+    page = render_all(make_result(contract=make_contract(finding)), tmp_path).html.read_text(encoding="utf-8")
+    assert "x" * 800 + "… (4,200 more characters in result.json)" in page and "x" * 801 not in page
+
+
+def test_odd_numbers_in_a_result_do_not_break_the_charts(tmp_path: Path) -> None:
+    """A result file is input: NaN, infinity and empty seconds draw gaps, not tracebacks."""
+    seconds = (TimePoint(0, 10, 0, 1.0, 2.0, 3.0), TimePoint(1, 10, 0, float("nan"), float("inf"), float("inf")),
+               TimePoint(2, 0, 0), TimePoint(3, 10, 10, 1.0, 2.0, 3.0))
+    phase = dataclasses.replace(make_phase(seconds=3), timeseries=seconds)
+    odd_gate = GateResult("p99", "latency_ms.p99", "<=", float("inf"), "ms", 3.0, True, "odd")
+    result = make_result(phases=(phase, dataclasses.replace(phase, offered_rps=float("inf"))))
+    page = render_all(dataclasses.replace(result, gates=result.gates + (odd_gate,)), tmp_path).html.read_text("utf-8")
+    assert len(_svgs(page)) == 6

@@ -258,3 +258,23 @@ def test_a_target_faster_than_the_generator_is_reported_generator_bound():
         sat = run_search(request(server.url), settings=dataclasses.replace(SETTINGS, budget_s=20))
     assert not sat.found and sat.generator_bound, sat.statement
     assert sat.max_sustainable_rps is None and "generator-bound" in sat.statement
+
+
+def test_an_interrupted_search_still_hands_over_what_it_measured():
+    from benchbox.saturation.search import SearchInterrupted
+
+    target = queue_server(capacity=100)
+    calls = 0
+
+    def interrupted_on_the_fourth_probe(order: ProbeOrder, watch: Watch | None) -> ProbeRun:
+        nonlocal calls
+        calls += 1
+        if calls == 4:
+            raise KeyboardInterrupt
+        return target(order, watch)
+
+    with pytest.raises(SearchInterrupted) as caught:
+        search(interrupted_on_the_fourth_probe, None, SETTINGS)
+    partial = caught.value.saturation
+    assert caught.value.signal_name == "SIGINT" and len(partial.steps) == 3 and partial.overload is None
+    assert any("interrupted" in n for n in partial.notes)

@@ -38,18 +38,16 @@ def test_two_workers_split_the_schedule_and_merge_exactly():
 
 
 def test_a_worker_killed_mid_run_is_reported_and_the_run_finishes():
-    def kill_one_worker() -> None:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            workers = [p for p in psutil.Process().children(recursive=True) if "--worker" in " ".join(p.cmdline())]
-            if len(workers) == 2:
-                time.sleep(2.5)
-                workers[0].kill()
-                return
+    def kill_one_worker(server) -> None:
+        """Once load flows (the server has counted 150 requests), kill one worker."""
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and server.stats().count < 150:
             time.sleep(0.1)
+        workers = [p for p in psutil.Process().children(recursive=True) if "--worker" in " ".join(p.cmdline())]
+        workers[0].kill()
 
     with start_server(FIXED, "--service-ms", "2") as server:
-        killer = threading.Thread(target=kill_one_worker, daemon=True)
+        killer = threading.Thread(target=kill_one_worker, args=(server,), daemon=True)
         killer.start()
         (phase,) = run_phases(RunSpec(phases=(open_phase(server.url, 100, 6.0),), workers=2))
         killer.join()

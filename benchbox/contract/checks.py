@@ -113,8 +113,11 @@ def _content_type(expected: str, got: str | None) -> list[Problem]:
                     f"Content-Type: {got or '(none)'}")]
 
 
-def _schema(schema: Mapping[str, Any], doc: Any) -> list[Problem]:
-    error = best_match(validator(schema).iter_errors(doc))
+def _schema(schema: Mapping[str, Any], doc: Any) -> list[Problem] | None:
+    try:
+        error = best_match(validator(schema).iter_errors(doc))
+    except Exception:  # noqa: BLE001 - e.g. a pattern Python's re cannot compile: not the answer's fault
+        return None
     if error is None:
         return []
     where = pointer(error.absolute_path)

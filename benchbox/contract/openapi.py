@@ -16,10 +16,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-import jsonschema
 
 from benchbox.contract.model import HealthSpec
-from benchbox.contract.schema import self_contained, validator
+from benchbox.contract.schema import self_contained, usable, validator
 from benchbox.errors import UsageError
 
 AUTO_PATHS = ("/openapi.json", "/docs/openapi.json")
@@ -113,7 +112,7 @@ def operation_contract(doc: Mapping[str, Any], op: Mapping[str, Any], notes: lis
     if media is not None:
         _, spec = media
         if "schema" in spec:
-            out["request_schema"] = self_contained(spec["schema"], doc, notes, generate=True)
+            out["request_schema"] = usable(self_contained(spec["schema"], doc, notes, generate=True), "request", notes)
         out["examples"] = _examples(doc, spec, out["request_schema"], notes)
     elif body:
         notes.append("request body is not JSON: no inputs can be generated from the document")
@@ -125,7 +124,7 @@ def operation_contract(doc: Mapping[str, Any], op: Mapping[str, Any], notes: lis
         if media is not None:
             out["content_type"] = media[0]
             if "schema" in media[1]:
-                out["response_schema"] = self_contained(media[1]["schema"], doc, notes)
+                out["response_schema"] = usable(self_contained(media[1]["schema"], doc, notes), "response", notes)
         break
     # 2020-12 allows {} and booleans; an empty schema checks nothing, say so rather than pretend.
     if out["response_schema"] in ({}, True):
@@ -174,7 +173,7 @@ def _examples(doc: Mapping[str, Any], spec: Mapping[str, Any], schema: Any, note
     for ex in found:
         try:
             ok = check.is_valid(ex)
-        except jsonschema.exceptions.JsonSchemaException:  # pragma: no cover - malformed schema
+        except Exception:  # noqa: BLE001 - a schema jsonschema chokes on: the example is simply not used
             ok = False
         if ok:
             kept.append(ex)
@@ -193,6 +192,7 @@ def health_specs(doc: Mapping[str, Any], base: str, notes: list[str]) -> tuple[H
             continue
         ok = _resolve_node(doc, (op.get("responses") or {}).get("200") or {})
         media = _json_media(ok.get("content") or {})
-        schema = self_contained(media[1]["schema"], doc, notes) if media and "schema" in media[1] else None
+        schema = (usable(self_contained(media[1]["schema"], doc, notes), f"{template} answer", notes)
+                  if media and "schema" in media[1] else None)
         specs.append(HealthSpec(path=base + template, schema=schema or None))
     return tuple(specs)

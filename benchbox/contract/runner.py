@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from benchbox import __version__
 from benchbox.contract.checks import Judgement, body_text, evaluate, to_finding
 from benchbox.contract.discovery import discover, make_client, origin_of
-from benchbox.contract.generate import invalid_inputs, valid_inputs
+from benchbox.contract.generate import invalid_inputs, is_valid, valid_inputs
 from benchbox.contract.invariants import Problem, compare
 from benchbox.contract.model import Contract, ContractOptions, ContractSection, RuleCount
 from benchbox.contract.schema import validator
@@ -179,7 +179,7 @@ class _Run:
             elif spec.schema is not None:
                 try:
                     doc = json.loads(ex.content)
-                    ok = validator(spec.schema).is_valid(doc)
+                    ok = is_valid(validator(spec.schema), doc) is not False
                 except ValueError:
                     ok = False
                 if not ok:
@@ -221,7 +221,7 @@ class _Run:
             found: dict[str, Any] = {}
 
             def fails(candidate: Any, rule: str = rule) -> bool:
-                if self.check_valid is not None and not self.check_valid.is_valid(candidate):
+                if self.check_valid is not None and is_valid(self.check_valid, candidate) is False:
                     return False
                 problem, ex = self._reproduce(candidate, rule)
                 if problem is not None:

@@ -43,6 +43,17 @@ def validator(schema: Mapping[str, Any]) -> Draft7Validator:
     return Draft7Validator(schema)
 
 
+def usable(schema: Any, what: str, notes: list[str]) -> Any:
+    """`schema` if it is a valid draft-7 schema, else None with a note: a broken document must
+    cost us that check, not crash the run or blame the target's answers."""
+    try:
+        Draft7Validator.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        notes.append(f"the documented {what} schema is not valid JSON Schema ({exc.message[:100]}): not used")
+        return None
+    return schema
+
+
 def load_schema_file(path: str, flag: str) -> dict[str, Any]:
     """A user's --input-schema/--output-schema file, checked to be a JSON Schema."""
     try:

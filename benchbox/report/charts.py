@@ -1,125 +1,61 @@
-"""Chart geometry for the HTML report: numbers in, coordinates and labels out.
+"""The report's charts, drawn by matplotlib (see plot.py) from a Result's numbers.
 
-A stop-gap until the report gets a plotting library: this module only computes where lines go;
-the template draws the SVG, so every label passes through Jinja's autoescaping and no markup is
-built by string concatenation here.
+Only numbers and benchbox's own labels reach a chart: phase names, request names and every other
+string from the result stay in the HTML around it, where Jinja escapes them. Each builder returns
+None when there is nothing to draw, so the template never shows an empty frame.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from markupsafe import Markup
+
+from benchbox.report import plot
 from benchbox.result import TimePoint
 from benchbox.units import format_ms
 
-WIDTH, HEIGHT = 560, 220
-LEFT, RIGHT, TOP, BOTTOM = 64, 26, 14, 34
-# A line of a 1-hour run has 3600 points; beyond this many the eye sees nothing more.
+# A line of a 1-hour run has 3600 points; a chart column is ~550 px wide: beyond this the eye sees nothing more.
 MAX_POINTS = 400
-
-
-@dataclass(frozen=True)
-class Tick:
-    pos: float
-    label: str
-
-
-@dataclass(frozen=True)
-class Series:
-    label: str
-    css: str
-    lines: tuple[str, ...]
-    area: str | None = None
+# A threshold line is drawn when it does not squash the data into the bottom of the chart.
+SLO_HEADROOM = 2.0
 
 
 @dataclass(frozen=True)
 class Chart:
+    """One figure of the page: the title and note are shown (escaped) around the inline SVG."""
+
     title: str
     note: str
-    series: tuple[Series, ...]
-    x_ticks: tuple[Tick, ...]
-    y_ticks: tuple[Tick, ...]
-    x_label: str
-    width: int = WIDTH
-    height: int = HEIGHT
-    left: int = LEFT
-    right: int = WIDTH - RIGHT
-    top: int = TOP
-    bottom: int = HEIGHT - BOTTOM
+    svg: Markup
+    wide: bool = False
 
 
-def nice_step(span: float, count: int = 4) -> float:
-    """A 1/2/2.5/5 x 10^k step giving about `count` intervals over span, so tick labels are round."""
-    if span <= 0 or not math.isfinite(span):
-        return 1.0
-    raw = span / count
-    exp = 10 ** math.floor(math.log10(raw))
-    for mult in (1, 2, 2.5, 5):
-        if mult * exp >= raw * 0.999999:
-            return mult * exp
-    return 10 * exp
+@dataclass(frozen=True)
+class Threshold:
+    """A latency gate as a chart shows it: at which percentile, how high, and whether it held."""
+
+    label: str
+    percentile: float
+    ms: float
+    passed: bool | None
 
 
-def nice_max(value: float, count: int = 4) -> float:
-    """The top of a value axis: a whole number of nice steps at or above value."""
-    step = nice_step(value, count)
-    return round(step * max(1, math.ceil(value / step - 1e-9)), 10)
+@dataclass(frozen=True)
+class LoadPoint:
+    """One load level of a stepped run (and, later, of the saturation search)."""
+
+    offered: float
+    achieved_rps: float
+    p50: float | None
+    p95: float | None
+    p99: float | None
+    error_rate: float
 
 
-def _ticks(top: float, fmt: Callable[[float], str], step: float | None = None) -> list[tuple[float, str]]:
-    step = step or nice_step(top)
-    n = int(round(top / step))
-    values = [round(step * i, 10) for i in range(n + 1)]
-    return [(v, "0" if v == 0 else fmt(v)) for v in values if v <= top * 1.000001]
-
-
-def _time_label(t: float) -> str:
-    t = round(t)
-    if t < 60:
-        return f"{t}s"
-    return f"{t // 60}m{t % 60:02d}" if t % 60 else f"{t // 60}m"
-
-
-class _Frame:
-    """Maps data coordinates onto the plot area of one chart."""
-
-    def __init__(self, x_max: float, y_max: float) -> None:
-        self.x_max, self.y_max = x_max or 1.0, y_max or 1.0
-
-    def x(self, v: float) -> float:
-        return LEFT + (WIDTH - LEFT - RIGHT) * v / self.x_max
-
-    def y(self, v: float) -> float:
-        return (HEIGHT - BOTTOM) - (HEIGHT - BOTTOM - TOP) * min(v, self.y_max) / self.y_max
-
-    def line(self, points: Sequence[tuple[float, float | None]]) -> tuple[str, ...]:
-        """Polyline point lists, broken wherever a value is missing (a second with no answers)."""
-        runs: list[list[str]] = [[]]
-        for x, y in points:
-            if y is None:
-                if runs[-1]:
-                    runs.append([])
-                continue
-            runs[-1].append(f"{self.x(x):.1f},{self.y(y):.1f}")
-        # A lone point (one second between gaps) is drawn as a zero-length line with round caps: a dot.
-        return tuple(" ".join(r if len(r) > 1 else r * 2) for r in runs if r)
-
-    def area(self, points: Sequence[tuple[float, float]]) -> str:
-        base = f"{self.x(points[0][0]):.1f},{self.y(0):.1f}"
-        body = " ".join(f"{self.x(x):.1f},{self.y(y):.1f}" for x, y in points)
-        end = f"{self.x(points[-1][0]):.1f},{self.y(0):.1f}"
-        return f"{base} {body} {end}"
-
-    def x_ticks(self, ticks: Sequence[tuple[float, str]]) -> tuple[Tick, ...]:
-        return tuple(Tick(round(self.x(v), 1), label) for v, label in ticks)
-
-    def y_ticks(self, ticks: Sequence[tuple[float, str]]) -> tuple[Tick, ...]:
-        return tuple(Tick(round(self.y(v), 1), label) for v, label in ticks)
-
-
-def _downsample(points: Sequence[TimePoint]) -> tuple[list[TimePoint], int]:
+def downsample(points: Sequence[TimePoint]) -> tuple[list[TimePoint], int]:
     """Buckets of seconds: counts averaged (still per second), latencies maxed (spikes survive)."""
     size = max(1, math.ceil(len(points) / MAX_POINTS))
     if size == 1:
@@ -140,69 +76,219 @@ def _downsample(points: Sequence[TimePoint]) -> tuple[list[TimePoint], int]:
     return out, size
 
 
-def _x_axis(duration: float) -> tuple[float, list[tuple[float, str]]]:
-    """Time runs to the phase's real end (a padded axis looks like the target went quiet)."""
-    step = max(1.0, nice_step(duration, 6))  # seconds are whole: no 0.5 s ticks
-    if step >= 60:  # minutes read better than 100 s or 250 s
-        step = 60 * nice_step(duration / 60, 6)
-    elif step > 10:
-        step = min((s for s in (15, 20, 30, 60) if s >= step), default=60)
-    return duration, [(v, _time_label(v)) for v, _ in _ticks(duration, str, step)]
+def _time_label(t: float) -> str:
+    t = round(t)
+    if t < 60:
+        return f"{t}s"
+    return f"{t // 60}m{t % 60:02d}" if t % 60 else f"{t // 60}m"
 
 
-def latency_over_time(timeseries: Sequence[TimePoint]) -> Chart | None:
+def _ms_label(v: float) -> str:
+    """An axis tick: as short as the tick value is round (2.5 ms, 1 s), unlike a measured figure."""
+    if v == 0:
+        return "0"
+    return f"{v / 1000:g} s" if v >= 1000 else f"{v:g} ms"
+
+
+def _time_axis(ax: object, end: float) -> None:
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    ax.set_xlim(0, end)  # type: ignore[attr-defined]
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=7, steps=[1, 2, 3, 5, 6, 10], integer=True))  # type: ignore[attr-defined]
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: _time_label(v)))  # type: ignore[attr-defined]
+    ax.set_xlabel("time into the phase")  # type: ignore[attr-defined]
+
+
+def _finite(values: Sequence[float | None]) -> list[float]:
+    """NaN for a missing or non-finite value (a result file may hold anything): a gap in the line."""
+    return [float(v) if v is not None and math.isfinite(v) else math.nan for v in values]
+
+
+def _line(ax: object, xs: Sequence[float], ys: Sequence[float | None], color: str, label: str, **kw: object) -> None:
+    """A line broken wherever a value is missing; a lone point between gaps is drawn as a dot."""
+    values = _finite(ys)
+    ax.plot(xs, values, color=color, label=label, **kw)  # type: ignore[attr-defined]
+    lone = [i for i, y in enumerate(values) if not math.isnan(y)
+            and (i == 0 or math.isnan(values[i - 1])) and (i == len(values) - 1 or math.isnan(values[i + 1]))]
+    if lone:
+        ax.plot([xs[i] for i in lone], [values[i] for i in lone], "o", color=color, markersize=3)  # type: ignore[attr-defined]
+
+
+def _gate_color(passed: bool | None) -> str:
+    return plot.COLORS["offered"] if passed is None else plot.COLORS["pass" if passed else "fail"]
+
+
+def _thresholds(ax: object, gates: Sequence[Threshold], top: float) -> list[str]:
+    """Draw the gates that fit; return the words for those that would not (far above the data)."""
+    off_chart = []
+    for g in gates:
+        if g.ms > top * SLO_HEADROOM:
+            off_chart.append(f"{g.label} ≤ {format_ms(g.ms)}")
+            continue
+        color = _gate_color(g.passed)
+        ax.axhline(g.ms, color=color, linestyle=(0, (5, 3)), linewidth=1.1, label=f"{g.label} gate")  # type: ignore[attr-defined]
+    return off_chart
+
+
+def _above(off_chart: list[str]) -> str:
+    return f"; gates above the chart: {', '.join(off_chart)}" if off_chart else ""
+
+
+def latency_over_time(seconds: Sequence[TimePoint], gates: Sequence[Threshold], key: str) -> Chart | None:
     """P50/P95/P99 of each second: a stall or a slow climb shows here, not in the totals."""
-    if not any(p.p99 is not None for p in timeseries):
+    points, size = downsample(seconds)
+    finite = [v for v in _finite([p.p99 for p in points]) if not math.isnan(v)]
+    if not finite:
         return None
-    points, size = _downsample(timeseries)
-    x_top, x_ticks = _x_axis(timeseries[-1].t + 1)
-    y_top = nice_max(max(p.p99 for p in points if p.p99 is not None))
-    frame = _Frame(x_top, y_top)
-    series = tuple(
-        Series(label, css, frame.line([(p.t + 0.5 * size, getattr(p, attr)) for p in points]))
-        for label, css, attr in (("P99", "s-p99", "p99"), ("P95", "s-p95", "p95"), ("P50", "s-p50", "p50"))
-    )
-    note = "each second's percentiles from its own histogram"
+    xs = [p.t + 0.5 * size for p in points]
+    top = max(finite)
+    off: list[str] = []
+
+    def draw(fig: object) -> None:
+        from matplotlib.ticker import FuncFormatter
+
+        ax = fig.add_subplot()  # type: ignore[attr-defined]
+        for attr in ("p99", "p95", "p50"):
+            _line(ax, xs, [getattr(p, attr) for p in points], plot.COLORS[attr], attr.upper())
+        off.extend(_thresholds(ax, [g for g in gates if g.percentile in (50.0, 95.0, 99.0)], top))
+        ax.margins(y=0.25)
+        ax.set_ylim(bottom=0)
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _ms_label(v)))
+        _time_axis(ax, seconds[-1].t + 1)
+        ax.legend(loc="upper left", ncols=5)
+
+    svg = plot.render(key, draw, label="Latency percentiles per second")
+    note = "each second's percentiles, read from that second's own histogram"
     if size > 1:
         note += f"; each point is the highest over {size} s"
-    return Chart("Latency percentiles per second", note, series, frame.x_ticks(x_ticks),
-                 frame.y_ticks(_ticks(y_top, format_ms)), "time into the phase")
+    return Chart("Latency percentiles per second", note + _above(off), svg)
 
 
-def throughput_over_time(timeseries: Sequence[TimePoint]) -> Chart | None:
-    """Completed requests and errors per second: dips and error bursts line up with latency."""
-    if not timeseries:
+def throughput_over_time(seconds: Sequence[TimePoint], offered: tuple[float, float] | None, key: str) -> Chart | None:
+    """Completed requests and errors per second, against the offered rate (a dashed line) when known."""
+    if not seconds:
         return None
-    points, size = _downsample(timeseries)
-    x_top, x_ticks = _x_axis(timeseries[-1].t + 1)
-    y_top = nice_max(max(max(p.requests for p in points), 4))  # at least 1 req/s per tick
-    frame = _Frame(x_top, y_top)
-    done = [(p.t + 0.5 * size, float(p.requests)) for p in points]
-    errors = [(p.t + 0.5 * size, float(p.errors)) for p in points]
-    series = [Series("completed/s", "s-rps", frame.line(done), frame.area(done))]
-    if any(p.errors for p in points):
-        series.append(Series("errors/s", "s-err", frame.line(errors), frame.area(errors)))
+    points, size = downsample(seconds)
+    xs = [p.t + 0.5 * size for p in points]
+    end = seconds[-1].t + 1
+
+    def draw(fig: object) -> None:
+        ax = fig.add_subplot()  # type: ignore[attr-defined]
+        done = _finite([p.requests for p in points])
+        ax.fill_between(xs, done, color=plot.COLORS["done"], alpha=0.12, linewidth=0)
+        ax.plot(xs, done, color=plot.COLORS["done"], label="completed/s")
+        if offered is not None:
+            ax.plot([0, end], list(offered), color=plot.COLORS["offered"], linestyle=(0, (4, 3)),
+                    linewidth=1.2, label="offered/s")
+        if any(p.errors for p in points):
+            errors = _finite([p.errors for p in points])
+            ax.fill_between(xs, errors, color=plot.COLORS["errors"], alpha=0.25, linewidth=0)
+            ax.plot(xs, errors, color=plot.COLORS["errors"], label="errors/s")
+        ax.margins(y=0.25)
+        ax.set_ylim(bottom=0)
+        _time_axis(ax, end)
+        ax.legend(loc="upper left", ncols=3)
+
+    svg = plot.render(key, draw, label="Requests and errors per second")
     note = "requests completed in each second" + (f"; averaged over {size} s" if size > 1 else "")
-    return Chart("Requests per second", note, tuple(series), frame.x_ticks(x_ticks),
-                 frame.y_ticks(_ticks(y_top, lambda v: f"{v:g}")), "time into the phase")
+    return Chart("Requests per second", note, svg)
 
 
-_PERCENTILE_LABELS = ("0%", "90%", "99%", "99.9%", "99.99%", "99.999%", "99.9999%")
+_PERCENT_TICKS = ("0%", "90%", "99%", "99.9%", "99.99%", "99.999%", "99.9999%", "99.99999%")
 
 
-def latency_by_percentile(distribution: Sequence[tuple[float, float]], count: int) -> Chart | None:
-    """HdrHistogram's classic plot: the x axis stretches the tail, where SLOs break."""
-    if not distribution:
+def latency_by_percentile(curves: Sequence[tuple[str, Sequence[tuple[float, float]]]], count: int,
+                          gates: Sequence[Threshold], key: str) -> Chart | None:
+    """HdrHistogram's percentile-distribution plot: x is 1/(1-percentile) on a log scale, so each
+    decade is one more nine and the tail, where SLOs break, gets as much room as the median."""
+    curves = [(label, pts) for label, pts in curves if pts]
+    if not curves:
         return None
-    # x = number of nines; 100% has none, so it sits at the end the sample count can resolve.
-    nines = max(2, min(len(_PERCENTILE_LABELS) - 1, math.ceil(math.log10(max(count, 1)))))
-    pts: list[tuple[float, float]] = []
-    for pct, ms in distribution:
-        x = nines if pct >= 100.0 else min(-math.log10(1.0 - pct / 100.0), nines)
-        pts.append((x, ms))
-    y_top = nice_max(max(ms for _, ms in pts))
-    frame = _Frame(nines, y_top)
-    x_ticks = [(float(i), _PERCENTILE_LABELS[i]) for i in range(nines + 1)]
-    series = (Series("latency", "s-p99", frame.line(pts)),)
-    return Chart("Latency by percentile", "whole phase, read from its HDR histogram", series,
-                 frame.x_ticks(x_ticks), frame.y_ticks(_ticks(y_top, format_ms)), "percentile")
+    # 100% has no finite x: it sits at the last nine the sample count can resolve.
+    nines = max(2, min(len(_PERCENT_TICKS) - 1, math.ceil(math.log10(max(count, 1)))))
+    x_end = 10.0 ** nines
+
+    def x_of(pct: float) -> float:
+        return x_end if pct >= 100.0 else min(1.0 / (1.0 - pct / 100.0), x_end)
+
+    top = max(ms for _, pts in curves for _, ms in pts)
+    off: list[str] = []
+
+    def draw(fig: object) -> None:
+        from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
+        ax = fig.add_subplot()  # type: ignore[attr-defined]
+        for label, pts in curves:
+            color = plot.COLORS["p99"] if label == "latency" else plot.COLORS["service"]
+            ax.plot([x_of(p) for p, _ in pts], [ms for _, ms in pts], color=color, label=label,
+                    drawstyle="steps-post")
+        for g in gates:
+            if g.ms > top * SLO_HEADROOM:
+                off.append(f"{g.label} ≤ {format_ms(g.ms)}")
+                continue
+            color = _gate_color(g.passed)
+            ax.plot([x_of(g.percentile)], [g.ms], marker="v", markersize=7, color=color, linestyle="none")
+            ax.annotate(g.label, (x_of(g.percentile), g.ms), textcoords="offset points", xytext=(0, 7),
+                        ha="center", fontsize=8, color=color)
+        ax.set_xscale("log")
+        ax.set_xlim(1, x_end)
+        ax.xaxis.set_major_locator(FixedLocator([10.0 ** i for i in range(nines + 1)]))
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: _PERCENT_TICKS[round(math.log10(v))]))
+        ax.set_xlabel("percentile")
+        ax.margins(y=0.15)
+        ax.set_ylim(bottom=0)
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _ms_label(v)))
+        ax.legend(loc="upper left")
+
+    svg = plot.render(key, draw, label="Latency by percentile")
+    note = "whole phase, from its HDR histogram; each step right is one more nine"
+    if any(label != "latency" for label, _ in curves):
+        note += "; the gap between the lines is time spent queued"
+    if gates:
+        note += "; ▼ marks a latency gate"
+    return Chart("Latency by percentile", note + _above(off), svg)
+
+
+def load_curve(points: Sequence[LoadPoint], unit: str, gates: Sequence[Threshold], key: str) -> Chart | None:
+    """Throughput and latency against offered load, one point per step: where the curve bends,
+    the target stops keeping up."""
+    points = sorted((p for p in points if math.isfinite(p.offered)), key=lambda p: p.offered)
+    if len({p.offered for p in points}) < 2:
+        return None
+    xs = [p.offered for p in points]
+    off: list[str] = []
+
+    def draw(fig: object) -> None:
+        from matplotlib.ticker import FuncFormatter
+
+        left, right = fig.subplots(1, 2)  # type: ignore[attr-defined]
+        left.plot(xs, _finite([p.achieved_rps for p in points]), "o-", color=plot.COLORS["done"], markersize=4,
+                  label="achieved req/s")
+        if unit == "req/s":
+            left.plot([0, xs[-1]], [0, xs[-1]], color=plot.COLORS["offered"], linestyle=(0, (4, 3)),
+                      linewidth=1.1, label="offered = achieved")
+        bad = [(p.offered, p.achieved_rps) for p in points if p.error_rate > 0.01]
+        if bad:
+            left.plot(*zip(*bad), "o", color=plot.COLORS["errors"], markersize=7, fillstyle="none",
+                      label="errors > 1%")
+        left.set_ylabel("req/s")
+        for attr in ("p99", "p95", "p50"):
+            _line(right, xs, [getattr(p, attr) for p in points], plot.COLORS[attr], attr.upper(),
+                  marker="o", markersize=4)
+        top = max((v for v in _finite([x for p in points for x in (p.p50, p.p95, p.p99)]) if not math.isnan(v)),
+                  default=0.0)
+        off.extend(_thresholds(right, [g for g in gates if g.percentile in (50.0, 95.0, 99.0)], top))
+        right.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _ms_label(v)))
+        for ax in (left, right):
+            ax.margins(y=0.15)
+            ax.set_xlim(left=0)
+            ax.set_ylim(bottom=0)
+            ax.set_xlabel(f"offered load ({unit})")
+            ax.legend(loc="upper left")
+
+    svg = plot.render(key, draw, size=plot.FULL, label="Throughput and latency against offered load")
+    note = "one point per step"
+    if unit == "req/s":
+        note += "; where achieved leaves the dashed line, the target stopped keeping up"
+    return Chart("Throughput and latency against offered load", note + _above(off), svg, wide=True)

@@ -27,6 +27,14 @@ def clean(text: object) -> str:
     return _XML_ILLEGAL.sub("\N{REPLACEMENT CHARACTER}", str(text))
 
 
+def clip(text: object, limit: int) -> str:
+    """Text cut for display, saying how much was left out (result.json keeps it whole)."""
+    value = str(text)
+    if len(value) <= limit:
+        return value
+    return f"{value[:limit]}… ({len(value) - limit:,} more characters in result.json)"
+
+
 def verdict_label(verdict: str) -> str:
     return VERDICT_LABEL.get(verdict, verdict.upper())
 

@@ -8,13 +8,13 @@ only when a report is rendered.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
 from benchbox import hdr
-from benchbox.report import charts
-from benchbox.report import fmt
-from benchbox.result import LatencySummary, LoadPhase, Result, TimePoint
+from benchbox.report import charts, checklist, fmt
+from benchbox.result import GateResult, LatencySummary, LoadPhase, Result, TimePoint
 from benchbox.units import format_ms
 
 TEMPLATE = "report.html.j2"
@@ -24,6 +24,14 @@ LATENCY_ROWS = (
     ("min", "min"), ("mean", "mean"), ("P50", "p50"), ("P90", "p90"), ("P95", "p95"),
     ("P99", "p99"), ("P99.9", "p99_9"), ("P99.99", "p99_99"), ("max", "max"),
 )
+
+# Latency gates as the charts draw them: metric -> (label, percentile). Labels are benchbox's own,
+# never the gate's name from the result.
+GATE_PERCENTILES = {
+    "latency_ms.p50": ("P50", 50.0), "latency_ms.p90": ("P90", 90.0), "latency_ms.p95": ("P95", 95.0),
+    "latency_ms.p99": ("P99", 99.0), "latency_ms.p99_9": ("P99.9", 99.9), "latency_ms.p99_99": ("P99.99", 99.99),
+    "latency_ms.max": ("max", 100.0),
+}
 
 
 @dataclass(frozen=True)
@@ -43,6 +51,7 @@ class PhaseView:
     seconds: tuple[TimePoint, ...]
     time_charts: tuple[charts.Chart, ...]
     distribution: charts.Chart | None
+    anchor: str
 
 
 def _latency_rows(latency: LatencySummary | None, service: LatencySummary | None) -> tuple[LatencyRow, ...]:
@@ -59,24 +68,76 @@ def _latency_rows(latency: LatencySummary | None, service: LatencySummary | None
     return tuple(rows)
 
 
-def _distribution(phase: LoadPhase) -> charts.Chart | None:
-    """Read from the phase's own histogram, which the result keeps for exactly this."""
+def thresholds(gates: tuple[GateResult, ...], judged: bool) -> list[charts.Threshold]:
+    """The latency gates a chart can draw; their pass/fail colour only where they were judged."""
+    out = []
+    for g in gates:
+        if g.metric in GATE_PERCENTILES and g.unit == "ms" and g.op == "<=" and math.isfinite(g.threshold):
+            label, pct = GATE_PERCENTILES[g.metric]
+            out.append(charts.Threshold(label, pct, float(g.threshold), g.passed if judged else None))
+    return out
+
+
+def _distribution(phase: LoadPhase, gates: list[charts.Threshold], key: str) -> charts.Chart | None:
+    """Read from the phase's own histograms, which the result keeps for exactly this."""
     if not phase.hdr:
         return None
     histogram = hdr.decode(phase.hdr)
     if not histogram.get_total_count():
         return None
-    return charts.latency_by_percentile(hdr.percentile_distribution(histogram), histogram.get_total_count())
+    curves = [("latency", hdr.percentile_distribution(histogram))]
+    if phase.service_hdr:
+        curves.append(("service time", hdr.percentile_distribution(hdr.decode(phase.service_hdr))))
+    return charts.latency_by_percentile(curves, histogram.get_total_count(), gates, key)
 
 
-def phase_view(phase: LoadPhase) -> PhaseView:
+def _offered(phase: LoadPhase) -> tuple[float, float] | None:
+    if phase.mode != "open" or phase.offered_rps is None:
+        return None
+    end = float(phase.offered_rps)
+    return (end if phase.ramp_from is None else float(phase.ramp_from), end)
+
+
+def phase_view(phase: LoadPhase, index: int = 0, gates: tuple[GateResult, ...] = (), main: bool = True) -> PhaseView:
     # The parent process fills each second's percentiles; a result saved without them still has
     # the second's histogram, so the chart is read from that rather than left blank.
     seconds = tuple(hdr.with_percentiles(t) if t.p99 is None else t for t in phase.timeseries)
-    found = (charts.latency_over_time(seconds), charts.throughput_over_time(seconds))
+    lines = thresholds(gates, judged=main)
+    found = (charts.latency_over_time(seconds, lines, f"p{index}-latency"),
+             charts.throughput_over_time(seconds, _offered(phase), f"p{index}-rps"))
     return PhaseView(phase=phase, mode=fmt.mode(phase),
                      latency_rows=_latency_rows(phase.latency_ms, phase.service_ms), seconds=seconds,
-                     time_charts=tuple(c for c in found if c is not None), distribution=_distribution(phase))
+                     time_charts=tuple(c for c in found if c is not None),
+                     distribution=_distribution(phase, lines, f"p{index}-distribution"), anchor=f"phase-{index + 1}")
+
+
+def load_levels(phases: tuple[LoadPhase, ...]) -> list[tuple[LoadPhase, charts.LoadPoint]]:
+    """The steady phases of a stepped run, as load levels: same mode as the judged phase, no ramps."""
+    if len(phases) < 2:
+        return []
+    mode = phases[-1].mode
+    out = []
+    for p in phases:
+        level = p.offered_rps if mode == "open" else p.users
+        if p.mode != mode or level is None or p.ramp_from is not None:
+            continue
+        lat = p.latency_ms
+        out.append((p, charts.LoadPoint(float(level), p.throughput_rps, lat.p50 if lat else None,
+                                        lat.p95 if lat else None, lat.p99 if lat else None, p.error_rate)))
+    return out if len({pt.offered for _, pt in out}) >= 2 else []
+
+
+def headline(result: Result) -> list[str]:
+    """Why the verdict is what it is, in a line or three, for the top of the page."""
+    if result.verdict == "error":
+        return [fmt.clean(p) for p in result.problems[:3]] or ["the run ended in error"]
+    failed = [g for g in result.gates if g.passed is False]
+    if failed:
+        return [f"{fmt.clean(g.name)}: {fmt.in_unit(g.observed, g.unit)} breaks {fmt.threshold(g)}" for g in failed]
+    checked = sum(g.passed is True for g in result.gates)
+    if not checked:
+        return ["no gate was checked"]
+    return [f"all {checked} checked gates passed"]
 
 
 def _environment() -> Any:
@@ -94,20 +155,33 @@ def _environment() -> Any:
     env.filters.update(
         ms=format_ms, count=fmt.count, rps=fmt.rps, pct=fmt.percent, cpu=fmt.cpu,
         seconds=fmt.seconds, clean=fmt.clean, verdict=fmt.verdict_label,
-        status=fmt.gate_status, in_unit=fmt.in_unit, threshold=fmt.threshold,
+        status=fmt.gate_status, in_unit=fmt.in_unit, threshold=fmt.threshold, clip=fmt.clip,
     )
     return env
 
 
 def render(result: Result) -> str:
     """The page as text; writing it is the caller's job."""
+    phases = result.load.phases if result.load else ()
+    levels = load_levels(phases)
+    unit = "req/s" if phases and phases[-1].mode == "open" else "users"
+    rows = checklist.rows(result)
     context = {
         "r": result,
         "partial_notice": fmt.partial_notice(result),
         "limited": fmt.limited_phases(result),
         "limited_warning": fmt.LIMITED_WARNING,
         "run_seconds": fmt.run_seconds(result),
-        "phases": [phase_view(p) for p in (result.load.phases if result.load else ())],
+        "phases": [phase_view(p, i, result.gates, main=i == len(phases) - 1) for i, p in enumerate(phases)],
+        "levels": levels,
+        "levels_unit": unit,
+        "levels_chart": charts.load_curve([pt for _, pt in levels], unit, thresholds(result.gates, judged=False),
+                                          "levels") if levels else None,
+        "contract": getattr(result, "contract", None),
+        "contract_absent": checklist.absent(result, "contract"),
+        "checklist": rows,
+        "checklist_tally": checklist.tally(rows),
+        "headline": headline(result),
         "plan_json": json.dumps(result.plan, indent=2, sort_keys=False, ensure_ascii=False, default=str),
         "extra_json": json.dumps(result.extra, indent=2, ensure_ascii=False, default=str) if result.extra else None,
         "counts": {

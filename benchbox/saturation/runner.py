@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from benchbox.errors import Interrupted
+from benchbox.errors import GeneratorFailed, Interrupted
 from benchbox.gates import GateSpec
 from benchbox.load.process import PhaseInterrupted, run_phase
 from benchbox.load.spec import PhaseSpec, RequestSpec
@@ -74,9 +74,11 @@ class GeneratorProbe:
         try:
             phase = run_phase(spec, on_tick)
         except PhaseInterrupted as exc:
-            partial = _partial_phase(exc)
-            if exc.signal_name != _DONE or partial is None:
+            if exc.signal_name != _DONE:
                 raise  # a real Ctrl-C or SIGTERM: the run stops here
+            partial = _partial_phase(exc)
+            if partial is None:
+                raise GeneratorFailed("the load generator did not hand over a probe it was asked to end") from None
             # The seconds it ran are its duration: what came after the stop is drain, not load.
             phase = dataclasses.replace(partial, duration_s=float(len(seen)), partial=False)
         finally:

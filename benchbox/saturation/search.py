@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from benchbox.errors import Interrupted
 from benchbox.gates import GateSpec
 from benchbox.result import LoadPhase, TimePoint
 from benchbox.saturation import knee as knee_mod
@@ -66,6 +67,14 @@ Probe = Callable[[ProbeOrder, "Watch | None"], ProbeRun]
 Notify = Callable[[str], None]
 
 
+class SearchInterrupted(Interrupted):
+    """Ctrl-C or SIGTERM during the search; `saturation` is what the finished probes showed."""
+
+    def __init__(self, signal_name: str, saturation: Saturation) -> None:
+        super().__init__(signal_name)
+        self.saturation = saturation
+
+
 def search(probe: Probe, gates: Sequence[GateSpec] | None = None, settings: SearchSettings = SearchSettings(),
            notify: Notify | None = None, timeout_s: float = math.inf) -> Saturation:
     """Find the maximum sustainable throughput within `settings.budget_s` seconds of load."""
@@ -89,10 +98,15 @@ class _Search:
 
     # -- the search -------------------------------------------------------------------------------
     def run(self) -> Saturation:
-        rate = self._bracket_from_estimate()
-        while rate is not None and self._open(rate) is not None:
-            rate = self._next()
-        return self._conclude()
+        try:
+            rate = self._bracket_from_estimate()
+            while rate is not None and self._open(rate) is not None:
+                rate = self._next()
+            return self._conclude()
+        except (KeyboardInterrupt, Interrupted) as exc:
+            name = exc.signal_name if isinstance(exc, Interrupted) else "SIGINT"
+            self.notes.append(f"interrupted by {name}: the steps cover the probes finished until then")
+            raise SearchInterrupted(name, self._conclude(overload_probe=False)) from exc
 
     def _bracket_from_estimate(self) -> float | None:
         """Estimate, probe half of it (the baseline) and then it; return the next rate to probe."""
@@ -187,7 +201,7 @@ class _Search:
         return self.s.budget_s - self.used - self.reserve
 
     # -- the answer -------------------------------------------------------------------------------
-    def _conclude(self) -> Saturation:
+    def _conclude(self, overload_probe: bool = True) -> Saturation:
         # A target failure at a rate the generator did offer outranks an inconclusive probe: then
         # the generator could offer more than the ceiling, and that probe was noise, not a limit.
         generator_bound = self.gen_ceiling is not None and self.hi is None
@@ -212,7 +226,11 @@ class _Search:
             lowest = min((s for s in self.steps if s.held is False), key=lambda s: s.offered_rps or 0, default=None)
             why = f": {lowest.reasons[0]}" if lowest and lowest.reasons else ""
             statement = f"no rate held, down to {lowest.offered_rps if lowest else self.s.start_rps:g} req/s{why}"
-        over = self._overload() if found else None
+        over = self._overload() if found and overload_probe else None
+        if over is not None and over.grade == "keeps_up" and self.hi_limit == "throughput":
+            self.notes.append(f"the target kept up with {over.offered_rps:g} req/s in the overload probe although "
+                              f"{self.hi:.4g} req/s did not hold: its capacity changed during the search, or "
+                              "probes were disturbed (a busy machine); treat the capacity as a lower bound")
         if not found and self.s.overload_factor:
             self.notes.append("no overload probe: there is no capacity found to overload")
         knee, knee_note = knee_mod.find(self.steps)

@@ -45,7 +45,7 @@ def judge(phase: LoadPhase, criteria: Criteria, settings: SearchSettings) -> Ver
         failures.append(("throughput", f"achieved {reading.goodput_rps:.1f} req/s, under "
                          f"{100 * settings.keep_up:.0f}% of the {offered:g} offered"))
     if win.climbing(windows, settings):
-        p95 = [w.p95 for w in windows[-settings.stable_windows:]]
+        p95 = [w.p95 for w in windows[-(settings.stable_windows + 1):]]
         failures.append(("throughput", "latency still climbing (P95 " + " -> ".join(f"{v:.0f}" for v in p95 if v is not None)
                          + " ms): a backlog is building"))
     is_stable = win.stable(windows, settings)
@@ -64,10 +64,13 @@ def judge(phase: LoadPhase, criteria: Criteria, settings: SearchSettings) -> Ver
 def should_stop(seen: Sequence[TimePoint], offered: float, criteria: Criteria, settings: SearchSettings) -> bool:
     """Watch a running probe tick by tick: stop once it is stable, or once it clearly cannot hold.
 
-    Clearly: a backlog building over the last windows, or two windows in a row far behind the
-    offered rate, over the error budget, or over a latency limit."""
+    Clearly: a backlog building over four windows, or two windows in a row far behind the
+    offered rate, over the error budget, or over a latency limit. A three-window rise alone is
+    not enough: the probe goes on, and a passing hiccup then settles into a stable reading."""
     post = [w for w in seen if w.t >= settings.warmup_s]
-    if len(post) >= settings.stable_windows and (win.stable(post, settings) or win.climbing(post, settings)):
+    if len(post) >= settings.stable_windows and win.stable(post, settings):
+        return True
+    if len(post) > settings.stable_windows and win.climbing(post, settings):
         return True
     if len(post) < 2:
         return False

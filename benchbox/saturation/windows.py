@@ -84,9 +84,14 @@ def stable(windows: Sequence[TimePoint], settings: SearchSettings) -> bool:
 
 
 def climbing(windows: Sequence[TimePoint], settings: SearchSettings) -> bool:
-    """P95 rose every second over the last windows, by more than the stability tolerance:
-    a backlog is building, so this load cannot be sustained however long one waits."""
-    last = windows[-settings.stable_windows:]
+    """P95 rose every second over the last stable_windows + 1 windows (or all there are, if
+    fewer), by more than the stability tolerance: a backlog is building, so this load cannot be
+    sustained however long one waits. One window more than stability needs: on a shared
+    machine a single slow second makes three windows rise now and then, and a probe wrongly
+    failed near capacity sends the search down for good."""
+    if stable(windows, settings):
+        return False
+    last = windows[-(settings.stable_windows + 1):]
     p95 = [w.p95 for w in last]
     if len(last) < 2 or any(v is None for v in p95):
         return False
