@@ -8,25 +8,22 @@ one-line UsageError naming it and the expected form.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
-import random
-import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
+from benchbox import flags as parse
 from benchbox.errors import ConfigError, UsageError, bad_value
 from benchbox.findings import is_secret_header
+from benchbox.flags import PHASES, REDACTED  # noqa: F401 - re-exported: the plan's vocabulary
 from benchbox.gates import DEFAULT_SLOS, GateSpec, merge_slos
 from benchbox.load.spec import PhaseSpec, RequestSpec, RunSpec
 from benchbox.units import parse_duration, parse_positive
 
-PHASES = ("contract", "adversarial", "load", "saturation")
 DEFAULT_RATE = 10.0
 DEFAULT_DURATION_S = 30.0
 DEFAULT_TIMEOUT_S = 10.0
@@ -34,9 +31,7 @@ DEFAULT_CONNECTIONS = 256
 DEFAULT_HEALTH_PATHS = ("/health", "/healthz")
 DEFAULT_READY_PATHS = ("/ready", "/v2/health/ready")
 DEFAULT_READY_TIMEOUT_S = 30.0
-REDACTED = "<redacted>"
 
-_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
 CONFIG_KEYS = frozenset({
@@ -206,15 +201,15 @@ def build_plan(flags: Mapping[str, Any], config: Mapping[str, Any] | None = None
     target = pick("target")
     if not target:
         raise UsageError("missing --target: expected the endpoint URL, e.g. --target http://127.0.0.1:8000/predict")
-    target = _check_url(str(target))
+    target = parse.check_url(str(target))
 
-    bodies = _bodies(flags.get("body"), cfg.get("body"), base_dir)
+    bodies = parse.bodies(flags.get("body"), cfg.get("body"), base_dir)
     method_given = pick("method") is not None
     method = str(pick("method", "POST" if bodies else "GET")).upper()
     if method not in _METHODS:
         raise bad_value("--method", method, f"one of {', '.join(_METHODS)}")
 
-    headers = _headers(cfg.get("headers"), flags.get("header") or ())
+    headers = parse.headers(cfg.get("headers"), flags.get("header") or ())
     api_key_env = pick("api_key_env")
     if api_key_env:
         key = env.get(str(api_key_env))
@@ -227,18 +222,18 @@ def build_plan(flags: Mapping[str, Any], config: Mapping[str, Any] | None = None
     timeout_s = parse_duration("--timeout", pick("timeout", DEFAULT_TIMEOUT_S))
     load = _load_plan(flags, cfg, pick, base_dir)
     probes = ProbePlan(
-        health_paths=_paths("--health-path", flags.get("health_path") or cfg.get("health_paths"), DEFAULT_HEALTH_PATHS),
-        ready_paths=_paths("--ready-path", flags.get("ready_path") or cfg.get("ready_paths"), DEFAULT_READY_PATHS),
+        health_paths=parse.paths("--health-path", flags.get("health_path") or cfg.get("health_paths"), DEFAULT_HEALTH_PATHS),
+        ready_paths=parse.paths("--ready-path", flags.get("ready_path") or cfg.get("ready_paths"), DEFAULT_READY_PATHS),
         ready_timeout_s=parse_duration("--ready-timeout", pick("ready_timeout", DEFAULT_READY_TIMEOUT_S)),
     )
-    gates = merge_slos([DEFAULT_SLOS, _slo_list(cfg.get("slo")), flags.get("slo") or ()])
+    gates = merge_slos([DEFAULT_SLOS, parse.slo_list(cfg.get("slo")), flags.get("slo") or ()])
     workers = _workers(pick)
     contract = _contract_plan(pick, base_dir)
     if (workers.local or workers.expect) and load.scenario:
         raise UsageError("bad load: --scenario runs in one process for now; leave out --workers/--expect-workers")
-    skip = _skip(pick("skip", ()))
-    seed = _seed(pick("seed"))
-    label = _label(pick("label"), target)
+    skip = parse.skip(pick("skip", ()))
+    seed = parse.seed(pick("seed"))
+    label = parse.label(pick("label"), target)
     now = now or datetime.now(timezone.utc)
     out = pick("out")
     out_dir = Path(out) if out else Path("reports") / f"{now:%Y%m%d-%H%M%S}-{label}"
@@ -307,18 +302,6 @@ def _workers(pick: Any) -> WorkerPlan:
                       bind=bind, port=port_n)
 
 
-def _check_url(url: str) -> str:
-    parts = urlsplit(url)
-    expected = "an http:// or https:// URL with a host, e.g. http://127.0.0.1:8000/predict"
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise bad_value("--target", url, expected)
-    try:
-        parts.port  # noqa: B018 - raises on a bad port
-    except ValueError:
-        raise bad_value("--target", url, expected) from None
-    return url
-
-
 def _load_plan(flags: Mapping[str, Any], cfg: Mapping[str, Any], pick: Any, base_dir: Path) -> LoadPlan:
     rate_flag, users_flag = flags.get("rate"), flags.get("users")
     # A flag for one mode overrides the config's other mode instead of clashing with it.
@@ -333,7 +316,7 @@ def _load_plan(flags: Mapping[str, Any], cfg: Mapping[str, Any], pick: Any, base
     connections = int(parse_positive("--connections", pick("connections", DEFAULT_CONNECTIONS), integer=True))
     ramp = bool(pick("ramp", False))
     scenario = pick("scenario")
-    steps = _steps(pick("steps"), closed=users is not None or bool(scenario))
+    steps = parse.steps(pick("steps"), closed=users is not None or bool(scenario))
     if steps and ramp:
         raise UsageError("bad load: --ramp and --steps are two different shapes; give one")
     step_duration_s = None
@@ -342,7 +325,7 @@ def _load_plan(flags: Mapping[str, Any], cfg: Mapping[str, Any], pick: Any, base
         step_duration_s = parse_duration("--step-duration", given) if given else duration_s / len(steps)
         duration_s = step_duration_s * len(steps)
     shape: dict[str, Any] = {"ramp": ramp, "steps": steps, "step_duration_s": step_duration_s,
-                             "scenario": _scenario(scenario, base_dir) if scenario else None}
+                             "scenario": parse.scenario_path(scenario, base_dir) if scenario else None}
     if users is not None or scenario:
         n = int(parse_positive("--users", users if users is not None else 1, integer=True))
         return LoadPlan("closed", None, n, arrival, duration_s, connections, **shape)  # type: ignore[arg-type]
@@ -350,137 +333,3 @@ def _load_plan(flags: Mapping[str, Any], cfg: Mapping[str, Any], pick: Any, base
     return LoadPlan("open", r, None, arrival, duration_s, connections, **shape)  # type: ignore[arg-type]
 
 
-def _steps(value: Any, *, closed: bool) -> tuple[float, ...]:
-    """--steps 10,20,40: rates (open loop) or user counts (closed loop, with --users)."""
-    if value is None or value == "" or value == []:
-        return ()
-    items = value.split(",") if isinstance(value, str) else list(value)
-    expected = "comma-separated user counts like 2,4,8" if closed else "comma-separated rates like 10,20,40"
-    levels = tuple(parse_positive("--steps", str(item).strip(), integer=closed) for item in items)
-    if not levels:
-        raise bad_value("--steps", value, expected)
-    return levels
-
-
-def _scenario(path: Any, base_dir: Path) -> str:
-    """A locustfile path, checked for existence here so a typo fails before any request."""
-    candidate = Path(str(path))
-    if not candidate.is_absolute() and not candidate.exists():
-        candidate = base_dir / candidate
-    if not candidate.is_file() or candidate.suffix != ".py":
-        raise bad_value("--scenario", str(path), "an existing locustfile, e.g. locustfile.py")
-    return str(candidate.resolve())
-
-
-def _bodies(flag: str | None, cfg_value: Any, base_dir: Path) -> list[str]:
-    if flag is not None:
-        return _parse_body_text(flag, Path("."))
-    if cfg_value is None:
-        return []
-    if isinstance(cfg_value, str):
-        return _parse_body_text(cfg_value, base_dir)
-    return [json.dumps(cfg_value, separators=(",", ":"))]
-
-
-def _parse_body_text(text: str, base_dir: Path) -> list[str]:
-    """--body JSON | @file.json | @file.jsonl (one body per line, sent round-robin)."""
-    if not text.startswith("@"):
-        return [_json_text("--body", text)]
-    path = base_dir / text[1:]
-    try:
-        content = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise bad_value("--body", text, f"a readable UTF-8 file ({getattr(exc, 'strerror', None) or exc})") from None
-    if path.suffix.lower() != ".jsonl":
-        return [_json_text(f"--body {text}", content)]
-    bodies = [_json_text(f"--body {text} line {i}", line) for i, line in enumerate(content.splitlines(), 1) if line.strip()]
-    if not bodies:
-        raise bad_value("--body", text, "a .jsonl file with at least one JSON value per line")
-    return bodies
-
-
-def _json_text(what: str, text: str) -> str:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise bad_value(what, _clip(text), f"valid JSON ({exc.msg} at column {exc.colno})") from None
-    return json.dumps(value, separators=(",", ":"))
-
-
-def _headers(cfg_headers: Any, flag_headers: Any) -> dict[str, str]:
-    headers: dict[str, str] = {}
-    if cfg_headers is not None:
-        if not isinstance(cfg_headers, Mapping):
-            raise ConfigError("bad config key 'headers': expected a table like headers = {X-Team = \"ml\"}")
-        for name, value in cfg_headers.items():
-            headers[_header_name(str(name), f"{name}: {value}")] = str(value)
-    for text in flag_headers:
-        name, sep, value = str(text).partition(":")
-        if not sep:
-            shown = name if not is_secret_header(name) else f"{name}: {REDACTED}"
-            raise bad_value("--header", shown, "'Name: value'")
-        headers[_header_name(name.strip(), text)] = value.strip()
-    return headers
-
-
-def _header_name(name: str, text: str) -> str:
-    if not _HEADER_NAME.match(name):
-        shown = text if not is_secret_header(name) else f"{name}: {REDACTED}"
-        raise bad_value("--header", shown, "'Name: value' with a token name like X-Request-Id")
-    return name
-
-
-def _paths(flag: str, value: Any, default: tuple[str, ...]) -> tuple[str, ...]:
-    if not value:
-        return default
-    items = [value] if isinstance(value, str) else list(value)
-    for item in items:
-        if not isinstance(item, str) or not item.startswith("/"):
-            raise bad_value(flag, item, "a path starting with /, e.g. /health")
-    return tuple(items)
-
-
-def _slo_list(value: Any) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, Mapping):
-        return [f"{k}={v}" for k, v in value.items()]
-    if isinstance(value, list):
-        return [str(v) for v in value]
-    raise ConfigError("bad config key 'slo': expected a table like slo = {p95 = \"200ms\", errors = \"1%\"}")
-
-
-def _skip(value: Any) -> frozenset[str]:
-    items = value.split(",") if isinstance(value, str) else [str(v) for v in value]
-    phases = {item.strip().lower() for item in items if item.strip()}
-    for phase in phases:
-        if phase not in PHASES:
-            raise bad_value("--skip", phase, f"phases from {', '.join(PHASES)}, comma-separated")
-    return frozenset(phases)
-
-
-def _seed(value: Any) -> int:
-    if value is None:
-        return random.SystemRandom().randrange(2**32)  # recorded, so any run can be repeated
-    try:
-        seed = int(value)
-    except (TypeError, ValueError):
-        raise bad_value("--seed", value, "a whole number >= 0") from None
-    if seed < 0 or isinstance(value, bool) or (isinstance(value, float) and value != seed):
-        raise bad_value("--seed", value, "a whole number >= 0")
-    return seed
-
-
-def _label(value: Any, target: str) -> str:
-    if value is None:
-        parts = urlsplit(target)
-        value = f"{parts.hostname}-{parts.port}" if parts.port else str(parts.hostname)
-    label = re.sub(r"[^A-Za-z0-9._-]+", "-", str(value)).strip("-.")
-    if not label:
-        raise bad_value("--label", value, "a name with letters, digits, '.', '_' or '-'")
-    return label[:64]
-
-
-def _clip(text: str, limit: int = 60) -> str:
-    text = text.replace("\n", " ")
-    return text if len(text) <= limit else text[:limit] + "…"

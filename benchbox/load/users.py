@@ -9,7 +9,6 @@ round response times and cost CPU we would rather spend on sending (field notes)
 from __future__ import annotations
 
 import itertools
-import time
 from collections import deque
 from collections.abc import Iterator
 from typing import Any
