@@ -200,7 +200,8 @@ def judge_generator(meter: GeneratorMeter, lag: LatencySummary | None, waited: i
         reasons.append(f"all {connections} connections were busy for {100 * waited / requests:.1f}% "
                        "of sends (raise --connections)")
     if unsent:
-        reasons.append(f"{unsent} scheduled requests were never sent before the phase ended")
+        reasons.append(f"{unsent} scheduled requests were never sent before the phase ended "
+                       "(raise --connections, or spread the load with --workers N)")
     return GeneratorHealth(
         cpu_seconds=round(meter.cpu_seconds, 4), cpu_percent_mean=round(mean, 1),
         cpu_percent_max=round(max(samples), 1), schedule_lag_ms=lag,
