@@ -69,6 +69,9 @@ def _run_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--tolerance", metavar="X", help="Relative difference allowed between two answers to one input (default 1e-6)."),
         click.option("--accept", metavar="FILE", help="Accepted findings: listed ones do not fail the verdict."),
         click.option("--write-accept", metavar="FILE", help="Write this run's contract findings as an accept file."),
+        click.option("--adversarial-budget", metavar="30s", help="Time the adversarial phase may take (default 30s)."),
+        click.option("--adversarial-cases", metavar="N", help="Most malformed or hostile inputs to send (default 150)."),
+        click.option("--expect-rate-limit", metavar="R", help="The endpoint promises a limit of R req/s: a burst must meet 429."),
         click.option("--health-path", "health_path", multiple=True, metavar="PATH", help="Health probe path (default /health, /healthz)."),
         click.option("--ready-path", "ready_path", multiple=True, metavar="PATH", help="Readiness probe path (default /ready, /v2/health/ready)."),
         click.option("--ready-timeout", metavar="30s", help="How long to wait for the target to become ready (default 30s)."),
@@ -95,7 +98,8 @@ def run(quiet: bool, config: str | None, **flags: Any) -> None:
 
 
 # The CI profile: a short load at the expected rate, no saturation search; ends well under 45 s.
-SMOKE_PROFILE = {"duration": "15s", "ready_timeout": "15s", "skip": ["saturation"]}
+SMOKE_PROFILE = {"duration": "15s", "ready_timeout": "15s", "skip": ["saturation"], "contract_cases": 20,
+                 "adversarial_budget": "8s", "adversarial_cases": 40}
 
 
 @cli.command(help="""The CI smoke-test stage: preflight, a short load at the expected rate (--rate),

@@ -20,6 +20,7 @@ from benchbox import __version__, evidence, gates, target
 from benchbox.errors import ExitCode, GeneratorFailed, Interrupted, UsageError
 from benchbox.load.spec import PhaseSpec
 from benchbox.plan import Plan
+from benchbox.adversarial.model import AdversarialSection
 from benchbox.contract.model import ContractSection
 from benchbox.result import LoadPhase, LoadSection, Preflight, Result, Target, Verdict, save
 
@@ -46,6 +47,7 @@ def run(plan: Plan, command: str = "run", observer: Observer | None = None) -> R
     model_version: str | None = None
     interrupted: str | None = None
     contract: ContractSection | None = None
+    adversarial: AdversarialSection | None = None
     try:
         notify(Event("phase", "preflight: probing health and readiness"))
         pre, model_version = target.preflight(plan, lambda text: notify(Event("note", text)))
@@ -56,6 +58,8 @@ def run(plan: Plan, command: str = "run", observer: Observer | None = None) -> R
             if "contract" not in plan.skip and not plan.load.scenario:
                 found, contract = _contract(plan, notify)
                 pre = dataclasses.replace(pre, contract_source=contract.source)
+            if "adversarial" not in plan.skip and not plan.load.scenario:
+                adversarial = _adversarial(plan, found, pre, notify)
             if "load" not in plan.skip:
                 phases.extend(_load(_with_load_inputs(plan, found), notify))
     except Interrupted as exc:
@@ -70,7 +74,8 @@ def run(plan: Plan, command: str = "run", observer: Observer | None = None) -> R
 
     phase = phases[-1] if phases else None
     judged = gates.judge(plan.gates, phase, _skipped_reason(plan, pre, interrupted))
-    judged += (gates.contract_gate(contract, _contract_skipped(plan, pre, interrupted)),)
+    judged += (gates.contract_gate(contract, _skipped_phase(plan, "contract", pre, interrupted)),
+               gates.adversarial_gate(adversarial, _skipped_phase(plan, "adversarial", pre, interrupted)))
     verdict: Verdict = "error" if problems else ("fail" if any(g.passed is False for g in judged) else "pass")
     return Result(
         benchbox_version=__version__, started_at=started, finished_at=_now(), command=command,
@@ -78,6 +83,7 @@ def run(plan: Plan, command: str = "run", observer: Observer | None = None) -> R
         target=Target(url=plan.target, protocol="json" if plan.request.bodies else "http",
                       label=plan.label, model_version=model_version),
         verdict=verdict, gates=judged, machine=evidence.machine(), seed=plan.seed, preflight=pre, contract=contract,
+        adversarial=adversarial,
         load=LoadSection(phases=tuple(phases)) if phases else None, commit=evidence.commit(),
         partial=interrupted is not None or any(p.partial for p in phases), interrupted=interrupted,
         problems=tuple(problems),
@@ -130,9 +136,30 @@ def _with_load_inputs(plan: Plan, found: Any) -> Plan:
     return dataclasses.replace(plan, request=request)
 
 
-def _contract_skipped(plan: Plan, pre: Preflight | None, interrupted: str | None) -> str:
-    if "contract" in plan.skip:
-        return "not checked: the contract phase was skipped (--skip contract)"
+def _adversarial(plan: Plan, found: Any, pre: Preflight, notify: Observer) -> AdversarialSection:
+    from benchbox.adversarial import AdversarialOptions, run_adversarial
+
+    a = plan.adversarial
+    options = AdversarialOptions(
+        seed=plan.seed, budget_s=a.budget_s, max_cases=a.cases, timeout_s=min(5.0, plan.request.timeout_s),
+        api_key_env=plan.api_key_env, expect_rate_limit=a.expect_rate_limit, accepted=plan.contract.accept,
+        secret_headers={"Authorization": plan.api_key_env} if plan.api_key_env else {},
+        # Afterwards, the paths that answered in preflight: a path the target never had is no news.
+        health_paths=tuple(p for p in (pre.health.path, pre.ready.path) if p),
+    )
+    notify(Event("phase", f"adversarial: malformed and hostile inputs for up to {a.budget_s:g}s"))
+    method = found.method if found is not None and found.source else plan.request.method
+    examples = [json.loads(b) for b in plan.request.bodies]
+    section = run_adversarial(plan.target, method, dict(plan.request.headers), examples, found, options,
+                              notify=lambda text: notify(Event("note", text)))
+    notify(Event("note", f"adversarial: {section.cases} cases, {len(section.findings)} findings, "
+                         f"healthy after: {section.healthy_after}"))
+    return section
+
+
+def _skipped_phase(plan: Plan, name: str, pre: Preflight | None, interrupted: str | None) -> str:
+    if name in plan.skip:
+        return f"not checked: the {name} phase was skipped (--skip {name})"
     if plan.load.scenario:
         return "not checked: a locustfile run names a host, not one endpoint with a contract"
     return _skipped_reason(plan, pre, interrupted).replace("no load was sent", "no request was sent")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from benchbox.errors import bad_value
+from benchbox.adversarial.model import AdversarialSection
 from benchbox.contract.model import ContractSection
 from benchbox.result import GateResult, LoadPhase
 from benchbox.units import format_ms, parse_duration, parse_percent, parse_positive
@@ -134,3 +135,24 @@ def contract_gate(section: ContractSection | None, skipped_reason: str) -> GateR
         return result(0.0, True, f"{section.requests} requests, no finding{extra}")
     rules = sorted({f.rule for f in blocking})
     return result(float(len(blocking)), False, f"{len(blocking)} findings ({', '.join(rules)}){extra}")
+
+
+def adversarial_gate(section: AdversarialSection | None, skipped_reason: str) -> GateResult:
+    """Any high or medium adversarial finding fails the verdict, unless it is accepted."""
+    def result(observed: float | None, passed: bool | None, detail: str) -> GateResult:
+        return GateResult(name="adversarial", metric="adversarial.findings", op="<=", threshold=0.0,
+                          unit="findings", observed=observed, passed=passed, detail=detail)
+
+    if section is None:
+        return result(None, None, skipped_reason)
+    if section.skipped:
+        return result(None, None, f"not checked: {section.skipped}")
+    blocking = [f for f in section.findings if f.severity != "low"]
+    advice = len(section.findings) - len(blocking)
+    extra = (f"; {len(section.accepted)} accepted" if section.accepted else "") + (
+        f"; {advice} low-severity (advice)" if advice else "")
+    health = "" if section.healthy_after is not False else "; the target was not healthy afterwards"
+    if not blocking:
+        return result(0.0, True, f"{section.cases} malformed or hostile inputs, no finding{extra}")
+    kinds = sorted({f.kind for f in blocking})
+    return result(float(len(blocking)), False, f"{len(blocking)} findings ({', '.join(kinds)}){extra}{health}")

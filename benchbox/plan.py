@@ -39,7 +39,7 @@ CONFIG_KEYS = frozenset({
     "timeout", "connections", "slo", "skip", "out", "label", "seed", "health_paths", "ready_paths",
     "ready_timeout", "ramp", "steps", "step_duration", "scenario", "workers", "expect_workers",
     "master_bind", "master_port", "input_schema", "output_schema", "openapi", "protocol", "contract_cases",
-    "tolerance", "accept", "write_accept",
+    "tolerance", "accept", "write_accept", "adversarial_budget", "adversarial_cases", "expect_rate_limit",
 })
 
 
@@ -85,6 +85,15 @@ class ContractPlan:
 
 
 @dataclass(frozen=True)
+class AdversarialPlan:
+    """How hard the adversarial phase tries, and which security promises it checks."""
+
+    budget_s: float = 30.0
+    cases: int = 150
+    expect_rate_limit: float | None = None
+
+
+@dataclass(frozen=True)
 class ProbePlan:
     health_paths: tuple[str, ...]
     ready_paths: tuple[str, ...]
@@ -106,6 +115,7 @@ class Plan:
     config_path: str | None = None
     workers: WorkerPlan = WorkerPlan()
     contract: ContractPlan = ContractPlan()
+    adversarial: AdversarialPlan = AdversarialPlan()
     method_given: bool = True
 
     def phase_spec(self, name: str = "steady") -> PhaseSpec:
@@ -159,6 +169,8 @@ class Plan:
                          "openapi": self.contract.openapi, "protocol": self.contract.protocol,
                          "cases": self.contract.cases, "tolerance": self.contract.tolerance,
                          "accept": self.contract.accept_file, "write_accept": self.contract.write_accept},
+            "adversarial": {"budget_s": self.adversarial.budget_s, "cases": self.adversarial.cases,
+                            "expect_rate_limit": self.adversarial.expect_rate_limit},
             "workers": {"local": self.workers.local, "expect": self.workers.expect,
                         "bind": self.workers.bind, "port": self.workers.port},
             "skip": sorted(self.skip), "seed": self.seed, "out_dir": str(self.out_dir),
@@ -243,7 +255,16 @@ def build_plan(flags: Mapping[str, Any], config: Mapping[str, Any] | None = None
                             bodies=tuple(bodies), timeout_s=timeout_s),
         load=load, probes=probes, gates=gates, skip=skip, out_dir=out_dir, seed=seed,
         api_key_env=str(api_key_env) if api_key_env else None, config_path=config_path, workers=workers,
-        contract=contract, method_given=method_given,
+        contract=contract, method_given=method_given, adversarial=_adversarial_plan(pick),
+    )
+
+
+def _adversarial_plan(pick: Any) -> AdversarialPlan:
+    limit = pick("expect_rate_limit")
+    return AdversarialPlan(
+        budget_s=parse_duration("--adversarial-budget", pick("adversarial_budget", 30.0)),
+        cases=int(parse_positive("--adversarial-cases", pick("adversarial_cases", 150), integer=True)),
+        expect_rate_limit=parse_positive("--expect-rate-limit", limit) if limit is not None else None,
     )
 
 

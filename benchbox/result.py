@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from benchbox.adversarial.model import AdversarialSection
 from benchbox.contract.model import ContractSection
 from benchbox.errors import UnknownResultSchema, UsageError
 
@@ -207,6 +208,7 @@ class Result:
     seed: int
     preflight: Preflight | None = None
     contract: ContractSection | None = None
+    adversarial: AdversarialSection | None = None
     load: LoadSection | None = None
     commit: str | None = None
     partial: bool = False

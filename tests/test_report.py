@@ -433,14 +433,14 @@ def test_checklist_answers_from_gates_preflight_and_load() -> None:
     throughput = rows["Throughput over time"]
     assert throughput.status == "not checked" and throughput.why.startswith("saturation was skipped; measured")
     assert rows["Inputs and outputs match the expected shape, type and range"].why == "this result has no contract section"
+    assert rows["Malformed, adversarial and boundary inputs handled"].why == "this result has no adversarial section"
     for item in ("Known saturation point; capacity against expected load",
-                 "Malformed, adversarial and boundary inputs handled",
                  "Output distribution matches expectations (statistical test)",
                  "Evaluation metrics meet their minimum thresholds"):
         assert rows[item].status == "not checked" and "not built yet" in rows[item].why, item
     # Every row says why, and every linked section exists on the page.
     assert all(row.why for row in rows.values())
-    assert {row.evidence for row in rows.values()} <= {None, "gates", "preflight", "load", "evidence", "contract"}
+    assert {row.evidence for row in rows.values()} <= {None, "gates", "preflight", "load", "evidence", "contract", "adversarial"}
 
 
 def test_checklist_says_what_was_skipped_or_cut_short() -> None:
@@ -449,7 +449,7 @@ def test_checklist_says_what_was_skipped_or_cut_short() -> None:
     assert rows["Latency and throughput validated under load"].why == "skipped with --skip load"
     assert rows["Known saturation point; capacity against expected load"].why == "skipped with --skip saturation"
     assert rows["Inputs and outputs match the expected shape, type and range"].why == "skipped with --skip contract"
-    assert rows["Malformed, adversarial and boundary inputs handled"].why == "the adversarial phase is not built yet"
+    assert rows["Malformed, adversarial and boundary inputs handled"].why == "this result has no adversarial section"
     down = _rows(make_result(phases=(), reachable=False, verdict="error", problems=("target unreachable",)))
     assert down["Health checks and readiness probes"].status == "failed"
     for item in ("Latency and throughput validated under load", "Throughput over time",

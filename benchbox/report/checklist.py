@@ -95,6 +95,39 @@ def _contract(result: Result) -> Answer:
     return Answer("failed", f"{len(section.violations)} findings ({', '.join(rules)}) in {checked}", "contract")
 
 
+def _adversarial(result: Result) -> Answer:
+    section = result.adversarial
+    if section is None:
+        return _not_run(result, "adversarial") or Answer("not checked", "this result has no adversarial section")
+    if section.skipped:
+        return Answer("not checked", section.skipped, "adversarial")
+    blocking = [f for f in section.findings if f.severity != "low" and f.kind not in _SECURITY]
+    if blocking:
+        kinds = ", ".join(sorted({f.kind for f in blocking}))
+        return Answer("failed", f"{len(blocking)} findings ({kinds}) in {section.cases} inputs", "adversarial")
+    after = "; healthy afterwards" if section.healthy_after else ""
+    return Answer("passed", f"{section.cases} malformed or hostile inputs answered as they should{after}", "adversarial")
+
+
+_SECURITY = ("auth_missing", "rate_limit_missing")
+
+
+def _security(result: Result) -> Answer:
+    section = result.adversarial
+    plan = result.plan or {}
+    expects_auth = bool(plan.get("api_key_env"))
+    expects_limit = bool((plan.get("adversarial") or {}).get("expect_rate_limit"))
+    if section is None or section.skipped:
+        return _adversarial(result) if section is None or section.skipped else Answer("not checked", "")
+    if not (expects_auth or expects_limit):
+        return Answer("not checked", "the plan names no API key (--api-key-env) and no rate limit (--expect-rate-limit)")
+    found = [f for f in section.findings if f.kind in _SECURITY]
+    if found:
+        return Answer("failed", ", ".join(sorted({f.kind for f in found})), "adversarial")
+    checked = " and ".join(w for w, on in (("401/403 without a key", expects_auth), ("429 past the limit", expects_limit)) if on)
+    return Answer("passed", f"{checked}, as promised", "adversarial")
+
+
 def _versioned(result: Result) -> Answer:
     section = getattr(result, "contract", None)
     check = next((k for k in section.checks if k.rule == "versioned"), None) if section is not None else None
@@ -231,9 +264,8 @@ ITEMS: tuple[Item, ...] = (
          _pending("saturation", "the saturation search is")),
     Item("Inputs and outputs match the expected shape, type and range", "contract", _contract),
     Item("Served behind a versioned API endpoint", "contract", _versioned),
-    Item("Malformed, adversarial and boundary inputs handled", "adversarial",
-         _pending("adversarial", "the adversarial phase is")),
-    Item("Authentication and rate limiting enforced", "adversarial", _pending("adversarial", "the adversarial phase is")),
+    Item("Malformed, adversarial and boundary inputs handled", "adversarial", _adversarial),
+    Item("Authentication and rate limiting enforced", "adversarial", _security),
     Item("Fallback behaviour: overload, timeouts, errors", "saturation",
          _pending("saturation", "overload grading (saturation) is")),
     Item("Health checks and readiness probes", "preflight", _health),

@@ -179,6 +179,8 @@ def render(result: Result) -> str:
                                           "levels") if levels else None,
         "contract": getattr(result, "contract", None),
         "contract_absent": checklist.absent(result, "contract"),
+        "adversarial": result.adversarial,
+        "adversarial_absent": checklist.absent(result, "adversarial"),
         "checklist": rows,
         "checklist_tally": checklist.tally(rows),
         "headline": headline(result),

@@ -165,13 +165,14 @@ class _Search:
 
     def _open(self, rate: float) -> Verdict | None:
         """Probe an open-loop rate; None when the budget has no room for another probe."""
+        rate = round(rate, 3)
         if self._left() < self.min_probe:
             self.notes.append(f"budget of {self.s.budget_s:g} s of load spent")
             return None
         bracketed = self.lo is not None and (self.hi is not None or self.gen_ceiling is not None)
         stage: Stage = "bisect" if bracketed else "ramp"
         pool = math.ceil(rate * self.criteria.allowance_s) + POOL_SLACK
-        order = ProbeOrder(index=len(self.steps), stage=stage, mode="open", rate=round(rate, 3),
+        order = ProbeOrder(index=len(self.steps), stage=stage, mode="open", rate=rate,
                            duration_s=min(self.s.max_probe_s, self._left()),
                            connections=max(64, min(pool, self.s.max_connections)),
                            settle_s=self.s.settle_s if self.last_failed else 0.0)

@@ -1,0 +1,76 @@
+"""The values the adversarial phase reads and writes.
+
+`AdversarialOptions` is the slice of the plan this phase reads; `AdversarialSection` is its part
+of the result document. JSON-safe and dacite-readable (`Config(cast=[tuple])`): tuples of
+dataclasses, str keys only, no sets. Imports only findings and the stdlib, so result.py and the
+report can load it without Hypothesis or httpx.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from benchbox.findings import Finding
+
+DEFAULT_BUDGET_S = 30.0
+DEFAULT_MAX_CASES = 150
+DEFAULT_TIMEOUT_S = 5.0
+
+# Severity by kind, for this phase (the gate fails on high and medium unless accepted).
+SEVERITY: Mapping[str, str] = {
+    "server_error": "high", "crash": "high", "timeout": "high", "unhealthy_after": "high",
+    "auth_missing": "high", "info_leak": "high",
+    "status_mismatch": "medium", "contract_violation": "medium", "rate_limit_missing": "medium",
+    "slow_input": "low",
+}
+
+
+@dataclass(frozen=True)
+class AdversarialOptions:
+    """How hard to try. `budget_s` bounds the whole phase (cases, shrinking and probes);
+    `max_cases` bounds the generated cases (shrinking attempts come on top, inside the budget)."""
+
+    seed: int = 0
+    budget_s: float = DEFAULT_BUDGET_S
+    max_cases: int = DEFAULT_MAX_CASES
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    api_key_env: str | None = None  # set: the plan says the endpoint needs auth -> probe it
+    expect_rate_limit: float | None = None  # req/s; set: a burst of ~2R in a second must meet 429
+    accepted: frozenset[str] = frozenset()  # finding ids from contract.accept.read_accept()
+    secret_headers: Mapping[str, str] = field(default_factory=dict)  # header -> env var, for curl lines
+    health_paths: tuple[str, ...] = ()  # () -> the contract's documented ones, else /health and /ready
+    shrink: bool = True
+
+
+@dataclass(frozen=True)
+class ClassStats:
+    """One input class: how many cases were sent, how many answered, and their median latency."""
+
+    name: str
+    cases: int
+    answered: int
+    statuses: Mapping[str, int] = field(default_factory=dict)  # "422" -> count ("none": no answer)
+    median_ms: float | None = None
+    findings: int = 0
+
+
+@dataclass(frozen=True)
+class AdversarialSection:
+    """The adversarial phase's part of the result. `passed` ignores accepted and low findings."""
+
+    url: str
+    method: str
+    seed: int
+    cases: int
+    requests: int
+    passed: bool
+    findings: tuple[Finding, ...] = ()
+    accepted: tuple[Finding, ...] = ()
+    healthy_after: bool | None = None  # None: not checked (no health path and no good example)
+    budget_s: float = DEFAULT_BUDGET_S
+    elapsed_s: float = 0.0
+    median_ms: float | None = None
+    by_class: tuple[ClassStats, ...] = ()
+    notes: tuple[str, ...] = ()
+    skipped: str | None = None

@@ -1,0 +1,44 @@
+"""Turn a failing case into a Finding (through findings.build_finding, so secrets are redacted),
+with a curl line a shell can run even when the body is over a megabyte."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Mapping
+from dataclasses import replace
+
+from benchbox.adversarial.cases import Case
+from benchbox.adversarial.judge import Outcome, Problem, headers_for
+from benchbox.adversarial.model import SEVERITY
+from benchbox.findings import Finding, build_finding, curl_line, scrub, secret_values
+
+CURL_BODY_LIMIT = 32_000  # well under the kernel's 128 KiB per-argument limit
+_RUN = re.compile(r"(.)\1{999,}", re.S)
+
+
+def finding(case: Case, out: Outcome, problem: Problem, *, url: str, headers: Mapping[str, str],
+            minimal: bool, secret_headers: Mapping[str, str], extra_detail: str = "") -> Finding:
+    sent = headers_for(headers, case)
+    text = case.text()
+    f = build_finding(kind=problem.kind, severity=SEVERITY[problem.kind], rule=problem.rule,  # type: ignore[arg-type]
+                      message=problem.message, method=case.method, url=url, headers=sent, body=text,
+                      status=out.status, content_type=out.content_type, response_body=out.content,
+                      pointer=problem.pointer, detail=problem.detail + extra_detail, minimal=minimal,
+                      error=out.error, secret_headers=secret_headers)
+    if text is not None and len(text) > CURL_BODY_LIMIT:
+        f = replace(f, curl=scrub(piped_curl(case.method, url, sent, text, secret_headers), secret_values(sent)))
+    return f
+
+
+def piped_curl(method: str, url: str, headers: Mapping[str, str], text: str,
+               secret_headers: Mapping[str, str]) -> str:
+    """`python3 -c "<writes the body>" | curl ... --data-binary @-`: the long run of one character
+    that makes a body huge is written as `'A' * n`, so the line stays short."""
+    m = _RUN.search(text)
+    if m:
+        expr = f"{text[:m.start()]!r} + {m.group(1)!r} * {m.end() - m.start()} + {text[m.end():]!r}"
+    else:
+        expr = repr(text)
+    writer = "python3 -c " + shlex.quote(f"import sys; sys.stdout.write({expr})")
+    return f"{writer} | {curl_line(method, url, headers, None, secret_headers)} --data-binary @-"

@@ -1,0 +1,286 @@
+"""The adversarial phase: probes, then each input class under Hypothesis, then the after-check.
+
+Each class is one Hypothesis property ("this kind of input never breaks the target"), run with a
+fixed seed, no example database and a bounded number of examples. The first problem in a class
+fixes the (kind, rule) being chased; Hypothesis then shrinks the input while that same problem
+persists, and replays the minimal input once more before it reports it: that replay is the
+re-check the field notes ask for (a shrunk input that no longer fails the same way is not
+reported as minimal). Problems of another kind met on the way are kept as they were seen.
+Everything is sequential on one client (polite: one request in flight), inside `budget_s`.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
+
+from benchbox import __version__
+from benchbox.adversarial import corpora, probes
+from benchbox.adversarial.cases import Builder, Case, Expect, corpus_cases
+from benchbox.adversarial.judge import Outcome, Problem, judge, retry_after_s, send
+from benchbox.adversarial.model import SEVERITY, AdversarialOptions, AdversarialSection, ClassStats
+from benchbox.adversarial.report import finding
+from benchbox.contract.generate import valid_inputs
+from benchbox.contract.model import Contract
+from benchbox.contract.schema import validator
+from benchbox.findings import Finding, group
+
+Notify = Callable[[str], None]
+CLASS_WEIGHTS = {"wrong_type": 1.5, "missing_field": 1, "extra_field": 1, "boundary_number": 2,
+                 "unusual_string": 2, "long_string": 0.5, "batch_size": 1.5, "malformed_json": 1.5,
+                 "duplicate_key": 0.5, "content_type": 0.7, "odd_method": 0.7, "huge_body": 0.2,
+                 "deep_nesting": 0.8}
+CORPUS_SHARE = 0.3
+MAX_TIMEOUTS_PER_CLASS = 5
+SLOW_FACTOR, SLOW_MIN_MS = 10.0, 500.0
+
+
+class _Failed(Exception):
+    def __init__(self, case: Case, problem: Problem, out: Outcome) -> None:
+        super().__init__(problem.detail)
+        self.case, self.problem, self.out = case, problem, out
+
+
+@dataclass
+class _Class:
+    cases: int = 0
+    latencies: list[float] = field(default_factory=list)
+    statuses: dict[str, int] = field(default_factory=dict)
+    slowest: tuple[float, Case, Outcome] | None = None
+    findings: int = 0
+    timeouts: int = 0
+
+
+def run_adversarial(url: str, method: str, headers: Mapping[str, str], examples: Sequence[Any],
+                    contract: Contract | None, options: AdversarialOptions,
+                    notify: Notify | None = None) -> AdversarialSection:
+    """Run the phase against `method url`. A misbehaving target is reported as findings, never raised."""
+    started = time.monotonic()
+    sent = {"User-Agent": f"benchbox/{__version__}", "Accept": "application/json", **headers}
+    host = urlsplit(url).hostname or ""
+    loopback = host in ("localhost", "::1") or host.startswith("127.")
+    timeout = httpx.Timeout(options.timeout_s, connect=min(options.timeout_s, 5.0))
+    with httpx.Client(timeout=timeout, trust_env=not loopback, follow_redirects=False) as client:
+        return _Run(client, url, method.upper(), sent, contract, options, notify, started).execute(examples)
+
+
+class _Run:
+    def __init__(self, client: httpx.Client, url: str, method: str, headers: dict[str, str],
+                 contract: Contract | None, options: AdversarialOptions, notify: Notify | None,
+                 started: float) -> None:
+        self.client, self.url, self.method, self.headers = client, url, method, headers
+        self.c, self.o, self.notify, self.started = contract, options, notify, started
+        self.deadline = started + options.budget_s
+        self.reserve = min(options.timeout_s * 2 + 1.0, options.budget_s * 0.25)  # for the after-check
+        self.findings: list[Finding] = []
+        self.notes: list[str] = []
+        self.classes: dict[str, _Class] = {}
+        self.requests = 0
+        self.cases = 0
+        self.gone = False
+        schema = contract.request_schema if contract is not None else None
+        self.check = validator(schema) if schema is not None else None
+
+    # -- the phase -------------------------------------------------------------------------------
+    def execute(self, examples: Sequence[Any]) -> AdversarialSection:
+        base = self._base(examples)
+        if base is None:
+            return self._section(None, "no known-good body: no example and no contract to build one from")
+        if self.o.api_key_env:
+            self.requests += probes.auth_probe(self.client, self.url, self.headers, base, self.method,
+                                               self._report, self.notes)
+        if self.o.expect_rate_limit:
+            self.requests += probes.rate_limit_probe(self.client, self.url, self.headers, base, self.method,
+                                                     self.o.expect_rate_limit, self._report, self.notes)
+        builder = Builder(base, self.method, self._classify)
+        strategies = builder.classes()
+        strings = list(corpora.load())
+        if not strings:
+            self.notes.append("no corpus found (adversarial/ folder or packaged corpora)")
+        n_corpus = min(len(strings), int(self.o.max_cases * CORPUS_SHARE))
+        rest = self.o.max_cases - n_corpus
+        total_w = sum(CLASS_WEIGHTS.get(k, 1) for k in strategies)
+        picked = sorted(random.Random(self.o.seed).sample(range(len(strings)), n_corpus))
+        self._corpus(corpus_cases(builder, [strings[i] for i in picked]))
+        for name, strategy in strategies.items():
+            if self.gone or self._late():
+                break
+            n = max(1, round(rest * CLASS_WEIGHTS.get(name, 1) / total_w))
+            self._hypothesis(name, strategy, n)
+            if self.notify:
+                self.notify(f"adversarial: {name} done, {self.cases} cases, {len(self.findings)} problems")
+        if self._late():
+            self.notes.append(f"budget of {self.o.budget_s:g} s reached: some classes ran fewer cases")
+        paths = self.o.health_paths or tuple(h.path for h in (self.c.health if self.c else ())) or ("/health", "/ready")
+        healthy, n = probes.health_after(self.client, self.url, self.headers, base, self.method, self.c, paths,
+                                         self.o.timeout_s, self._report, self.notes)
+        self.requests += n
+        self._slow()
+        return self._section(healthy, None)
+
+    def _base(self, examples: Sequence[Any]) -> Any:
+        for body in (*examples, *(self.c.examples if self.c else ())):
+            if body is not None and self._classify(body) != "invalid":
+                return body
+        if self.c is not None:
+            drawn = valid_inputs(self.c, 1, self.o.seed, self.notes)
+            if drawn:
+                return drawn[0]
+        return None
+
+    def _classify(self, doc: Any) -> Expect:
+        if self.check is None:
+            return "any"
+        try:
+            return "valid" if self.check.is_valid(doc) else "invalid"
+        except Exception:  # noqa: BLE001 - a schema the validator cannot apply tells us nothing
+            return "any"
+
+    def _late(self, cost: float = 0.0) -> bool:
+        return time.monotonic() + cost > self.deadline - self.reserve
+
+    # -- sending and judging -----------------------------------------------------------------------
+    def _exercise(self, case: Case, stats: _Class, recheck: bool = False) -> tuple[Problem | None, Outcome | None]:
+        """Send one case (unless the budget or the target is gone) and judge it; 429s are waited out.
+        A re-check may spend the after-check's reserve and ignores the per-class timeout cap."""
+        if self.gone or (not recheck and self._late(self.o.timeout_s if stats.timeouts else 0.0)):
+            return None, None
+        if recheck and time.monotonic() + self.o.timeout_s > self.deadline:
+            return None, None
+        if stats.timeouts >= MAX_TIMEOUTS_PER_CLASS and not recheck:
+            return None, None
+        out = send(self.client, self.url, self.headers, case)
+        self.requests += 1
+        for _ in range(2):
+            if out.status != 429 or self._late(1.0):
+                break
+            time.sleep(min(1.0, retry_after_s(out)))
+            out = send(self.client, self.url, self.headers, case)
+            self.requests += 1
+        stats.cases += 1
+        self.cases += 1
+        key = str(out.status) if out.status is not None else (out.error_kind or "none")
+        stats.statuses[key] = stats.statuses.get(key, 0) + 1
+        if out.status == 429:
+            return None, out
+        if out.error_kind == "timeout":
+            stats.timeouts += 1
+        elif out.status is not None:
+            stats.latencies.append(out.latency_ms)
+            if stats.slowest is None or out.latency_ms > stats.slowest[0]:
+                stats.slowest = (out.latency_ms, case, out)
+        problem = judge(case, out, self.c, self.o.timeout_s)
+        if problem is not None and problem.kind == "crash" and not self._alive():
+            self.gone = True
+            self.notes.append(f"the target stopped answering after: {case.what}")
+        return problem, out
+
+    def _alive(self) -> bool:
+        parts = urlsplit(self.url)
+        try:
+            self.client.get(f"{parts.scheme}://{parts.netloc}/", timeout=min(2.0, self.o.timeout_s))
+            return True
+        except httpx.HTTPError:
+            return False
+
+    def _hypothesis(self, name: str, strategy: Any, n: int) -> None:
+        stats = self.classes.setdefault(name, _Class())
+        state: dict[str, Any] = {"target": None, "best": None}
+        phases = [Phase.generate, Phase.shrink] if self.o.shrink else [Phase.generate]
+
+        @seed(self.o.seed)
+        @settings(database=None, max_examples=n, phases=phases, deadline=None, derandomize=False,
+                  suppress_health_check=list(HealthCheck), verbosity=Verbosity.quiet, print_blob=False,
+                  report_multiple_bugs=False)
+        @given(strategy)
+        def prop(case: Case) -> None:
+            problem, out = self._exercise(case, stats)
+            if problem is None or out is None:
+                return
+            if state["target"] in (None, problem.key):
+                state["target"] = problem.key
+                state["best"] = (case, problem, out)
+                raise _Failed(case, problem, out)
+            self._record(case, out, problem, stats, minimal=False)
+
+        try:
+            prop()
+        except _Failed as failed:  # Hypothesis replayed the shrunk input and it failed again
+            self._record(failed.case, failed.out, failed.problem, stats, minimal=self.o.shrink and not self.gone)
+            return
+        except Exception as exc:  # noqa: BLE001 - Flaky and friends: fall back to our own re-check
+            if state["best"] is None:
+                self.notes.append(f"{name}: generation stopped: {type(exc).__name__}: {str(exc)[:160]}")
+                return
+        if state["best"] is not None:
+            case, problem, out = state["best"]
+            again, out2 = self._exercise(case, stats, recheck=True) if not self.gone else (None, None)
+            same = again is not None and again.key == problem.key
+            self._record(case, out2 if same and out2 else out, again if same and again else problem, stats,
+                         minimal=same and self.o.shrink,
+                         extra=("" if same else " (did not fail the same way when re-sent: not minimal)"))
+
+    def _corpus(self, cases: list[Case]) -> None:
+        for case in cases:
+            if self.gone or self._late():
+                return
+            stats = self.classes.setdefault(case.cls, _Class())
+            problem, out = self._exercise(case, stats)
+            if problem is None or out is None:
+                continue
+            again, out2 = self._exercise(case, stats, recheck=True) if not self.gone else (None, None)
+            same = again is not None and again.key == problem.key
+            # One change from a known-good body: once re-checked, it is as small as it gets.
+            self._record(case, out2 if same and out2 else out, problem, stats, minimal=same)
+
+    def _record(self, case: Case, out: Outcome, problem: Problem, stats: _Class, *, minimal: bool,
+                extra: str = "") -> None:
+        stats.findings += 1
+        self._report(case, out, problem, self.headers, self.o.secret_headers, minimal=minimal, extra=extra)
+
+    def _report(self, case: Case, out: Outcome, problem: Problem, headers: Mapping[str, str],
+                secret_env: Mapping[str, str], url: str | None = None, minimal: bool = True, extra: str = "") -> None:
+        env = {**self.o.secret_headers, **secret_env}
+        self.findings.append(finding(case, out, problem, url=url or self.url, headers=headers, minimal=minimal,
+                                     secret_headers=env, extra_detail=extra))
+
+    # -- summaries -----------------------------------------------------------------------------------
+    def _slow(self) -> None:
+        every = [ms for s in self.classes.values() for ms in s.latencies]
+        if len(every) < 10:
+            return
+        overall = statistics.median(every)
+        for name, s in self.classes.items():
+            if len(s.latencies) < 2 or s.slowest is None:
+                continue
+            med = statistics.median(s.latencies)
+            if med >= SLOW_FACTOR * overall and med >= SLOW_MIN_MS:
+                _, case, out = s.slowest
+                self._report(case, out, Problem("slow_input", name, "no input class may be far slower than the rest",
+                                                f"{name}: median {med:.0f} ms vs {overall:.1f} ms overall"),
+                             self.headers, self.o.secret_headers, minimal=False)
+
+    def _section(self, healthy: bool | None, skipped: str | None) -> AdversarialSection:
+        grouped = group(self.findings)
+        open_ = tuple(f for f in grouped if f.id not in self.o.accepted)
+        accepted = tuple(f for f in grouped if f.id in self.o.accepted)
+        every = [ms for s in self.classes.values() for ms in s.latencies]
+        by_class = tuple(ClassStats(name, s.cases, len(s.latencies),
+                                    dict(sorted(s.statuses.items())),
+                                    round(statistics.median(s.latencies), 3) if s.latencies else None, s.findings)
+                         for name, s in self.classes.items())
+        passed = not any(SEVERITY.get(f.kind) in ("high", "medium") for f in open_)
+        return AdversarialSection(url=self.url, method=self.method, seed=self.o.seed, cases=self.cases,
+                                  requests=self.requests, passed=passed, findings=open_, accepted=accepted,
+                                  healthy_after=healthy, budget_s=self.o.budget_s,
+                                  elapsed_s=round(time.monotonic() - self.started, 3),
+                                  median_ms=round(statistics.median(every), 3) if every else None,
+                                  by_class=by_class, notes=tuple(self.notes), skipped=skipped)
