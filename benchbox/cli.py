@@ -69,6 +69,7 @@ def _run_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--tolerance", metavar="X", help="Relative difference allowed between two answers to one input (default 1e-6)."),
         click.option("--accept", metavar="FILE", help="Accepted findings: listed ones do not fail the verdict."),
         click.option("--write-accept", metavar="FILE", help="Write this run's contract findings as an accept file."),
+        click.option("--saturation-budget", metavar="90s", help="Load time the saturation search may use (default 90s)."),
         click.option("--adversarial-budget", metavar="30s", help="Time the adversarial phase may take (default 30s)."),
         click.option("--adversarial-cases", metavar="N", help="Most malformed or hostile inputs to send (default 150)."),
         click.option("--expect-rate-limit", metavar="R", help="The endpoint promises a limit of R req/s: a burst must meet 429."),
@@ -236,6 +237,10 @@ def _print_result(result: Result, plan: Plan, written: Written) -> None:
             click.echo(f"  warning: worker {w.index} lost: {w.detail}; its {w.requests} requests up to then are counted")
         for reason in phase.generator.reasons:
             click.echo(f"  warning: {reason}: these figures describe the generator, not the target")
+    if result.saturation is not None:
+        click.echo(f"  saturation: {result.saturation.statement}")
+        if result.saturation.overload is not None:
+            click.echo(f"  past capacity: {result.saturation.overload.grade}: {result.saturation.overload.finding}")
     for warning in written.warnings:
         click.echo(f"  warning: {warning}")
     click.echo(f"report: {written.report_html}")

@@ -22,6 +22,7 @@ from benchbox.load.spec import PhaseSpec
 from benchbox.plan import Plan
 from benchbox.adversarial.model import AdversarialSection
 from benchbox.contract.model import ContractSection
+from benchbox.saturation.model import Saturation
 from benchbox.result import LoadPhase, LoadSection, Preflight, Result, Target, Verdict, save
 
 
@@ -48,6 +49,7 @@ def run(plan: Plan, command: str = "run", observer: Observer | None = None) -> R
     interrupted: str | None = None
     contract: ContractSection | None = None
     adversarial: AdversarialSection | None = None
+    saturation: Saturation | None = None
     try:
         notify(Event("phase", "preflight: probing health and readiness"))
         pre, model_version = target.preflight(plan, lambda text: notify(Event("note", text)))
@@ -60,11 +62,15 @@ def run(plan: Plan, command: str = "run", observer: Observer | None = None) -> R
                 pre = dataclasses.replace(pre, contract_source=contract.source)
             if "adversarial" not in plan.skip and not plan.load.scenario:
                 adversarial = _adversarial(plan, found, pre, notify)
+            loaded = _with_load_inputs(plan, found)
             if "load" not in plan.skip:
-                phases.extend(_load(_with_load_inputs(plan, found), notify))
+                phases.extend(_load(loaded, notify))
+            if "saturation" not in plan.skip and not plan.load.scenario:
+                saturation = _saturation(loaded, notify)
     except Interrupted as exc:
         interrupted = exc.signal_name
         phases.extend(getattr(exc, "phases", ()))
+        saturation = getattr(exc, "saturation", saturation)
     except KeyboardInterrupt:
         interrupted = "SIGINT"
     except GeneratorFailed as exc:
@@ -73,7 +79,8 @@ def run(plan: Plan, command: str = "run", observer: Observer | None = None) -> R
         problems.append(f"interrupted by {interrupted}: the figures cover the run until then")
 
     phase = phases[-1] if phases else None
-    judged = gates.judge(plan.gates, phase, _skipped_reason(plan, pre, interrupted))
+    capacity = saturation.max_sustainable_rps if saturation is not None and saturation.found else None
+    judged = gates.judge(plan.gates, phase, _skipped_reason(plan, pre, interrupted), capacity)
     judged += (gates.contract_gate(contract, _skipped_phase(plan, "contract", pre, interrupted)),
                gates.adversarial_gate(adversarial, _skipped_phase(plan, "adversarial", pre, interrupted)))
     verdict: Verdict = "error" if problems else ("fail" if any(g.passed is False for g in judged) else "pass")
@@ -83,7 +90,7 @@ def run(plan: Plan, command: str = "run", observer: Observer | None = None) -> R
         target=Target(url=plan.target, protocol="json" if plan.request.bodies else "http",
                       label=plan.label, model_version=model_version),
         verdict=verdict, gates=judged, machine=evidence.machine(), seed=plan.seed, preflight=pre, contract=contract,
-        adversarial=adversarial,
+        adversarial=adversarial, saturation=saturation,
         load=LoadSection(phases=tuple(phases)) if phases else None, commit=evidence.commit(),
         partial=interrupted is not None or any(p.partial for p in phases), interrupted=interrupted,
         problems=tuple(problems),
@@ -155,6 +162,17 @@ def _adversarial(plan: Plan, found: Any, pre: Preflight, notify: Observer) -> Ad
     notify(Event("note", f"adversarial: {section.cases} cases, {len(section.findings)} findings, "
                          f"healthy after: {section.healthy_after}"))
     return section
+
+
+def _saturation(plan: Plan, notify: Observer) -> Saturation:
+    from benchbox.saturation import SearchSettings, run_search
+
+    notify(Event("phase", f"saturation: searching for the highest sustainable throughput "
+                          f"(up to {plan.saturation_budget_s:g}s of load)"))
+    result = run_search(plan.request, plan.gates, SearchSettings(budget_s=plan.saturation_budget_s), plan.seed,
+                        notify=lambda text: notify(Event("note", text)))
+    notify(Event("note", f"saturation: {result.statement}"))
+    return result
 
 
 def _skipped_phase(plan: Plan, name: str, pre: Preflight | None, interrupted: str | None) -> str:

@@ -74,9 +74,24 @@ def merge_slos(layers: Iterable[Iterable[str]]) -> tuple[GateSpec, ...]:
     return tuple(gates.values())
 
 
-def judge(specs: Iterable[GateSpec], phase: LoadPhase | None, skipped_reason: str | None = None) -> tuple[GateResult, ...]:
-    """Judge every gate against the phase; without a phase a gate is 'not checked', not passed."""
-    return tuple(_judge_one(spec, phase, skipped_reason) for spec in specs)
+def judge(specs: Iterable[GateSpec], phase: LoadPhase | None, skipped_reason: str | None = None,
+          capacity_rps: float | None = None) -> tuple[GateResult, ...]:
+    """Judge every gate against the phase; without a phase a gate is 'not checked', not passed.
+
+    When the saturation search found a capacity, `min_rps` is judged against it: the question
+    is whether the endpoint can carry that much, not whether this run happened to offer it."""
+    results = []
+    for spec in specs:
+        if spec.metric == "throughput_rps" and capacity_rps is not None:
+            passed = capacity_rps >= spec.threshold
+            results.append(GateResult(
+                name=spec.name, metric="saturation.max_sustainable_rps", op=spec.op, threshold=spec.threshold,
+                unit=spec.unit, observed=capacity_rps, passed=passed,
+                detail=f"capacity {_show(capacity_rps, spec.unit)} {'within' if passed else 'breaks'} "
+                       f"{spec.op} {_show(spec.threshold, spec.unit)}"))
+        else:
+            results.append(_judge_one(spec, phase, skipped_reason))
+    return tuple(results)
 
 
 def _judge_one(spec: GateSpec, phase: LoadPhase | None, skipped_reason: str | None) -> GateResult:

@@ -40,6 +40,7 @@ CONFIG_KEYS = frozenset({
     "ready_timeout", "ramp", "steps", "step_duration", "scenario", "workers", "expect_workers",
     "master_bind", "master_port", "input_schema", "output_schema", "openapi", "protocol", "contract_cases",
     "tolerance", "accept", "write_accept", "adversarial_budget", "adversarial_cases", "expect_rate_limit",
+    "saturation_budget",
 })
 
 
@@ -116,6 +117,7 @@ class Plan:
     workers: WorkerPlan = WorkerPlan()
     contract: ContractPlan = ContractPlan()
     adversarial: AdversarialPlan = AdversarialPlan()
+    saturation_budget_s: float = 90.0
     method_given: bool = True
 
     def phase_spec(self, name: str = "steady") -> PhaseSpec:
@@ -169,6 +171,7 @@ class Plan:
                          "openapi": self.contract.openapi, "protocol": self.contract.protocol,
                          "cases": self.contract.cases, "tolerance": self.contract.tolerance,
                          "accept": self.contract.accept_file, "write_accept": self.contract.write_accept},
+            "saturation": {"budget_s": self.saturation_budget_s},
             "adversarial": {"budget_s": self.adversarial.budget_s, "cases": self.adversarial.cases,
                             "expect_rate_limit": self.adversarial.expect_rate_limit},
             "workers": {"local": self.workers.local, "expect": self.workers.expect,
@@ -256,6 +259,7 @@ def build_plan(flags: Mapping[str, Any], config: Mapping[str, Any] | None = None
         load=load, probes=probes, gates=gates, skip=skip, out_dir=out_dir, seed=seed,
         api_key_env=str(api_key_env) if api_key_env else None, config_path=config_path, workers=workers,
         contract=contract, method_given=method_given, adversarial=_adversarial_plan(pick),
+        saturation_budget_s=parse_duration("--saturation-budget", pick("saturation_budget", 90.0)),
     )
 
 

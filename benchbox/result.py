@@ -20,6 +20,7 @@ from typing import Any, Literal
 from benchbox.adversarial.model import AdversarialSection
 from benchbox.contract.model import ContractSection
 from benchbox.errors import UnknownResultSchema, UsageError
+from benchbox.saturation.model import Saturation
 
 SCHEMA = "benchbox.result/v1"
 
@@ -210,6 +211,7 @@ class Result:
     contract: ContractSection | None = None
     adversarial: AdversarialSection | None = None
     load: LoadSection | None = None
+    saturation: Saturation | None = None
     commit: str | None = None
     partial: bool = False
     interrupted: str | None = None

@@ -15,7 +15,7 @@ from tests.conftest import DEMO_BODY
 
 def run_args(target: str, out: Path, *extra: str) -> list[str]:
     return ["run", "--target", target, "--body", DEMO_BODY, "--rate", "20", "--duration", "2s",
-            "--out", str(out), "--seed", "5", "-q", *extra]
+            "--out", str(out), "--seed", "5", "-q", "--skip", "saturation", *extra]
 
 
 def test_help_is_light():
@@ -56,7 +56,7 @@ def test_run_writes_a_result_that_reports_re_render_identically(benchbox_cli, de
     assert data["target"]["model_version"] == "v1"
     phase = data["load"]["phases"][0]
     assert phase["requests"] == 40 and phase["responses"] == 40 and phase["status_counts"] == {"200": 40}
-    assert {g["name"] for g in data["gates"]} == {"p95", "errors", "p99", "contract"}
+    assert {g["name"] for g in data["gates"]} == {"p95", "errors", "p99", "contract", "adversarial"}
     assert data["contract"]["source"] == "openapi" and data["contract"]["passed"] is True
     assert data["machine"]["cpu_count"] >= 1 and data["seed"] == 5
 

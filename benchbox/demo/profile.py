@@ -16,8 +16,8 @@ from benchbox.demo.options import DemoOptions
 from benchbox.errors import ExitCode, TargetUnreachable, UsageError, bad_value
 from benchbox.units import parse_duration, parse_positive
 
-DEMO_SERVICE_MS = 5.0
-DEMO_CONCURRENCY = 8
+DEMO_SERVICE_MS = 20.0
+DEMO_CONCURRENCY = 4
 # Varied, valid inputs: one per class region and a small batch, sent round-robin.
 DEMO_BODIES = (
     {"instances": [[5.1, 3.5, 1.4, 0.2]]},
@@ -55,6 +55,7 @@ def start_demo(options: DemoOptions) -> Iterator[tuple[Any, dict[str, Any]]]:
         flags: dict[str, Any] = {
             "target": server.predict_url, "body": f"@{body_file}", "rate": "50", "duration": "10s",
             "label": f"demo-{options.model_version}", "slo": ("p95=250ms", "errors=1%"),
+            "saturation_budget": "30s",
         }
         yield server, flags
     finally:

@@ -128,6 +128,24 @@ def _security(result: Result) -> Answer:
     return Answer("passed", f"{checked}, as promised", "adversarial")
 
 
+def _saturation(result: Result) -> Answer:
+    s = result.saturation
+    if s is None:
+        return _not_run(result, "saturation") or Answer("not checked", "this result has no saturation section")
+    if s.found:
+        return Answer("passed", s.statement, "saturation")
+    return Answer("not checked", s.statement, "saturation")
+
+
+def _overload(result: Result) -> Answer:
+    s = result.saturation
+    if s is None or s.overload is None:
+        return _saturation(result) if s is None else Answer("not checked", "no probe past capacity", "saturation")
+    grade = s.overload.grade
+    status = "passed" if grade == "sheds" else ("failed" if grade == "fails" else "not checked")
+    return Answer(status, f"past capacity it {grade}: {s.overload.finding}", "saturation")
+
+
 def _versioned(result: Result) -> Answer:
     section = getattr(result, "contract", None)
     check = next((k for k in section.checks if k.rule == "versioned"), None) if section is not None else None
@@ -260,14 +278,12 @@ ITEMS: tuple[Item, ...] = (
     Item("Latency and throughput validated under load", "load", _load),
     Item("Error rate within budget (1 % by default)", "load", _errors),
     Item("Throughput over time", "load", _throughput),
-    Item("Known saturation point; capacity against expected load", "saturation",
-         _pending("saturation", "the saturation search is")),
+    Item("Known saturation point; capacity against expected load", "saturation", _saturation),
     Item("Inputs and outputs match the expected shape, type and range", "contract", _contract),
     Item("Served behind a versioned API endpoint", "contract", _versioned),
     Item("Malformed, adversarial and boundary inputs handled", "adversarial", _adversarial),
     Item("Authentication and rate limiting enforced", "adversarial", _security),
-    Item("Fallback behaviour: overload, timeouts, errors", "saturation",
-         _pending("saturation", "overload grading (saturation) is")),
+    Item("Fallback behaviour: overload, timeouts, errors", "saturation", _overload),
     Item("Health checks and readiness probes", "preflight", _health),
     Item("CI gate that blocks a bad version", "gates", _ci),
     Item("Output distribution matches expectations (statistical test)", "compare",

@@ -180,6 +180,8 @@ def render(result: Result) -> str:
         "contract": getattr(result, "contract", None),
         "contract_absent": checklist.absent(result, "contract"),
         "adversarial": result.adversarial,
+        "saturation": result.saturation,
+        "saturation_absent": checklist.absent(result, "saturation"),
         "adversarial_absent": checklist.absent(result, "adversarial"),
         "checklist": rows,
         "checklist_tally": checklist.tally(rows),

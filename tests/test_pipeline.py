@@ -1,0 +1,22 @@
+"""The whole pipeline with the saturation search on: the capacity gate is judged on what was found."""
+
+from __future__ import annotations
+
+import json
+
+from tests.servers.harness import start_server
+
+
+def test_min_rps_is_judged_against_the_capacity_the_search_found(benchbox_cli, tmp_path):
+    with start_server("capacity", "--slots", "1", "--service-ms", "20") as server:  # capacity: 50 req/s
+        outcome = benchbox_cli("run", "--target", server.url + "/predict", "--rate", "20", "--duration", "2s",
+                               "--saturation-budget", "30s", "--slo", "min_rps=100", "--slo", "p95=200ms",
+                               "--skip", "contract,adversarial", "--out", str(tmp_path), "-q")
+    assert outcome.code == 1, outcome.out + outcome.err
+    data = json.loads((tmp_path / "result.json").read_text())
+    saturation = data["saturation"]
+    assert saturation["found"] and 40 <= saturation["max_sustainable_rps"] <= 55
+    gate = next(g for g in data["gates"] if g["name"] == "min_rps")
+    assert gate["metric"] == "saturation.max_sustainable_rps" and gate["passed"] is False
+    assert gate["observed"] == saturation["max_sustainable_rps"]
+    assert "saturation:" in outcome.out and 'id="saturation"' in (tmp_path / "report.html").read_text()
