@@ -65,6 +65,8 @@ def run(plan: Plan, command: str = "run", observer: Observer | None = None) -> R
             loaded = _with_load_inputs(plan, found)
             if "load" not in plan.skip:
                 phases.extend(_load(loaded, notify))
+                if contract is not None and found is not None and found.source:
+                    contract = _check_load_samples(contract, found, phases, plan)
             if "saturation" not in plan.skip and not plan.load.scenario:
                 saturation = _saturation(loaded, notify)
     except Interrupted as exc:
@@ -78,6 +80,7 @@ def run(plan: Plan, command: str = "run", observer: Observer | None = None) -> R
     if interrupted:
         problems.append(f"interrupted by {interrupted}: the figures cover the run until then")
 
+    phases = [dataclasses.replace(p, samples=()) for p in phases]  # evidence in transit, not record
     phase = phases[-1] if phases else None
     capacity = saturation.max_sustainable_rps if saturation is not None and saturation.found else None
     judged = gates.judge(plan.gates, phase, _skipped_reason(plan, pre, interrupted), capacity)
@@ -126,6 +129,30 @@ def _contract(plan: Plan, notify: Observer) -> tuple[Any, ContractSection]:
     notify(Event("note", f"contract: {section.requests} requests, {len(section.violations)} findings "
                          f"(source: {section.source or 'none'})"))
     return found, section
+
+
+def _check_load_samples(section: ContractSection, found: Any, phases: list[LoadPhase], plan: Plan) -> ContractSection:
+    """The contract holds under load too: check the answers the load phase kept (2xx only: the
+    error gate already counts the rest)."""
+    from benchbox.contract import check_response
+    from benchbox.findings import group
+
+    new = []
+    checked = 0
+    for sample in (s for p in phases for s in p.samples if 200 <= s.status < 300):
+        try:
+            body = json.loads(sample.request_body) if sample.request_body else None
+        except json.JSONDecodeError:
+            continue
+        checked += 1
+        new += check_response(found, body, sample.status, sample.content_type, sample.body.encode("utf-8"),
+                              url=plan.target, method=found.method, headers=dict(plan.request.headers),
+                              secret_headers={"Authorization": plan.api_key_env} if plan.api_key_env else None)
+    open_new = [f for f in new if f.id not in plan.contract.accept]
+    violations = tuple(group(list(section.violations) + open_new))
+    note = f"{checked} answers from the load phase checked too: {len(open_new)} findings"
+    return dataclasses.replace(section, violations=violations, notes=section.notes + (note,),
+                               passed=section.passed and not open_new)
 
 
 def _with_load_inputs(plan: Plan, found: Any) -> Plan:

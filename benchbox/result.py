@@ -83,6 +83,17 @@ class NameStats:
 
 
 @dataclass(frozen=True)
+class ResponseSample:
+    """An answer kept from the load phase for the contract checks (the engine drops these
+    before the result is written: they are evidence in transit, not part of the record)."""
+
+    request_body: str | None
+    status: int
+    content_type: str
+    body: str
+
+
+@dataclass(frozen=True)
 class WorkerReport:
     """One generator process of a distributed run, and whether all it measured arrived."""
 
@@ -124,6 +135,7 @@ class LoadPhase:
     ramp_from: float | None = None
     by_name: Mapping[str, NameStats] = field(default_factory=dict)
     workers: tuple[WorkerReport, ...] = ()
+    samples: tuple[ResponseSample, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,9 @@ def test_run_writes_a_result_that_reports_re_render_identically(benchbox_cli, de
     assert phase["requests"] == 40 and phase["responses"] == 40 and phase["status_counts"] == {"200": 40}
     assert {g["name"] for g in data["gates"]} == {"p95", "errors", "p99", "contract", "adversarial"}
     assert data["contract"]["source"] == "openapi" and data["contract"]["passed"] is True
+    # A sample of the load phase's answers was checked against the contract too, then dropped.
+    assert data["contract"]["notes"][-1].startswith("10 answers from the load phase checked too: 0 findings")
+    assert data["load"]["phases"][0]["samples"] == []
     assert data["machine"]["cpu_count"] >= 1 and data["seed"] == 5
 
     # Round trip: the document parses into the model and serialises back unchanged.

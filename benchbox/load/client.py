@@ -22,14 +22,18 @@ from benchbox import __version__
 from benchbox.load.spec import RequestSpec
 
 _READ_BLOCK = 65536
+SAMPLE_BYTES = 65536
 
 
 class Outcome:
     """What one request came to; a plain slotted class because one is made per request."""
 
-    __slots__ = ("status", "error_kind", "detail", "sent_at", "done_at")
+    __slots__ = ("status", "error_kind", "detail", "sent_at", "done_at", "keep", "body", "content_type")
 
-    def __init__(self) -> None:
+    def __init__(self, keep: bool = False) -> None:
+        self.keep = keep  # keep the answer's first bytes: a sample for the contract checks
+        self.body = b""
+        self.content_type = ""
         self.status: int | None = None
         self.error_kind: str | None = None
         self.detail = ""
@@ -118,8 +122,14 @@ class Connection:
         try:
             response = self._client.request(self.method, self.uri, body=body)
             try:
-                while response.read(_READ_BLOCK):
-                    pass
+                kept = bytearray()
+                while block := response.read(_READ_BLOCK):
+                    if out.keep and len(kept) < SAMPLE_BYTES:
+                        kept += block
+                if out.keep:
+                    out.body = bytes(kept[:SAMPLE_BYTES])
+                    ctype = response.get("content-type")
+                    out.content_type = ctype if isinstance(ctype, str) else (ctype[0] if ctype else "")
             finally:
                 response.release()
             out.status = response.status_code

@@ -43,6 +43,7 @@ def merge_phases(parts: Sequence[LoadPhase], workers: Sequence[WorkerReport]) ->
         partial=any(p.partial for p in parts) or any(w.state != "ok" for w in workers),
         ramp_from=_total(p.ramp_from for p in parts),
         by_name=_merge_names([p.by_name for p in parts]), workers=tuple(workers),
+        samples=tuple(s for p in parts for s in p.samples)[:20],
     )
 
 

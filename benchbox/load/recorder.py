@@ -12,9 +12,10 @@ import time
 from dataclasses import dataclass, field
 
 from benchbox import hdr
-from benchbox.result import GeneratorHealth, LatencySummary, LoadPhase, NameStats, TimePoint
+from benchbox.result import GeneratorHealth, LatencySummary, LoadPhase, NameStats, ResponseSample, TimePoint
 
 MAX_ERROR_SAMPLES = 5
+MAX_SAMPLES = 20
 # A generator at or above this share of one core is the bottleneck, not the target.
 CPU_LIMIT_PERCENT = 90.0
 # Open loop: falling this far behind the schedule means the generator could not keep it.
@@ -66,6 +67,18 @@ class Recorder:
         self.timeseries: list[TimePoint] = []
         self.meter = GeneratorMeter()
         self.by_name: dict[str, NameRecorder] = {}
+        self.samples: list[ResponseSample] = []
+
+    def wants_sample(self) -> bool:
+        """The first answers and then every 50th, up to MAX_SAMPLES: a sample for the contract
+        checks that costs nothing on the other requests."""
+        n = self.sent
+        return len(self.samples) < MAX_SAMPLES and (n <= 10 or n % 50 == 0)
+
+    def keep_sample(self, body: bytes | None, status: int, content_type: str, answer: bytes) -> None:
+        self.samples.append(ResponseSample(
+            request_body=body.decode("utf-8", "replace") if body else None, status=status,
+            content_type=content_type, body=answer.decode("utf-8", "replace")))
 
     def named(self, name: str) -> NameRecorder:
         """Per request name (a locustfile's `name=`), as Locust's own stats table has it."""
@@ -162,6 +175,7 @@ class Recorder:
             hdr=hdr.encode(self.phase) if self.phase.get_total_count() else None,
             timeseries=tuple(self.timeseries), error_samples=tuple(self.error_samples),
             partial=partial, by_name={name: rec.build() for name, rec in sorted(self.by_name.items())},
+            samples=tuple(self.samples),
         )
 
 

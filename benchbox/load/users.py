@@ -121,8 +121,13 @@ class BenchboxUser(User):
         shared.in_flight += 1
         if shared.in_flight > shared.peak_in_flight:
             shared.peak_in_flight = shared.in_flight
-        shared.recorder.sent += 1
-        out = self.connection.send(next(shared.bodies), Outcome())
+        recorder = shared.recorder
+        recorder.sent += 1
+        body = next(shared.bodies)
+        keep = recorder.wants_sample()
+        out = self.connection.send(body, Outcome(keep))
+        if keep and out.status is not None:
+            recorder.keep_sample(body, out.status, out.content_type, out.body)
         shared.in_flight -= 1
         # The scheduler may hand a slot out up to EARLY_WAKE_S early (see generator.py); then
         # the wait started at the send, so latency counts from whichever came first.
