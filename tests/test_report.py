@@ -525,3 +525,13 @@ def test_odd_numbers_in_a_result_do_not_break_the_charts(tmp_path: Path) -> None
     result = make_result(phases=(phase, dataclasses.replace(phase, offered_rps=float("inf"))))
     page = render_all(dataclasses.replace(result, gates=result.gates + (odd_gate,)), tmp_path).html.read_text("utf-8")
     assert len(_svgs(page)) == 6
+
+
+def test_junit_has_a_case_per_finding_group(tmp_path: Path) -> None:
+    finding = make_finding()
+    files = render_all(make_result(contract=make_contract(finding)), tmp_path)
+    suite = ET.parse(files.junit).getroot().find("testsuite")
+    cases = [c for c in suite.iter("testcase") if c.get("classname") == "benchbox.contract"]
+    assert len(cases) == 1 and finding.kind in cases[0].get("name")
+    assert (cases[0].find("failure") is not None) == (finding.severity != "low")
+    assert int(suite.get("tests")) == len(list(suite.iter("testcase")))

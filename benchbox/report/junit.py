@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+from benchbox.findings import Finding
 from benchbox.report import fmt
 from benchbox.result import GateResult, Result
 
@@ -33,6 +34,30 @@ def _gate_case(suite: ET.Element, gate: GateResult) -> None:
         ET.SubElement(case, "system-out").text = fmt.clean(f"{summary}\n{gate.detail}")
 
 
+def _finding_groups(result: Result) -> list[tuple[str, Finding]]:
+    """(phase, finding) for every grouped finding of the contract and adversarial phases."""
+    groups: list[tuple[str, Finding]] = []
+    if result.contract is not None:
+        groups += [("contract", f) for f in result.contract.violations]
+    if result.adversarial is not None:
+        groups += [("adversarial", f) for f in result.adversarial.findings]
+    return groups
+
+
+def _finding_case(suite: ET.Element, phase: str, f: Finding) -> bool:
+    """One test case per finding group; low severity is advice (passes, with the detail). True: failed."""
+    where = f" at {f.pointer}" if f.pointer else ""
+    case = ET.SubElement(suite, "testcase", classname=f"{SUITE}.{phase}", time=_time(0.0),
+                         name=fmt.clean(f"{f.kind}: {f.rule}{where}" + (f" (x{f.count})" if f.count > 1 else "")))
+    text = fmt.clean(f"{f.message}\n{f.detail}\nreproduce: {f.curl}")
+    if f.severity == "low":
+        ET.SubElement(case, "system-out").text = text
+        return False
+    failure = ET.SubElement(case, "failure", message=fmt.clean(f.message), type=fmt.clean(f.kind))
+    failure.text = text
+    return True
+
+
 def _properties(suite: ET.Element, result: Result) -> None:
     props = ET.SubElement(suite, "properties")
     pairs = [("verdict", result.verdict), ("target", result.target.url), ("label", result.target.label),
@@ -48,11 +73,12 @@ def _properties(suite: ET.Element, result: Result) -> None:
 def render(result: Result) -> str:
     """The document as text (UTF-8, with an XML declaration), ending in a newline."""
     gates = result.gates
+    findings = _finding_groups(result)
     run_error = result.verdict == "error"
-    failures = sum(g.passed is False for g in gates)
+    failures = sum(g.passed is False for g in gates) + sum(f.severity != "low" for _, f in findings)
     skipped = sum(g.passed is None for g in gates)
     errors = 1 if run_error else 0
-    tests = len(gates) + errors
+    tests = len(gates) + len(findings) + errors
     elapsed = _time(fmt.run_seconds(result))
     counts = {"tests": str(tests), "failures": str(failures), "errors": str(errors), "skipped": str(skipped)}
 
@@ -62,6 +88,8 @@ def render(result: Result) -> str:
     _properties(suite, result)
     for gate in gates:
         _gate_case(suite, gate)
+    for phase, finding in findings:
+        _finding_case(suite, phase, finding)
     if run_error:
         case = ET.SubElement(suite, "testcase", classname=f"{SUITE}.run", name="run", time=elapsed)
         problems = list(result.problems) or ["the run ended in error"]
