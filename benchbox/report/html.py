@@ -111,6 +111,16 @@ def phase_view(phase: LoadPhase, index: int = 0, gates: tuple[GateResult, ...] =
                      distribution=_distribution(phase, lines, f"p{index}-distribution"), anchor=f"phase-{index + 1}")
 
 
+def saturation_chart(result: Result) -> charts.Chart | None:
+    """The search's open-loop probes as a load curve: where achieved leaves offered, capacity ends."""
+    if result.saturation is None:
+        return None
+    points = [charts.LoadPoint(offered=float(st.offered_rps), achieved_rps=st.achieved_rps, p50=st.p50_ms,
+                               p95=st.p95_ms, p99=st.p99_ms, error_rate=st.error_rate)
+              for st in result.saturation.steps if st.mode == "open" and st.offered_rps is not None]
+    return charts.load_curve(points, "req/s", thresholds(result.gates, judged=False), "saturation") if points else None
+
+
 def load_levels(phases: tuple[LoadPhase, ...]) -> list[tuple[LoadPhase, charts.LoadPoint]]:
     """The steady phases of a stepped run, as load levels: same mode as the judged phase, no ramps."""
     if len(phases) < 2:
@@ -181,6 +191,7 @@ def render(result: Result) -> str:
         "contract_absent": checklist.absent(result, "contract"),
         "adversarial": result.adversarial,
         "saturation": result.saturation,
+        "saturation_chart": saturation_chart(result),
         "saturation_absent": checklist.absent(result, "saturation"),
         "adversarial_absent": checklist.absent(result, "adversarial"),
         "checklist": rows,
