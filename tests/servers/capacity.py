@@ -37,9 +37,8 @@ import socket
 import sys
 import time
 from http import HTTPStatus
-from typing import Callable
 
-from lifecycle import watch_parent  # beside this script (run as `python tests/servers/X.py`)
+from lifecycle import run_async, watch_parent  # beside this script (run as `python tests/servers/X.py`)
 
 MAX_HEAD = 64 * 1024
 perf_counter = time.perf_counter
@@ -235,21 +234,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def loop_factory(no_uvloop: bool) -> Callable[[], asyncio.AbstractEventLoop] | None:
-    if no_uvloop:
-        return None
-    try:
-        import uvloop
-    except ImportError:
-        return None
-    return uvloop.new_event_loop
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    with asyncio.Runner(loop_factory=loop_factory(args.no_uvloop)) as runner:
-        runner.run(serve(args))
-    return 0
+    return run_async(serve(args), args.no_uvloop)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,6 @@ import asyncio
 import json
 import math
 import os
-import signal
 import sys
 import threading
 import time
@@ -36,7 +35,7 @@ import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from lifecycle import watch_parent  # beside this script (run as `python tests/servers/X.py`)
+from lifecycle import serve_threaded  # beside this script (run as `python tests/servers/X.py`)
 
 FAULTS = ("none", "nan-500", "emoji-500", "missing-field-500", "large-batch-hang", "traceback-4xx",
           "dies-on-nesting", "no-auth", "no-rate-limit")
@@ -215,18 +214,7 @@ async def serve(args: argparse.Namespace) -> None:
     Handler.fault = args.fault
     Handler.api_key = os.environ.get(args.api_key_env) if args.api_key_env else None
     Handler.rate = args.rate_limit
-    server = ThreadingHTTPServer((args.host, args.port), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    watch_parent(loop, stop)
-    print(f"LISTENING http://{args.host}:{server.server_address[1]}", flush=True)
-    await stop.wait()
-    server.shutdown()
-    server.server_close()
+    await serve_threaded(ThreadingHTTPServer((args.host, args.port), Handler), args.host)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,13 +27,11 @@ import asyncio
 import json
 import math
 import random
-import signal
 import sys
-import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from lifecycle import watch_parent  # beside this script (run as `python tests/servers/X.py`)
+from lifecycle import serve_threaded  # beside this script (run as `python tests/servers/X.py`)
 
 FAULTS = ("none", "probs-not-summing", "short-batch", "nan-output", "nondeterministic", "rejects-valid",
           "accepts-invalid", "kserve-shape-mismatch")
@@ -217,19 +215,7 @@ class Handler(BaseHTTPRequestHandler):
 
 async def serve(args: argparse.Namespace) -> None:
     Handler.fault = args.fault
-    server = ThreadingHTTPServer((args.host, args.port), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name="http", daemon=True)
-    thread.start()
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    watch_parent(loop, stop)
-    print(f"LISTENING http://{args.host}:{server.server_address[1]}", flush=True)
-    await stop.wait()
-    server.shutdown()
-    server.server_close()
+    await serve_threaded(ThreadingHTTPServer((args.host, args.port), Handler), args.host)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -29,7 +29,6 @@ import argparse
 import array
 import asyncio
 import json
-import os
 import signal
 import socket
 import sys
@@ -38,7 +37,7 @@ from collections import deque
 from http import HTTPStatus
 from typing import Any, Callable
 
-from lifecycle import watch_parent  # beside this script (run as `python tests/servers/X.py`)
+from lifecycle import run_async, watch_parent  # beside this script (run as `python tests/servers/X.py`)
 
 MAX_HEAD = 64 * 1024
 MAX_CHUNK_LINE = 4096
@@ -451,21 +450,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def new_loop_factory(no_uvloop: bool) -> Callable[[], asyncio.AbstractEventLoop] | None:
-    if no_uvloop:
-        return None
-    try:
-        import uvloop
-    except ImportError:
-        return None
-    return uvloop.new_event_loop
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    with asyncio.Runner(loop_factory=new_loop_factory(args.no_uvloop)) as runner:
-        runner.run(serve(args))
-    return 0
+    return run_async(serve(args), args.no_uvloop)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import threading
+from collections.abc import Callable, Coroutine
+from http.server import ThreadingHTTPServer
+from typing import Any
 
 PARENT_ENV = "BENCHBOX_SERVER_PARENT_PID"
 
@@ -25,3 +30,38 @@ def watch_parent(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
             loop.call_later(1.0, check)
 
     check()
+
+
+def loop_factory(no_uvloop: bool) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop when it is installed and wanted (the fast servers), else the stdlib loop."""
+    if no_uvloop:
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
+def run_async(main: Coroutine[Any, Any, None], no_uvloop: bool = False) -> int:
+    with asyncio.Runner(loop_factory=loop_factory(no_uvloop)) as runner:
+        runner.run(main)
+    return 0
+
+
+async def serve_threaded(server: ThreadingHTTPServer, host: str) -> None:
+    """Serve a stdlib threaded HTTP server until SIGTERM/SIGINT or the parent's death.
+
+    The simple fault servers use http.server (one thread a request: a hang or a crash in one
+    handler stays there); this is their shared lifecycle: announce, serve, stop cleanly."""
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    watch_parent(loop, stop)
+    print(f"LISTENING http://{host}:{server.server_address[1]}", flush=True)
+    await stop.wait()
+    server.shutdown()
+    server.server_close()
