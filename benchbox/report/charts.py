@@ -292,3 +292,37 @@ def load_curve(points: Sequence[LoadPoint], unit: str, gates: Sequence[Threshold
     if unit == "req/s":
         note += "; where achieved leaves the dashed line, the target stopped keeping up"
     return Chart("Throughput and latency against offered load", note + _above(off), svg, wide=True)
+
+
+def usl_curve(points: Sequence[tuple[float, float]], sigma: float, kappa: float, lam: float,
+              peak_n: float | None, key: str) -> Chart | None:
+    """Throughput against concurrency (Little's law per probe) with the fitted Universal
+    Scalability Law: X(N) = λN / (1 + σ(N−1) + κN(N−1)). Where the points leave the curve, the
+    model stops describing the target."""
+    pts = sorted((n, x) for n, x in points if math.isfinite(n) and math.isfinite(x) and n > 0)
+    if len(pts) < 2:
+        return None
+    top_n = max(max(n for n, _ in pts), peak_n or 0.0) * 1.15
+
+    def model(n: float) -> float:
+        return lam * n / (1 + sigma * (n - 1) + kappa * n * (n - 1))
+
+    def draw(fig: object) -> None:
+        ax = fig.subplots()  # type: ignore[attr-defined]
+        grid = [top_n * i / 100 for i in range(1, 101)]
+        ax.plot(grid, [model(n) for n in grid], color=plot.COLORS["p95"], linewidth=1.4, label="USL fit")
+        ax.plot([n for n, _ in pts], [x for _, x in pts], "o", color=plot.COLORS["done"], markersize=4,
+                label="probes")
+        if peak_n:
+            ax.axvline(peak_n, color=plot.COLORS["offered"], linestyle=(0, (4, 3)), linewidth=1.0,
+                       label="predicted peak")
+        ax.set_xlim(left=0)
+        ax.set_ylim(bottom=0)
+        ax.margins(y=0.15)
+        ax.set_xlabel("concurrency N (achieved req/s × mean latency)")
+        ax.set_ylabel("req/s")
+        ax.legend(loc="lower right")
+
+    svg = plot.render(key, draw, size=plot.HALF, label="Throughput against concurrency, with the USL fit")
+    return Chart("Throughput against concurrency (USL)", "each probe at its concurrency; the line is the fitted model",
+                 svg)

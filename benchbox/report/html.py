@@ -121,6 +121,15 @@ def saturation_chart(result: Result) -> charts.Chart | None:
     return charts.load_curve(points, "req/s", thresholds(result.gates, judged=False), "saturation") if points else None
 
 
+def usl_chart(result: Result) -> charts.Chart | None:
+    s = result.saturation
+    if s is None or s.usl is None or not s.usl.fitted or None in (s.usl.sigma, s.usl.kappa, s.usl.lambda_):
+        return None
+    points = [(st.concurrency, st.achieved_rps) for st in s.steps if st.concurrency is not None]
+    return charts.usl_curve(points, float(s.usl.sigma), float(s.usl.kappa), float(s.usl.lambda_),  # type: ignore[arg-type]
+                            s.usl.peak_concurrency, "usl")
+
+
 def load_levels(phases: tuple[LoadPhase, ...]) -> list[tuple[LoadPhase, charts.LoadPoint]]:
     """The steady phases of a stepped run, as load levels: same mode as the judged phase, no ramps."""
     if len(phases) < 2:
@@ -192,6 +201,7 @@ def render(result: Result) -> str:
         "adversarial": result.adversarial,
         "saturation": result.saturation,
         "saturation_chart": saturation_chart(result),
+        "usl_chart": usl_chart(result),
         "saturation_absent": checklist.absent(result, "saturation"),
         "adversarial_absent": checklist.absent(result, "adversarial"),
         "checklist": rows,
