@@ -90,7 +90,7 @@ def run(plan: Plan, command: str = "run", observer: Observer | None = None) -> R
     return Result(
         benchbox_version=__version__, started_at=started, finished_at=_now(), command=command,
         plan=plan.redacted(),
-        target=Target(url=plan.target, protocol="json" if plan.request.bodies else "http",
+        target=Target(url=plan.target, protocol=_protocol(plan, contract),
                       label=plan.label, model_version=model_version),
         verdict=verdict, gates=judged, machine=evidence.machine(), seed=plan.seed, preflight=pre, contract=contract,
         adversarial=adversarial, saturation=saturation,
@@ -98,6 +98,13 @@ def run(plan: Plan, command: str = "run", observer: Observer | None = None) -> R
         partial=interrupted is not None or any(p.partial for p in phases), interrupted=interrupted,
         problems=tuple(problems),
     )
+
+
+def _protocol(plan: Plan, contract: ContractSection | None) -> str:
+    """What the target speaks, as far as this run learnt it: the contract's word first."""
+    if contract is not None and contract.source:
+        return contract.protocol
+    return "json" if plan.request.bodies else "http"
 
 
 def _contract(plan: Plan, notify: Observer) -> tuple[Any, ContractSection]:
@@ -115,8 +122,9 @@ def _contract(plan: Plan, notify: Observer) -> tuple[Any, ContractSection]:
     notify(Event("phase", "contract: discovering the endpoint's contract and checking its answers"))
     method = plan.request.method
     found = discover(plan.target, method, headers, options, notify=say)
-    if found.source is None and not plan.method_given and not plan.request.bodies and method == "GET":
-        # No body and no --method: the endpoint may well be a POST one; ask its description.
+    guessed = not plan.method_given and not plan.request.bodies and method == "GET"
+    if guessed and (found.source is None or found.protocol == "kserve-v2"):
+        # No body and no --method: the endpoint may well be a POST one (KServe's infer always is).
         post = discover(plan.target, "POST", headers, options, notify=say)
         if post.source is not None:
             found, method = post, "POST"

@@ -150,3 +150,13 @@ def test_smoke_is_run_with_the_ci_profile(benchbox_cli, demo_server, tmp_path):
 
     cases = ET.parse(tmp_path / "junit.xml").getroot().iter("testcase")
     assert {c.get("name") for c in cases} >= {"p95", "errors"}
+
+
+def test_a_kserve_endpoint_is_checked_from_its_url_alone(benchbox_cli, demo_server, tmp_path):
+    """No --body, no --method: the contract comes from the V2 metadata, and the load uses its inputs."""
+    outcome = benchbox_cli("smoke", "--target", demo_server.infer_url, "--rate", "10", "--duration", "2s",
+                           "--out", str(tmp_path), "-q")
+    assert outcome.code == 0, outcome.out + outcome.err
+    data = json.loads((tmp_path / "result.json").read_text())
+    assert data["target"]["protocol"] == "kserve-v2" and data["contract"]["method"] == "POST"
+    assert data["load"]["phases"][0]["status_counts"] == {"200": 20}
