@@ -32,13 +32,12 @@ import argparse
 import array
 import asyncio
 import json
-import signal
 import socket
 import sys
 import time
 from http import HTTPStatus
 
-from lifecycle import run_async, watch_parent  # beside this script (run as `python tests/servers/X.py`)
+from lifecycle import run_async, until_stopped  # beside this script (run as `python tests/servers/X.py`)
 
 MAX_HEAD = 64 * 1024
 perf_counter = time.perf_counter
@@ -204,12 +203,7 @@ async def serve(args: argparse.Namespace) -> None:
     server = await loop.create_server(lambda: Connection(cap, conns), args.host, args.port,
                                       backlog=4096, reuse_address=True)
     port = server.sockets[0].getsockname()[1]
-    stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    watch_parent(loop, stop)
-    print(f"LISTENING http://{args.host}:{port}", flush=True)
-    await stop.wait()
+    await until_stopped(args.host, port)
     server.close()
     for c in list(conns):
         if c.transport is not None:

@@ -29,7 +29,6 @@ import argparse
 import array
 import asyncio
 import json
-import signal
 import socket
 import sys
 import time
@@ -37,7 +36,7 @@ from collections import deque
 from http import HTTPStatus
 from typing import Any, Callable
 
-from lifecycle import run_async, watch_parent  # beside this script (run as `python tests/servers/X.py`)
+from lifecycle import run_async, until_stopped  # beside this script (run as `python tests/servers/X.py`)
 
 MAX_HEAD = 64 * 1024
 MAX_CHUNK_LINE = 4096
@@ -416,14 +415,9 @@ async def serve(args: argparse.Namespace) -> None:
     server = await loop.create_server(lambda: HttpProtocol(cfg, stats, conns, loop),
                                       args.host, args.port, backlog=4096, reuse_address=True)
     port = server.sockets[0].getsockname()[1]
-    stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    watch_parent(loop, stop)
     if args.freeze_every and args.freeze_for:
         _freeze_scheduler(loop, args.freeze_every, args.freeze_for, stats)
-    print(f"LISTENING http://{args.host}:{port}", flush=True)
-    await stop.wait()
+    await until_stopped(args.host, port)
     server.close()
     for c in list(conns):
         if c.transport is not None:

@@ -56,12 +56,18 @@ async def serve_threaded(server: ThreadingHTTPServer, host: str) -> None:
     handler stays there); this is their shared lifecycle: announce, serve, stop cleanly."""
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
+    await until_stopped(host, server.server_address[1])
+    server.shutdown()
+    server.server_close()
+
+
+async def until_stopped(host: str, port: int) -> None:
+    """Say LISTENING (the harness waits for that line), then wait for SIGTERM/SIGINT or the
+    parent's death: every server's life between binding and closing."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     watch_parent(loop, stop)
-    print(f"LISTENING http://{host}:{server.server_address[1]}", flush=True)
+    print(f"LISTENING http://{host}:{port}", flush=True)
     await stop.wait()
-    server.shutdown()
-    server.server_close()

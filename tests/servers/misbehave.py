@@ -27,13 +27,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import signal
 import socket
 import struct
 import sys
 import time
 
-from lifecycle import watch_parent  # beside this script (run as `python tests/servers/X.py`)
+from lifecycle import until_stopped  # beside this script (run as `python tests/servers/X.py`)
 
 MODES = ("hang", "reset", "garbage", "huge", "slow-body", "bad-json", "wrong-type", "status-500")
 MAX_HEAD = 64 * 1024
@@ -204,17 +203,11 @@ class Misbehaver:
 
 
 async def serve(args: argparse.Namespace) -> None:
-    loop = asyncio.get_running_loop()
     m = Misbehaver(args.mode, args.huge_mb)
     server = await asyncio.start_server(m.handle, args.host, args.port, backlog=1024,
                                         reuse_address=True, limit=MAX_HEAD)
     port = server.sockets[0].getsockname()[1]
-    stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    watch_parent(loop, stop)
-    print(f"LISTENING http://{args.host}:{port}", flush=True)
-    await stop.wait()
+    await until_stopped(args.host, port)
     server.close()
     for w in list(m.writers):
         w.transport.abort()
