@@ -6,11 +6,12 @@ which is what result.json, the report and the exit code are made from.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from benchbox.errors import bad_value
+from benchbox.findings import Finding
 from benchbox.adversarial.model import AdversarialSection
 from benchbox.contract.model import ContractSection
 from benchbox.result import GateResult, LoadPhase
@@ -131,43 +132,40 @@ def _show(value: float, unit: str) -> str:
     return f"{value:g} {unit}"
 
 
-def contract_gate(section: ContractSection | None, skipped_reason: str) -> GateResult:
-    """Any contract finding fails the verdict, unless it is listed in the --accept file."""
-    def result(observed: float | None, passed: bool | None, detail: str) -> GateResult:
-        return GateResult(name="contract", metric="contract.violations", op="<=", threshold=0.0,
-                          unit="findings", observed=observed, passed=passed, detail=detail)
-
-    if section is None:
-        return result(None, None, skipped_reason)
-    if section.skipped:
-        return result(None, None, f"not checked: {section.skipped}")
-    # Low-severity findings (an unversioned path, say) are advice: shown, never a failed gate.
-    blocking = [f for f in section.violations if f.severity != "low"]
-    advice = len(section.violations) - len(blocking)
-    extra = (f"; {len(section.accepted)} accepted" if section.accepted else "") + (
+def _findings_gate(name: str, metric: str, findings: Sequence[Finding], accepted: Sequence[Finding],
+                   label: Callable[[Finding], str], clean: str, tail: str = "") -> GateResult:
+    """Any high or medium finding fails; accepted ones (--accept) and low-severity ones (advice,
+    such as an unversioned path) are shown but never fail the gate."""
+    blocking = [f for f in findings if f.severity != "low"]
+    advice = len(findings) - len(blocking)
+    extra = (f"; {len(accepted)} accepted" if accepted else "") + (
         f"; {advice} low-severity (advice)" if advice else "")
     if not blocking:
-        return result(0.0, True, f"{section.requests} requests, no finding{extra}")
-    rules = sorted({f.rule for f in blocking})
-    return result(float(len(blocking)), False, f"{len(blocking)} findings ({', '.join(rules)}){extra}")
+        return _findings_result(name, metric, 0.0, True, f"{clean}{extra}")
+    kinds = ", ".join(sorted({label(f) for f in blocking}))
+    return _findings_result(name, metric, float(len(blocking)), False,
+                            f"{len(blocking)} findings ({kinds}){extra}{tail}")
+
+
+def _findings_result(name: str, metric: str, observed: float | None, passed: bool | None, detail: str) -> GateResult:
+    return GateResult(name=name, metric=metric, op="<=", threshold=0.0, unit="findings",
+                      observed=observed, passed=passed, detail=detail)
+
+
+def contract_gate(section: ContractSection | None, skipped_reason: str) -> GateResult:
+    """Contract findings, by rule."""
+    if section is None or section.skipped:
+        why = skipped_reason if section is None else f"not checked: {section.skipped}"
+        return _findings_result("contract", "contract.violations", None, None, why)
+    return _findings_gate("contract", "contract.violations", section.violations, section.accepted,
+                          lambda f: f.rule, f"{section.requests} requests, no finding")
 
 
 def adversarial_gate(section: AdversarialSection | None, skipped_reason: str) -> GateResult:
-    """Any high or medium adversarial finding fails the verdict, unless it is accepted."""
-    def result(observed: float | None, passed: bool | None, detail: str) -> GateResult:
-        return GateResult(name="adversarial", metric="adversarial.findings", op="<=", threshold=0.0,
-                          unit="findings", observed=observed, passed=passed, detail=detail)
-
-    if section is None:
-        return result(None, None, skipped_reason)
-    if section.skipped:
-        return result(None, None, f"not checked: {section.skipped}")
-    blocking = [f for f in section.findings if f.severity != "low"]
-    advice = len(section.findings) - len(blocking)
-    extra = (f"; {len(section.accepted)} accepted" if section.accepted else "") + (
-        f"; {advice} low-severity (advice)" if advice else "")
-    health = "" if section.healthy_after is not False else "; the target was not healthy afterwards"
-    if not blocking:
-        return result(0.0, True, f"{section.cases} malformed or hostile inputs, no finding{extra}")
-    kinds = sorted({f.kind for f in blocking})
-    return result(float(len(blocking)), False, f"{len(blocking)} findings ({', '.join(kinds)}){extra}{health}")
+    """Adversarial findings, by kind; a target left unhealthy says so."""
+    if section is None or section.skipped:
+        why = skipped_reason if section is None else f"not checked: {section.skipped}"
+        return _findings_result("adversarial", "adversarial.findings", None, None, why)
+    tail = "; the target was not healthy afterwards" if section.healthy_after is False else ""
+    return _findings_gate("adversarial", "adversarial.findings", section.findings, section.accepted,
+                          lambda f: f.kind, f"{section.cases} malformed or hostile inputs, no finding", tail)
