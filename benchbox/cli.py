@@ -79,6 +79,13 @@ def _run_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--out", metavar="DIR", help="Where to write results (default reports/<time>-<label>/)."),
         click.option("--label", metavar="NAME", help="Name for this run (default host-port)."),
         click.option("--seed", metavar="N", help="Seed for every random choice (default: random, recorded in the result)."),
+        click.option("--insecure", is_flag=True, default=None, help="Accept any TLS certificate (self-signed, expired, wrong host)."),
+        click.option("--max-rps", metavar="R", help="Brake: no phase sends more than R requests/s (load, saturation, contract, adversarial)."),
+        click.option("--max-concurrency", metavar="N", help="Brake: no phase keeps more than N requests in flight."),
+        click.option("--abort-on", metavar="errors=20%[,after=5s]|off",
+                     help="Brake: stop the load once this share of requests fails over the grace period (default errors=20%,after=5s)."),
+        click.option("--max-body", metavar="4MiB", help="Read answers up to this size; longer ones are cut off and counted as errors (default 4MiB)."),
+        click.option("--dry-run", is_flag=True, help="Validate every flag and file, print the plan as JSON, send nothing."),
         click.option("-q", "--quiet", is_flag=True, help="No progress output while the run goes."),
     ]
     for option in reversed(options):
@@ -94,8 +101,8 @@ def cli() -> None:
 
 @cli.command(help=_RUN_HELP)
 @_run_options
-def run(quiet: bool, config: str | None, **flags: Any) -> None:
-    _fail_or_exit(lambda: _run(flags, config, quiet, command="run"))
+def run(quiet: bool, config: str | None, dry_run: bool, **flags: Any) -> None:
+    _fail_or_exit(lambda: _run(flags, config, quiet, command="run", dry_run=dry_run))
 
 
 # The CI profile: a short load at the expected rate, no saturation search; ends well under 45 s.
@@ -106,8 +113,8 @@ SMOKE_PROFILE = {"duration": "15s", "ready_timeout": "15s", "skip": ["saturation
 @cli.command(help="""The CI smoke-test stage: preflight, a short load at the expected rate (--rate),
 no saturation search; the same outputs and exit codes as `run`, in well under 45 s by default.""")
 @_run_options
-def smoke(quiet: bool, config: str | None, **flags: Any) -> None:
-    _fail_or_exit(lambda: _run(flags, config, quiet, command="smoke", profile=SMOKE_PROFILE))
+def smoke(quiet: bool, config: str | None, dry_run: bool, **flags: Any) -> None:
+    _fail_or_exit(lambda: _run(flags, config, quiet, command="smoke", profile=SMOKE_PROFILE, dry_run=dry_run))
 
 
 @cli.command()
@@ -181,7 +188,7 @@ def report(result_json: str, out: str | None) -> None:
 
 
 def _run(flags: Mapping[str, Any], config: str | None, quiet: bool, command: str,
-         profile: Mapping[str, Any] | None = None) -> ExitCode:
+         profile: Mapping[str, Any] | None = None, dry_run: bool = False) -> ExitCode:
     from benchbox import engine
     from benchbox.plan import build_plan, read_config
 
@@ -190,6 +197,12 @@ def _run(flags: Mapping[str, Any], config: str | None, quiet: bool, command: str
                           str(Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "benchbox" / "hypothesis"))
     layered = {**(profile or {}), **(read_config(config) if config else {})}  # a file beats a profile
     plan = build_plan(flags, layered or None)
+    if dry_run:  # like `k6 inspect`: everything validated, nothing sent, nothing written
+        import json
+
+        engine.check_out_dir(plan.out_dir)
+        click.echo(json.dumps(plan.redacted(), indent=2))
+        return ExitCode.PASS
     engine.prepare_out_dir(plan.out_dir)
     what = (f"locustfile {plan.load.scenario} against {plan.target}" if plan.load.scenario
             else f"{plan.request.method} {plan.target}")
@@ -219,6 +232,8 @@ def _print_result(result: Result, plan: Plan, written: Written) -> None:
     click.echo(f"verdict: {result.verdict.upper()}" + (" (partial run)" if result.partial else ""))
     for problem in result.problems:
         click.echo(f"  problem: {problem}")
+    for note in result.notes:
+        click.echo(f"  brake: {note}")
     for gate in result.gates:
         mark = {True: "pass", False: "FAIL", None: "skip"}[gate.passed]
         click.echo(f"  [{mark}] {gate.name}: {gate.detail}")

@@ -43,6 +43,7 @@ def run(plan: Plan, command: str = "run", observer: Observer | None = None) -> R
     notify: Observer = observer or (lambda event: None)
     started = _now()
     problems: list[str] = []
+    notes: list[str] = []  # what the brakes did: not a problem with the run, but worth saying
     phases: list[LoadPhase] = []
     pre: Preflight | None = None
     model_version: str | None = None
@@ -67,7 +68,12 @@ def run(plan: Plan, command: str = "run", observer: Observer | None = None) -> R
                 phases.extend(_load(loaded, notify))
                 if contract is not None and found is not None and found.source:
                     contract = _check_load_samples(contract, found, phases, plan)
-            if "saturation" not in plan.skip and not plan.load.scenario:
+            braked = next((p.aborted for p in phases if p.aborted), None)
+            if braked:
+                notes.append(f"load: {braked}")
+                if "saturation" not in plan.skip and not plan.load.scenario:
+                    notes.append("saturation: not run, because the brake stopped the load phase")
+            elif "saturation" not in plan.skip and not plan.load.scenario:
                 saturation = _saturation(loaded, notify)
     except Interrupted as exc:
         interrupted = exc.signal_name
@@ -96,7 +102,7 @@ def run(plan: Plan, command: str = "run", observer: Observer | None = None) -> R
         adversarial=adversarial, saturation=saturation,
         load=LoadSection(phases=tuple(phases)) if phases else None, commit=evidence.commit(),
         partial=interrupted is not None or any(p.partial for p in phases), interrupted=interrupted,
-        problems=tuple(problems),
+        problems=tuple(problems), notes=tuple(notes),
     )
 
 
@@ -116,6 +122,7 @@ def _contract(plan: Plan, notify: Observer) -> tuple[Any, ContractSection]:
         cases=c.cases, seed=plan.seed, tolerance=c.tolerance, timeout_s=plan.request.timeout_s,
         protocol=c.protocol, openapi=c.openapi, input_schema=c.input_schema, output_schema=c.output_schema,  # type: ignore[arg-type]
         accepted=c.accept, secret_headers={"Authorization": plan.api_key_env} if plan.api_key_env else {},
+        insecure=plan.insecure, max_rps=plan.brakes.max_rps, max_body_bytes=plan.request.max_body_bytes,
     )
     headers = dict(plan.request.headers)
     say = lambda text: notify(Event("note", text))  # noqa: E731
@@ -188,6 +195,8 @@ def _adversarial(plan: Plan, found: Any, pre: Preflight, notify: Observer) -> Ad
         secret_headers={"Authorization": plan.api_key_env} if plan.api_key_env else {},
         # Afterwards, the paths that answered in preflight: a path the target never had is no news.
         health_paths=tuple(p for p in (pre.health.path, pre.ready.path) if p),
+        insecure=plan.insecure, max_rps=plan.brakes.max_rps, max_concurrency=plan.brakes.max_concurrency,
+        max_body_bytes=plan.request.max_body_bytes,
     )
     notify(Event("phase", f"adversarial: malformed and hostile inputs for up to {a.budget_s:g}s"))
     method = found.method if found is not None and found.source else plan.request.method
@@ -204,10 +213,41 @@ def _saturation(plan: Plan, notify: Observer) -> Saturation:
 
     notify(Event("phase", f"saturation: searching for the highest sustainable throughput "
                           f"(up to {plan.saturation_budget_s:g}s of load)"))
-    result = run_search(plan.request, plan.gates, SearchSettings(budget_s=plan.saturation_budget_s), plan.seed,
+    result = run_search(plan.request, plan.gates, braked_search(plan), plan.seed,
                         notify=lambda text: notify(Event("note", text)))
     notify(Event("note", f"saturation: {result.statement}"))
     return result
+
+
+def braked_search(plan: Plan) -> Any:
+    """The search's settings under the plan's brakes: no probe above --max-rps, no pool (or
+    estimate users) above --max-concurrency. Probes stop early on errors by their own rule."""
+    from benchbox.saturation import SearchSettings
+
+    settings = SearchSettings(budget_s=plan.saturation_budget_s)
+    b = plan.brakes
+    changes: dict[str, Any] = {"max_rps": b.max_rps}
+    if b.max_concurrency is not None:
+        changes.update(max_connections=b.max_concurrency,
+                       estimate_users=min(settings.estimate_users, b.max_concurrency))
+    return dataclasses.replace(settings, **changes)
+
+
+def braked_run(plan: Plan) -> Any:
+    """The load phases under the plan's brakes: rates and connections capped, the abort rule set."""
+    b = plan.brakes
+    run = plan.run_spec()
+
+    def cap(spec: PhaseSpec) -> PhaseSpec:
+        rate = min(spec.rate, b.max_rps) if spec.rate is not None and b.max_rps else spec.rate
+        start = min(spec.ramp_from, b.max_rps) if spec.ramp_from is not None and b.max_rps and spec.mode == "open" \
+            else spec.ramp_from
+        users = b.cap(spec.users) if spec.users is not None else None
+        return dataclasses.replace(spec, rate=rate, ramp_from=start, users=users, connections=b.cap(spec.connections),
+                                   max_rps=b.max_rps, abort_error_rate=b.abort_error_rate,
+                                   abort_grace_s=b.abort_grace_s)
+
+    return dataclasses.replace(run, phases=tuple(cap(p) for p in run.phases))
 
 
 def _skipped_phase(plan: Plan, name: str, pre: Preflight | None, interrupted: str | None) -> str:
@@ -215,13 +255,19 @@ def _skipped_phase(plan: Plan, name: str, pre: Preflight | None, interrupted: st
         return f"not checked: the {name} phase was skipped (--skip {name})"
     if plan.load.scenario:
         return "not checked: a locustfile run names a host, not one endpoint with a contract"
+    if pre is not None and pre.error:
+        return "not checked: preflight failed, so no request was sent"
     return _skipped_reason(plan, pre, interrupted).replace("no load was sent", "no request was sent")
 
 
 def _load(plan: Plan, notify: Observer) -> list[LoadPhase]:
     from benchbox.load.process import run_phases  # the generator process is only started when needed
 
-    run = plan.run_spec()
+    run = braked_run(plan)
+    capped = [p for p, q in zip(plan.run_spec().phases, run.phases) if (p.rate, p.users) != (q.rate, q.users)]
+    if capped:
+        notify(Event("note", f"load: {len(capped)} phase(s) capped by --max-rps {plan.brakes.max_rps} / "
+                             f"--max-concurrency {plan.brakes.max_concurrency}"))
 
     def started(index: int) -> None:
         spec = run.phases[index]
@@ -275,6 +321,19 @@ def prepare_out_dir(out_dir: Path) -> Path:
     except OSError as exc:
         raise UsageError(f"bad --out {str(out_dir)!r}: expected a writable directory ({exc.strerror or exc})") from None
     return out_dir
+
+
+def check_out_dir(out_dir: Path) -> None:
+    """prepare_out_dir's check without creating anything (for --dry-run): the directory, or its
+    nearest existing parent, must be a writable directory."""
+    import os
+
+    probe = out_dir
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+        raise UsageError(f"bad --out {str(out_dir)!r}: expected a writable directory "
+                         f"({str(probe)!r} is not a writable directory)")
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,35 @@ def scenario_path(path: Any, base_dir: Path) -> str:
         candidate = base_dir / candidate
     if not candidate.is_file() or candidate.suffix != ".py":
         raise bad_value("--scenario", str(path), "an existing locustfile, e.g. locustfile.py")
+    check_locustfile(candidate, str(path))
     return str(candidate.resolve())
+
+
+def check_locustfile(path: Path, shown: str) -> None:
+    """Parse (never run) the locustfile: a syntax error or a file with no user class is a usage
+    error now, before the target sees a request, not a generator failure mid-run.
+
+    Parsing, not importing: importing would run the user's code and `import locust`, which
+    monkey-patches this process (the load runs in its own process for that reason)."""
+    import ast
+
+    try:
+        tree = ast.parse(path.read_bytes(), filename=str(path))
+    except SyntaxError as exc:
+        raise bad_value("--scenario", shown, f"a locustfile that parses (syntax error at line {exc.lineno}: "
+                                             f"{exc.msg})") from None
+    except (OSError, ValueError) as exc:
+        raise bad_value("--scenario", shown, f"a readable Python file ({exc})") from None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and not (node.module or "").startswith("locust"):
+            if any(alias.name.endswith("User") or alias.name == "*" for alias in node.names):
+                return  # a user class shared from another module of the user's
+        if isinstance(node, ast.ClassDef):
+            for base in node.bases:
+                name = base.attr if isinstance(base, ast.Attribute) else getattr(base, "id", "")
+                if name.endswith("User"):
+                    return
+    raise bad_value("--scenario", shown, "a locustfile defining a user class (class MyUser(HttpUser): ...)")
 
 
 def bodies(flag: str | None, cfg_value: Any, base_dir: Path) -> list[str]:
@@ -163,6 +191,21 @@ def label(value: Any, target: str) -> str:
     if not label:
         raise bad_value("--label", value, "a name with letters, digits, '.', '_' or '-'")
     return label[:64]
+
+
+DEFAULT_MAX_BODY = 4 * 1024 * 1024
+_SIZE_UNITS = {"": 1, "b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2, "gb": 1000**3, "gib": 1024**3}
+
+
+def size(flag: str, value: Any, default: int) -> int:
+    """'4MB', '512KiB', '1048576' -> bytes (> 0)."""
+    if value is None:
+        return default
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([A-Za-z]*)\s*", str(value)) if not isinstance(value, bool) else None
+    unit = match.group(2).lower() if match else ""
+    if not match or unit not in _SIZE_UNITS or float(match.group(1)) * _SIZE_UNITS[unit] < 1:
+        raise bad_value(flag, value, "a size like 4MB, 512KiB or a byte count")
+    return int(float(match.group(1)) * _SIZE_UNITS[unit])
 
 
 def _clip(text: str, limit: int = 60) -> str:

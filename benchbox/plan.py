@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from benchbox import flags as parse
+from benchbox.brakes import Brakes, build_brakes
 from benchbox.errors import ConfigError, UsageError, bad_value
 from benchbox.findings import is_secret_header
 from benchbox.flags import PHASES, REDACTED  # noqa: F401 - re-exported: the plan's vocabulary
@@ -40,7 +41,7 @@ CONFIG_KEYS = frozenset({
     "ready_timeout", "ramp", "steps", "step_duration", "scenario", "workers", "expect_workers",
     "master_bind", "master_port", "input_schema", "output_schema", "openapi", "protocol", "contract_cases",
     "tolerance", "accept", "write_accept", "adversarial_budget", "adversarial_cases", "expect_rate_limit",
-    "saturation_budget",
+    "saturation_budget", "insecure", "max_rps", "max_concurrency", "abort_on", "max_body",
 })
 
 
@@ -119,6 +120,8 @@ class Plan:
     adversarial: AdversarialPlan = AdversarialPlan()
     saturation_budget_s: float = 90.0
     method_given: bool = True
+    insecure: bool = False
+    brakes: Brakes = Brakes()
 
     def phase_spec(self, name: str = "steady") -> PhaseSpec:
         """The steady (or ramp) phase at the plan's level."""
@@ -176,6 +179,9 @@ class Plan:
                             "expect_rate_limit": self.adversarial.expect_rate_limit},
             "workers": {"local": self.workers.local, "expect": self.workers.expect,
                         "bind": self.workers.bind, "port": self.workers.port},
+            "insecure": self.insecure, "max_body_bytes": self.request.max_body_bytes,
+            "brakes": {"max_rps": self.brakes.max_rps, "max_concurrency": self.brakes.max_concurrency,
+                       "abort_on": self.brakes.describe_abort()},
             "skip": sorted(self.skip), "seed": self.seed, "out_dir": str(self.out_dir),
             "config": self.config_path,
         }
@@ -252,10 +258,15 @@ def build_plan(flags: Mapping[str, Any], config: Mapping[str, Any] | None = None
     now = now or datetime.now(timezone.utc)
     out = pick("out")
     out_dir = Path(out) if out else Path("reports") / f"{now:%Y%m%d-%H%M%S}-{label}"
+    insecure = pick("insecure", False)
+    if not isinstance(insecure, bool):
+        raise bad_value("insecure", insecure, "true or false")
+    brakes = build_brakes(pick("max_rps"), pick("max_concurrency"), pick("abort_on"))
     return Plan(
-        target=target, label=label,
+        target=target, label=label, insecure=insecure, brakes=brakes,
         request=RequestSpec(url=target, method=method, headers=tuple(headers.items()),
-                            bodies=tuple(bodies), timeout_s=timeout_s),
+                            bodies=tuple(bodies), timeout_s=timeout_s, insecure=insecure,
+                            max_body_bytes=parse.size("--max-body", pick("max_body"), parse.DEFAULT_MAX_BODY)),
         load=load, probes=probes, gates=gates, skip=skip, out_dir=out_dir, seed=seed,
         api_key_env=str(api_key_env) if api_key_env else None, config_path=config_path, workers=workers,
         contract=contract, method_given=method_given, adversarial=_adversarial_plan(pick),

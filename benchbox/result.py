@@ -136,6 +136,8 @@ class LoadPhase:
     by_name: Mapping[str, NameStats] = field(default_factory=dict)
     workers: tuple[WorkerReport, ...] = ()
     samples: tuple[ResponseSample, ...] = ()
+    # Set when the brake stopped the phase early (benchbox.brakes): why, in one sentence.
+    aborted: str | None = None
 
 
 @dataclass(frozen=True)
@@ -228,6 +230,8 @@ class Result:
     partial: bool = False
     interrupted: str | None = None
     problems: tuple[str, ...] = ()
+    # What the brakes (benchbox.brakes) did, e.g. a load phase abandoned on errors.
+    notes: tuple[str, ...] = ()
     schema: str = SCHEMA
     extra: Mapping[str, Any] = field(default_factory=dict)
 

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from benchbox import __version__
+from benchbox import __version__, bounded
 from benchbox.plan import Plan
 from benchbox.result import Preflight, Probe, ProbeOutcome
 
@@ -35,12 +35,16 @@ def preflight(plan: Plan, notify: Notify | None = None) -> tuple[Preflight, str 
     started = time.monotonic()
     deadline = started + plan.probes.ready_timeout_s
     delay, announced = 0.1, False
-    with httpx.Client(base_url=origin, headers=headers, timeout=min(PROBE_TIMEOUT_S, plan.request.timeout_s)) as client:
+    brakes = plan.brakes
+    with bounded.client(base_url=origin, headers=headers, timeout_s=min(PROBE_TIMEOUT_S, plan.request.timeout_s),
+                        insecure=plan.insecure, max_bytes=plan.request.max_body_bytes,
+                        max_rps=brakes.max_rps) as client:
         while True:
-            health, health_probes, _ = _probe_paths(client, plan.probes.health_paths)
-            ready, ready_probes, ready_body = _probe_paths(client, plan.probes.ready_paths)
+            health, health_probes, _ = _probe_paths(client, plan.probes.health_paths, deadline)
+            ready, ready_probes, ready_body = _probe_paths(client, plan.probes.ready_paths, deadline)
             reachable = any(p.status is not None for p in health_probes + ready_probes)
-            dns_failed = any(p.error and p.error.startswith("dns") for p in health_probes)
+            # No retry can fix a name that does not resolve or a certificate we were told to trust.
+            dns_failed = any(p.error and p.error.startswith(("dns", "tls")) for p in health_probes)
             done = reachable and health is not False and ready is not False
             if done or dns_failed or time.monotonic() >= deadline:
                 break
@@ -64,14 +68,17 @@ def preflight(plan: Plan, notify: Notify | None = None) -> tuple[Preflight, str 
     return result, _model_version(ready_body)
 
 
-def _probe_paths(client: httpx.Client, paths: tuple[str, ...]) -> tuple[bool | None, list[Probe], bytes]:
+def _probe_paths(client: httpx.Client, paths: tuple[str, ...],
+                 deadline: float | None = None) -> tuple[bool | None, list[Probe], bytes]:
     """True: some path answered 2xx (its body is returned, bounded). None: every path is
-    missing (404/405). False: otherwise."""
+    missing (404/405). False: otherwise. No probe outlives the readiness deadline by more than
+    a moment: a target that accepts and hangs must not stretch --ready-timeout fourfold."""
     probes: list[Probe] = []
     for path in paths:
         t0 = time.perf_counter()
+        left = PROBE_TIMEOUT_S if deadline is None else max(0.2, deadline - time.monotonic())
         try:
-            response = client.get(path)
+            response = client.get(path, timeout=min(left, client.timeout.read or PROBE_TIMEOUT_S))
         except httpx.HTTPError as exc:
             probes.append(Probe(path=path, status=None, latency_ms=None, error=_describe(exc)))
             continue
@@ -96,15 +103,7 @@ def _outcome(state: bool | None, probes: list[Probe], good: str, missing: str) -
 
 
 def _describe(exc: httpx.HTTPError) -> str:
-    text = str(exc) or type(exc).__name__
-    if isinstance(exc, httpx.ConnectError) and ("Name or service not known" in text or "nodename" in text
-                                                or "Temporary failure in name resolution" in text):
-        return f"dns: {text}"
-    if isinstance(exc, httpx.ConnectError):
-        return f"connect: {text}"
-    if isinstance(exc, httpx.TimeoutException):
-        return f"timeout: {type(exc).__name__}"
-    return f"{type(exc).__name__}: {text}"
+    return bounded.describe(exc)
 
 
 def _model_version(body: bytes) -> str | None:

@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from benchbox import bounded
 from benchbox.adversarial.cases import Case
 from benchbox.contract.checks import evaluate
 from benchbox.contract.model import Contract
@@ -73,11 +74,11 @@ def send(client: httpx.Client, url: str, headers: Mapping[str, str], case: Case)
     try:
         resp = client.request(case.method, url, content=case.body, headers=headers_for(headers, case))
     except httpx.TimeoutException as exc:
-        return Outcome(latency_ms=(time.perf_counter() - start) * 1000, error=f"timeout: {type(exc).__name__}",
+        return Outcome(latency_ms=(time.perf_counter() - start) * 1000, error=bounded.describe(exc)[:200],
                        error_kind="timeout")
     except httpx.HTTPError as exc:
         return Outcome(latency_ms=(time.perf_counter() - start) * 1000,
-                       error=f"{type(exc).__name__}: {str(exc)[:160]}", error_kind="crash")
+                       error=bounded.describe(exc)[:200], error_kind="crash")
     return Outcome(resp.status_code, resp.headers.get("content-type"), resp.content, dict(resp.headers),
                    (time.perf_counter() - start) * 1000)
 

@@ -41,6 +41,10 @@ class AdversarialOptions:
     secret_headers: Mapping[str, str] = field(default_factory=dict)  # header -> env var, for curl lines
     health_paths: tuple[str, ...] = ()  # () -> the contract's documented ones, else /health and /ready
     shrink: bool = True
+    insecure: bool = False  # --insecure: accept any TLS certificate
+    max_rps: float | None = None  # --max-rps: every request is paced under it
+    max_concurrency: int | None = None  # --max-concurrency: caps the rate-limit burst's pool
+    max_body_bytes: int = 4 * 1024 * 1024  # --max-body: answers are read up to this
 
 
 @dataclass(frozen=True)

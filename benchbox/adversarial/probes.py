@@ -56,12 +56,12 @@ def auth_probe(client: httpx.Client, url: str, headers: Mapping[str, str], base:
 
 
 def rate_limit_probe(client: httpx.Client, url: str, headers: Mapping[str, str], base: Any, method: str,
-                     rate: float, report: Report, notes: list[str]) -> int:
+                     rate: float, report: Report, notes: list[str], max_workers: int = 16) -> int:
     """About 2R requests as fast as a small pool sends them: some must meet a 429."""
     n = min(MAX_BURST, max(2, math.ceil(2 * rate)))
     case = good_case(method, base, "rate_limit")
     start = time.monotonic()
-    with ThreadPoolExecutor(max_workers=min(16, n)) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, min(16, max_workers, n))) as pool:  # --max-concurrency
         outs = list(pool.map(lambda _: send(client, url, headers, case), range(n)))
     took = max(time.monotonic() - start, 1e-6)
     limited = [o for o in outs if o.status == 429]

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import httpx
 from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 
-from benchbox import __version__
+from benchbox import __version__, bounded
 from benchbox.adversarial import corpora, probes
 from benchbox.adversarial.cases import Builder, Case, Expect, corpus_cases
 from benchbox.adversarial.judge import Outcome, Problem, judge, retry_after_s, send
@@ -67,8 +67,9 @@ def run_adversarial(url: str, method: str, headers: Mapping[str, str], examples:
     sent = {"User-Agent": f"benchbox/{__version__}", "Accept": "application/json", **headers}
     host = urlsplit(url).hostname or ""
     loopback = host in ("localhost", "::1") or host.startswith("127.")
-    timeout = httpx.Timeout(options.timeout_s, connect=min(options.timeout_s, 5.0))
-    with httpx.Client(timeout=timeout, trust_env=not loopback, follow_redirects=False) as client:
+    with bounded.client(timeout_s=options.timeout_s, trust_env=not loopback, follow_redirects=False,
+                        insecure=options.insecure, max_rps=options.max_rps,
+                        max_bytes=options.max_body_bytes) as client:
         return _Run(client, url, method.upper(), sent, contract, options, notify, started).execute(examples)
 
 
@@ -99,7 +100,8 @@ class _Run:
                                                self._report, self.notes)
         if self.o.expect_rate_limit:
             self.requests += probes.rate_limit_probe(self.client, self.url, self.headers, base, self.method,
-                                                     self.o.expect_rate_limit, self._report, self.notes)
+                                                     self.o.expect_rate_limit, self._report, self.notes,
+                                                     max_workers=self.o.max_concurrency or 16)
         builder = Builder(base, self.method, self._classify)
         strategies = builder.classes()
         strings = list(corpora.load())

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from benchbox import bounded
 from benchbox.contract import kserve, openapi
 from benchbox.contract.model import Contract, ContractOptions, HealthSpec
 from benchbox.contract.schema import load_schema_file
@@ -46,7 +47,7 @@ def discover(url: str, method: str, headers: Mapping[str, str], options: Contrac
     """The contract of `method url`. Bad user input raises UsageError; a target that does not
     describe itself gives a Contract with source None and notes saying what was tried."""
     own = client is None
-    client = client or make_client(url, headers, options.timeout_s)
+    client = client or make_client(url, headers, options.timeout_s, options)
     try:
         return _discover(url, method.upper(), options, client, notify)
     finally:
@@ -54,13 +55,17 @@ def discover(url: str, method: str, headers: Mapping[str, str], options: Contrac
             client.close()
 
 
-def make_client(url: str, headers: Mapping[str, str], timeout_s: float) -> httpx.Client:
+def make_client(url: str, headers: Mapping[str, str], timeout_s: float,
+                options: ContractOptions | None = None) -> httpx.Client:
     # A proxy from the environment must never see loopback traffic; elsewhere honour it.
     host = urlsplit(url).hostname or ""
     loopback = host in ("localhost", "::1") or host.startswith("127.")
     # No Content-Type at client level: GETs (documents, metadata, health) carry no body.
     plain = {k: v for k, v in headers.items() if k.lower() != "content-type"}
-    return httpx.Client(headers=plain, timeout=timeout_s, trust_env=not loopback, follow_redirects=False)
+    return bounded.client(headers=plain, timeout_s=timeout_s, trust_env=not loopback, follow_redirects=False,
+                          insecure=options.insecure if options else False,
+                          max_rps=options.max_rps if options else None,
+                          max_bytes=options.max_body_bytes if options else bounded.MAX_BODY_BYTES)
 
 
 def _discover(url: str, method: str, options: ContractOptions, client: httpx.Client,

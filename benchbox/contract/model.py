@@ -74,6 +74,9 @@ class ContractOptions:
     shrink: bool = True
     accepted: frozenset[str] = frozenset()  # finding ids from read_accept()
     secret_headers: Mapping[str, str] = field(default_factory=dict)  # header -> env var, for curl lines
+    insecure: bool = False  # --insecure: accept any TLS certificate
+    max_rps: float | None = None  # --max-rps: the phase's requests are paced under it
+    max_body_bytes: int = 4 * 1024 * 1024  # --max-body: answers are read up to this
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,7 @@ def run_contract(url: str, method: str, headers: Mapping[str, str], examples: Se
     sent = {"User-Agent": f"benchbox/{__version__}", "Accept": "application/json", **headers}
     if not any(k.lower() == "content-type" for k in sent):
         sent["Content-Type"] = "application/json"
-    with make_client(url, sent, options.timeout_s) as client:
+    with make_client(url, sent, options.timeout_s, options) as client:
         contract = contract or discover(url, method, sent, options, client, notify)
         run = _Run(contract, Session(client, url, method.upper(), sent), options, notify)
         return run.execute(examples, started)

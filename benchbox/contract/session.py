@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from benchbox import bounded
 from benchbox.contract.checks import body_text
 
 RETRY_STATUSES = (429, 503)
@@ -73,10 +74,10 @@ class Session:
                 resp = self.client.request(method, url, content=text.encode() if text is not None else None,
                                            headers=headers)
             except httpx.TimeoutException as exc:
-                ex.error, ex.error_kind = f"timeout: {type(exc).__name__}", "timeout"
+                ex.error, ex.error_kind = bounded.describe(exc)[:200], "timeout"
                 return ex
             except httpx.HTTPError as exc:
-                ex.error, ex.error_kind = f"{type(exc).__name__}: {str(exc)[:160]}", "crash"
+                ex.error, ex.error_kind = bounded.describe(exc)[:200], "crash"
                 return ex
             ex.status, ex.content = resp.status_code, resp.content
             ex.content_type = resp.headers.get("content-type")

@@ -12,6 +12,7 @@ import errno
 import socket
 import ssl
 import time
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import gevent
@@ -23,6 +24,11 @@ from benchbox.load.spec import RequestSpec
 
 _READ_BLOCK = 65536
 SAMPLE_BYTES = 65536
+
+
+class BodyTooLarge(Exception):
+    """The answer's body passed --max-body: it is cut off and counted as a `too_large` error, since
+    a generator that follows a runaway body holds a connection (and its CPU) hostage to it."""
 
 
 class Outcome:
@@ -49,6 +55,8 @@ def classify(exc: BaseException) -> str:
         return "connect"
     if isinstance(exc, ssl.SSLError):
         return "tls"
+    if isinstance(exc, BodyTooLarge):
+        return "too_large"
     if isinstance(exc, (HTTPConnectionClosed, ConnectionResetError, BrokenPipeError)):
         return "reset"
     if isinstance(exc, OSError) and exc.errno in (errno.ECONNRESET, errno.EPIPE):
@@ -65,6 +73,32 @@ def classify(exc: BaseException) -> str:
     return "client"
 
 
+_TLS_CONTEXTS: dict[bool, ssl.SSLContext] = {}
+
+
+def _tls_context(insecure: bool) -> Callable[..., ssl.SSLContext]:
+    """One TLS context per process, shared by every connection.
+
+    geventhttpclient builds a context (loading the CA bundle, ~10-20 ms of CPU) per client; with
+    hundreds of connections that blocked the hub for seconds and timed out requests in flight.
+    --insecure: geventhttpclient's own `insecure` only skips the host-name check and still
+    rejects a self-signed certificate, so accepting any certificate needs CERT_NONE too."""
+
+    def factory(cafile: str | None = None) -> ssl.SSLContext:
+        context = _TLS_CONTEXTS.get(insecure)
+        if context is None:
+            import gevent.ssl
+
+            context = gevent.ssl.create_default_context(cafile=cafile)
+            if insecure:
+                context.check_hostname = False
+                context.verify_mode = gevent.ssl.CERT_NONE
+            _TLS_CONTEXTS[insecure] = context
+        return context
+
+    return factory
+
+
 class Connection:
     """One keep-alive connection to the target, rebuilt after any error."""
 
@@ -73,10 +107,11 @@ class Connection:
         self._host = parts.hostname or "localhost"
         self._port = parts.port
         self._ssl = parts.scheme == "https"
-        self._insecure = insecure
+        self._insecure = insecure or request.insecure
         self.uri = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         self.method = request.method.upper()
         self.timeout = request.timeout_s
+        self.max_body = request.max_body_bytes
         headers = {"User-Agent": f"benchbox/{__version__}"}
         headers.update(dict(request.headers))
         self._headers = headers
@@ -87,6 +122,7 @@ class Connection:
         client = HTTPClient(
             self._host, self._port, headers=self._headers, concurrency=1, ssl=self._ssl,
             insecure=self._insecure, connection_timeout=self.timeout, network_timeout=self.timeout,
+            ssl_context_factory=(_tls_context(self._insecure) if self._ssl else None),
         )
         # geventhttpclient does not set TCP_NODELAY; without it loopback runs show 40 ms
         # delayed-ACK stalls (field notes). We also keep the socket to close it on a timeout.
@@ -100,7 +136,7 @@ class Connection:
             pass
         self._sock = sock
 
-    def _reset(self) -> None:
+    def _reset(self, rebuild: bool = True) -> None:
         """Throw the connection away: after a timeout or an error its state is unknown."""
         if self._sock is not None:
             try:
@@ -112,7 +148,8 @@ class Connection:
             self._client.close()
         except Exception:  # noqa: BLE001 - closing a broken client must not fail the run
             pass
-        self._client = self._new_client()
+        if rebuild:
+            self._client = self._new_client()
 
     def send(self, body: bytes | None, out: Outcome) -> Outcome:
         """Send one request and read the whole answer (in blocks, never keeping more than one)."""
@@ -123,7 +160,11 @@ class Connection:
             response = self._client.request(self.method, self.uri, body=body)
             try:
                 kept = bytearray()
+                seen = 0
                 while block := response.read(_READ_BLOCK):
+                    seen += len(block)
+                    if seen > self.max_body:
+                        raise BodyTooLarge(f"answer body over {self.max_body} bytes (--max-body): reading stopped there")
                     if out.keep and len(kept) < SAMPLE_BYTES:
                         kept += block
                 if out.keep:
@@ -147,5 +188,4 @@ class Connection:
         return out
 
     def close(self) -> None:
-        self._reset()
-        self._client.close()
+        self._reset(rebuild=False)

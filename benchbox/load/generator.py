@@ -53,6 +53,8 @@ def main() -> int:
             emit({"type": "phase", "index": index, "phase": spec.name})
             phase = run_phase(spec, emit, stop)
             emit({"type": "result", "index": index, "phase": to_dict(phase)})
+            if phase.aborted:  # the brake: later steps would only load a broken target harder
+                break
     except (LocustfileError, WorkersMissing) as exc:
         emit({"type": "error", "kind": "usage", "message": str(exc)})
         return 1

@@ -18,6 +18,7 @@ from gevent.event import Event
 from locust.env import Environment
 from locust.runners import LocalRunner, Runner
 
+from benchbox import brakes
 from benchbox.load import schedule
 from benchbox.load.locustfile import load_scenario, request_listener
 from benchbox.load.recorder import Recorder
@@ -75,10 +76,41 @@ def _tick(spec: PhaseSpec, recorder: Recorder, in_flight: Callable[[], int], emi
               "cpu_percent": round(cpu, 1), "sent": recorder.sent, "responses": recorder.responses})
 
 
-def _wait_until(deadline: float, stop: Event, runner: Runner) -> None:
-    """Until the deadline, an interrupt, or (for a locustfile's LoadTestShape) the shape's end."""
-    while not stop.is_set() and time.perf_counter() < deadline and runner.state != "stopped":
+def _wait_until(deadline: float, stop: Event, runner: Runner, halt: Event | None = None) -> None:
+    """Until the deadline, an interrupt, the brake (`halt`), or a LoadTestShape's end."""
+    while (not stop.is_set() and not (halt is not None and halt.is_set())
+           and time.perf_counter() < deadline and runner.state != "stopped"):
         stop.wait(max(0.0, min(0.25, deadline - time.perf_counter())))
+
+
+def _brake(spec: PhaseSpec, recorder: Recorder, halt: Event, why: list[str]) -> None:
+    """Stop the phase once the error share over the last `abort_grace_s` reaches the threshold.
+
+    A window rather than the whole phase: a target that dies after a healthy minute is as broken
+    as one that never worked, and should not be hammered for minutes before the total catches up."""
+    threshold = spec.abort_error_rate
+    if threshold is None:
+        return
+    window = max(spec.abort_grace_s, 1.0)
+    history: list[tuple[float, int, int]] = []  # (time, finished, errors)
+    while True:
+        gevent.sleep(0.25)
+        now = time.perf_counter()
+        history.append((now, recorder.responses + recorder.failures, recorder.errors))
+        while len(history) > 1 and history[1][0] <= now - window:
+            history.pop(0)
+        then, done0, err0 = history[0]
+        if now - recorder.started < spec.abort_grace_s or now - then < window - 0.5:
+            continue
+        _, done1, err1 = history[-1]
+        done, errors = done1 - done0, err1 - err0
+        if done >= brakes.ABORT_MIN_REQUESTS and errors / done >= threshold:
+            why.append(f"stopped by the brake after {now - recorder.started:.1f}s: {errors} of {done} requests "
+                       f"in the last {window:g}s failed ({100 * errors / done:.0f}% >= --abort-on "
+                       f"errors={100 * threshold:g}%); the target looks broken, so benchbox stopped "
+                       "rather than keep loading it")
+            halt.set()
+            return
 
 
 def run_phase(spec: PhaseSpec, emit: Emit, stop: Event) -> LoadPhase:
@@ -86,7 +118,7 @@ def run_phase(spec: PhaseSpec, emit: Emit, stop: Event) -> LoadPhase:
     if spec.scenario:
         return _run_scenario(spec, emit, stop)
     recorder = Recorder()
-    shared, dispatcher = BenchboxUser.bind(spec.request, recorder, spec.mode)
+    shared, dispatcher = BenchboxUser.bind(spec.request, recorder, spec.mode, max_rps=spec.max_rps)
     count = spec.connections if spec.mode == "open" else int(spec.users or 1)
     runner = Environment(user_classes=[BenchboxUser], host=spec.request.url).create_local_runner()
 
@@ -119,15 +151,20 @@ def drive(spec: PhaseSpec, runner: Runner, recorder: Recorder, shared: Shared, d
         start_users()
         scheduler = None
     ticker = gevent.spawn(_tick, spec, recorder, lambda: shared.in_flight, emit)
-    _wait_until(recorder.started + spec.duration_s, stop, runner)
+    halt = Event()
+    why: list[str] = []
+    brake = gevent.spawn(_brake, spec, recorder, halt, why)
+    _wait_until(recorder.started + spec.duration_s, stop, runner, halt)
+    brake.kill()
     interrupted = stop.is_set()
+    cut_short = interrupted or halt.is_set()
 
     # Let what was sent finish (bounded by the request timeout), then stop every user.
     shared.stopping = True
-    grace = INTERRUPT_GRACE_S if interrupted else spec.request.timeout_s + 1.0
+    grace = INTERRUPT_GRACE_S if cut_short else spec.request.timeout_s + 1.0
     drain_until = time.perf_counter() + grace
     if scheduler is not None:
-        if interrupted:
+        if cut_short:
             scheduler.kill()
             dispatcher.close()
         else:
@@ -138,7 +175,8 @@ def drive(spec: PhaseSpec, runner: Runner, recorder: Recorder, shared: Shared, d
     ticker.kill()
     for _ in range(cut):
         recorder.failure("cut_off", "still in flight when the phase ended", None, time.perf_counter())
-    return _finish(spec, recorder, interrupted, waited=dispatcher.waited, peak=shared.peak_in_flight)
+    phase = _finish(spec, recorder, interrupted, waited=dispatcher.waited, peak=shared.peak_in_flight)
+    return dataclasses.replace(phase, aborted=why[0]) if why else phase
 
 
 def _warm_resolver(url: str) -> None:

@@ -68,7 +68,7 @@ def run_phases(run: RunSpec, on_tick: OnTick | None = None, on_phase: OnPhase | 
         raise PhaseInterrupted(collected.interrupted, tuple(phases))
     if collected.error_kind == "usage":
         raise UsageError(collected.error or "the load generator refused its input")
-    if len(phases) < len(run.phases):
+    if len(phases) < len(run.phases) and not (phases and phases[-1].aborted):  # the brake ends a run early
         detail = collected.error or (tail.strip().splitlines() or ["no output"])[-1]
         raise GeneratorFailed(f"load generator failed (exit {proc.returncode}): {detail}")
     return phases

@@ -53,6 +53,7 @@ class Recorder:
         self.sent = 0
         self.responses = 0
         self.errors = 0
+        self.failures = 0  # requests that got no HTTP answer at all
         self.unsent = 0
         self.status_counts: dict[int, int] = {}
         self.errors_by_kind: dict[str, int] = {}
@@ -115,6 +116,7 @@ class Recorder:
         if latency_s is not None:
             hdr.record_us(self._second, latency_s * 1e6)
         self.errors += 1
+        self.failures += 1
         self._second_done += 1
         self._second_errors += 1
         self.last_completion = now

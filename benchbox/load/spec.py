@@ -22,6 +22,8 @@ class RequestSpec:
     headers: tuple[tuple[str, str], ...]
     bodies: tuple[str, ...]
     timeout_s: float
+    insecure: bool = False  # --insecure: accept any TLS certificate
+    max_body_bytes: int = 4 * 1024 * 1024  # --max-body: an answer is read up to this, then cut off
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,11 @@ class PhaseSpec:
     ramp_from: float | None = None
     # A user's own locustfile: its user classes (and LoadTestShape, if any) replace benchbox's.
     scenario: str | None = None
+    # Brakes (benchbox.brakes): a send-rate ceiling, and the error share that ends the phase
+    # once `abort_grace_s` has passed (None: never).
+    max_rps: float | None = None
+    abort_error_rate: float | None = None
+    abort_grace_s: float = 5.0
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -17,6 +17,7 @@ from gevent.event import Event
 from locust import User, task
 from locust.exception import StopUser
 
+from benchbox.brakes import Pacer
 from benchbox.load.client import Connection, Outcome
 from benchbox.load.recorder import Recorder
 from benchbox.load.spec import RequestSpec
@@ -25,8 +26,9 @@ from benchbox.load.spec import RequestSpec
 class Shared:
     """State every user of one phase sees: the template, the bodies, the recorder, the brakes."""
 
-    def __init__(self, request: RequestSpec, recorder: Recorder) -> None:
+    def __init__(self, request: RequestSpec, recorder: Recorder, max_rps: float | None = None) -> None:
         self.request = request
+        self.pacer = Pacer(max_rps)  # --max-rps: closed-loop users queue for send slots
         self.recorder = recorder
         encoded = [b.encode("utf-8") for b in request.bodies] or [None]
         self.bodies: Iterator[bytes | None] = itertools.cycle(encoded)
@@ -81,8 +83,9 @@ class BenchboxUser(User):
         self._slot: float | None = None
 
     @classmethod
-    def bind(cls, request: RequestSpec, recorder: Recorder, mode: str) -> tuple[Shared, Dispatcher]:
-        cls.shared, cls.dispatcher, cls.mode = Shared(request, recorder), Dispatcher(), mode
+    def bind(cls, request: RequestSpec, recorder: Recorder, mode: str,
+             max_rps: float | None = None) -> tuple[Shared, Dispatcher]:
+        cls.shared, cls.dispatcher, cls.mode = Shared(request, recorder, max_rps), Dispatcher(), mode
         cls.host = request.url
         return cls.shared, cls.dispatcher
 
@@ -90,7 +93,11 @@ class BenchboxUser(User):
     def loop(self) -> None:
         if self.mode == "open":
             self._open_loop()
+        pacer = self.shared.pacer
         while not self.shared.stopping:  # closed loop: the next request as soon as the answer is in
+            pacer.wait()
+            if self.shared.stopping:
+                break
             self._send(None)
         raise StopUser()
 

@@ -52,7 +52,8 @@ class GeneratorProbe:
             time.sleep(order.settle_s)  # let the backlog of a failed probe drain: not load time
         spec = PhaseSpec(name=f"saturation-{order.index}-{order.stage}", mode=order.mode, duration_s=order.duration_s,
                          request=self.request, rate=order.rate, arrival=self.settings.arrival, users=order.users,
-                         connections=order.connections, seed=self.seed + order.index)
+                         connections=order.connections, seed=self.seed + order.index,
+                         max_rps=self.settings.max_rps)
         seen: list[TimePoint] = []
         decided = False
         sampler = Sampler(self.request) if order.sample_headers else None

@@ -14,6 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import httpx
 
+from benchbox import bounded
 from benchbox.load.spec import RequestSpec
 from benchbox.saturation.model import ResponseSample
 
@@ -48,7 +49,8 @@ class Sampler:
         body = req.bodies[i % len(req.bodies)].encode() if req.bodies else None
         t0 = time.perf_counter()
         try:
-            with httpx.Client(timeout=self.timeout, trust_env=False) as client:
+            with bounded.client(timeout_s=self.timeout, trust_env=False, insecure=req.insecure,
+                                 max_bytes=req.max_body_bytes) as client:
                 resp = client.request(req.method, req.url, headers=dict(req.headers), content=body)
         except httpx.HTTPError as exc:
             return ResponseSample(status=None, latency_ms=_ms(t0), error=type(exc).__name__)

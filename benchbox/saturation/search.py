@@ -166,6 +166,12 @@ class _Search:
     def _open(self, rate: float) -> Verdict | None:
         """Probe an open-loop rate; None when the budget has no room for another probe."""
         rate = round(rate, 3)
+        cap = self.s.max_rps
+        if cap is not None and rate > cap:
+            if self.lo is not None and self.lo >= cap:  # held at the cap already: nothing more to learn
+                self.notes.append(f"--max-rps {cap:g} capped the search: capacity is at least {cap:g} req/s")
+                return None
+            rate = cap
         if self._left() < self.min_probe:
             self.notes.append(f"budget of {self.s.budget_s:g} s of load spent")
             return None
@@ -174,7 +180,7 @@ class _Search:
         pool = math.ceil(rate * self.criteria.allowance_s) + POOL_SLACK
         order = ProbeOrder(index=len(self.steps), stage=stage, mode="open", rate=rate,
                            duration_s=min(self.s.max_probe_s, self._left()),
-                           connections=max(64, min(pool, self.s.max_connections)),
+                           connections=min(max(64, pool), self.s.max_connections),
                            settle_s=self.s.settle_s if self.last_failed else 0.0)
         verdict, step, _ = self._run(order, lambda seen: should_stop(seen, rate, self.criteria, self.s))
         self.last_failed = verdict.held is not True
@@ -251,9 +257,12 @@ class _Search:
             return None
         assert self.lo is not None
         rate = self.lo * self.s.overload_factor
+        if self.s.max_rps is not None and rate > self.s.max_rps:
+            self.notes.append(f"no overload probe: {rate:.4g} req/s is above --max-rps {self.s.max_rps:g}")
+            return None
         pool = math.ceil(rate * self.criteria.allowance_s) + POOL_SLACK
         order = ProbeOrder(index=len(self.steps), stage="overload", mode="open", rate=round(rate, 3),
-                           duration_s=self.s.overload_s, connections=max(64, min(pool, self.s.max_connections)),
+                           duration_s=self.s.overload_s, connections=min(max(64, pool), self.s.max_connections),
                            settle_s=self.s.settle_s if self.last_failed else 0.0, sample_headers=True)
         verdict, _, run = self._run(order, None)
         graded = overload.grade(run.phase, self.lo, self.criteria, self.s, run.samples)

@@ -38,6 +38,7 @@ class SearchSettings:
     arrival: Literal["constant", "poisson"] = "constant"
     max_connections: int = 2048
     settle_s: float = 1.0  # pause after a probe that did not hold, so its backlog drains (not load)
+    max_rps: float | None = None  # --max-rps: no probe offers more; the search reports a floor there
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ import math
 import os
 import selectors
 import signal
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -40,7 +41,9 @@ HERE = Path(__file__).resolve().parent
 FIXED = HERE / "fixed.py"
 MISBEHAVE = HERE / "misbehave.py"
 
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+# Test servers on loopback may serve HTTPS with a throwaway self-signed certificate.
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}),
+                                      urllib.request.HTTPSHandler(context=ssl._create_unverified_context()))
 
 
 class ServerStartError(RuntimeError):
@@ -93,7 +96,7 @@ class ServerProcess:
         self.url = url
         self.argv = argv
         self.stderr_path = stderr_path
-        self.host, _, port = url.removeprefix("http://").rpartition(":")
+        self.host, _, port = url.removeprefix("https://").removeprefix("http://").rpartition(":")
         self.port = int(port)
         self._stderr_final: str | None = None
         self._drainer = threading.Thread(target=_drain, args=(proc.stdout,), daemon=True,
@@ -280,7 +283,7 @@ def start_server(script: str | Path, *args: str, timeout: float = 15) -> ServerP
     finally:
         sel.close()
     line = buf.partition(b"\n")[0].decode(errors="replace").strip()
-    if not line.startswith("LISTENING http://"):
+    if not line.startswith(("LISTENING http://", "LISTENING https://")):
         raise fail(f"exited or printed {line!r} before LISTENING")
     text = line
     url = text.split(None, 1)[1]

@@ -61,7 +61,7 @@ async def serve_threaded(server: ThreadingHTTPServer, host: str) -> None:
     server.server_close()
 
 
-async def until_stopped(host: str, port: int) -> None:
+async def until_stopped(host: str, port: int, scheme: str = "http") -> None:
     """Say LISTENING (the harness waits for that line), then wait for SIGTERM/SIGINT or the
     parent's death: every server's life between binding and closing."""
     loop = asyncio.get_running_loop()
@@ -69,5 +69,5 @@ async def until_stopped(host: str, port: int) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     watch_parent(loop, stop)
-    print(f"LISTENING http://{host}:{port}", flush=True)
+    print(f"LISTENING {scheme}://{host}:{port}", flush=True)
     await stop.wait()

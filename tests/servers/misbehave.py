@@ -8,12 +8,17 @@ crashing itself. Each mode is one deterministic failure:
     reset       read the request, then close with SO_LINGER 0 so the client gets a TCP RST
     garbage     answer bytes that are not HTTP, then close
     huge        a valid 200 application/json response with a ~10 MB body (--huge-mb)
-    slow-body   headers with a large Content-Length, then one body byte a second, forever
+    slow-body   headers with Content-Length 1 MB, then one body byte a second, forever
     bad-json    200, Content-Type application/json, a body that is not valid JSON
     wrong-type  200, Content-Type text/html
     status-500  always 500 with a JSON body
+    ok          200 ``{"ok":true}``: a well-behaved target, for the TLS tests (``--tls-cert/--tls-key``)
 
-    python tests/servers/misbehave.py --mode MODE --port 0
+    python tests/servers/misbehave.py --mode MODE --port 0 [--healthy /health]
+
+``--healthy PATH`` (repeatable) answers 200 ``{"status":"ok"}`` on PATH (not counted), so preflight
+passes and the fault meets the later phases (contract, adversarial, load) instead.
+``--tls-cert FILE --tls-key FILE`` serves HTTPS (the URL printed says https).
 
 Prints ``LISTENING http://127.0.0.1:PORT`` once ready, serves until SIGTERM/SIGINT. In every mode
 ``GET /__stats`` and ``POST /__reset`` answer normally (same JSON as fixed.py, not counted): ``count``
@@ -34,10 +39,10 @@ import time
 
 from lifecycle import until_stopped  # beside this script (run as `python tests/servers/X.py`)
 
-MODES = ("hang", "reset", "garbage", "huge", "slow-body", "bad-json", "wrong-type", "status-500")
+MODES = ("hang", "reset", "garbage", "huge", "slow-body", "bad-json", "wrong-type", "status-500", "ok")
 MAX_HEAD = 64 * 1024
 GARBAGE = b"\x00\xff\xfeSSH-2.0-not-http \x1b[31m\x07\r\n\x89PNG\r\n\x1a\n\xde\xad\xbe\xef\r\n\r\n"
-SLOW_BODY_LENGTH = 1_000_000_000
+SLOW_BODY_LENGTH = 1_000_000  # under any sane body cap: only a whole-answer deadline ends it
 
 
 class BadRequest(Exception):
@@ -123,8 +128,9 @@ async def read_request(reader: asyncio.StreamReader) -> tuple[bytes, bytes, bool
 class Misbehaver:
     """Holds the mode and the pre-built bodies; one handle() task per connection."""
 
-    def __init__(self, mode: str, huge_mb: float) -> None:
+    def __init__(self, mode: str, huge_mb: float, healthy: tuple[str, ...] = ()) -> None:
         self.mode = mode
+        self.healthy = frozenset(p.encode() for p in healthy)
         self.stats = Stats()
         self.writers: set[asyncio.StreamWriter] = set()
         self.canned: bytes | None = {
@@ -134,6 +140,7 @@ class Misbehaver:
                                            content_type="text/html; charset=utf-8"),
             "status-500": lambda: response(500, "Internal Server Error",
                                            b'{"error":"internal server error"}'),
+            "ok": lambda: response(200, "OK", b'{"ok":true}'),
         }.get(mode, lambda: None)()
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -156,6 +163,8 @@ class Misbehaver:
                 elif path == b"/__reset":
                     self.stats.count, self.stats.latencies_us = 0, []
                     writer.write(response(200, "OK", b'{"ok":true,"reset":true}', close=not keep_alive))
+                elif path in self.healthy:
+                    writer.write(response(200, "OK", b'{"status":"ok"}', close=not keep_alive))
                 else:
                     self.stats.count += 1
                     if not await self.misbehave(reader, writer, sock, t0):
@@ -203,11 +212,17 @@ class Misbehaver:
 
 
 async def serve(args: argparse.Namespace) -> None:
-    m = Misbehaver(args.mode, args.huge_mb)
+    m = Misbehaver(args.mode, args.huge_mb, tuple(args.healthy))
+    tls = None
+    if args.tls_cert:
+        import ssl
+
+        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls.load_cert_chain(args.tls_cert, args.tls_key)
     server = await asyncio.start_server(m.handle, args.host, args.port, backlog=1024,
-                                        reuse_address=True, limit=MAX_HEAD)
+                                        reuse_address=True, limit=MAX_HEAD, ssl=tls)
     port = server.sockets[0].getsockname()[1]
-    await until_stopped(args.host, port)
+    await until_stopped(args.host, port, scheme="https" if tls else "http")
     server.close()
     for w in list(m.writers):
         w.transport.abort()
@@ -222,6 +237,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--mode", required=True, choices=MODES)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="0 picks a free port (printed on stdout)")
+    p.add_argument("--healthy", action="append", default=[], metavar="PATH",
+                   help="answer 200 on PATH (repeatable): preflight passes, later phases meet the fault")
+    p.add_argument("--tls-cert", metavar="FILE", help="serve HTTPS with this certificate (PEM)")
+    p.add_argument("--tls-key", metavar="FILE", help="the certificate's private key (PEM)")
     p.add_argument("--huge-mb", type=float, default=10.0, help="body size for --mode huge")
     return p.parse_args(argv)
 
