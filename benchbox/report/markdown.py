@@ -78,6 +78,8 @@ def render(result: Result) -> str:
         reasons = "; ".join(p.generator.reasons)
         out += [f"> ⚠️ **Generator limited in phase {text(p.name)}**: {fmt.LIMITED_WARNING} "
                 f"({text(reasons)}).", ""]
+    if result.notes:
+        out += ["**Brakes**", ""] + [f"- {text(note)}" for note in result.notes] + [""]
     if result.problems:
         out += ["**Problems**", ""] + [f"- {text(problem)}" for problem in result.problems] + [""]
     out += ["#### Gates", ""] + _gates(result) + [""]
