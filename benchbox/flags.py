@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from benchbox.errors import ConfigError, bad_value
+from benchbox.errors import ConfigError, UsageError, bad_value
 from benchbox.findings import is_secret_header
 from benchbox.units import parse_positive
 
@@ -22,9 +22,25 @@ REDACTED = "<redacted>"
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
 
+def reject_nul(values: Mapping[str, Any], prefix: str = "--") -> None:
+    """No flag or config value may hold a NUL byte: no path, URL or header can, and the OS
+    would raise deep inside a phase instead of naming the flag."""
+    for key, value in values.items():
+        items = value if isinstance(value, (list, tuple)) else [value]
+        for item in items:
+            if isinstance(item, Mapping):
+                reject_nul(item, prefix)
+            elif isinstance(item, str) and "\x00" in item:
+                name = f"{prefix}{key.replace('_', '-')}" if prefix == "--" else f"config key {key!r}"
+                raise bad_value(name, item.replace("\x00", "\\0")[:60], "text without NUL bytes")
+
+
 def check_url(url: str) -> str:
-    parts = urlsplit(url)
     expected = "an http:// or https:// URL with a host, e.g. http://127.0.0.1:8000/predict"
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        raise bad_value("--target", url, expected) from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise bad_value("--target", url, expected)
     try:
@@ -49,9 +65,13 @@ def steps(value: Any, *, closed: bool) -> tuple[float, ...]:
 def scenario_path(path: Any, base_dir: Path) -> str:
     """A locustfile path, checked for existence here so a typo fails before any request."""
     candidate = Path(str(path))
-    if not candidate.is_absolute() and not candidate.exists():
-        candidate = base_dir / candidate
-    if not candidate.is_file() or candidate.suffix != ".py":
+    try:
+        if not candidate.is_absolute() and not candidate.exists():
+            candidate = base_dir / candidate
+        usable = candidate.is_file() and candidate.suffix == ".py"
+    except OSError:  # a name too long for the file system, say
+        usable = False
+    if not usable:
         raise bad_value("--scenario", str(path), "an existing locustfile, e.g. locustfile.py")
     check_locustfile(candidate, str(path))
     return str(candidate.resolve())
@@ -126,11 +146,11 @@ def headers(cfg_headers: Any, flag_headers: Any) -> dict[str, str]:
             raise ConfigError("bad config key 'headers': expected a table like headers = {X-Team = \"ml\"}")
         for name, value in cfg_headers.items():
             headers[_header_name(str(name), f"{name}: {value}")] = str(value)
-    for text in flag_headers:
+    for index, text in enumerate(flag_headers, 1):
         name, sep, value = str(text).partition(":")
         if not sep:
-            shown = name if not is_secret_header(name) else f"{name}: {REDACTED}"
-            raise bad_value("--header", shown, "'Name: value'")
+            # No colon, so no telling a name from a value: it may be a bare API key. Never echo it.
+            raise UsageError(f"bad --header #{index} (not shown: it may hold a secret): expected 'Name: value'")
         headers[_header_name(name.strip(), text)] = value.strip()
     return headers
 
@@ -203,9 +223,10 @@ def size(flag: str, value: Any, default: int) -> int:
         return default
     match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([A-Za-z]*)\s*", str(value)) if not isinstance(value, bool) else None
     unit = match.group(2).lower() if match else ""
-    if not match or unit not in _SIZE_UNITS or float(match.group(1)) * _SIZE_UNITS[unit] < 1:
-        raise bad_value(flag, value, "a size like 4MB, 512KiB or a byte count")
-    return int(float(match.group(1)) * _SIZE_UNITS[unit])
+    number = float(match.group(1)) * _SIZE_UNITS.get(unit, 0) if match else 0.0
+    if not 1 <= number <= 2**40:  # also rejects an unknown unit and an overflow to inf
+        raise bad_value(flag, _clip(str(value)), "a size like 4MB, 512KiB or a byte count, up to 1TiB")
+    return int(number)
 
 
 def _clip(text: str, limit: int = 60) -> str:
