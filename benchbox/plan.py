@@ -191,10 +191,14 @@ def read_config(path: str | Path) -> dict[str, Any]:
     """Read benchbox.toml; unknown keys are errors (a typo must not silently change a run)."""
     p = Path(path)
     try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
+        text = p.read_text(encoding="utf-8")
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path (UnicodeDecodeError below)
+        if isinstance(exc, UnicodeDecodeError):
+            raise ConfigError(f"bad config {str(p)!r}: not valid TOML ({exc})") from None
         raise ConfigError(f"cannot read config {str(p)!r}: {getattr(exc, 'strerror', None) or exc}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"bad config {str(p)!r}: not valid TOML ({exc})") from None
     unknown = sorted(set(data) - CONFIG_KEYS)
     if unknown:
