@@ -93,7 +93,7 @@ def run(plan: Plan, command: str = "run", observer: Observer | None = None) -> R
     judged += (gates.contract_gate(contract, _skipped_phase(plan, "contract", pre, interrupted)),
                gates.adversarial_gate(adversarial, _skipped_phase(plan, "adversarial", pre, interrupted)))
     verdict: Verdict = "error" if problems else ("fail" if any(g.passed is False for g in judged) else "pass")
-    return Result(
+    return _scrubbed(plan, Result(
         benchbox_version=__version__, started_at=started, finished_at=_now(), command=command,
         plan=plan.redacted(),
         target=Target(url=plan.target, protocol=_protocol(plan, contract),
@@ -103,7 +103,30 @@ def run(plan: Plan, command: str = "run", observer: Observer | None = None) -> R
         load=LoadSection(phases=tuple(phases)) if phases else None, commit=evidence.commit(),
         partial=interrupted is not None or any(p.partial for p in phases), interrupted=interrupted,
         problems=tuple(problems), notes=tuple(notes),
-    )
+    ))
+
+
+def _scrubbed(plan: Plan, result: Result) -> Result:
+    """The last line of defence for secrets: every phase redacts the headers it records, but a
+    target can echo a key back anywhere (an error page, a redirect, a note). Any occurrence of a
+    secret header's value, anywhere in the record, becomes <redacted> before the record exists."""
+    from benchbox.findings import REDACTED, is_secret_header
+    from benchbox.result import from_dict, to_dict
+
+    secrets: set[str] = set()
+    for name, value in plan.request.headers:
+        if is_secret_header(name):
+            secrets.add(value)
+            secrets.update(part for part in value.replace(";", " ").replace("=", " ").split() if len(part) >= 8)
+    secrets = {s for s in secrets if len(s) >= 8}  # short values would blank out ordinary words
+    if not secrets:
+        return result
+    text = json.dumps(to_dict(result))
+    # Longest first, so a whole value is replaced before its parts; JSON-escaped forms too.
+    for secret in sorted(secrets, key=len, reverse=True):
+        for form in {secret, json.dumps(secret)[1:-1]}:
+            text = text.replace(form, REDACTED)
+    return from_dict(json.loads(text))
 
 
 def _protocol(plan: Plan, contract: ContractSection | None) -> str:

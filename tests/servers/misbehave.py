@@ -12,6 +12,8 @@ crashing itself. Each mode is one deterministic failure:
     bad-json    200, Content-Type application/json, a body that is not valid JSON
     wrong-type  200, Content-Type text/html
     status-500  always 500 with a JSON body
+    echo-500    500 whose body echoes the request's headers, as a debug error page does (a secret
+                the client sent comes straight back: benchbox must not record it)
     ok          200 ``{"ok":true}``: a well-behaved target, for the TLS tests (``--tls-cert/--tls-key``)
 
     python tests/servers/misbehave.py --mode MODE --port 0 [--healthy /health]
@@ -39,7 +41,7 @@ import time
 
 from lifecycle import until_stopped  # beside this script (run as `python tests/servers/X.py`)
 
-MODES = ("hang", "reset", "garbage", "huge", "slow-body", "bad-json", "wrong-type", "status-500", "ok")
+MODES = ("hang", "reset", "garbage", "huge", "slow-body", "bad-json", "wrong-type", "status-500", "ok", "echo-500")
 MAX_HEAD = 64 * 1024
 GARBAGE = b"\x00\xff\xfeSSH-2.0-not-http \x1b[31m\x07\r\n\x89PNG\r\n\x1a\n\xde\xad\xbe\xef\r\n\r\n"
 SLOW_BODY_LENGTH = 1_000_000  # under any sane body cap: only a whole-answer deadline ends it
@@ -76,8 +78,8 @@ def huge_body(mb: float) -> bytes:
     return b'{"items":[' + b",".join([item] * n) + b"]}"
 
 
-async def read_request(reader: asyncio.StreamReader) -> tuple[bytes, bytes, bool] | None:
-    """One HTTP/1.1 request: (method, path, keep_alive), the body read and dropped. None at EOF."""
+async def read_request(reader: asyncio.StreamReader) -> tuple[bytes, bytes, bool, bytes] | None:
+    """One HTTP/1.1 request: (method, path, keep_alive, head), the body read and dropped. None at EOF."""
     try:
         head = await reader.readuntil(b"\r\n\r\n")
     except asyncio.IncompleteReadError:
@@ -122,7 +124,7 @@ async def read_request(reader: asyncio.StreamReader) -> tuple[bytes, bytes, bool
         return None
     except (ValueError, asyncio.LimitOverrunError) as e:
         raise BadRequest from e
-    return method, target.split(b"?", 1)[0], keep_alive
+    return method, target.split(b"?", 1)[0], keep_alive, head
 
 
 class Misbehaver:
@@ -157,7 +159,7 @@ class Misbehaver:
                 if req is None:
                     break
                 t0 = time.perf_counter()
-                method, path, keep_alive = req
+                method, path, keep_alive, head = req
                 if path == b"/__stats":
                     writer.write(response(200, "OK", self.stats.to_json(), close=not keep_alive))
                 elif path == b"/__reset":
@@ -167,7 +169,10 @@ class Misbehaver:
                     writer.write(response(200, "OK", b'{"status":"ok"}', close=not keep_alive))
                 else:
                     self.stats.count += 1
-                    if not await self.misbehave(reader, writer, sock, t0):
+                    if self.mode == "echo-500":
+                        echoed = json.dumps({"error": "internal error", "request": head.decode("latin-1")})
+                        writer.write(response(500, "Internal Server Error", echoed.encode()))
+                    elif not await self.misbehave(reader, writer, sock, t0):
                         return
                     self.stats.latencies_us.append(int((time.perf_counter() - t0) * 1e6))
                 await writer.drain()
