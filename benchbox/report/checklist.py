@@ -306,7 +306,7 @@ ITEMS: tuple[Item, ...] = (
          _pending("compare", "benchbox compare is")),
     Item("A/B against the current version with success criteria", "compare",
          _pending("compare", "benchbox compare is")),
-    Item("Evaluation metrics meet their minimum thresholds, on a held-out set, with slices", "eval", _evaluation),
+    Item("Evaluation metrics meet their minimum thresholds", "eval", _evaluation),
     Item("Audit evidence: model version, plan, machine, commit, times", "report", _audit),
 )
 
