@@ -244,6 +244,10 @@ def _print_result(result: Result, plan: Plan, written: Written) -> None:
             click.echo(f"  warning: worker {w.index} lost: {w.detail}; its {w.requests} requests up to then are counted")
         for reason in phase.generator.reasons:
             click.echo(f"  warning: {reason}: these figures describe the generator, not the target")
+    if result.evaluation is not None:
+        from benchbox.report.evaluation import headline as evaluation_headline
+
+        click.echo(f"  evaluation: {evaluation_headline(result.evaluation)}")
     if result.saturation is not None:
         click.echo(f"  saturation: {result.saturation.statement}")
         if result.saturation.overload is not None:

@@ -105,11 +105,30 @@ def test_demo_gates_pass_and_the_report_shows_the_section(v1_run) -> None:
     assert [g.passed for g in evals] == [True, True, True] and result.verdict == "pass"
     page = (out / "report.html").read_text()
     assert 'id="evaluation"' in page and 'aria-label="confusion matrix"' in page and "Per slice" in page
+    assert 'aria-label="reliability diagram"' in page and 'href="#evaluation"' in page
     assert "Evaluation metrics meet their minimum thresholds" in page
     summary = (out / "summary.md").read_text()
     assert "#### Evaluation" in summary and "| region=apac | 1" in summary
     junit = (out / "junit.xml").read_text()
     assert 'classname="benchbox.evaluation"' in junit and "eval accuracy[region=eu]" in junit
+
+
+def test_strings_from_the_labelled_set_are_escaped_everywhere(v1_run, tmp_path: Path) -> None:
+    import dataclasses
+
+    from benchbox.report import render_all
+
+    _, result, _ = v1_run
+    xss = "<script>alert(1)</script>"
+    path = tmp_path / "set.jsonl"
+    path.write_text("".join(json.dumps({"input": [i, i], "label": xss if i % 2 else "ok", "site": xss}) + "\n"
+                            for i in range(6)))
+    plan = EvalPlan(path=str(path), slices=("site",))
+    rows = read_set(path, (), "label", ("site",))
+    section = score(rows, [Answer(label="ok", probabilities=(0.4, 0.6)) for _ in rows], plan, "classification", 1)
+    files = render_all(dataclasses.replace(result, evaluation=section), tmp_path / "out")
+    for written in (files.html, files.markdown, files.junit):
+        assert "<script>" not in written.read_text(), written.name
 
 
 def test_a_degraded_version_fails_accuracy_at_the_right_threshold(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -50,15 +51,22 @@ def predict(rows: Sequence[EvalRow], endpoint: Endpoint, regression: bool, concu
     answers: list[Answer | None] = [None] * len(rows)
     sent = 0
     workers = max(1, min(concurrency, len(rows)))
+    stop = threading.Event()  # Ctrl-C or SIGTERM lands in this thread: the workers finish their request and stop
     with httpx.Client(timeout=endpoint.timeout_s, trust_env=False) as client:
         def work(offset: int) -> int:
             session = Session(client, endpoint.url, endpoint.method, dict(endpoint.headers or {}))
             for i in range(offset, len(rows), workers):
+                if stop.is_set():
+                    break
                 answers[i] = _answer(session.send(body_for(rows[i], endpoint)), regression)
             return session.requests
 
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="benchbox-eval") as pool:
-            sent = sum(pool.map(work, range(workers)))
+            try:
+                sent = sum(pool.map(work, range(workers)))
+            except BaseException:
+                stop.set()
+                raise
     if notify:
         failed = sum(1 for a in answers if a is not None and a.error)
         notify(f"evaluation: {len(rows)} rows sent, {failed} without a usable answer")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from benchbox.evaluate.model import EvaluationSection, Metric
+from benchbox.evaluate.model import ECE_BINS, EvaluationSection, Metric
 from benchbox.report import plot
 from benchbox.report.charts import Chart
 
@@ -33,7 +33,7 @@ class SliceRow:
     column: str
     value: str
     rows: int
-    cells: tuple[str, ...]
+    cells: tuple[tuple[str, str], ...]  # (value, interval) per metric
 
 
 def show(metric: Metric | None) -> str:
@@ -62,8 +62,7 @@ def slice_rows(section: EvaluationSection) -> tuple[SliceRow, ...]:
     out = []
     for s in section.slices:
         by_name = {m.name: m for m in s.metrics}
-        cells = tuple(f"{show(by_name.get(n))} ({interval(by_name.get(n))})" if by_name.get(n) and
-                      by_name[n].low is not None else show(by_name.get(n)) for n in names)
+        cells = tuple((show(by_name.get(n)), interval(by_name.get(n))) for n in names)
         out.append(SliceRow(s.column, s.value, s.rows, cells))
     return tuple(out)
 
@@ -106,6 +105,54 @@ def confusion_chart(section: EvaluationSection, key: str = "confusion") -> Chart
     return Chart("Confusion matrix", note, svg)
 
 
+def calibration_chart(section: EvaluationSection, key: str = "calibration") -> Chart | None:
+    """Reliability diagram: in each confidence bin, how often the top answer was right."""
+    rows = [o for o in section.outcomes if o.probabilities and o.error is None]
+    if section.task != "classification" or len(rows) < 2:
+        return None
+    index = {c: i for i, c in enumerate(section.classes)}
+
+    def draw(figure: object) -> None:
+        import numpy as np
+
+        from benchbox.evaluate.metrics import ece_bins
+
+        proba = np.array([o.probabilities for o in rows])
+        y = np.array([index[str(o.expected)] for o in rows])
+        conf = proba.max(axis=1)
+        right = (proba.argmax(axis=1) == y).astype(float)
+        bins = ece_bins(conf)
+        counts = np.bincount(bins, minlength=ECE_BINS)
+        shown = counts > 0
+        acc = np.bincount(bins, weights=right, minlength=ECE_BINS)[shown] / counts[shown]
+        mean_conf = np.bincount(bins, weights=conf, minlength=ECE_BINS)[shown] / counts[shown]
+        ax = figure.add_subplot()  # type: ignore[attr-defined]
+        ax.plot([0, 1], [0, 1], color=plot.COLORS["offered"], linestyle=(0, (4, 3)), linewidth=1, label="perfectly calibrated")
+        ax.scatter(mean_conf, acc, s=12 + 120 * counts[shown] / counts.max(), color=plot.COLORS["p50"],
+                   alpha=0.85, label="bins (size: rows)", zorder=3)
+        ax.plot(mean_conf, acc, color=plot.COLORS["p50"], linewidth=1)
+        ax.set_xlim(0, 1.02)
+        ax.set_ylim(0, 1.02)
+        ax.set_xlabel("confidence (top probability)")
+        ax.set_ylabel("share right")
+        ax.legend(loc="upper left")
+
+    svg = plot.render(key, draw, label="reliability diagram")
+    ece = next((m for m in section.metrics if m.name == "ece"), None)
+    note = (f"{len(rows)} rows in {ECE_BINS} equal-width confidence bins; points below the diagonal are overconfident. "
+            f"ECE {show(ece)}: the rows-weighted gap. ECE is biased upward on small sets, so its bootstrap "
+            "interval may sit above the figure itself.")
+    return Chart("Calibration", note, svg)
+
+
+def headline(section: EvaluationSection) -> str:
+    """One line for the terminal: the first figures, with intervals, and on how many rows."""
+    shown = [f"{NAMES.get(m.name, m.name)} {show(m)}" + (f" [{interval(m)}]" if m.low is not None else "")
+             for m in section.metrics[:2] if m.value is not None]
+    missing = f", {section.rows - section.answered} unanswered" if section.answered < section.rows else ""
+    return f"{', '.join(shown) or 'no figure'} on {section.rows} rows{missing}"
+
+
 def markdown_lines(section: EvaluationSection, text: object, row: object) -> list[str]:
     """The section for summary.md; `text` escapes a string, `row` joins cells (markdown.py's own)."""
     esc, join = text, row
@@ -117,7 +164,8 @@ def markdown_lines(section: EvaluationSection, text: object, row: object) -> lis
     if section.slices:
         out += ["", join(["slice", "rows", *slice_header(section)]),  # type: ignore[operator]
                 join(["---", "---:", *("---:" for _ in section.metrics)])]  # type: ignore[operator]
-        out += [join([esc(f"{s.column}={s.value}"), str(s.rows), *s.cells]) for s in slice_rows(section)]  # type: ignore[operator]
+        out += [join([esc(f"{s.column}={s.value}"), str(s.rows), *(f"{v} ({i})" for v, i in s.cells)])  # type: ignore[operator]
+                for s in slice_rows(section)]  # type: ignore[operator]
     if section.worst:
         out += ["", f"Worst answers (of {len(section.worst)} shown in the report): " + "; ".join(
             f"line {o.line} expected {esc(o.expected)}, got {esc(o.predicted if o.value is None else o.value)}"  # type: ignore[operator]
@@ -132,7 +180,7 @@ def junit_summary(section: EvaluationSection) -> str:
     lines += [f"{r.name}: {r.value} ({r.interval})" for r in metric_rows(section)]
     for s in slice_rows(section):
         lines.append(f"{s.column}={s.value} ({s.rows} rows): " + ", ".join(
-            f"{h} {c}" for h, c in zip(slice_header(section), s.cells)))
+            f"{h} {v} ({i})" for h, (v, i) in zip(slice_header(section), s.cells)))
     return "\n".join(lines + list(section.notes))
 
 

@@ -171,7 +171,7 @@ def _evaluation_context(result: Result) -> dict[str, Any]:
         "evaluation_classes": ev.class_rows(e) if e else (),
         "evaluation_slices": ev.slice_rows(e) if e else (),
         "evaluation_slice_header": ev.slice_header(e) if e else (),
-        "evaluation_chart": ev.confusion_chart(e) if e else None,
+        "evaluation_charts": [c for c in (ev.confusion_chart(e), ev.calibration_chart(e)) if c] if e else [],
     }
 
 
