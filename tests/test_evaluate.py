@@ -270,3 +270,19 @@ def test_versus_pairs_the_rows_and_names_who_was_right() -> None:
     same = versus(v1, _local_section("v1", seed=9), seed=4)
     assert not same.disagreements and same.mcnemar_p is None
     assert all(m.diff == 0 and m.low == 0 and m.high == 0 and not m.significant for m in same.metrics)
+
+
+def test_benchbox_toml_keys_and_the_recorded_plan(tmp_path: Path) -> None:
+    from benchbox.plan import read_config
+
+    (tmp_path / "set.csv").write_text("a,b,y,site\n1,2,x,eu\n3,4,z,us\n")
+    config = tmp_path / "benchbox.toml"
+    config.write_text('target = "http://127.0.0.1:9/p"\neval = "set.csv"\neval_input = ["a", "b"]\n'
+                      'eval_label = "y"\neval_slice = ["site"]\ngate = ["accuracy>=0.9", "slice:site=eu:f1_macro>=80%"]\n')
+    plan = build_plan({"gate": ("ece<=0.1",)}, read_config(config))
+    e = plan.evaluation
+    assert e is not None and e.path == str(tmp_path / "set.csv") and e.input_columns == ("a", "b")
+    assert [g.text for g in e.gates] == ["ece<=0.1"]  # flags win over the file, as for every key
+    assert plan.redacted()["evaluation"]["gates"] == ["ece<=0.1"]
+    (skipped,) = judge(e.gates, None, "not checked: the eval phase was skipped (--skip eval)")
+    assert skipped.passed is None and skipped.metric == "evaluation.ece"

@@ -5,8 +5,8 @@ confusion_matrix, log_loss, mean_absolute_error, root_mean_squared_error): maint
 reader will recompute them with. Expected calibration error is not in scikit-learn; it is computed
 here with its binning (equal-width bins, a bin holding (lo, hi], as `calibration_curve` bins) and
 tested against that function. Bootstrap intervals recompute the same quantities from confusion
-counts per resample, in one numpy pass, because a scikit-learn call per resample would cost about a
-second per metric per slice.
+counts per resample, in one numpy pass: 1000 resamples of 300 rows take ~10 ms here against ~6.5 s
+for a scikit-learn call per resample, with the same figures (benchmarks/evaluate.py).
 
 Classes are indices 0..K-1 into `classes`; a row with no usable answer is predicted as K, which no
 class is, so it counts as wrong everywhere and is never dropped.
