@@ -66,6 +66,7 @@ def _run_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--eval-label", metavar="COLUMN", help="The column holding the expected label or value (default 'label')."),
         click.option("--eval-slice", "eval_slice", multiple=True, metavar="COLUMN", help="Also score per value of this column (e.g. region); repeatable."),
         click.option("--eval-task", metavar="auto|classification|regression", help="What the labels are (default auto: numbers with fractions are regression)."),
+        click.option("--eval-classes", metavar="NAME,NAME,...", help="Class names in index order, when the answers give only an index (KServe V2)."),
         click.option("--gate", "gate", multiple=True, metavar="EXPR",
                      help="Evaluation gate: accuracy>=0.9, f1_macro>=0.85, slice:region=eu:accuracy>=0.85, ece<=0.05, mae<=2; repeatable."),
         click.option("--openapi", metavar="URL|FILE", help="OpenAPI document (default: <origin>/openapi.json, /docs/openapi.json)."),
@@ -248,6 +249,8 @@ def _print_result(result: Result, plan: Plan, written: Written) -> None:
         from benchbox.report.evaluation import headline as evaluation_headline
 
         click.echo(f"  evaluation: {evaluation_headline(result.evaluation)}")
+        for note in result.evaluation.notes:
+            click.echo(f"  evaluation note: {note}")
     if result.saturation is not None:
         click.echo(f"  saturation: {result.saturation.statement}")
         if result.saturation.overload is not None:

@@ -99,6 +99,18 @@ def test_figures_equal_an_independent_recomputation(v1_run) -> None:
     assert [o.predicted for o in e.outcomes] == predicted  # every row's answer is kept as evidence
 
 
+def test_a_kserve_v2_target_gets_tensors_and_named_indices(v1_run, demo_server: DemoServer, tmp_path: Path) -> None:
+    """The V2 face answers with class indices: --eval-classes names them, and the figures match the JSON face."""
+    flags = {**_flags(demo_server.url + "/v2/models/demo/infer", tmp_path), "eval_classes": "setosa,versicolor,virginica"}
+    e = engine.run(build_plan(flags)).evaluation
+    json_face = v1_run[1].evaluation
+    assert e is not None and e.answered == 300 and not e.notes
+    assert e.metric("accuracy").value == json_face.metric("accuracy").value
+    assert e.confusion == json_face.confusion
+    # FP32 on the wire: the same classes, probabilities equal to float32 precision
+    assert e.metric("log_loss").value == pytest.approx(json_face.metric("log_loss").value, rel=1e-5)
+
+
 def test_demo_gates_pass_and_the_report_shows_the_section(v1_run) -> None:
     out, result, _ = v1_run
     evals = [g for g in result.gates if g.metric.startswith("evaluation.")]

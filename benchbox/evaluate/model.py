@@ -53,6 +53,7 @@ class EvalPlan:
     task: Literal["auto", "classification", "regression"] = "auto"
     gates: tuple[EvalGate, ...] = ()
     concurrency: int = 4
+    classes: tuple[str, ...] = ()  # class names in index order, for answers that give only an index (KServe V2)
 
 
 @dataclass(frozen=True)

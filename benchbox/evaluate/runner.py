@@ -108,7 +108,7 @@ def score(rows: Sequence[EvalRow], answers: Sequence[Answer], plan: EvalPlan, ta
         outcomes = tuple(scoring.outcome(r, a, None) for r, a in zip(rows, answers))
         core = scoring.regression_section(outcomes, plan.slices, seed, resamples, confidence)
     else:
-        classes = scoring.class_order(rows, answers, notes)
+        classes = scoring.class_order(rows, answers, notes, plan.classes)
         outcomes = tuple(scoring.outcome(r, a, classes) for r, a in zip(rows, answers))
         core = scoring.classification_section(outcomes, classes, plan.slices, seed, resamples, confidence, notes)
     answered = sum(o.error is None for o in outcomes)
@@ -129,7 +129,7 @@ __all__ = ["Endpoint", "body_for", "predict", "score", "decide_task"]
 
 
 def evaluate(plan: EvalPlan, url: str, request: Any, contract: Any, seed: int,
-             notify: Callable[[str], None] | None = None) -> EvaluationSection:
+             notify: Callable[[str], None] | None = None, protocol: str = "auto") -> EvaluationSection:
     """The phase: read the set, send it in the endpoint's shape, score the answers."""
     from benchbox.evaluate.data import read_set
 
@@ -141,7 +141,7 @@ def evaluate(plan: EvalPlan, url: str, request: Any, contract: Any, seed: int,
     if not any(name.lower() == "content-type" for name in headers):
         headers["Content-Type"] = "application/json"
     endpoint = Endpoint(url=url, method="POST" if request.method == "GET" else request.method, headers=headers,
-                        timeout_s=request.timeout_s)
+                        timeout_s=request.timeout_s, protocol=_protocol(url, protocol))
     if contract is not None and getattr(contract, "source", None):
         spec = contract.inputs[0] if contract.inputs else None
         endpoint = replace(endpoint, method=contract.method, protocol=contract.protocol,
@@ -149,3 +149,14 @@ def evaluate(plan: EvalPlan, url: str, request: Any, contract: Any, seed: int,
                            datatype=spec.datatype if spec and spec.datatype.startswith("FP") else endpoint.datatype)
     answers, sent = predict(rows, endpoint, task == "regression", plan.concurrency, notify)
     return score(rows, answers, plan, task, seed, requests=sent)
+
+
+def _protocol(url: str, given: str) -> str:
+    """Without a discovered contract: --protocol, else a KServe V2 infer path says V2, else plain JSON."""
+    if given != "auto":
+        return given
+    from urllib.parse import urlsplit
+
+    from benchbox.contract.kserve import metadata_path
+
+    return "kserve-v2" if metadata_path(urlsplit(url).path) else "json"

@@ -35,12 +35,18 @@ class Core:
     worst: tuple[RowOutcome, ...] = ()
 
 
-def class_order(rows: Sequence[EvalRow], answers: Sequence[Answer], notes: list[str]) -> Classes:
-    """Name the probability columns from the answers themselves: an answer that gives its label
-    with a class index (or with probabilities, whose argmax it is) names that column."""
+def class_order(rows: Sequence[EvalRow], answers: Sequence[Answer], notes: list[str],
+                given: Sequence[str] = ()) -> Classes:
+    """Name the class indices and probability columns: from --eval-classes when given, else from
+    the answers themselves (an answer that gives its label with a class index, or with
+    probabilities whose argmax it is, names that column)."""
     widths = Counter(len(a.probabilities) for a in answers if a.probabilities)
     width = widths.most_common(1)[0][0] if widths else 0
-    by_index: dict[int, str] = {}
+    by_index: dict[int, str] = dict(enumerate(given))
+    if given and width and width != len(given):
+        notes.append(f"the answers carry {width} probabilities but --eval-classes names {len(given)} classes: "
+                     "log-loss and calibration leave the probabilities out")
+        width = 0
     for a in answers:
         if a.label is None:
             continue
@@ -54,8 +60,11 @@ def class_order(rows: Sequence[EvalRow], answers: Sequence[Answer], notes: list[
         unnamed = []
     if unnamed:
         notes.append(f"probability columns {', '.join(map(str, unnamed))} were never named by a predicted label, "
-                     "so log-loss and calibration leave the probabilities out")
+                     "so log-loss and calibration leave the probabilities out (--eval-classes names them)")
         width = 0
+    if not given and any(a.label is None and a.index is not None and a.index not in by_index for a in answers):
+        notes.append("the answers name classes by index only and the set's labels are names: give the names in "
+                     "index order with --eval-classes, or label the set by index")
     head = [by_index[i] for i in range(width)]
     seen = labels | {a.label or by_index.get(a.index, str(a.index)) for a in answers
                      if a.error is None and (a.label is not None or a.index is not None)}
@@ -89,7 +98,9 @@ def classification_section(outcomes: Sequence[RowOutcome], classes: Classes, sli
     if data.proba is not None and not np.isfinite(data.proba).all() and any(o.error is None for o in outcomes):
         with_p = int(np.isfinite(data.proba).all(axis=1).sum())
         notes.append(f"log-loss and calibration over the {with_p} rows that returned probabilities")
-    if data.proba is None:
+    if data.proba is None and not any(o.error is None for o in outcomes):
+        pass
+    elif data.proba is None and not any("probabilit" in n for n in notes):
         notes.append("the endpoint returned no probabilities: no log-loss or calibration")
     slices = tuple(SliceMetrics(column, value, len(pos), metrics.classification(
         data.take(np.array(pos)), confidence, resamples, slice_seed(seed, column, value)))
