@@ -38,7 +38,7 @@ def speed(rows: int, resamples: int) -> None:
     data = synthetic(rows, 0.9, 3, np.random.default_rng(1))
     idx = bootstrap.indices(rows, resamples, 7)
     t0 = time.perf_counter()
-    ours = metrics._confusion_statistics(data, idx)
+    ours = metrics.confusion_statistics(data, idx)
     t_ours = time.perf_counter() - t0
     t0 = time.perf_counter()
     theirs = []

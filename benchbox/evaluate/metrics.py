@@ -49,7 +49,7 @@ def classification(data: Labelled, confidence: float, resamples: int, seed: int)
     point = {"accuracy": float(accuracy_score(data.y_true, data.y_pred)),
              "precision_macro": float(p), "recall_macro": float(r), "f1_macro": float(f)}
     idx = bootstrap.indices(n, resamples, seed)
-    samples = _confusion_statistics(data, idx) if n >= bootstrap.MIN_ROWS else {}
+    samples = confusion_statistics(data, idx) if n >= bootstrap.MIN_ROWS else {}
     out = [Metric(name, value, *(bootstrap.interval(samples[name], confidence) if samples else (None, None)))
            for name, value in point.items()]
     out += _probability_metrics(data, resamples, seed + 1, confidence)
@@ -62,7 +62,7 @@ def _present(data: Labelled) -> list[int]:
     return [int(c) for c in seen]
 
 
-def _confusion_statistics(data: Labelled, idx: np.ndarray) -> dict[str, np.ndarray]:
+def confusion_statistics(data: Labelled, idx: np.ndarray) -> dict[str, np.ndarray]:
     """Accuracy and macro P/R/F1 of every resample, from (B, K, K+1) confusion counts."""
     b, n = idx.shape
     k = data.k
@@ -109,7 +109,7 @@ def _probability_metrics(data: Labelled, resamples: int, seed: int, confidence: 
     ece_value = expected_calibration_error(y, proba)
     conf, correct = proba.max(axis=1), (proba.argmax(axis=1) == y).astype(np.float64)
     bins = ece_bins(conf)
-    ece = Metric("ece", ece_value, *(bootstrap.interval(_ece_samples(bins, correct - conf, sub), confidence)
+    ece = Metric("ece", ece_value, *(bootstrap.interval(ece_samples(bins, correct - conf, sub), confidence)
                                      if rows.size >= bootstrap.MIN_ROWS else (None, None)))
     return [loss, ece]
 
@@ -137,7 +137,7 @@ def expected_calibration_error(y: np.ndarray, proba: np.ndarray, n_bins: int = E
     return float(np.abs(per_bin).sum() / y.size)
 
 
-def _ece_samples(bins: np.ndarray, gap: np.ndarray, idx: np.ndarray, n_bins: int = ECE_BINS) -> np.ndarray:
+def ece_samples(bins: np.ndarray, gap: np.ndarray, idx: np.ndarray, n_bins: int = ECE_BINS) -> np.ndarray:
     b, n = idx.shape
     codes = bins[idx] + np.arange(b)[:, None] * n_bins
     sums = np.bincount(codes.ravel(), weights=gap[idx].ravel(), minlength=b * n_bins).reshape(b, n_bins)

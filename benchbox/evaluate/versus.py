@@ -108,8 +108,8 @@ def _classification_diffs(sa: EvaluationSection, sb: EvaluationSection, a: list[
     if not same_order:
         notes.append("the two versions name their classes in different orders: probabilities not compared")
     full = np.arange(len(a))[None, :]
-    point_a, point_b = metrics._confusion_statistics(da, full), metrics._confusion_statistics(db, full)
-    res_a, res_b = metrics._confusion_statistics(da, idx), metrics._confusion_statistics(db, idx)
+    point_a, point_b = metrics.confusion_statistics(da, full), metrics.confusion_statistics(db, full)
+    res_a, res_b = metrics.confusion_statistics(da, idx), metrics.confusion_statistics(db, idx)
     out = [_diff(n, float(point_a[n][0]), float(point_b[n][0]), res_b[n] - res_a[n], confidence)
            for n in ("accuracy", "precision_macro", "recall_macro", "f1_macro")]
     if da.proba is not None and db.proba is not None:
@@ -128,7 +128,7 @@ def _ece_diff(da: metrics.Labelled, db: metrics.Labelled, idx: np.ndarray, confi
         assert d.proba is not None
         conf = d.proba.max(axis=1)
         gap = (d.proba.argmax(axis=1) == d.y_true).astype(np.float64) - conf
-        return metrics.expected_calibration_error(d.y_true, d.proba), metrics._ece_samples(metrics.ece_bins(conf), gap, idx)
+        return metrics.expected_calibration_error(d.y_true, d.proba), metrics.ece_samples(metrics.ece_bins(conf), gap, idx)
 
     (ea, sa), (eb, sb) = samples(da), samples(db)
     return _diff("ece", ea, eb, sb - sa, confidence)

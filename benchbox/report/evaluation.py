@@ -8,7 +8,7 @@ escaped by Jinja).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from benchbox.evaluate.model import ECE_BINS, EvaluationSection, Metric
@@ -153,24 +153,24 @@ def headline(section: EvaluationSection) -> str:
     return f"{', '.join(shown) or 'no figure'} on {section.rows} rows{missing}"
 
 
-def markdown_lines(section: EvaluationSection, text: object, row: object) -> list[str]:
-    """The section for summary.md; `text` escapes a string, `row` joins cells (markdown.py's own)."""
-    esc, join = text, row
-    out = [f"#### Evaluation: {esc(section.source)}", "",  # type: ignore[operator]
+def markdown_lines(section: EvaluationSection, text: Callable[[object], str],
+                   row: Callable[[list[str]], str]) -> list[str]:
+    """The section for summary.md; `text` escapes a string and `row` joins cells (markdown.py's own)."""
+    out = [f"#### Evaluation: {text(section.source)}", "",
            f"{section.task}, {section.rows} rows, {section.answered} answered; "
            f"{round(100 * section.confidence)}% bootstrap intervals ({section.resamples} resamples)", ""]
-    out += [join(["metric", "value", "interval"]), join(["---", "---:", "---:"])]  # type: ignore[operator]
-    out += [join([r.name, r.value, r.interval]) for r in metric_rows(section)]  # type: ignore[operator]
+    out += [row(["metric", "value", "interval"]), row(["---", "---:", "---:"])]
+    out += [row([r.name, r.value, r.interval]) for r in metric_rows(section)]
     if section.slices:
-        out += ["", join(["slice", "rows", *slice_header(section)]),  # type: ignore[operator]
-                join(["---", "---:", *("---:" for _ in section.metrics)])]  # type: ignore[operator]
-        out += [join([esc(f"{s.column}={s.value}"), str(s.rows), *(f"{v} ({i})" for v, i in s.cells)])  # type: ignore[operator]
-                for s in slice_rows(section)]  # type: ignore[operator]
+        out += ["", row(["slice", "rows", *slice_header(section)]),
+                row(["---", "---:", *("---:" for _ in section.metrics)])]
+        out += [row([text(f"{s.column}={s.value}"), str(s.rows), *(f"{v} ({i})" for v, i in s.cells)])
+                for s in slice_rows(section)]
     if section.worst:
         out += ["", f"Worst answers (of {len(section.worst)} shown in the report): " + "; ".join(
-            f"line {o.line} expected {esc(o.expected)}, got {esc(o.predicted if o.value is None else o.value)}"  # type: ignore[operator]
+            f"line {o.line} expected {text(o.expected)}, got {text(o.predicted if o.value is None else o.value)}"
             for o in section.worst[:3])]
-    out += [f"- {esc(n)}" for n in section.notes]  # type: ignore[operator]
+    out += [f"- {text(n)}" for n in section.notes]
     return out + [""]
 
 

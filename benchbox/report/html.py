@@ -166,7 +166,9 @@ def _evaluation_context(result: Result) -> dict[str, Any]:
     e = result.evaluation
     return {
         "evaluation": e,
-        "evaluation_absent": checklist.absent(result, "eval") if e is None else "",
+        "evaluation_absent": ("" if e is not None else checklist.absent(result, "eval")
+                              if (result.plan or {}).get("evaluation") else
+                              "No labelled set was given (--eval FILE, with --gate thresholds), so the answers were not scored."),
         "evaluation_metrics": ev.metric_rows(e) if e else (),
         "evaluation_classes": ev.class_rows(e) if e else (),
         "evaluation_slices": ev.slice_rows(e) if e else (),
