@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from benchbox.evaluate import bootstrap
-from benchbox.evaluate.model import CLASSIFICATION_METRICS, ECE_BINS, REGRESSION_METRICS, ClassMetrics, Metric  # noqa: F401
+from benchbox.evaluate.model import ECE_BINS, ClassMetrics, Metric
 
 
 
