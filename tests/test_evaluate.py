@@ -3,9 +3,11 @@ threshold, bad files and gates are one-line usage errors naming the line or the 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import math
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -24,6 +26,9 @@ from benchbox.evaluate.model import EvalPlan
 from benchbox.evaluate.runner import score
 from benchbox.plan import build_plan
 from benchbox.result import load
+from tests.servers.harness import start_server
+
+SERVERS = Path(__file__).parent / "servers"
 
 FEATURES = tuple(DEMO_EVAL["eval_input"].split(","))
 SKIP = "contract,adversarial,load,saturation"
@@ -143,14 +148,26 @@ def test_strings_from_the_labelled_set_are_escaped_everywhere(v1_run, tmp_path: 
         assert "<script>" not in written.read_text(), written.name
 
 
-def test_a_degraded_version_fails_accuracy_at_the_right_threshold(tmp_path: Path) -> None:
-    """v2 (stronger regularisation) loses accuracy on this set; the gate flips exactly at its accuracy."""
-    with DemoServer(DemoOptions(model_version="v2", concurrency=8)) as server:
-        rows, answers = _served_answers(server.predict_url)
+@contextlib.contextmanager
+def _degraded(kind: str) -> Iterator[str]:
+    """A worse version's predict URL: the demo's own v2, or v1 with a fifth of its answers moved."""
+    if kind == "demo-v2":
+        with DemoServer(DemoOptions(model_version="v2", concurrency=8)) as server:
+            yield server.predict_url
+    else:
+        with start_server(SERVERS / "degraded_model.py", "--degrade", "0.2") as server:
+            yield server.url + "/v1/models/demo/predict"
+
+
+@pytest.mark.parametrize("kind", ["demo-v2", "degraded-20pct"])
+def test_a_degraded_version_fails_accuracy_at_the_right_threshold(kind: str, tmp_path: Path) -> None:
+    """The gate flips exactly at the accuracy the version's own answers give, and the demo's gate fails."""
+    with _degraded(kind) as url:
+        rows, answers = _served_answers(url)
         correct = sum(a["label"] == r["species"] for r, a in zip(rows, answers))
         accuracy = correct / len(rows)
         assert accuracy < 0.9  # degraded: the demo's own gate (accuracy>=0.9) must fail
-        plan = build_plan(_flags(server.predict_url, tmp_path, f"accuracy>={accuracy!r}",
+        plan = build_plan(_flags(url, tmp_path, f"accuracy>={accuracy!r}",
                                  f"accuracy>={(correct + 1) / len(rows)!r}", "accuracy>=0.9"))
         result = engine.run(plan)
     held, above, demo_gate = [g for g in result.gates if g.metric == "evaluation.accuracy"]
