@@ -102,6 +102,10 @@ def test_figures_equal_an_independent_recomputation(v1_run) -> None:
     accuracy_ci = e.metric("accuracy")
     assert accuracy_ci.low <= accuracy_ci.value <= accuracy_ci.high
     assert [o.predicted for o in e.outcomes] == predicted  # every row's answer is kept as evidence
+    perfect = [s for s in e.slices if s.metrics[0].value == 1.0]
+    for s in perfect:  # a point interval is explained, with the rule-of-three bound
+        assert any(n.startswith(f"{s.column}={s.value}: all {s.rows} rows right") and
+                   f"above {100 * (1 - 3 / s.rows):.1f}%" in n for n in e.notes)
 
 
 def test_a_kserve_v2_target_gets_tensors_and_named_indices(v1_run, demo_server: DemoServer, tmp_path: Path) -> None:
@@ -109,7 +113,7 @@ def test_a_kserve_v2_target_gets_tensors_and_named_indices(v1_run, demo_server: 
     flags = {**_flags(demo_server.url + "/v2/models/demo/infer", tmp_path), "eval_classes": "setosa,versicolor,virginica"}
     e = engine.run(build_plan(flags)).evaluation
     json_face = v1_run[1].evaluation
-    assert e is not None and e.answered == 300 and not e.notes
+    assert e is not None and e.answered == 300 and e.notes == json_face.notes  # no note about unnamed classes
     assert e.metric("accuracy").value == json_face.metric("accuracy").value
     assert e.confusion == json_face.confusion
     # FP32 on the wire: the same classes, probabilities equal to float32 precision

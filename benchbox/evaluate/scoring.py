@@ -105,6 +105,14 @@ def classification_section(outcomes: Sequence[RowOutcome], classes: Classes, sli
     slices = tuple(SliceMetrics(column, value, len(pos), metrics.classification(
         data.take(np.array(pos)), confidence, resamples, slice_seed(seed, column, value)))
         for column, value, pos in slices_of(outcomes, slice_columns))
+    for where, n, figures in [("the whole set", len(outcomes), found)] + [(f"{x.column}={x.value}", x.rows, x.metrics)
+                                                                           for x in slices]:
+        accuracy = figures[0].value
+        if n >= 3 and accuracy in (0.0, 1.0):
+            # Every resample is then all right (or all wrong): the interval collapses to a point.
+            bound = f"above {100 * (1 - 3 / n):.1f}%" if accuracy == 1.0 else f"below {100 * 3 / n:.1f}%"
+            notes.append(f"{where}: all {n} rows {'right' if accuracy == 1.0 else 'wrong'}, so the bootstrap interval "
+                         f"is a single point; by the rule of three the true accuracy is {bound} (95% confidence)")
     return Core(metrics=found, classes=classes.names, per_class=metrics.per_class(data, classes.names),
                 confusion=metrics.confusion(data), slices=slices, worst=_worst_classified(outcomes, classes.names))
 
