@@ -19,6 +19,10 @@ from typing import Any, Literal
 from benchbox import flags as parse
 from benchbox.brakes import Brakes, build_brakes
 from benchbox.errors import ConfigError, UsageError, bad_value
+from benchbox.evaluate.model import EvalPlan
+from benchbox.evaluate.plan import CONFIG_KEYS as EVAL_CONFIG_KEYS
+from benchbox.evaluate.plan import eval_plan
+from benchbox.evaluate.plan import redacted as eval_redacted
 from benchbox.findings import is_secret_header
 from benchbox.flags import PHASES, REDACTED  # noqa: F401 - re-exported: the plan's vocabulary
 from benchbox.gates import DEFAULT_SLOS, GateSpec, merge_slos
@@ -42,7 +46,7 @@ CONFIG_KEYS = frozenset({
     "master_bind", "master_port", "input_schema", "output_schema", "openapi", "protocol", "contract_cases",
     "tolerance", "accept", "write_accept", "adversarial_budget", "adversarial_cases", "expect_rate_limit",
     "saturation_budget", "insecure", "max_rps", "max_concurrency", "abort_on", "max_body",
-})
+}) | EVAL_CONFIG_KEYS
 
 
 @dataclass(frozen=True)
@@ -122,6 +126,7 @@ class Plan:
     method_given: bool = True
     insecure: bool = False
     brakes: Brakes = Brakes()
+    evaluation: EvalPlan | None = None  # --eval FILE: score the endpoint on a held-out labelled set
 
     def phase_spec(self, name: str = "steady") -> PhaseSpec:
         """The steady (or ramp) phase at the plan's level."""
@@ -184,6 +189,7 @@ class Plan:
                        "abort_on": self.brakes.describe_abort()},
             "skip": sorted(self.skip), "seed": self.seed, "out_dir": str(self.out_dir),
             "config": self.config_path,
+            "evaluation": eval_redacted(self.evaluation),
         }
 
 
@@ -222,6 +228,10 @@ _CONFIG_SHAPES: dict[str, tuple[tuple[type, ...], str]] = {
     "steps": ((str, list), "a list of levels like steps = [10, 20, 40]"),
     "body": ((str, dict, list, int, float, bool), "JSON as TOML, or \"@file.json\""),
     "ramp": ((bool,), "true or false"),
+    "gate": ((str, list), 'a list like gate = ["accuracy>=0.9"]'),
+    "eval_input": ((str, list), "a column name or a list of them"),
+    "eval_slice": ((str, list), "a column name or a list of them"),
+    "eval_classes": ((str, list), "a list of class names"),
     "insecure": ((bool,), "true or false"),
 }
 
@@ -312,6 +322,7 @@ def build_plan(flags: Mapping[str, Any], config: Mapping[str, Any] | None = None
         api_key_env=str(api_key_env) if api_key_env else None, config_path=config_path, workers=workers,
         contract=contract, method_given=method_given, adversarial=_adversarial_plan(pick),
         saturation_budget_s=parse_duration("--saturation-budget", pick("saturation_budget", 90.0)),
+        evaluation=eval_plan(pick, base_dir),
     )
 
 

@@ -134,12 +134,14 @@ FLAGS = ["--target", "--body", "--method", "-H", "--api-key-env", "--rate", "--u
          "--protocol", "--contract-cases", "--tolerance", "--accept", "--write-accept", "--saturation-budget",
          "--adversarial-budget", "--adversarial-cases", "--expect-rate-limit", "--health-path", "--ready-path",
          "--ready-timeout", "--out", "--label", "--seed", "--max-rps", "--max-concurrency", "--abort-on",
-         "--max-body", "--config"]
+         "--max-body", "--config", "--eval", "--gate", "--eval-input", "--eval-label", "--eval-slice", "--eval-task",
+         "--eval-classes"]
 CONFIG_KEYS = ["target", "method", "body", "headers", "api_key_env", "rate", "users", "arrival", "duration",
                "timeout", "connections", "slo", "skip", "label", "seed", "health_paths", "ready_paths",
                "ready_timeout", "ramp", "steps", "step_duration", "scenario", "workers", "protocol",
                "contract_cases", "tolerance", "adversarial_budget", "adversarial_cases", "expect_rate_limit",
-               "saturation_budget", "insecure", "max_rps", "max_concurrency", "abort_on", "max_body", "bogus"]
+               "saturation_budget", "insecure", "max_rps", "max_concurrency", "abort_on", "max_body", "eval", "gate",
+               "eval_task", "eval_classes", "bogus"]
 
 # Values that look almost right, plus arbitrary text (NUL bytes, odd unicode, huge numbers).
 tricky = st.sampled_from(["", "0", "-1", "1e309", "nan", "inf", "10%", "200%", "5s", "-5s", "0s", "1e-9", "@",
