@@ -245,7 +245,8 @@ def _evaluate(plan: Plan, found: Any, notify: Observer) -> EvaluationSection:
     assert plan.evaluation is not None
     notify(Event("phase", f"evaluation: scoring the answers on {plan.evaluation.path}"))
     section = evaluate(plan.evaluation, plan.target, plan.request, found, plan.seed,
-                       lambda text: notify(Event("note", text)), protocol=plan.contract.protocol)
+                       lambda text: notify(Event("note", text)), protocol=plan.contract.protocol,
+                       brakes=plan.brakes)
     notify(Event("note", f"evaluation: {section.rows} rows, " + ", ".join(
         f"{m.name} {m.value:.4g}" for m in section.metrics if m.value is not None)))
     return section

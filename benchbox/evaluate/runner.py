@@ -28,6 +28,11 @@ class Endpoint:
     input_name: str = "input-0"
     datatype: str = "FP64"
     timeout_s: float = 10.0
+    # Bounds and brakes, as every phase has them (benchbox.bounded, benchbox.brakes).
+    insecure: bool = False
+    max_body_bytes: int = 4 * 1024 * 1024
+    max_rps: float | None = None
+    max_concurrency: int | None = None
 
 
 def body_for(row: EvalRow, endpoint: Endpoint) -> Any:
@@ -44,15 +49,16 @@ def body_for(row: EvalRow, endpoint: Endpoint) -> Any:
 def predict(rows: Sequence[EvalRow], endpoint: Endpoint, regression: bool, concurrency: int = 4,
             notify: Callable[[str], None] | None = None) -> tuple[list[Answer], int]:
     """Every row's answer, in row order, and the number of requests sent (retries included)."""
-    import httpx
-
     from benchbox.contract.session import Session
 
     answers: list[Answer | None] = [None] * len(rows)
     sent = 0
-    workers = max(1, min(concurrency, len(rows)))
+    workers = max(1, min(concurrency, len(rows), endpoint.max_concurrency or concurrency))
     stop = threading.Event()  # Ctrl-C or SIGTERM lands in this thread: the workers finish their request and stop
-    with httpx.Client(timeout=endpoint.timeout_s, trust_env=False) as client:
+    from benchbox import bounded
+
+    with bounded.client(timeout_s=endpoint.timeout_s, trust_env=False, insecure=endpoint.insecure,
+                        max_rps=endpoint.max_rps, max_bytes=endpoint.max_body_bytes) as client:
         def work(offset: int) -> int:
             session = Session(client, endpoint.url, endpoint.method, dict(endpoint.headers or {}))
             for i in range(offset, len(rows), workers):
@@ -129,7 +135,8 @@ __all__ = ["Endpoint", "body_for", "predict", "score", "decide_task"]
 
 
 def evaluate(plan: EvalPlan, url: str, request: Any, contract: Any, seed: int,
-             notify: Callable[[str], None] | None = None, protocol: str = "auto") -> EvaluationSection:
+             notify: Callable[[str], None] | None = None, protocol: str = "auto",
+             brakes: Any = None) -> EvaluationSection:
     """The phase: read the set, send it in the endpoint's shape, score the answers."""
     from benchbox.evaluate.data import read_set
 
@@ -141,7 +148,10 @@ def evaluate(plan: EvalPlan, url: str, request: Any, contract: Any, seed: int,
     if not any(name.lower() == "content-type" for name in headers):
         headers["Content-Type"] = "application/json"
     endpoint = Endpoint(url=url, method="POST" if request.method == "GET" else request.method, headers=headers,
-                        timeout_s=request.timeout_s, protocol=_protocol(url, protocol))
+                        timeout_s=request.timeout_s, protocol=_protocol(url, protocol),
+                        insecure=getattr(request, "insecure", False),
+                        max_body_bytes=getattr(request, "max_body_bytes", 4 * 1024 * 1024),
+                        max_rps=getattr(brakes, "max_rps", None), max_concurrency=getattr(brakes, "max_concurrency", None))
     if contract is not None and getattr(contract, "source", None):
         spec = contract.inputs[0] if contract.inputs else None
         endpoint = replace(endpoint, method=contract.method, protocol=contract.protocol,
