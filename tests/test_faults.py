@@ -192,7 +192,8 @@ def test_target_killed_mid_load(tmp_path: Path) -> None:
     try:
         proc = subprocess.Popen(
             [sys.executable, "-m", "benchbox", "run", "--target", server.url + "/predict", *BODY, "--rate", "40",
-             "--duration", "40s", "--out", str(tmp_path), "--seed", "3", *ONLY_LOAD],
+             "--duration", "40s", "--abort-on", "errors=20%,after=2s", "--out", str(tmp_path), "--seed", "3",
+             *ONLY_LOAD],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert proc.stderr is not None
         deadline = time.monotonic() + 60
