@@ -24,6 +24,7 @@ from benchbox.adversarial.model import AdversarialSection
 from benchbox.contract.model import ContractSection
 from benchbox.evaluate.model import EvaluationSection
 from benchbox.saturation.model import Saturation
+from benchbox.redact import scrub_result
 from benchbox.result import LoadPhase, LoadSection, Preflight, Result, Target, Verdict, save
 
 
@@ -101,7 +102,7 @@ def run(plan: Plan, command: str = "run", observer: Observer | None = None) -> R
 
         judged += judge_evaluation(plan.evaluation.gates, evaluation, _skipped_phase(plan, "eval", pre, interrupted))
     verdict: Verdict = "error" if problems else ("fail" if any(g.passed is False for g in judged) else "pass")
-    return _scrubbed(plan, Result(
+    return scrub_result(plan.request.headers, Result(
         benchbox_version=__version__, started_at=started, finished_at=_now(), command=command,
         plan=plan.redacted(),
         target=Target(url=plan.target, protocol=_protocol(plan, contract),
@@ -112,29 +113,6 @@ def run(plan: Plan, command: str = "run", observer: Observer | None = None) -> R
         partial=interrupted is not None or any(p.partial for p in phases), interrupted=interrupted,
         problems=tuple(problems), notes=tuple(notes),
     ))
-
-
-def _scrubbed(plan: Plan, result: Result) -> Result:
-    """The last line of defence for secrets: every phase redacts the headers it records, but a
-    target can echo a key back anywhere (an error page, a redirect, a note). Any occurrence of a
-    secret header's value, anywhere in the record, becomes <redacted> before the record exists."""
-    from benchbox.findings import REDACTED, is_secret_header
-    from benchbox.result import from_dict, to_dict
-
-    secrets: set[str] = set()
-    for name, value in plan.request.headers:
-        if is_secret_header(name):
-            secrets.add(value)
-            secrets.update(part for part in value.replace(";", " ").replace("=", " ").split() if len(part) >= 8)
-    secrets = {s for s in secrets if len(s) >= 8}  # short values would blank out ordinary words
-    if not secrets:
-        return result
-    text = json.dumps(to_dict(result))
-    # Longest first, so a whole value is replaced before its parts; JSON-escaped forms too.
-    for secret in sorted(secrets, key=len, reverse=True):
-        for form in {secret, json.dumps(secret)[1:-1]}:
-            text = text.replace(form, REDACTED)
-    return from_dict(json.loads(text))
 
 
 def _protocol(plan: Plan, contract: ContractSection | None) -> str:
@@ -373,11 +351,15 @@ def check_out_dir(out_dir: Path) -> None:
     import os
 
     probe = out_dir
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
-        raise UsageError(f"bad --out {str(out_dir)!r}: expected a writable directory "
-                         f"({str(probe)!r} is not a writable directory)")
+    try:
+        while not probe.exists() and probe != probe.parent:
+            probe = probe.parent
+        usable = probe.is_dir() and os.access(probe, os.W_OK | os.X_OK)
+        why = f"{str(probe)!r} is not a writable directory"
+    except OSError as exc:  # a name too long for the file system, say
+        usable, why = False, exc.strerror or str(exc)
+    if not usable:
+        raise UsageError(f"bad --out {str(out_dir)[:200]!r}: expected a writable directory ({why})")
 
 
 @dataclass(frozen=True)

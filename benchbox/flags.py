@@ -88,7 +88,7 @@ def check_locustfile(path: Path, shown: str) -> None:
     try:
         tree = ast.parse(path.read_bytes(), filename=str(path))
     except SyntaxError as exc:
-        raise bad_value("--scenario", shown, f"a locustfile that parses (syntax error at line {exc.lineno}: "
+        raise bad_value("--scenario", shown, f"a locustfile that parses (SyntaxError at line {exc.lineno}: "
                                              f"{exc.msg})") from None
     except (OSError, ValueError) as exc:
         raise bad_value("--scenario", shown, f"a readable Python file ({exc})") from None
@@ -101,7 +101,8 @@ def check_locustfile(path: Path, shown: str) -> None:
                 name = base.attr if isinstance(base, ast.Attribute) else getattr(base, "id", "")
                 if name.endswith("User"):
                     return
-    raise bad_value("--scenario", shown, "a locustfile defining a user class (class MyUser(HttpUser): ...)")
+    raise bad_value("--scenario", shown, "a locustfile defining a User class, like class MyUser(HttpUser): "
+                                         "it has no User class")
 
 
 def bodies(flag: str | None, cfg_value: Any, base_dir: Path) -> list[str]:

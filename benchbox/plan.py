@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from benchbox import flags as parse
 from benchbox.brakes import Brakes, build_brakes
+from benchbox.config_check import check_config_type, check_json_file
 from benchbox.errors import ConfigError, UsageError, bad_value
 from benchbox.evaluate.model import EvalPlan
 from benchbox.evaluate.plan import CONFIG_KEYS as EVAL_CONFIG_KEYS
@@ -211,47 +212,10 @@ def read_config(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"bad config {str(p)!r}: unknown key {unknown[0]!r}; "
                           f"expected one of {', '.join(sorted(CONFIG_KEYS))}")
     for key, value in data.items():
-        _check_config_type(str(p), key, value)
+        check_config_type(str(p), key, value)
     data["_base_dir"] = str(p.parent)
     data["_path"] = str(p)
     return data
-
-
-_SCALAR = (str, int, float)
-# The TOML shape of each key that is not a plain scalar; a wrong shape is named, not crashed on.
-_CONFIG_SHAPES: dict[str, tuple[tuple[type, ...], str]] = {
-    "headers": ((dict,), 'a table like headers = {X-Team = "ml"}'),
-    "slo": ((dict, list), 'a table like slo = {p95 = "200ms"}'),
-    "skip": ((str, list), 'a list like skip = ["saturation"]'),
-    "health_paths": ((str, list), 'a list of paths like health_paths = ["/health"]'),
-    "ready_paths": ((str, list), 'a list of paths like ready_paths = ["/ready"]'),
-    "steps": ((str, list), "a list of levels like steps = [10, 20, 40]"),
-    "body": ((str, dict, list, int, float, bool), "JSON as TOML, or \"@file.json\""),
-    "ramp": ((bool,), "true or false"),
-    "gate": ((str, list), 'a list like gate = ["accuracy>=0.9"]'),
-    "eval_input": ((str, list), "a column name or a list of them"),
-    "eval_slice": ((str, list), "a column name or a list of them"),
-    "eval_classes": ((str, list), "a list of class names"),
-    "insecure": ((bool,), "true or false"),
-}
-
-
-def _check_config_type(path: str, key: str, value: Any) -> None:
-    types, expected = _CONFIG_SHAPES.get(key, (_SCALAR, "a string or a number"))
-    ok = isinstance(value, types) and (key in ("ramp", "insecure", "body") or not isinstance(value, bool))
-    if ok and isinstance(value, list) and key != "body":
-        ok = all(isinstance(item, _SCALAR) and not isinstance(item, bool) for item in value)
-    if ok and isinstance(value, dict) and key != "body":
-        ok = all(isinstance(item, _SCALAR) and not isinstance(item, bool) for item in value.values())
-    if not ok:
-        shown = "" if key in ("headers", "body") else f" {_clip_value(value)}"  # headers may hold a secret
-        raise ConfigError(f"bad config {path!r}: key {key!r} is {type(value).__name__}{shown}; "
-                          f"expected {expected}")
-
-
-def _clip_value(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:40] + "…"
 
 
 def build_plan(flags: Mapping[str, Any], config: Mapping[str, Any] | None = None,
@@ -369,25 +333,13 @@ def _contract_plan(pick: Any, base_dir: Path) -> ContractPlan:
     openapi = pick("openapi")
     if openapi and not str(openapi).startswith(("http://", "https://")):
         openapi = path("openapi")
-        _check_json_file("--openapi", str(openapi), "an OpenAPI document (JSON) as a URL or a file")
+        check_json_file("--openapi", str(openapi), "an OpenAPI document (JSON) as a URL or a file")
     return ContractPlan(
         input_schema=input_schema, output_schema=output_schema, openapi=openapi, protocol=protocol,
         cases=int(parse_positive("--contract-cases", pick("contract_cases", 100), integer=True)),
         tolerance=tol, accept=read_accept(accept) if accept else frozenset(), accept_file=accept,
         write_accept=pick("write_accept"),
     )
-
-
-def _check_json_file(flag: str, path: str, expected: str) -> None:
-    """Read now, so a missing or broken file fails before any request, not mid-run."""
-    import json
-
-    try:
-        json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise bad_value(flag, path, f"{expected} ({getattr(exc, 'strerror', None) or exc})") from None
-    except json.JSONDecodeError as exc:
-        raise bad_value(flag, path, f"{expected} (not JSON: {exc.msg} at line {exc.lineno})") from None
 
 
 def _workers(pick: Any) -> WorkerPlan:

@@ -90,8 +90,8 @@ def test_malformed_config(files: dict[str, Path], key: str, names: list[str]) ->
     ("--body", "bad.json", ["bad.json", "valid JSON"]),
     ("--input-schema", "bad-schema.json", ["--input-schema", "bad-schema.json"]),
     ("--output-schema", "not-json-schema.json", ["--output-schema", "not-json-schema.json"]),
-    ("--scenario", "syntax_locustfile.py", ["--scenario", "syntax error at line 2"]),
-    ("--scenario", "empty_locustfile.py", ["--scenario", "user class"]),
+    ("--scenario", "syntax_locustfile.py", ["--scenario", "SyntaxError at line 2"]),
+    ("--scenario", "empty_locustfile.py", ["--scenario", "no User class"]),
 ])
 def test_malformed_file(files: dict[str, Path], flag: str, key: str, names: list[str]) -> None:
     value = f"@{files[key]}" if flag == "--body" else str(files[key])

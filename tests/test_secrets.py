@@ -78,7 +78,7 @@ def test_no_secret_in_an_error_message(tmp_path: Path) -> None:
 def test_a_secret_echoed_anywhere_in_the_record_is_scrubbed() -> None:
     """Defence in depth: even text no phase thought of redacting (a problem, a note, an error
     sample) loses the secret before result.json exists."""
-    from benchbox import engine, evidence
+    from benchbox import evidence, redact
     from benchbox.plan import build_plan
     from benchbox.result import Result, Target
 
@@ -89,7 +89,7 @@ def test_a_secret_echoed_anywhere_in_the_record_is_scrubbed() -> None:
                  machine=evidence.machine(), seed=1,
                  problems=(f"target said: invalid token Bearer {API_KEY} for {COOKIE}",),
                  notes=(f'echo: {{"auth": "{API_KEY}"}}',))
-    clean = engine._scrubbed(plan, raw)
+    clean = redact.scrub_result(plan.request.headers, raw)
     text = json.dumps([clean.problems, clean.notes])
     assert not _leaks(text) and text.count("<redacted>") >= 3
     assert clean.problems[0].startswith("target said: invalid token")
