@@ -274,7 +274,9 @@ def _print_comparison(c: Any) -> None:
         click.echo(f"  warning: {warning}")
     for problem in c.problems:
         click.echo(f"  problem: {problem}")
-    for m in c.metrics:
+    if all(m.verdict == "not measured" for m in c.metrics):
+        click.echo("  latency and throughput: not compared (no load measured on both sides)")
+    for m in (m for m in c.metrics if m.verdict != "not measured"):
         note = "" if m.stable else "  (unstable: too little data)"
         click.echo(f"  {metric_label(m.name):>10}: {show_value(m, m.baseline)} -> {show_value(m, m.candidate)}  "
                    f"{show_change(m)}  [{show_ci(m)}]  {m.verdict}{note}")

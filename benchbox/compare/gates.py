@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from benchbox.compare.model import MetricDiff, ShadowSection
-from benchbox.errors import bad_value
+from benchbox.errors import UsageError, bad_value
 from benchbox.result import GateResult
 from benchbox.units import parse_percent
 
@@ -56,9 +56,13 @@ def parse_regression(text: str) -> RegressionGate:
     if not sep or key not in REGRESSION_KEYS:
         raise bad_value("--max-regression", text, _FORM)
     value = value.strip()
-    if not value.endswith("%"):
-        raise bad_value("--max-regression", text, _FORM)
-    return RegressionGate(metric=key, limit=parse_percent(f"--max-regression {key}", value))
+    try:
+        if not value.endswith("%"):
+            raise ValueError
+        limit = parse_percent(f"--max-regression {key}", value)
+    except (ValueError, UsageError):
+        raise bad_value("--max-regression", text, _FORM + ", PERCENT from 0% to 100%") from None
+    return RegressionGate(metric=key, limit=limit)
 
 
 def parse_gates(regressions: Iterable[str], min_agreement: str | None) -> CompareGates:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from benchbox import __version__, evidence, target
+from benchbox import __version__, evidence, hdr, target
 from benchbox import gates as run_gates
 from benchbox.compare import gates as compare_gates
 from benchbox.compare.model import CompareSettings, Comparison, Interleave, ShadowSection
@@ -28,7 +28,7 @@ from benchbox.errors import Interrupted, TargetUnreachable
 from benchbox.load.merge import merge_phases
 from benchbox.load.spec import PhaseSpec, RunSpec
 from benchbox.plan import Plan
-from benchbox.result import LoadPhase, LoadSection, Preflight, Result, Target, save
+from benchbox.result import LoadPhase, LoadSection, Preflight, Result, Target, TimePoint, save
 
 Notify = Callable[[str], None]
 
@@ -58,7 +58,9 @@ def run_live(baseline: Plan, candidate: Plan, options: LiveOptions, settings: Co
     for role, pre in (("baseline", pre_b), ("candidate", pre_c)):
         if pre.error:
             raise TargetUnreachable(f"{role}: {pre.error}")
-    baseline, candidate, source = _with_inputs(baseline, candidate, say)
+    # The load's pool is 100 inputs, as a run's; the shadow wants as many as it is allowed.
+    pool_size = max(100 if options.load else 0, options.shadow_cases if options.shadow else 0, 1)
+    baseline, candidate, source = _with_inputs(baseline, candidate, pool_size, say)
 
     shadow: ShadowSection | None = None
     shadow_skipped = None
@@ -97,7 +99,7 @@ def run_live(baseline: Plan, candidate: Plan, options: LiveOptions, settings: Co
                             order="baseline, candidate, candidate, baseline, ...") if options.load else None
     comparison = compare_results(results[0], results[1], settings, gates, mode="live",
                                  sources=(str(paths[0]), str(paths[1])), shadow=shadow, interleave=interleave,
-                                 shadow_skipped=shadow_skipped)
+                                 shadow_skipped=shadow_skipped, load_skipped=not options.load)
     return LiveOutcome(comparison, paths[0], paths[1])
 
 
@@ -121,12 +123,9 @@ def join_windows(windows: Sequence[LoadPhase]) -> LoadPhase | None:
     if not windows:
         return None
     merged = merge_phases(list(windows), [])
-    series = []
+    series: list[TimePoint] = []
     for window in windows:
-        n = len(window.timeseries)
-        for i, point in enumerate(window.timeseries):
-            duration = 1.0 if i < n - 1 else min(1.0, max(window.elapsed_s - (n - 1), 1e-3))
-            series.append(dataclasses.replace(point, t=len(series), duration_s=round(duration, 4)))
+        series.extend(dataclasses.replace(p, t=len(series) + i) for i, p in enumerate(window_seconds(window)))
     elapsed = sum(w.elapsed_s for w in windows)
     first = windows[0]
     return dataclasses.replace(
@@ -136,7 +135,29 @@ def join_windows(windows: Sequence[LoadPhase]) -> LoadPhase | None:
         timeseries=tuple(series), workers=(), samples=())
 
 
-def _with_inputs(baseline: Plan, candidate: Plan, say: Notify) -> tuple[Plan, Plan, str]:
+def window_seconds(window: LoadPhase) -> list[TimePoint]:
+    """A window's seconds, each with its length. The last one holds only the drain (the answers
+    still in flight when the window closed): under half a second, it joins the second before, so
+    a handful of requests never pose as a second of their own."""
+    points = list(window.timeseries)
+    if not points:
+        return []
+    tail = min(1.0, max(window.elapsed_s - (len(points) - 1), 1e-3))
+    sized = [dataclasses.replace(p, duration_s=1.0) for p in points[:-1]]
+    last = dataclasses.replace(points[-1], duration_s=round(tail, 4))
+    if sized and tail < 0.5:
+        before = sized.pop()
+        encoded = [h for h in (before.hdr, last.hdr) if h]
+        merged = hdr.encode(hdr.merge(encoded)) if encoded else None
+        maxes = [m for m in (before.max, last.max) if m is not None]
+        last = hdr.with_percentiles(dataclasses.replace(
+            before, requests=before.requests + last.requests, errors=before.errors + last.errors,
+            max=max(maxes) if maxes else None, hdr=merged, duration_s=round(1.0 + tail, 4), p50=None, p95=None,
+            p99=None))
+    return sized + [last]
+
+
+def _with_inputs(baseline: Plan, candidate: Plan, pool_size: int, say: Notify) -> tuple[Plan, Plan, str]:
     """Both sides get the same bodies: the user's, else valid inputs from the baseline's contract."""
     if baseline.request.bodies:
         return baseline, candidate, "--body"
@@ -152,7 +173,7 @@ def _with_inputs(baseline: Plan, candidate: Plan, say: Notify) -> tuple[Plan, Pl
     if (found.source is None or found.protocol == "kserve-v2") and not baseline.method_given:
         post = discover(baseline.target, "POST", headers, options, notify=say)
         found = post if post.source is not None else found
-    pool = tuple(body_text(b) for b in valid_inputs(found, 200, baseline.seed)) if found.source else ()
+    pool = tuple(body_text(b) for b in valid_inputs(found, pool_size, baseline.seed)) if found.source else ()
     if not pool:
         say("no contract found: the load sends the plain request and shadow is skipped (give --body)")
         return baseline, candidate, "none"

@@ -58,6 +58,8 @@ class MetricDiff:
     verdict: MetricVerdict
     stable: bool = True
     note: str = ""
+    # Two-sided permutation test over seconds: how often shuffled seconds differ this much.
+    p_value: float | None = None
 
 
 @dataclass(frozen=True)

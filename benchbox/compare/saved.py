@@ -29,10 +29,11 @@ def side_of(result: Result, role: Literal["baseline", "candidate"], source: str)
 def compare_results(baseline: Result, candidate: Result, settings: CompareSettings,
                     gates: compare_gates.CompareGates, *, mode: Literal["live", "saved"] = "saved",
                     sources: tuple[str, str] = ("", ""), shadow: ShadowSection | None = None,
-                    interleave: Interleave | None = None, shadow_skipped: str | None = None) -> Comparison:
+                    interleave: Interleave | None = None, shadow_skipped: str | None = None,
+                    load_skipped: bool = False) -> Comparison:
     base, cand = side_of(baseline, "baseline", sources[0]), side_of(candidate, "candidate", sources[1])
     metrics = _metrics(base.phase, cand.phase, settings)
-    warnings = differences(baseline, candidate)
+    warnings = [w for w in differences(baseline, candidate) if not (load_skipped and w.startswith("no load phase"))]
     problems = tuple(f"{role}: {p}" for role, r in (("baseline", baseline), ("candidate", candidate))
                      for p in r.problems)
     skipped = shadow_skipped or ("not checked: comparing saved results, which hold no answers to compare"

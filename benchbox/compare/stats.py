@@ -25,8 +25,10 @@ from benchbox.compare.model import CompareSettings, MetricDiff, MetricVerdict
 from benchbox.result import LoadPhase
 
 PERCENTILES = (("p50", 50.0), ("p90", 90.0), ("p95", 95.0), ("p99", 99.0))
-# A percentile read from fewer samples beyond it than this is mostly one or two requests.
-MIN_TAIL_SAMPLES = 10
+# A percentile read from fewer samples beyond it than this rests on a handful of requests, and a
+# bootstrap of an extreme quantile is then too narrow (it can only reshuffle those few): measured,
+# two instances of one server at 10 samples beyond P99 were called different.
+MIN_TAIL_SAMPLES = 20
 # Fewer seconds than this, and the spread between seconds (the whole basis of the CI) is a guess.
 MIN_SECONDS = 8
 # An error-rate change smaller than this (absolute) is not called a change.
@@ -74,7 +76,15 @@ def compare_phases(baseline: LoadPhase, candidate: LoadPhase, settings: CompareS
 
 
 def compare_seconds(base: Sequence[Second], cand: Sequence[Second], settings: CompareSettings) -> tuple[MetricDiff, ...]:
-    """Every metric, both sides, with a bootstrap confidence interval of the difference."""
+    """Every metric, both sides, with a bootstrap confidence interval of the difference and a
+    permutation test of it.
+
+    The interval says how big the difference is; the permutation test (seconds shuffled between
+    the sides, as they would be exchangeable if the targets were the same) guards the call. It
+    matters when one side caught a stall the other did not: the bootstrap keeps that second on
+    its side, the permutation sees that it could as well have landed on the other (measured: two
+    instances of one server, one stalled half-second, were called different by the interval
+    alone)."""
     if not base or not cand:
         return tuple(_unmeasured(name, "ms", True) for name, _ in PERCENTILES) + (
             _unmeasured("rps", "req/s", False), _unmeasured("errors", "ratio", True))
@@ -84,24 +94,65 @@ def compare_seconds(base: Sequence[Second], cand: Sequence[Second], settings: Co
     sides = []
     for seconds in (base, cand):
         weights = np.vstack([np.ones(len(seconds)), block_weights(len(seconds), settings.resamples, rng)])
-        counts = weights @ _dense(seconds, keys)  # row 0: the whole phase; the rest: resamples
-        requests = weights @ np.array([s.requests for s in seconds], dtype=np.float64)
-        errors = weights @ np.array([s.errors for s in seconds], dtype=np.float64)
-        durations = weights @ np.array([s.duration_s for s in seconds], dtype=np.float64)
-        sides.append((counts, requests, errors, durations, len(seconds)))
+        sides.append(_Drawn(weights, seconds, keys))  # row 0: the whole phase; the rest: resamples
+    shuffled = permutation_weights(len(base), len(cand), settings.resamples, rng)
+    pooled = [*base, *cand]
+    null = (_Drawn(shuffled, pooled, keys), _Drawn(1.0 - shuffled, pooled, keys))
     alpha = 1.0 - settings.confidence
     metrics: list[MetricDiff] = []
     for name, pct in PERCENTILES:
-        b = _percentiles(sides[0][0], values_ms, pct)
-        c = _percentiles(sides[1][0], values_ms, pct)
+        b, c = (_percentiles(side.counts, values_ms, pct) for side in sides)
+        nb, nc = (_percentiles(side.counts, values_ms, pct) for side in null)
+        p = _p_value(_ratio(c[0], b[0]), _ratio(nc, nb))
         note = _stability(pct, sides[0], sides[1])
-        metrics.append(_relative_metric(name, "ms", True, b, c, alpha, settings.min_effect, note))
-    rps = [s[1] / s[3] for s in sides]  # responses and errors both count: a request completed in the second
-    metrics.append(_relative_metric("rps", "req/s", False, rps[0], rps[1], alpha, settings.min_effect,
-                                    _seconds_note(sides[0][4], sides[1][4])))
-    err = [np.divide(s[2], s[1], out=np.zeros_like(s[2]), where=s[1] > 0) for s in sides]
-    metrics.append(_absolute_metric("errors", err[0], err[1], alpha, _seconds_note(sides[0][4], sides[1][4])))
+        metrics.append(_relative_metric(name, "ms", True, b, c, alpha, settings.min_effect, note, p))
+    seconds_note = _seconds_note(len(base), len(cand))
+    rps = [side.requests / side.durations for side in sides]  # responses and errors: both completed
+    null_rps = [side.requests / side.durations for side in null]
+    metrics.append(_relative_metric("rps", "req/s", False, rps[0], rps[1], alpha, settings.min_effect, seconds_note,
+                                    _p_value(_ratio(rps[1][0], rps[0][0]), _ratio(null_rps[1], null_rps[0]))))
+    err = [side.error_rate for side in sides]
+    null_err = [side.error_rate for side in null]
+    metrics.append(_absolute_metric("errors", err[0], err[1], alpha, seconds_note,
+                                    _p_value(err[1][0] - err[0][0], null_err[1] - null_err[0])))
     return tuple(metrics)
+
+
+class _Drawn:
+    """Weighted sums over seconds, one row per draw (a bootstrap resample or a permutation)."""
+
+    def __init__(self, weights: np.ndarray, seconds: Sequence[Second], keys: np.ndarray) -> None:
+        self.n = len(seconds)
+        self.counts = weights @ _dense(seconds, keys)
+        self.requests = weights @ np.array([s.requests for s in seconds], dtype=np.float64)
+        self.errors = weights @ np.array([s.errors for s in seconds], dtype=np.float64)
+        self.durations = weights @ np.array([s.duration_s for s in seconds], dtype=np.float64)
+
+    @property
+    def error_rate(self) -> np.ndarray:
+        return np.divide(self.errors, self.requests, out=np.zeros_like(self.errors), where=self.requests > 0)
+
+
+def permutation_weights(n_base: int, n_cand: int, draws: int, rng: np.random.Generator) -> np.ndarray:
+    """Rows of 0/1 over the pooled seconds: 1 puts a second on the baseline side (n_base per row)."""
+    ranks = np.argsort(rng.random((draws, n_base + n_cand)), axis=1)
+    weights = np.zeros((draws, n_base + n_cand))
+    np.put_along_axis(weights, ranks[:, :n_base], 1.0, axis=1)
+    return weights
+
+
+def _ratio(cand: np.ndarray | float, base: np.ndarray | float) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray(cand, dtype=np.float64) / np.asarray(base, dtype=np.float64) - 1.0
+
+
+def _p_value(observed: np.ndarray | float, null: np.ndarray) -> float | None:
+    """Two-sided: how often shuffled seconds differ at least as much as the real sides do."""
+    observed = float(np.asarray(observed))
+    finite = null[np.isfinite(null)]
+    if not math.isfinite(observed) or finite.size < 10:
+        return None
+    return float((1 + np.sum(np.abs(finite) >= abs(observed) - 1e-12)) / (finite.size + 1))
 
 
 def block_length(n: int) -> int:
@@ -158,7 +209,7 @@ def _interval(samples: np.ndarray, alpha: float) -> tuple[float | None, float | 
 
 
 def _relative_metric(name: str, unit: str, higher_is_worse: bool, b: np.ndarray, c: np.ndarray, alpha: float,
-                     min_effect: float, note: str) -> MetricDiff:
+                     min_effect: float, note: str, p: float | None) -> MetricDiff:
     base, cand = float(b[0]), float(c[0])
     if not (math.isfinite(base) and math.isfinite(cand)) or base <= 0:
         return _unmeasured(name, unit, higher_is_worse, base, cand)
@@ -166,23 +217,39 @@ def _relative_metric(name: str, unit: str, higher_is_worse: bool, b: np.ndarray,
         rel_samples = c[1:] / b[1:] - 1.0
     low, high = _interval(rel_samples, alpha)
     relative = cand / base - 1.0
-    significant = low is not None and high is not None and (low > 0.0 or high < 0.0)
+    # An unstable figure is shown with its interval, but never called a change: too little data.
+    significant = _significant(note, low, high, p, alpha)
     verdict, why = _verdict(relative, significant, higher_is_worse, min_effect)
     return MetricDiff(name=name, unit=unit, higher_is_worse=higher_is_worse, baseline=_round(base),
                       candidate=_round(cand), difference=_round(cand - base), relative=_round(relative),
                       ci_low=_round(low), ci_high=_round(high), significant=significant, verdict=verdict,
-                      stable=not note, note="; ".join(x for x in (note, why) if x))
+                      stable=not note, note="; ".join(x for x in (note, why, _p_note(low, high, p, alpha)) if x),
+                      p_value=_round(p))
 
 
-def _absolute_metric(name: str, b: np.ndarray, c: np.ndarray, alpha: float, note: str) -> MetricDiff:
+def _absolute_metric(name: str, b: np.ndarray, c: np.ndarray, alpha: float, note: str, p: float | None) -> MetricDiff:
     base, cand = float(b[0]), float(c[0])
     low, high = _interval(c[1:] - b[1:], alpha)
-    significant = low is not None and high is not None and (low > 0.0 or high < 0.0)
+    significant = _significant(note, low, high, p, alpha)
     verdict, why = _verdict(cand - base, significant, True, MIN_ERROR_EFFECT)
     return MetricDiff(name=name, unit="ratio", higher_is_worse=True, baseline=_round(base), candidate=_round(cand),
                       difference=_round(cand - base), relative=None, ci_low=_round(low), ci_high=_round(high),
                       significant=significant, verdict=verdict, stable=not note,
-                      note="; ".join(x for x in (note, why) if x))
+                      note="; ".join(x for x in (note, why, _p_note(low, high, p, alpha)) if x), p_value=_round(p))
+
+
+def _significant(note: str, low: float | None, high: float | None, p: float | None, alpha: float) -> bool:
+    """Called only on a stable figure whose interval excludes zero and whose permutation test agrees."""
+    excludes_zero = low is not None and high is not None and (low > 0.0 or high < 0.0)
+    return not note and excludes_zero and p is not None and p < alpha
+
+
+def _p_note(low: float | None, high: float | None, p: float | None, alpha: float) -> str:
+    excludes_zero = low is not None and high is not None and (low > 0.0 or high < 0.0)
+    if excludes_zero and p is not None and p >= alpha:
+        return (f"the interval excludes zero, but shuffling seconds between the sides gives as big a difference "
+                f"{100 * p:.0f}% of the time: a few seconds decide it")
+    return ""
 
 
 def _verdict(change: float, significant: bool, higher_is_worse: bool, min_effect: float) -> tuple[MetricVerdict, str]:
@@ -194,22 +261,23 @@ def _verdict(change: float, significant: bool, higher_is_worse: bool, min_effect
     return ("regression" if worse else "improvement"), ""
 
 
-def _stability(pct: float, base: tuple, cand: tuple) -> str:
+def _stability(pct: float, base: _Drawn, cand: _Drawn) -> str:
     notes = []
     for role, side in (("baseline", base), ("candidate", cand)):
-        total = float(side[0][0].sum())
+        total = float(side.counts[0].sum())
         beyond = total * (100.0 - pct) / 100.0
         if beyond < MIN_TAIL_SAMPLES:
             notes.append(f"{role} has {beyond:.0f} requests beyond P{pct:g} (needs {MIN_TAIL_SAMPLES}): "
-                         "too few for a stable figure")
-    seconds = _seconds_note(base[4], cand[4])
+                         "too few for a stable figure, so no change is called")
+    seconds = _seconds_note(base.n, cand.n)
     return "; ".join(notes + ([seconds] if seconds else []))
 
 
 def _seconds_note(n_base: int, n_cand: int) -> str:
     short = min(n_base, n_cand)
     if short < MIN_SECONDS:
-        return f"only {short} seconds of load on one side (needs {MIN_SECONDS}): too short for a stable figure"
+        return (f"only {short} seconds of load on one side (needs {MIN_SECONDS}): too short for a stable figure, "
+                "so no change is called")
     return ""
 
 
