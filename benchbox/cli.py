@@ -261,6 +261,8 @@ def _compare(results: tuple[str, ...], flags: Mapping[str, Any], quiet: bool) ->
     _print_comparison(comparison)
     click.echo(f"report: {files.html}")
     click.echo(f"compare: {files.document}")
+    if request.saved is None and outcome.interrupted:  # written first: nothing measured is lost
+        return ExitCode.TERMINATED if outcome.interrupted == "SIGTERM" else ExitCode.INTERRUPTED
     return ExitCode.GATE_FAILED if comparison.verdict == "fail" else (
         ExitCode.USAGE if comparison.verdict == "error" else ExitCode.PASS)
 

@@ -151,3 +151,16 @@ def test_bad_flags_are_one_line_and_exit_2(benchbox_cli, tmp_path, args, expecte
     assert done.code == 2, done.err
     assert expected in done.err and len(done.err.strip().splitlines()) == 1, done.err
     assert "Traceback" not in done.err
+
+
+def test_an_unreachable_candidate_is_exit_3_in_one_line(fixed_servers, benchbox_cli, tmp_path) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}/p"
+    done = benchbox_cli("compare", "--baseline", f"{fixed_servers['base'].url}/p", "--candidate", dead,
+                        "--ready-timeout", "0.5s", "--body", "{}", "--out", str(tmp_path), "-q")
+    assert done.code == 3, done.err
+    assert done.err.strip().startswith("benchbox: error: candidate: target") and "unreachable" in done.err
+    assert len(done.err.strip().splitlines()) == 1

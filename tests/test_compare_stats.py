@@ -7,6 +7,7 @@ second, exactly as the generator writes them into result.json.
 from __future__ import annotations
 
 import dataclasses
+import json
 import random
 
 import numpy as np
@@ -194,3 +195,27 @@ def test_result_fields_default_for_old_documents() -> None:
     point = TimePoint(t=0, requests=1, errors=0)
     assert point.duration_s is None
     assert dataclasses.replace(point, duration_s=0.5).duration_s == 0.5
+
+
+def test_reports_escape_both_sides_and_show_extra_sections(tmp_path) -> None:
+    """Rendered from the compare document alone; a hostile label or answer never becomes markup."""
+    from benchbox.report.compare_files import write_compare
+
+    hostile = "<script>alert(1)</script>"
+    base = dataclasses.replace(result(phase(seed=1)), target=Target("http://x/p", "json", hostile))
+    bodies = ['{"q": "<img src=x onerror=alert(1)>"}']
+    shadow = judge_answers(bodies, [(_answer("a", 0.5), _answer(hostile, 0.5))], tolerance=1e-6, source="t",
+                           headers={})
+    comparison = compare_results(base, result(phase(scale=1.3, seed=2)), SETTINGS,
+                                 cgates.parse_gates(["p50=10%"], "99%"), shadow=shadow)
+    comparison = dataclasses.replace(comparison, sections={"eval": {"accuracy": [0.91, 0.88], "note": hostile}})
+    files = write_compare(comparison, tmp_path)
+    page = files.html.read_text()
+    assert "<script" not in page and "<img" not in page and "&lt;script&gt;" in page
+    assert 'id="section-eval"' in page and "accuracy" in page
+    assert page.count("<svg") >= 4  # distributions, differences, latency and throughput over time
+    summary = files.markdown.read_text()
+    assert "<script>" not in summary and "section `eval`" in summary and "regression" in summary
+    junit = files.junit.read_text()
+    assert 'failures="2"' in junit  # p50 regression and shadow agreement below 99%
+    assert from_dict(json.loads(files.document.read_text())).sections["eval"]["accuracy"] == [0.91, 0.88]

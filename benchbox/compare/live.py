@@ -46,6 +46,7 @@ class LiveOutcome:
     comparison: Comparison
     baseline_json: Path
     candidate_json: Path
+    interrupted: str | None = None
 
 
 def run_live(baseline: Plan, candidate: Plan, options: LiveOptions, settings: CompareSettings,
@@ -100,7 +101,7 @@ def run_live(baseline: Plan, candidate: Plan, options: LiveOptions, settings: Co
     comparison = compare_results(results[0], results[1], settings, gates, mode="live",
                                  sources=(str(paths[0]), str(paths[1])), shadow=shadow, interleave=interleave,
                                  shadow_skipped=shadow_skipped, load_skipped=not options.load)
-    return LiveOutcome(comparison, paths[0], paths[1])
+    return LiveOutcome(comparison, paths[0], paths[1], interrupted)
 
 
 def interleaved(base: PhaseSpec, cand: PhaseSpec, window_s: float) -> RunSpec:

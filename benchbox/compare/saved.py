@@ -42,15 +42,18 @@ def compare_results(baseline: Result, candidate: Result, settings: CompareSettin
     return Comparison(
         benchbox_version=__version__, created_at=datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
         mode=mode, baseline=base, candidate=cand, settings=settings, metrics=metrics, gates=judged,
-        verdict=verdict_of(judged, problems), warnings=tuple(warnings), shadow=shadow, interleave=interleave,
+        verdict=verdict_of(judged, problems, any(m.verdict != "not measured" for m in metrics) or shadow is not None),
+        warnings=tuple(warnings), shadow=shadow, interleave=interleave,
         problems=problems,
     )
 
 
-def verdict_of(gates: tuple[GateResult, ...], problems: tuple[str, ...]) -> Literal["pass", "fail", "error"]:
+def verdict_of(gates: tuple[GateResult, ...], problems: tuple[str, ...], measured: bool) -> Literal["pass", "fail", "error"]:
+    """A failed gate fails. A side's problems (listed in the report) make an error only when they
+    left nothing to compare: a run cut short still compares what it measured."""
     if any(g.passed is False for g in gates):
         return "fail"
-    return "error" if problems else "pass"
+    return "error" if problems and not measured else "pass"
 
 
 def _metrics(base: LoadPhase | None, cand: LoadPhase | None, settings: CompareSettings) -> tuple[MetricDiff, ...]:

@@ -51,6 +51,9 @@ def markdown(c: Comparison) -> str:
         for d in s.disagreements[:5]:
             lines.append(f"- differs at {', '.join(code(f, in_table=False) for f in d.fields[:3])} for input "
                          f"{code(fmt.clip(d.input, 200), in_table=False)}")
+    # Extra comparison sections (Comparison.sections, e.g. an evaluation) bring their gates above;
+    # here they are named, and report.html shows their content.
+    lines += [f"- section {code(key, in_table=False)}: see report.html" for key in c.sections]
     return "\n".join(lines) + "\n"
 
 
