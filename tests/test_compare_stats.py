@@ -219,3 +219,35 @@ def test_reports_escape_both_sides_and_show_extra_sections(tmp_path) -> None:
     junit = files.junit.read_text()
     assert 'failures="2"' in junit  # p50 regression and shadow agreement below 99%
     assert from_dict(json.loads(files.document.read_text())).sections["eval"]["accuracy"] == [0.91, 0.88]
+
+
+def test_saved_results_with_evaluations_are_compared_row_by_row() -> None:
+    """Issue #11's evaluation sections, when both results have one, land in sections['eval']."""
+    from benchbox.demo.model import fit_model
+    from benchbox.demo.profile import DEMO_EVAL
+    from benchbox.evaluate.answers import Answer as EvalAnswer
+    from benchbox.evaluate.data import read_set
+    from benchbox.evaluate.model import EvalPlan
+    from benchbox.evaluate.runner import score
+
+    plan = EvalPlan(path=DEMO_EVAL["eval"], input_columns=tuple(DEMO_EVAL["eval_input"].split(",")), label="species")
+    rows = read_set(plan.path, plan.input_columns, plan.label, plan.slices)
+
+    def section(version: str):
+        model = fit_model(version)
+        proba = model.predict_proba(np.array([r.features for r in rows]))
+        answers = [EvalAnswer(label=model.labels[int(p.argmax())], index=int(p.argmax()), probabilities=tuple(p))
+                   for p in proba]
+        return score(rows, answers, plan, "classification", 3)
+
+    base = dataclasses.replace(result(phase(seed=1)), evaluation=section("v1"))
+    cand = dataclasses.replace(result(phase(seed=2)), evaluation=section("v2"))
+    comparison = compare_results(base, cand, SETTINGS, cgates.CompareGates())
+    versus = comparison.sections["eval"]
+    assert versus["rows"] == len(rows) and versus["disagreements"]
+    assert versus["metrics"][0]["name"] == "accuracy"
+    from benchbox.compare.model import dumps
+
+    assert from_dict(json.loads(dumps(comparison))).sections["eval"]["rows"] == len(rows)
+    one_sided = compare_results(base, result(phase(seed=2)), SETTINGS, cgates.CompareGates())
+    assert "only one result has an evaluation" in " ".join(one_sided.warnings) and not one_sided.sections

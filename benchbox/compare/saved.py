@@ -6,6 +6,7 @@ files later gives the same verdicts (the bootstrap is seeded).
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timezone
 from typing import Any, Literal
 
@@ -39,13 +40,44 @@ def compare_results(baseline: Result, candidate: Result, settings: CompareSettin
     skipped = shadow_skipped or ("not checked: comparing saved results, which hold no answers to compare"
                                  if mode == "saved" else "not checked: no shadow comparison ran")
     judged = compare_gates.judge(gates, metrics, shadow, skipped)
+    sections, notes = evaluation_section(baseline, candidate, settings.seed)
+    warnings += notes
     return Comparison(
         benchbox_version=__version__, created_at=datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
         mode=mode, baseline=base, candidate=cand, settings=settings, metrics=metrics, gates=judged,
         verdict=verdict_of(judged, problems, any(m.verdict != "not measured" for m in metrics) or shadow is not None),
         warnings=tuple(warnings), shadow=shadow, interleave=interleave,
-        problems=problems,
+        problems=problems, sections=sections,
     )
+
+
+def evaluation_section(baseline: Result, candidate: Result, seed: int) -> tuple[dict[str, Any], list[str]]:
+    """When both results scored a labelled set (`run --eval`), the two versions row by row
+    (benchbox.evaluate.versus: paired bootstrap, McNemar) under sections["eval"]."""
+    a, b = getattr(baseline, "evaluation", None), getattr(candidate, "evaluation", None)
+    if a is None or b is None:
+        return {}, ([] if a is None and b is None else ["only one result has an evaluation: answers not compared"])
+    import dataclasses
+
+    from benchbox.errors import UsageError
+    from benchbox.evaluate.versus import versus
+
+    try:
+        found = versus(a, b, seed=seed)
+    except UsageError as exc:
+        return {}, [f"evaluations not compared: {exc.message}"]
+    return {"eval": _json_safe(dataclasses.asdict(found))}, []
+
+
+def _json_safe(value: Any) -> Any:
+    """compare.json is strict JSON: a NaN figure (a metric with no data) becomes null."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
 
 
 def verdict_of(gates: tuple[GateResult, ...], problems: tuple[str, ...], measured: bool) -> Literal["pass", "fail", "error"]:
