@@ -211,7 +211,13 @@ gate failed (significant and beyond its threshold), 2 bad usage, 3 a target unre
 @click.option("--min-effect", metavar="5%", help="Smaller changes are not called (default 5%).")
 @click.option("--window", metavar="2s", help="Live: length of each alternating window (default 2s).")
 @click.option("--shadow-cases", metavar="N", help="Live: most inputs sent to both sides (default 200).")
-@click.option("--skip", metavar="PART[,PART]", help="Live: leave out load, shadow or contract (input discovery).")
+@click.option("--skip", metavar="PART[,PART]", help="Live: leave out load, shadow, eval or contract (input discovery).")
+@click.option("--eval", "eval", metavar="FILE", help="Live: both sides score this labelled set (.jsonl or .csv); compared row by row.")
+@click.option("--eval-input", metavar="COLUMN|COL1,COL2,...", help="The column holding the request body, or feature columns.")
+@click.option("--eval-label", metavar="COLUMN", help="The column holding the expected label or value (default 'label').")
+@click.option("--eval-slice", "eval_slice", multiple=True, metavar="COLUMN", help="Also score per value of this column; repeatable.")
+@click.option("--eval-task", metavar="auto|classification|regression", help="What the labels are (default auto).")
+@click.option("--eval-classes", metavar="NAME,NAME,...", help="Class names in index order, when answers give only an index.")
 @click.option("--body", metavar="JSON|@FILE", help="Request body, or @file.jsonl of inputs (also the shadow inputs).")
 @click.option("--method", metavar="METHOD", help="HTTP method (default POST with a body, else GET).")
 @click.option("-H", "--header", "header", multiple=True, metavar="'NAME: VALUE'", help="Extra request header; repeatable.")
@@ -295,6 +301,10 @@ def _print_comparison(c: Any) -> None:
         agreement = "n/a" if s.agreement is None else f"{100 * s.agreement:.2f}%"
         click.echo(f"  shadow: {agreement} of {s.compared} answers agree"
                    + ("; output distribution SHIFTED" if s.shifted else "; no distribution shift"))
+    if "eval" in c.sections:
+        from benchbox.report.evaluation import versus_headline
+
+        click.echo(f"  evaluation: {versus_headline(c.sections['eval'])}")
     for gate in c.gates:
         mark = {True: "pass", False: "FAIL", None: "skip"}[gate.passed]
         click.echo(f"  [{mark}] {gate.name}: {gate.detail}")

@@ -164,3 +164,27 @@ def test_an_unreachable_candidate_is_exit_3_in_one_line(fixed_servers, benchbox_
     assert done.code == 3, done.err
     assert done.err.strip().startswith("benchbox: error: candidate: target") and "unreachable" in done.err
     assert len(done.err.strip().splitlines()) == 1
+
+
+def test_live_compare_scores_both_versions_on_a_labelled_set(demo_server, benchbox_cli, tmp_path) -> None:
+    """#11 item 4: `compare --eval` scores both sides on the same rows; the degraded candidate is
+    the worse one, the rows where only one side was right are listed, and every report shows it."""
+    from benchbox.demo.profile import DEMO_EVAL
+
+    with start_server(Path(__file__).parent / "servers" / "degraded_model.py", "--degrade", "0.2") as worse:
+        out = tmp_path / "cmp"
+        done = benchbox_cli("compare", "--baseline", demo_server.url + "/v1/models/demo/predict",
+                            "--candidate", worse.url + "/v1/models/demo/predict", "--skip", "load,shadow,contract",
+                            "--eval", DEMO_EVAL["eval"], "--eval-input", DEMO_EVAL["eval_input"],
+                            "--eval-label", DEMO_EVAL["eval_label"], "--out", str(out), "-q")
+    assert done.code == 0, done.out + done.err  # no gate was set: the differences are information
+    found = load_comparison(out / "compare.json").sections["eval"]
+    accuracy = next(m for m in found["metrics"] if m["name"] == "accuracy")
+    assert accuracy["diff"] < 0 and accuracy["high"] < 0 and accuracy["better"] == "baseline"
+    assert found["baseline_only_right"] > found["candidate_only_right"]
+    assert found["baseline_only_right"] == sum(d["right"] == "baseline" for d in found["disagreements"])
+    for side in ("baseline", "candidate"):  # each side's result.json holds its own evaluation
+        assert load_result(out / side / "result.json").evaluation.rows == found["rows"]
+    page = (out / "report.html").read_text()
+    assert 'id="section-eval"' in page and "Where the two disagree" in page
+    assert "**Evaluation** on" in (out / "summary.md").read_text()

@@ -25,6 +25,7 @@ from benchbox.compare import gates as compare_gates
 from benchbox.compare.model import CompareSettings, Comparison, Interleave, ShadowSection
 from benchbox.compare.saved import compare_results
 from benchbox.errors import Interrupted, TargetUnreachable
+from benchbox.evaluate.model import EvaluationSection
 from benchbox.load.merge import merge_phases
 from benchbox.load.spec import PhaseSpec, RunSpec
 from benchbox.plan import Plan
@@ -39,6 +40,7 @@ class LiveOptions:
     shadow_cases: int = 200
     load: bool = True
     shadow: bool = True
+    evaluate: bool = True  # with --eval FILE: both sides score the labelled set before the load
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,10 @@ def run_live(baseline: Plan, candidate: Plan, options: LiveOptions, settings: Co
     else:
         shadow_skipped = "not checked: the shadow comparison was skipped (--skip shadow)"
 
+    evaluations: tuple[EvaluationSection | None, EvaluationSection | None] = (None, None)
+    if options.evaluate and baseline.evaluation is not None:
+        evaluations = (_evaluate(baseline, "baseline", say), _evaluate(candidate, "candidate", say))
+
     problems: list[str] = []
     interrupted = None
     phases: tuple[LoadPhase, ...] = ()
@@ -92,8 +98,9 @@ def run_live(baseline: Plan, candidate: Plan, options: LiveOptions, settings: Co
     by_side = (join_windows([p for p in phases if p.name.startswith("baseline")]),
                join_windows([p for p in phases if p.name.startswith("candidate")]))
     results = [
-        _result(plan, pre, version, phase, started, problems, interrupted)
-        for plan, pre, version, phase in ((baseline, pre_b, version_b, by_side[0]), (candidate, pre_c, version_c, by_side[1]))
+        _result(plan, pre, version, phase, started, problems, interrupted, evaluation)
+        for plan, pre, version, phase, evaluation in ((baseline, pre_b, version_b, by_side[0], evaluations[0]),
+                                                       (candidate, pre_c, version_c, by_side[1], evaluations[1]))
     ]
     paths = (save(results[0], out_dir / "baseline" / "result.json"), save(results[1], out_dir / "candidate" / "result.json"))
     interleave = Interleave(window_s=options.window_s, windows_per_side=len(run.phases) // 2,
@@ -203,6 +210,16 @@ def _shadow(baseline: Plan, candidate: Plan, cases: int, source: str, say: Notif
         close()
 
 
+def _evaluate(plan: Plan, role: str, say: Notify) -> EvaluationSection:
+    """One side scored on the labelled set, as `run --eval` scores it, so the saved side results
+    compare row by row (compare.saved.evaluation_section) exactly as this live comparison does."""
+    from benchbox.evaluate.runner import evaluate
+
+    assert plan.evaluation is not None
+    say(f"evaluation: {role} scores {plan.evaluation.path}")
+    return evaluate(plan.evaluation, plan.target, plan.request, None, plan.seed, say, plan.contract.protocol)
+
+
 def _spread(bodies: Sequence[str], n: int) -> list[str]:
     """Up to n distinct bodies (a single --body is sent once: the same input twice proves nothing)."""
     seen: dict[str, None] = {}
@@ -214,7 +231,7 @@ def _spread(bodies: Sequence[str], n: int) -> list[str]:
 
 
 def _result(plan: Plan, pre: Preflight, version: str | None, phase: LoadPhase | None, started: str,
-            problems: list[str], interrupted: str | None) -> Result:
+            problems: list[str], interrupted: str | None, evaluation: EvaluationSection | None = None) -> Result:
     judged = run_gates.judge(plan.gates, phase, "not checked: the load was skipped (--skip load)")
     verdict = "error" if problems else ("fail" if any(g.passed is False for g in judged) else "pass")
     protocol = "json" if plan.request.bodies else "http"
@@ -225,7 +242,7 @@ def _result(plan: Plan, pre: Preflight, version: str | None, phase: LoadPhase | 
         plan=plan.redacted(), target=Target(url=plan.target, protocol=protocol, label=plan.label, model_version=version),
         verdict=verdict, gates=judged, machine=evidence.machine(), seed=plan.seed, preflight=pre,  # type: ignore[arg-type]
         load=LoadSection(phases=(phase,)) if phase is not None else None, commit=evidence.commit(),
-        partial=interrupted is not None, interrupted=interrupted, problems=tuple(problems))
+        partial=interrupted is not None, interrupted=interrupted, problems=tuple(problems), evaluation=evaluation)
 
 
 def _describe(spec: PhaseSpec) -> str:

@@ -20,7 +20,7 @@ from benchbox.errors import UsageError, bad_value
 from benchbox.plan import Plan
 from benchbox.units import parse_duration, parse_percent, parse_positive
 
-SKIPPABLE = ("load", "shadow", "contract")
+SKIPPABLE = ("load", "shadow", "contract", "eval")
 # More than run's default 10 req/s: a P99 needs a thousand requests or so per side to mean much.
 DEFAULT_RATE = "50"
 
@@ -61,7 +61,8 @@ def build_request(results: Sequence[str], flags: Mapping[str, Any], now: datetim
         raise UsageError("bad load: compare drives steady load; leave out --steps, --ramp and --scenario")
     window = parse_duration("--window", flags.get("window") or "2s")
     cases = int(parse_positive("--shadow-cases", flags.get("shadow_cases") or 200, integer=True))
-    live = LiveOptions(window_s=window, shadow_cases=cases, load="load" not in skip, shadow="shadow" not in skip)
+    live = LiveOptions(window_s=window, shadow_cases=cases, load="load" not in skip, shadow="shadow" not in skip,
+                       evaluate="eval" not in skip)
     return CompareRequest(settings, gates, out, baseline=plans[0], candidate=plans[1], live=live)
 
 
@@ -77,7 +78,9 @@ def _plan(flags: Mapping[str, Any], url: str, out: Path, skip: frozenset[str]) -
 
 _RUN_KEYS = frozenset({"body", "method", "header", "api_key_env", "rate", "users", "arrival", "duration",
                        "timeout", "connections", "openapi", "input_schema", "protocol", "tolerance",
-                       "health_path", "ready_path", "ready_timeout", "seed"})
+                       "health_path", "ready_path", "ready_timeout", "seed",
+                       # --eval FILE: both sides score the same labelled set, compared row by row (#11)
+                       "eval", "eval_input", "eval_label", "eval_slice", "eval_task", "eval_classes"})
 
 
 def _settings(flags: Mapping[str, Any]) -> CompareSettings:

@@ -13,6 +13,7 @@ from typing import Any
 
 from benchbox.compare.model import Comparison, MetricDiff
 from benchbox.report import compare_charts, fmt
+from benchbox.report.evaluation import versus_headline, versus_rows
 from benchbox.units import format_ms
 
 TEMPLATE = "compare.html.j2"
@@ -59,6 +60,8 @@ def headline(c: Comparison) -> list[str]:
     if c.shadow is not None and c.shadow.agreement is not None:
         lines.append(f"shadow: {100 * c.shadow.agreement:.2f}% of answers agree"
                      + ("; the output distribution shifted" if c.shadow.shifted else ""))
+    if "eval" in c.sections:
+        lines.append("evaluation: " + versus_headline(c.sections["eval"]))
     measured = [m for m in c.metrics if m.verdict != "not measured"]
     if measured and not moved:
         lines.insert(0, "no significant change on any latency or throughput metric")
@@ -73,6 +76,7 @@ def context(c: Comparison) -> dict[str, Any]:
         "headline": headline(c),
         "charts": [chart for chart in found if chart is not None],
         "sections_json": {k: json.dumps(v, indent=2, ensure_ascii=False, default=str) for k, v in c.sections.items()},
+        "eval_rows": versus_rows(c.sections["eval"]) if "eval" in c.sections else (),
         "counts": {"pass": sum(g.passed is True for g in c.gates), "fail": sum(g.passed is False for g in c.gates),
                    "unchecked": sum(g.passed is None for g in c.gates)},
     }

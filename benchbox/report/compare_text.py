@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 
 from benchbox.compare.model import Comparison
 from benchbox.report import fmt
+from benchbox.report.evaluation import versus_rows
 from benchbox.report.compare_html import headline, metric_label, show_change, show_ci, show_value
 from benchbox.report.junit import _gate_case
 from benchbox.report.markdown import code, text
@@ -53,7 +54,15 @@ def markdown(c: Comparison) -> str:
                          f"{code(fmt.clip(d.input, 200), in_table=False)}")
     # Extra comparison sections (Comparison.sections, e.g. an evaluation) bring their gates above;
     # here they are named, and report.html shows their content.
-    lines += [f"- section {code(key, in_table=False)}: see report.html" for key in c.sections]
+    if "eval" in c.sections:
+        found = c.sections["eval"]
+        lines += ["", f"**Evaluation** on {found['rows']} labelled rows (candidate − baseline, paired bootstrap; "
+                  f"the baseline alone right on {found['baseline_only_right']}, the candidate alone on "
+                  f"{found['candidate_only_right']})", "", _row(["metric", "baseline", "candidate", "difference",
+                                                                "interval", "better"]),
+                  _row(["---", "---:", "---:", "---:", "---:", "---"])]
+        lines += [_row([r.name, r.baseline, r.candidate, r.diff, r.interval, r.better]) for r in versus_rows(found)]
+    lines += [f"- section {code(key, in_table=False)}: see report.html" for key in c.sections if key != "eval"]
     return "\n".join(lines) + "\n"
 
 
