@@ -208,17 +208,17 @@ def test_reports_escape_both_sides_and_show_extra_sections(tmp_path) -> None:
                            headers={})
     comparison = compare_results(base, result(phase(scale=1.3, seed=2)), SETTINGS,
                                  cgates.parse_gates(["p50=10%"], "99%"), shadow=shadow)
-    comparison = dataclasses.replace(comparison, sections={"eval": {"accuracy": [0.91, 0.88], "note": hostile}})
+    comparison = dataclasses.replace(comparison, sections={"extra": {"accuracy": [0.91, 0.88], "note": hostile}})
     files = write_compare(comparison, tmp_path)
     page = files.html.read_text()
     assert "<script" not in page and "<img" not in page and "&lt;script&gt;" in page
-    assert 'id="section-eval"' in page and "accuracy" in page
+    assert 'id="section-extra"' in page and "accuracy" in page  # a section with no template of its own
     assert page.count("<svg") >= 4  # distributions, differences, latency and throughput over time
     summary = files.markdown.read_text()
-    assert "<script>" not in summary and "section `eval`" in summary and "regression" in summary
+    assert "<script>" not in summary and "section `extra`" in summary and "regression" in summary
     junit = files.junit.read_text()
     assert 'failures="2"' in junit  # p50 regression and shadow agreement below 99%
-    assert from_dict(json.loads(files.document.read_text())).sections["eval"]["accuracy"] == [0.91, 0.88]
+    assert from_dict(json.loads(files.document.read_text())).sections["extra"]["accuracy"] == [0.91, 0.88]
 
 
 def test_saved_results_with_evaluations_are_compared_row_by_row() -> None:
