@@ -195,6 +195,128 @@ def report(result_json: str, out: str | None) -> None:
     _fail_or_exit(go)
 
 
+_COMPARE_HELP = """Is the candidate better, worse or the same as the baseline?
+
+Saved: `benchbox compare BASELINE.json CANDIDATE.json` compares two results from their HDR
+histograms and per-second series. Live: `benchbox compare --baseline URL --candidate URL` drives
+the same load at both in alternating windows (default 50 req/s for 30s per side), sends the same
+inputs to both (shadow outputs), and saves each side's result.json.
+
+Per percentile and throughput: the difference, a bootstrap confidence interval over seconds, and
+a verdict (regression, improvement, no significant change). Exit codes: 0 no gate failed, 1 a
+gate failed (significant and beyond its threshold), 2 bad usage, 3 a target unreachable."""
+
+
+@cli.command(help=_COMPARE_HELP)
+@click.argument("results", nargs=-1, metavar="[BASELINE.json CANDIDATE.json]")
+@click.option("--baseline", metavar="URL", help="Live: the version running today.")
+@click.option("--candidate", metavar="URL", help="Live: the version to ship.")
+@click.option("--max-regression", "max_regression", multiple=True, metavar="KEY=PCT",
+              help="Gate: p50|p90|p95|p99|rps|errors may be at most PCT worse, e.g. p95=10%; repeatable.")
+@click.option("--min-agreement", metavar="PCT", help="Gate: at least PCT of shadow answers agree, e.g. 99%.")
+@click.option("--confidence", metavar="95%", help="Confidence level of the intervals (default 95%).")
+@click.option("--min-effect", metavar="5%", help="Smaller changes are not called (default 5%).")
+@click.option("--window", metavar="2s", help="Live: length of each alternating window (default 2s).")
+@click.option("--shadow-cases", metavar="N", help="Live: most inputs sent to both sides (default 200).")
+@click.option("--skip", metavar="PART[,PART]", help="Live: leave out load, shadow, eval or contract (input discovery).")
+@click.option("--eval", "eval", metavar="FILE", help="Live: both sides score this labelled set (.jsonl or .csv); compared row by row.")
+@click.option("--eval-input", metavar="COLUMN|COL1,COL2,...", help="The column holding the request body, or feature columns.")
+@click.option("--eval-label", metavar="COLUMN", help="The column holding the expected label or value (default 'label').")
+@click.option("--eval-slice", "eval_slice", multiple=True, metavar="COLUMN", help="Also score per value of this column; repeatable.")
+@click.option("--eval-task", metavar="auto|classification|regression", help="What the labels are (default auto).")
+@click.option("--eval-classes", metavar="NAME,NAME,...", help="Class names in index order, when answers give only an index.")
+@click.option("--body", metavar="JSON|@FILE", help="Request body, or @file.jsonl of inputs (also the shadow inputs).")
+@click.option("--method", metavar="METHOD", help="HTTP method (default POST with a body, else GET).")
+@click.option("-H", "--header", "header", multiple=True, metavar="'NAME: VALUE'", help="Extra request header; repeatable.")
+@click.option("--api-key-env", metavar="VAR", help="Send 'Authorization: Bearer $VAR' to both sides.")
+@click.option("--rate", metavar="R", help="Open loop at R requests/s on each side (default 50).")
+@click.option("--users", metavar="N", help="Closed loop: N users on each side.")
+@click.option("--arrival", metavar="constant|poisson", help="Open-loop arrivals (default constant).")
+@click.option("--duration", metavar="30s", help="Load time per side (default 30s).")
+@click.option("--timeout", metavar="10s", help="Per-request timeout (default 10s).")
+@click.option("--connections", metavar="N", help="Open loop: most requests in flight at once (default 256).")
+@click.option("--openapi", metavar="URL|FILE", help="OpenAPI document to generate inputs from.")
+@click.option("--input-schema", metavar="FILE", help="JSON Schema of a valid request body.")
+@click.option("--protocol", metavar="auto|json|kserve-v2", help="Force the protocol (default auto).")
+@click.option("--tolerance", metavar="X", help="Shadow: relative difference allowed between two numbers (default 1e-6).")
+@click.option("--health-path", "health_path", multiple=True, metavar="PATH", help="Health probe path.")
+@click.option("--ready-path", "ready_path", multiple=True, metavar="PATH", help="Readiness probe path.")
+@click.option("--ready-timeout", metavar="30s", help="How long to wait for each side to become ready.")
+@click.option("--out", metavar="DIR", help="Where to write (default reports/<time>-compare/, or beside CANDIDATE.json).")
+@click.option("--seed", metavar="N", help="Seed for the inputs, the load and the bootstrap.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress output.")
+def compare(results: tuple[str, ...], quiet: bool, **flags: Any) -> None:
+    _fail_or_exit(lambda: _compare(results, flags, quiet))
+
+
+def _compare(results: tuple[str, ...], flags: Mapping[str, Any], quiet: bool) -> ExitCode:
+    from benchbox.compare.options import build_request
+    from benchbox.engine import prepare_out_dir
+    from benchbox.report.compare_files import write_compare
+
+    request = build_request(results, flags)
+    prepare_out_dir(request.out_dir)
+    say = (lambda text: None) if quiet else _say
+    if request.saved is not None:
+        from benchbox import result as result_io
+        from benchbox.compare.saved import compare_results
+
+        base, cand = (result_io.load(p) for p in request.saved)
+        comparison = compare_results(base, cand, request.settings, request.gates,
+                                     sources=(str(request.saved[0]), str(request.saved[1])))
+    else:
+        from benchbox.compare.live import run_live
+
+        assert request.baseline is not None and request.candidate is not None
+        say(f"benchbox {__version__}: compare {request.baseline.target} -> {request.candidate.target}")
+        previous = signal.signal(signal.SIGTERM, _raise_sigterm)
+        try:
+            outcome = run_live(request.baseline, request.candidate, request.live, request.settings,
+                               request.gates, request.out_dir, say)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+        comparison = outcome.comparison
+        click.echo(f"baseline result: {outcome.baseline_json}")
+        click.echo(f"candidate result: {outcome.candidate_json}")
+    files = write_compare(comparison, request.out_dir)
+    _print_comparison(comparison)
+    click.echo(f"report: {files.html}")
+    click.echo(f"compare: {files.document}")
+    if request.saved is None and outcome.interrupted:  # written first: nothing measured is lost
+        return ExitCode.TERMINATED if outcome.interrupted == "SIGTERM" else ExitCode.INTERRUPTED
+    return ExitCode.GATE_FAILED if comparison.verdict == "fail" else (
+        ExitCode.USAGE if comparison.verdict == "error" else ExitCode.PASS)
+
+
+def _print_comparison(c: Any) -> None:
+    from benchbox.report.compare_html import metric_label, show_change, show_ci, show_value
+
+    click.echo("")
+    click.echo(f"verdict: {c.verdict.upper()}")
+    for warning in c.warnings:
+        click.echo(f"  warning: {warning}")
+    for problem in c.problems:
+        click.echo(f"  problem: {problem}")
+    if all(m.verdict == "not measured" for m in c.metrics):
+        click.echo("  latency and throughput: not compared (no load measured on both sides)")
+    for m in (m for m in c.metrics if m.verdict != "not measured"):
+        note = "" if m.stable else "  (unstable: too little data)"
+        click.echo(f"  {metric_label(m.name):>10}: {show_value(m, m.baseline)} -> {show_value(m, m.candidate)}  "
+                   f"{show_change(m)}  [{show_ci(m)}]  {m.verdict}{note}")
+    s = c.shadow
+    if s is not None:
+        agreement = "n/a" if s.agreement is None else f"{100 * s.agreement:.2f}%"
+        click.echo(f"  shadow: {agreement} of {s.compared} answers agree"
+                   + ("; output distribution SHIFTED" if s.shifted else "; no distribution shift"))
+    if "eval" in c.sections:
+        from benchbox.report.evaluation import versus_headline
+
+        click.echo(f"  evaluation: {versus_headline(c.sections['eval'])}")
+    for gate in c.gates:
+        mark = {True: "pass", False: "FAIL", None: "skip"}[gate.passed]
+        click.echo(f"  [{mark}] {gate.name}: {gate.detail}")
+
+
 def _run(flags: Mapping[str, Any], config: str | None, quiet: bool, command: str,
          profile: Mapping[str, Any] | None = None, dry_run: bool = False) -> ExitCode:
     from benchbox import engine

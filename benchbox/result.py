@@ -57,6 +57,8 @@ class TimePoint:
     p99: float | None = None
     max: float | None = None
     hdr: str | None = None
+    # Set when the point covers other than one whole second (a short window's tail, in compare).
+    duration_s: float | None = None
 
 
 @dataclass(frozen=True)

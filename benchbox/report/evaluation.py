@@ -186,3 +186,45 @@ def junit_summary(section: EvaluationSection) -> str:
 
 def class_rows(section: EvaluationSection) -> Sequence[tuple[int, object]]:
     return [(i + 1, c) for i, c in enumerate(section.per_class)]
+
+
+@dataclass(frozen=True)
+class VersusRow:
+    name: str
+    baseline: str
+    candidate: str
+    diff: str
+    interval: str
+    better: str
+
+
+def versus_rows(found: dict[str, object]) -> tuple[VersusRow, ...]:
+    """compare.json's `sections["eval"]` (evaluate.versus, as JSON) as display strings: a
+    difference in points for proportions, and which side the interval says is better."""
+    rows = []
+    for m in found.get("metrics") or ():  # type: ignore[union-attr]
+        name = str(m["name"])
+
+        def shown(value: object, signed: bool = False) -> str:
+            if not isinstance(value, (int, float)):
+                return "n/a"
+            if name in _PROPORTIONS:
+                return f"{100 * value:+.2f} pt" if signed else f"{100 * value:.2f}%"
+            return f"{value:+.4g}" if signed else f"{value:.4g}"
+
+        ci = "—" if m["low"] is None or m["high"] is None else f"{shown(m['low'], True)} … {shown(m['high'], True)}"
+        better = {"baseline": "baseline", "candidate": "candidate"}.get(str(m["better"]), "no significant difference")
+        rows.append(VersusRow(NAMES.get(name, name), shown(m["baseline"]), shown(m["candidate"]),
+                              shown(m["diff"], True), ci, better))
+    return tuple(rows)
+
+
+def versus_headline(found: dict[str, object]) -> str:
+    """One line for a terminal or a headline list: the first metric (accuracy, or MAE) and who won."""
+    rows = versus_rows(found)
+    if not rows:
+        return f"{found.get('rows')} labelled rows, no metric compared"
+    r = rows[0]
+    return (f"{r.name} {r.baseline} -> {r.candidate} ({r.diff}, [{r.interval}]), better: {r.better}; "
+            f"{found.get('baseline_only_right')} rows only the baseline got right, "
+            f"{found.get('candidate_only_right')} only the candidate")

@@ -13,6 +13,10 @@ V2 face, and its `/openapi.json` (OpenAPI 3.0, with $refs) describes the honest 
     rejects-valid           422 for a valid input that has a negative feature
     accepts-invalid         200 for features beyond [-100, 100] (silently clamped)
     kserve-shape-mismatch   V2 `probabilities` output one value short of its declared shape
+    flip-some               (for compare) about 1 row in 5, chosen by a hash of the row, gets the next
+                            class's answer: the same label shares overall, different answers
+    shift-classes           (for compare) about 4 rows in 10 answer class 0 (setosa) whatever their
+                            input: class shares move
 
     python tests/servers/faulty_models.py --fault MODE --port 0
 
@@ -28,13 +32,14 @@ import json
 import math
 import random
 import sys
+import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from lifecycle import serve_threaded  # beside this script (run as `python tests/servers/X.py`)
 
 FAULTS = ("none", "probs-not-summing", "short-batch", "nan-output", "nondeterministic", "rejects-valid",
-          "accepts-invalid", "kserve-shape-mismatch")
+          "accepts-invalid", "kserve-shape-mismatch", "flip-some", "shift-classes")
 MODEL = "faulty"
 VERSION = "v1"
 PREDICT = f"/v1/models/{MODEL}/predict"
@@ -162,7 +167,7 @@ class Handler(BaseHTTPRequestHandler):
         if self.fault == "rejects-valid" and any(v < 0 for row in rows for v in row):
             return self.send_json(422, {"detail": "negative features are not supported"})
         rows = [[min(HIGH, max(LOW, v)) for v in row] for row in rows]  # only reached out of range in accepts-invalid
-        probs = softmax_rows(rows, noise=self.fault == "nondeterministic")
+        probs = [self.compare_fault(row, p) for row, p in zip(rows, softmax_rows(rows, noise=self.fault == "nondeterministic"))]
         preds = []
         for p in probs:
             c = max(range(3), key=p.__getitem__)
@@ -174,6 +179,16 @@ class Handler(BaseHTTPRequestHandler):
             preds.pop()
         self.send_json(200, {"model": MODEL, "model_version": VERSION, "predictions": preds},
                        {"X-Model-Version": VERSION})
+
+    def compare_fault(self, row: list[float], p: list[float]) -> list[float]:
+        """A candidate model that answers some inputs differently, picked by the input itself so
+        the same input always gets the same (wrong) answer."""
+        bucket = zlib.crc32(json.dumps(row).encode()) % 10
+        if self.fault == "flip-some" and bucket < 2:
+            return p[-1:] + p[:-1]  # class k's probability moves to class k+1
+        if self.fault == "shift-classes" and bucket < 4:
+            return [0.9, 0.05, 0.05]
+        return p
 
     def invalid(self, body: Any) -> str | None:
         if not isinstance(body, dict) or set(body) != {"instances"}:

@@ -1,0 +1,106 @@
+"""`benchbox compare`'s flags, validated into values before any request is sent.
+
+Saved mode takes two result files; live mode takes two URLs and `run`'s load flags, which
+benchbox.plan parses for each side (so both sides get one and the same load, and a bad value is
+the same one-line error `run` gives).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from benchbox.compare.gates import CompareGates, parse_gates
+from benchbox.compare.live import LiveOptions
+from benchbox.compare.model import CompareSettings
+from benchbox.errors import UsageError, bad_value
+from benchbox.plan import Plan
+from benchbox.units import parse_duration, parse_percent, parse_positive
+
+SKIPPABLE = ("load", "shadow", "contract", "eval")
+# More than run's default 10 req/s: a P99 needs a thousand requests or so per side to mean much.
+DEFAULT_RATE = "50"
+
+
+@dataclass(frozen=True)
+class CompareRequest:
+    """Everything one `benchbox compare` needs: which mode, the statistics, the gates, where to write."""
+
+    settings: CompareSettings
+    gates: CompareGates
+    out_dir: Path
+    saved: tuple[Path, Path] | None = None
+    baseline: Plan | None = None
+    candidate: Plan | None = None
+    live: LiveOptions = LiveOptions()
+
+
+def build_request(results: Sequence[str], flags: Mapping[str, Any], now: datetime | None = None) -> CompareRequest:
+    """Flags -> CompareRequest; any bad value is a UsageError naming it."""
+    gates = parse_gates(flags.get("max_regression") or (), flags.get("min_agreement"))
+    settings = _settings(flags)
+    now = now or datetime.now(timezone.utc)
+    urls = flags.get("baseline"), flags.get("candidate")
+    if results and any(urls):
+        raise UsageError("bad compare: give two result files OR --baseline URL --candidate URL, not both")
+    if results:
+        if len(results) != 2:
+            raise bad_value("compare arguments", " ".join(results), "two result files: BASELINE.json CANDIDATE.json")
+        out = Path(flags["out"]) if flags.get("out") else Path(results[1]).parent / "compare"
+        return CompareRequest(settings, gates, out, saved=(Path(results[0]), Path(results[1])))
+    if not all(urls):
+        missing = "--candidate" if urls[0] else "--baseline"
+        raise UsageError(f"missing {missing}: expected two result files, or --baseline URL --candidate URL")
+    skip = _skip(flags.get("skip"))
+    out = Path(flags["out"]) if flags.get("out") else Path("reports") / f"{now:%Y%m%d-%H%M%S}-compare"
+    plans = [_plan(flags, str(url), out / role, skip) for url, role in zip(urls, ("baseline", "candidate"))]
+    if plans[0].load.steps or plans[0].load.ramp or plans[0].load.scenario:
+        raise UsageError("bad load: compare drives steady load; leave out --steps, --ramp and --scenario")
+    window = parse_duration("--window", flags.get("window") or "2s")
+    cases = int(parse_positive("--shadow-cases", flags.get("shadow_cases") or 200, integer=True))
+    live = LiveOptions(window_s=window, shadow_cases=cases, load="load" not in skip, shadow="shadow" not in skip,
+                       evaluate="eval" not in skip)
+    return CompareRequest(settings, gates, out, baseline=plans[0], candidate=plans[1], live=live)
+
+
+def _plan(flags: Mapping[str, Any], url: str, out: Path, skip: frozenset[str]) -> Plan:
+    from benchbox.plan import build_plan
+
+    given = {k: v for k, v in flags.items() if k in _RUN_KEYS}
+    if given.get("rate") is None and given.get("users") is None:
+        given["rate"] = DEFAULT_RATE
+    given.update(target=url, out=str(out), skip="contract" if "contract" in skip else None)
+    return build_plan(given)
+
+
+_RUN_KEYS = frozenset({"body", "method", "header", "api_key_env", "rate", "users", "arrival", "duration",
+                       "timeout", "connections", "openapi", "input_schema", "protocol", "tolerance",
+                       "health_path", "ready_path", "ready_timeout", "seed",
+                       # --eval FILE: both sides score the same labelled set, compared row by row (#11)
+                       "eval", "eval_input", "eval_label", "eval_slice", "eval_task", "eval_classes"})
+
+
+def _settings(flags: Mapping[str, Any]) -> CompareSettings:
+    confidence = parse_percent("--confidence", flags.get("confidence") or "95%")
+    if not 0.5 <= confidence < 1.0:
+        raise bad_value("--confidence", flags.get("confidence"), "a confidence level from 50% to 99.9%, like 95%")
+    min_effect = parse_percent("--min-effect", flags.get("min_effect") or "5%")
+    seed = flags.get("seed")
+    try:
+        seed_n = int(seed) if seed is not None else 0
+    except ValueError:
+        raise bad_value("--seed", seed, "a whole number >= 0") from None
+    return CompareSettings(confidence=confidence, min_effect=min_effect, seed=max(seed_n, 0))
+
+
+def _skip(value: Any) -> frozenset[str]:
+    if not value:
+        return frozenset()
+    items = {item.strip().lower() for item in str(value).split(",") if item.strip()}
+    for item in items:
+        if item not in SKIPPABLE:
+            raise bad_value("--skip", item, f"parts from {', '.join(SKIPPABLE)}, comma-separated")
+    return frozenset(items)
