@@ -54,7 +54,10 @@ def http_sender(method: str, headers: Mapping[str, str], timeout_s: float) -> tu
     """A thread-safe sender over one httpx client per call site, and its closer."""
     import httpx
 
-    client = httpx.Client(headers=dict(headers), timeout=timeout_s, trust_env=False, follow_redirects=False)
+    from benchbox import bounded
+
+    # Bounded like every phase's client: a runaway or endless answer cannot hold the comparison.
+    client = bounded.client(headers=headers, timeout_s=timeout_s, trust_env=False, follow_redirects=False)
 
     def send(url: str, body: str) -> Answer:
         try:
