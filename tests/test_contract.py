@@ -127,7 +127,9 @@ def test_each_fault_is_caught_by_its_rule_and_its_curl_line_replays_it(fault: st
         section = run_contract(url, "POST", AUTH, [], OPTS, contract=contract)
         assert {(v.kind, v.rule) for v in section.violations} == {(kind, rule)}, \
             [(v.rule, v.detail) for v in section.violations]
-        (finding,) = section.violations
+        # One group per place: noisy logits may also flip a label, which is a second place that differs.
+        assert len(section.violations) == 1 or rule == "determinism"
+        finding = section.violations[0]
         assert not section.passed and finding.minimal and finding.count >= 1
         assert finding.message and finding.curl.startswith("curl ")
         assert KEY not in _dump(section) and finding.request.headers["Authorization"] == REDACTED
