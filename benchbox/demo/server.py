@@ -185,6 +185,10 @@ def create_app(options: DemoOptions) -> FastAPI:
         ]
         return _json(payload, headers=version_header)
 
+    from benchbox.demo.chat import chat_router
+
+    app.include_router(chat_router(options.first_token_ms, options.token_ms, lambda: rt.slot))
+
     errors: dict[int | str, dict[str, Any]] = {code: {"model": s.ErrorResponse} for code in (400, 429, 503)}
     for base in v2_bases:
         v2 = APIRouter(prefix=base, tags=["kserve-v2"])
