@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from benchbox.llm.model import ChatSpec
+
 
 @dataclass(frozen=True)
 class RequestSpec:
@@ -43,6 +45,8 @@ class PhaseSpec:
     ramp_from: float | None = None
     # A user's own locustfile: its user classes (and LoadTestShape, if any) replace benchbox's.
     scenario: str | None = None
+    # An OpenAI chat target: read answers as LLM answers (TTFT, ITL, tokens/s, goodput).
+    chat: ChatSpec | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -53,6 +57,8 @@ class PhaseSpec:
         req = dict(data.pop("request"))
         req["headers"] = tuple(tuple(pair) for pair in req["headers"])
         req["bodies"] = tuple(req["bodies"])
+        if data.get("chat") is not None:
+            data["chat"] = ChatSpec(**data["chat"])
         return cls(request=RequestSpec(**req), **data)
 
 
