@@ -53,7 +53,7 @@ def python() -> str:
 
 
 # The chat face's known delays: the LLM accuracy tests compare measured TTFT/ITL against them.
-CHAT_FIRST_TOKEN_MS = 100.0
+CHAT_FIRST_TOKEN_MS = 200.0
 CHAT_TOKEN_MS = 40.0
 
 

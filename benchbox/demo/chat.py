@@ -2,8 +2,9 @@
 
 Backed by a real (if tiny) generator: a seeded word-bigram Markov chain over a bundled text, so
 answers are varied, repeatable per prompt, and cost nothing. Tokens are paced on an absolute
-schedule (first token at `first_token_ms`, token i at first + i * `token_ms`), so the delays a
-client measures have a known answer and sleep overshoot never accumulates along a stream.
+schedule from the request's arrival (first token at `first_token_ms`, token i at first + i *
+`token_ms`, later by any wait for a concurrency slot), so the delays a client measures have a
+known answer and sleep overshoot never accumulates along a stream.
 """
 
 from __future__ import annotations
@@ -155,14 +156,15 @@ def chat_router(first_token_ms: float, token_ms: float, slot: Callable[[], Any],
                  "total_tokens": count_tokens(text) + len(tokens)}
         ident = "chatcmpl-" + hashlib.sha1(f"{t0}{text}".encode("utf-8", "surrogatepass")).hexdigest()[:24]
         if not stream:
-            async with slot():  # the schedule starts once a slot is free: queueing is part of TTFT
-                start = asyncio.get_running_loop().time()
-                await _sleep_until(start + first_s + gap_s * (len(tokens) - 1))
+            loop = asyncio.get_running_loop()
+            waiting = loop.time()
+            async with slot():  # time spent waiting for a slot is queueing: part of TTFT
+                await _sleep_until(t0 + (loop.time() - waiting) + first_s + gap_s * (len(tokens) - 1))
             answer = {"id": ident, "object": "chat.completion", "created": int(time.time()), "model": model,
                       "choices": [{"index": 0, "message": {"role": "assistant", "content": "".join(tokens)},
                                    "finish_reason": finish}], "usage": usage}
             return Response(json.dumps(answer), media_type="application/json")
-        events = _events(ident, model, tokens, finish, usage if include_usage else None, first_s, gap_s, slot)
+        events = _events(ident, model, tokens, finish, usage if include_usage else None, t0, first_s, gap_s, slot)
         return StreamingResponse(events, media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
@@ -170,7 +172,7 @@ def chat_router(first_token_ms: float, token_ms: float, slot: Callable[[], Any],
 
 
 async def _events(ident: str, model: str, tokens: list[str], finish: str, usage: dict[str, int] | None,
-                  first_s: float, gap_s: float, slot: Callable[[], Any]) -> AsyncIterator[bytes]:
+                  arrival: float, first_s: float, gap_s: float, slot: Callable[[], Any]) -> AsyncIterator[bytes]:
     """The SSE stream: role chunk, one chunk per token, the finish chunk, usage (if asked), [DONE]."""
     created = int(time.time())
 
@@ -179,8 +181,12 @@ async def _events(ident: str, model: str, tokens: list[str], finish: str, usage:
                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}], **extra}
         return b"data: " + json.dumps(data, separators=(",", ":")).encode() + b"\n\n"
 
-    async with slot():  # the schedule starts once a slot is free: queueing is part of TTFT
-        t0 = asyncio.get_running_loop().time()
+    loop = asyncio.get_running_loop()
+    waiting = loop.time()
+    async with slot():
+        # The schedule runs from the request's arrival (parsing it is part of TTFT, as on a real
+        # server), pushed back by the time spent waiting for a slot (queueing is too).
+        t0 = arrival + (loop.time() - waiting)
         yield chunk({"role": "assistant", "content": ""})
         for i, token in enumerate(tokens):
             await _sleep_until(t0 + first_s + gap_s * i)
