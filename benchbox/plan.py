@@ -168,6 +168,17 @@ class Plan:
                 users=int(level) if load.mode == "closed" else None))
         return RunSpec(phases=tuple(phases), **scale)
 
+    def _body_example(self) -> str | None:
+        """The first body, with the user's system prompt (which holds the canary) left out."""
+        if not self.request.bodies:
+            return None
+        example = self.request.bodies[0]
+        if self.chat.system_prompt:
+            import json
+
+            example = example.replace(json.dumps(self.chat.system_prompt, ensure_ascii=False)[1:-1], REDACTED)
+        return example[:2000]
+
     def redacted(self) -> dict[str, Any]:
         """The plan as result.json records it: every credential replaced, nothing else hidden."""
         headers = {n: (REDACTED if is_secret_header(n) else v) for n, v in self.request.headers}
@@ -175,7 +186,7 @@ class Plan:
             "target": self.target, "label": self.label, "method": self.request.method,
             "headers": headers, "api_key_env": self.api_key_env,
             "bodies": len(self.request.bodies),
-            "body_example": self.request.bodies[0][:2000] if self.request.bodies else None,
+            "body_example": self._body_example(),
             "timeout_s": self.request.timeout_s,
             "load": {"mode": self.load.mode, "rate": self.load.rate, "users": self.load.users,
                      "arrival": self.load.arrival, "duration_s": self.load.duration_s,
