@@ -146,9 +146,13 @@ class _Run:
         )
 
     def _healthy(self) -> bool | None:
-        """The health paths preflight found, again: a hostile prompt must not leave the server down."""
-        if not self.health_paths:
-            return None
+        """The health paths preflight found, again, and one ordinary prompt: a hostile prompt must
+        not leave the server down (many LLM servers have no health path at all)."""
+        c = self.plan.chat
+        normal = self._send(chat_body(c.prompts[0], model=c.model, max_tokens=8, stream=c.stream,
+                                      system_prompt=c.system_prompt), False)
+        if normal.status is None or normal.status >= 500:
+            return False
         headers = {k: v for k, v in self.headers.items() if k.lower() != "content-type"}
         for path in self.health_paths:
             try:
@@ -186,9 +190,11 @@ class _Run:
 
     def _judge(self, ex: Exchange) -> list[tuple[str, Any, str, str, str]]:
         if ex.status is None:
-            timed_out = (ex.error or "").startswith("timeout")
-            return [("timeout" if timed_out else "crash", "high", "no_hang" if timed_out else "answers",
-                     "no complete answer" + (" within the timeout" if timed_out else ""), ex.error or "")]
+            if (ex.error or "").startswith("timeout"):
+                return [("timeout", "high", "no_hang", "no complete answer within the timeout", ex.error or "")]
+            # The server broke this answer (a reset mid-stream); `unhealthy_after` says if it stayed down.
+            return [("server_error", "high", "complete_answer", "the connection broke before a complete answer",
+                     ex.error or "")]
         if ex.status >= 500:
             return [("server_error", "high", "not_a_server_error", f"a hostile prompt got {ex.status}", ex.raw[:200])]
         out: list[tuple[str, Any, str, str, str]] = []
@@ -224,7 +230,7 @@ class _Run:
                 return None
             steps[0] += 1
             got = self._send(candidate, case.ascii_json)
-            return got if got.status is not None and got.status >= 500 else None
+            return got if _same_failure(ex, got) else None
 
         if not isinstance(body, dict):
             return ex, False
@@ -255,6 +261,13 @@ class _Run:
                 if got is not None:
                     best, best_ex = with_text(text), got
         return best_ex, best is not body or best_ex is not ex
+
+
+def _same_failure(first: Exchange, got: Exchange) -> bool:
+    """A shrinking step keeps the failure it shrinks: a 5xx stays a 5xx, a reset stays a reset."""
+    if first.status is not None:
+        return got.status is not None and got.status >= 500
+    return got.status is None and not (got.error or "").startswith("timeout")
 
 
 def ddmin(text: str, fails: Callable[[str], Exchange | None]) -> tuple[str, Exchange | None]:
