@@ -135,3 +135,25 @@ def test_canary_leak_is_a_finding() -> None:
 def test_ddmin_keeps_the_failing_core() -> None:
     text, _ = ddmin("aaaaXbbbbbYcccc", lambda t: object() if "X" in t and "Y" in t else None)  # type: ignore[arg-type, return-value]
     assert text == "XY"
+
+
+def test_llm_figures_of_workers_merge_exactly() -> None:
+    from benchbox import hdr
+    from benchbox.load.merge import merge_llm
+    from benchbox.result import LlmPoint, LlmStats
+
+    def part(ttfts_ms: list[float], tokens: int, good: int) -> LlmStats:
+        h = hdr.new()
+        for v in ttfts_ms:
+            hdr.record_us(h, v * 1000)
+        return LlmStats(streamed=True, completed=len(ttfts_ms), output_tokens=tokens, prompt_tokens=0,
+                        usage_reported=len(ttfts_ms), malformed=0, output_tokens_per_s=0.0,
+                        ttft_ms=hdr.summarize(h), ttft_hdr=hdr.encode(h), good=good,
+                        timeseries=(LlmPoint(t=0, completed=len(ttfts_ms), output_tokens=tokens, good=good),))
+
+    merged = merge_llm([part([100.0] * 9, 90, 9), part([300.0] * 11, 110, 0)], requests=20, elapsed_s=2.0)
+    assert merged is not None and merged.completed == 20 and merged.output_tokens == 200
+    assert merged.output_tokens_per_s == 100.0 and merged.good == 9 and merged.goodput == 0.45
+    # Percentiles come from the merged histogram, never from averaging the parts' percentiles.
+    assert merged.ttft_ms is not None and merged.ttft_ms.p50 == pytest.approx(300.0, rel=1e-3)
+    assert merged.ttft_ms.count == 20 and merged.timeseries[0].output_tokens == 200
