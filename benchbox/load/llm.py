@@ -13,12 +13,13 @@ import json
 import time
 
 import gevent
+from hdrh.histogram import HdrHistogram
 
 from benchbox import hdr
 from benchbox.llm.model import ChatSpec
 from benchbox.llm.stream import StreamTally, completion_problems, completion_tokens
 from benchbox.load.client import Connection, Outcome, classify
-from benchbox.result import LlmPoint, LlmStats
+from benchbox.result import LatencySummary, LlmPoint, LlmStats
 
 _MAX_BODY = 1 << 22  # a non-streamed answer larger than 4 MiB is not a chat answer worth parsing
 
@@ -163,10 +164,10 @@ class LlmRecorder:
         self._second = [0, 0, 0]
 
     def build(self, requests: int, elapsed_s: float) -> LlmStats:
-        def summary(h):  # noqa: ANN001, ANN202
+        def summary(h: HdrHistogram) -> LatencySummary | None:
             return hdr.summarize(h) if h.get_total_count() else None
 
-        def encoded(h):  # noqa: ANN001, ANN202
+        def encoded(h: HdrHistogram) -> str | None:
             return hdr.encode(h) if h.get_total_count() else None
 
         s = self.spec

@@ -64,7 +64,7 @@ def token_latency_chart(s: LlmStats, key: str) -> charts.Chart | None:
         return x_end if pct >= 100.0 else min(1.0 / (1.0 - pct / 100.0), x_end)
 
     def draw(fig: object) -> None:
-        from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+        from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter, NullLocator
 
         ax = fig.add_subplot()  # type: ignore[attr-defined]
         for (label, pts, _), color in zip(curves, (plot.COLORS["p95"], plot.COLORS["p50"])):
@@ -76,6 +76,8 @@ def token_latency_chart(s: LlmStats, key: str) -> charts.Chart | None:
         ax.xaxis.set_major_locator(FixedLocator([10.0 ** i for i in range(nines + 1)]))
         ax.xaxis.set_minor_locator(NullLocator())
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: ticks[round(math.log10(v))]))
+        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_minor_formatter(NullFormatter())  # matplotlib's default minor labels are mathtext
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1000:g} s" if v >= 1000 else f"{v:g} ms"))
         ax.set_xlabel("percentile")
         ax.legend(loc="upper left")
