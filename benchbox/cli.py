@@ -61,7 +61,15 @@ def _run_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--slo", "slo", multiple=True, metavar="KEY=VALUE",
                      help="Gate: p50|p90|p95|p99|p99_9|max=200ms, errors=1%, min_rps=100; LLM: "
                           "ttft_p95=500ms, itl_p95=50ms, goodput=90%, min_tps=500; repeatable."),
-        click.option("--skip", metavar="PHASE[,PHASE]", help="Phases to leave out: contract, adversarial, load, saturation."),
+        click.option("--skip", metavar="PHASE[,PHASE]", help="Phases to leave out: contract, adversarial, eval, load, saturation."),
+        click.option("--eval", "eval", metavar="FILE", help="Held-out labelled set (.jsonl or .csv) to score the endpoint on."),
+        click.option("--eval-input", metavar="COLUMN|COL1,COL2,...", help="The column holding the request body, or feature columns making one instance (default 'input')."),
+        click.option("--eval-label", metavar="COLUMN", help="The column holding the expected label or value (default 'label')."),
+        click.option("--eval-slice", "eval_slice", multiple=True, metavar="COLUMN", help="Also score per value of this column (e.g. region); repeatable."),
+        click.option("--eval-task", metavar="auto|classification|regression", help="What the labels are (default auto: numbers with fractions are regression)."),
+        click.option("--eval-classes", metavar="NAME,NAME,...", help="Class names in index order, when the answers give only an index (KServe V2)."),
+        click.option("--gate", "gate", multiple=True, metavar="EXPR",
+                     help="Evaluation gate: accuracy>=0.9, f1_macro>=0.85, slice:region=eu:accuracy>=0.85, ece<=0.05, mae<=2; repeatable."),
         click.option("--openapi", metavar="URL|FILE", help="OpenAPI document (default: <origin>/openapi.json, /docs/openapi.json)."),
         click.option("--input-schema", metavar="FILE", help="JSON Schema of a valid request body."),
         click.option("--output-schema", metavar="FILE", help="JSON Schema of a 2xx answer."),
@@ -244,6 +252,12 @@ def _print_result(result: Result, plan: Plan, written: Written) -> None:
             click.echo(f"  warning: worker {w.index} lost: {w.detail}; its {w.requests} requests up to then are counted")
         for reason in phase.generator.reasons:
             click.echo(f"  warning: {reason}: these figures describe the generator, not the target")
+    if result.evaluation is not None:
+        from benchbox.report.evaluation import headline as evaluation_headline
+
+        click.echo(f"  evaluation: {evaluation_headline(result.evaluation)}")
+        for note in result.evaluation.notes:
+            click.echo(f"  evaluation note: {note}")
     if result.saturation is not None:
         click.echo(f"  saturation: {result.saturation.statement}")
         if result.saturation.overload is not None:

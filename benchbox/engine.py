@@ -22,6 +22,7 @@ from benchbox.load.spec import PhaseSpec
 from benchbox.plan import Plan
 from benchbox.adversarial.model import AdversarialSection
 from benchbox.contract.model import ContractSection
+from benchbox.evaluate.model import EvaluationSection
 from benchbox.saturation.model import Saturation
 from benchbox.result import LoadPhase, LoadSection, Preflight, Result, Target, Verdict, save
 
@@ -50,6 +51,7 @@ def run(plan: Plan, command: str = "run", observer: Observer | None = None) -> R
     contract: ContractSection | None = None
     adversarial: AdversarialSection | None = None
     saturation: Saturation | None = None
+    evaluation: EvaluationSection | None = None
     try:
         notify(Event("phase", "preflight: probing health and readiness"))
         pre, model_version = target.preflight(plan, lambda text: notify(Event("note", text)))
@@ -68,6 +70,8 @@ def run(plan: Plan, command: str = "run", observer: Observer | None = None) -> R
                 pre = dataclasses.replace(pre, contract_source=contract.source)
             if "adversarial" not in plan.skip and not plan.load.scenario:
                 adversarial = _chat_adversarial(plan, pre, notify) if chat else _adversarial(plan, found, pre, notify)
+            if plan.evaluation is not None and "eval" not in plan.skip and not plan.load.scenario:
+                evaluation = _evaluate(plan, found, notify)
             loaded = _with_load_inputs(plan, found)
             if "load" not in plan.skip:
                 phases.extend(_load(loaded, notify))
@@ -92,6 +96,10 @@ def run(plan: Plan, command: str = "run", observer: Observer | None = None) -> R
     judged = gates.judge(plan.gates, phase, _skipped_reason(plan, pre, interrupted), capacity)
     judged += (gates.contract_gate(contract, _skipped_phase(plan, "contract", pre, interrupted)),
                gates.adversarial_gate(adversarial, _skipped_phase(plan, "adversarial", pre, interrupted)))
+    if plan.evaluation is not None:
+        from benchbox.evaluate.gates import judge as judge_evaluation
+
+        judged += judge_evaluation(plan.evaluation.gates, evaluation, _skipped_phase(plan, "eval", pre, interrupted))
     verdict: Verdict = "error" if problems else ("fail" if any(g.passed is False for g in judged) else "pass")
     return Result(
         benchbox_version=__version__, started_at=started, finished_at=_now(), command=command,
@@ -99,7 +107,7 @@ def run(plan: Plan, command: str = "run", observer: Observer | None = None) -> R
         target=Target(url=plan.target, protocol=_protocol(plan, contract),
                       label=plan.label, model_version=model_version),
         verdict=verdict, gates=judged, machine=evidence.machine(), seed=plan.seed, preflight=pre, contract=contract,
-        adversarial=adversarial, saturation=saturation,
+        adversarial=adversarial, saturation=saturation, evaluation=evaluation,
         load=LoadSection(phases=tuple(phases)) if phases else None, commit=evidence.commit(),
         partial=interrupted is not None or any(p.partial for p in phases), interrupted=interrupted,
         problems=tuple(problems),
@@ -204,6 +212,18 @@ def _adversarial(plan: Plan, found: Any, pre: Preflight, notify: Observer) -> Ad
                               notify=lambda text: notify(Event("note", text)))
     notify(Event("note", f"adversarial: {section.cases} cases, {len(section.findings)} findings, "
                          f"healthy after: {section.healthy_after}"))
+    return section
+
+
+def _evaluate(plan: Plan, found: Any, notify: Observer) -> EvaluationSection:
+    from benchbox.evaluate.runner import evaluate
+
+    assert plan.evaluation is not None
+    notify(Event("phase", f"evaluation: scoring the answers on {plan.evaluation.path}"))
+    section = evaluate(plan.evaluation, plan.target, plan.request, found, plan.seed,
+                       lambda text: notify(Event("note", text)), protocol=plan.contract.protocol)
+    notify(Event("note", f"evaluation: {section.rows} rows, " + ", ".join(
+        f"{m.name} {m.value:.4g}" for m in section.metrics if m.value is not None)))
     return section
 
 

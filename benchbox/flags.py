@@ -17,7 +17,7 @@ from benchbox.errors import ConfigError, bad_value
 from benchbox.findings import is_secret_header
 from benchbox.units import parse_positive
 
-PHASES = ("contract", "adversarial", "load", "saturation")
+PHASES = ("contract", "adversarial", "eval", "load", "saturation")
 REDACTED = "<redacted>"
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 

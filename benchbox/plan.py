@@ -18,6 +18,10 @@ from typing import Any, Literal
 
 from benchbox import flags as parse
 from benchbox.errors import ConfigError, UsageError, bad_value
+from benchbox.evaluate.model import EvalPlan
+from benchbox.evaluate.plan import CONFIG_KEYS as EVAL_CONFIG_KEYS
+from benchbox.evaluate.plan import eval_plan
+from benchbox.evaluate.plan import redacted as eval_redacted
 from benchbox.findings import is_secret_header
 from benchbox.flags import PHASES, REDACTED  # noqa: F401 - re-exported: the plan's vocabulary
 from benchbox.gates import DEFAULT_SLOS, GateSpec, merge_slos
@@ -43,7 +47,7 @@ CONFIG_KEYS = frozenset({
     "master_bind", "master_port", "input_schema", "output_schema", "openapi", "protocol", "contract_cases",
     "tolerance", "accept", "write_accept", "adversarial_budget", "adversarial_cases", "expect_rate_limit",
     "saturation_budget", "prompts", "max_tokens", "model", "stream", "system_prompt", "canary",
-})
+}) | EVAL_CONFIG_KEYS
 
 
 @dataclass(frozen=True)
@@ -121,6 +125,7 @@ class Plan:
     adversarial: AdversarialPlan = AdversarialPlan()
     saturation_budget_s: float = 90.0
     method_given: bool = True
+    evaluation: EvalPlan | None = None  # --eval FILE: score the endpoint on a held-out labelled set
     chat: ChatPlan = ChatPlan()
     # Set once the target is known to be an OpenAI chat endpoint (benchbox.llm.setup.resolve).
     llm: ChatSpec | None = None
@@ -196,6 +201,7 @@ class Plan:
                         "bind": self.workers.bind, "port": self.workers.port},
             "skip": sorted(self.skip), "seed": self.seed, "out_dir": str(self.out_dir),
             "config": self.config_path,
+            "evaluation": eval_redacted(self.evaluation),
             "chat": {"prompts": self.chat.prompts_file or ("bundled" if self.chat.prompts else None),
                      "prompt_count": len(self.chat.prompts), "max_tokens": self.chat.max_tokens,
                      "model": self.chat.model, "stream": self.chat.stream,
@@ -287,6 +293,7 @@ def build_plan(flags: Mapping[str, Any], config: Mapping[str, Any] | None = None
         contract=contract, method_given=method_given, adversarial=_adversarial_plan(pick),
         saturation_budget_s=parse_duration("--saturation-budget", pick("saturation_budget", 90.0)),
         chat=chat_plan(pick, base_dir, gates), slo_given=slo_given,
+        evaluation=eval_plan(pick, base_dir),
     )
 
 

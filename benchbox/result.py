@@ -20,6 +20,7 @@ from typing import Any, Literal
 from benchbox.adversarial.model import AdversarialSection
 from benchbox.contract.model import ContractSection
 from benchbox.errors import UnknownResultSchema, UsageError
+from benchbox.evaluate.model import EvaluationSection
 from benchbox.saturation.model import Saturation
 
 SCHEMA = "benchbox.result/v1"
@@ -263,6 +264,7 @@ class Result:
     adversarial: AdversarialSection | None = None
     load: LoadSection | None = None
     saturation: Saturation | None = None
+    evaluation: EvaluationSection | None = None
     commit: str | None = None
     partial: bool = False
     interrupted: str | None = None

@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from benchbox.demo.options import DemoOptions
@@ -25,6 +26,14 @@ DEMO_BODIES = (
     {"instances": [[7.7, 3.0, 6.1, 2.3]]},
     {"instances": [[5.0, 3.4, 1.5, 0.2], [6.4, 3.2, 4.5, 1.5], [6.9, 3.1, 5.4, 2.1]]},
 )
+# The demo's held-out labelled set (benchbox/demo/evalset.py says how it was made) and its gates.
+DEMO_EVAL: dict[str, Any] = {
+    "eval": str(Path(__file__).with_name("eval.csv")),
+    "eval_input": "sepal_length,sepal_width,petal_length,petal_width",
+    "eval_label": "species",
+    "eval_slice": ("region",),
+    "gate": ("accuracy>=0.9", "f1_macro>=0.85", "slice:region=eu:accuracy>=0.85"),
+}
 
 
 def demo_options(service_ms: str | None, concurrency: str | None, model_version: str | None) -> DemoOptions:
@@ -56,6 +65,7 @@ def start_demo(options: DemoOptions) -> Iterator[tuple[Any, dict[str, Any]]]:
             "target": server.predict_url, "body": f"@{body_file}", "rate": "50", "duration": "10s",
             "label": f"demo-{options.model_version}", "slo": ("p95=250ms", "errors=1%"),
             "saturation_budget": "30s",
+            **DEMO_EVAL,
         }
         yield server, flags
     finally:

@@ -273,6 +273,22 @@ def _audit(result: Result) -> Answer:
     return Answer("passed", f"model version {result.target.model_version}; {', '.join(have)}", "evidence")
 
 
+def _evaluation(result: Result) -> Answer:
+    e = result.evaluation
+    if e is None:
+        if (result.plan or {}).get("evaluation") is None:
+            return Answer("not checked", "no labelled set given (--eval FILE with --gate thresholds)")
+        return _not_run(result, "eval") or Answer("not checked", "this result has no evaluation section")
+    gates = [g for g in result.gates if g.metric.startswith("evaluation.")]
+    scored = f"{e.rows} rows" + (f", {len(e.slices)} slices" if e.slices else "")
+    failed = [g for g in gates if g.passed is False]
+    if failed:
+        return Answer("failed", "; ".join(_gate_words(g) for g in failed) + f" ({scored})", "evaluation")
+    if not gates:
+        return Answer("not checked", f"scored on {scored}, but no threshold was set (--gate accuracy>=0.9)", "evaluation")
+    return Answer("passed", "; ".join(_gate_words(g) for g in gates) + f" ({scored})", "evaluation")
+
+
 ITEMS: tuple[Item, ...] = (
     Item("P50, P95 and P99 response times under expected load, against thresholds", "load", _latency),
     Item("Latency and throughput validated under load", "load", _load),
@@ -290,7 +306,7 @@ ITEMS: tuple[Item, ...] = (
          _pending("compare", "benchbox compare is")),
     Item("A/B against the current version with success criteria", "compare",
          _pending("compare", "benchbox compare is")),
-    Item("Evaluation metrics meet their minimum thresholds", "eval", _pending("eval", "the evaluation gate is")),
+    Item("Evaluation metrics meet their minimum thresholds", "eval", _evaluation),
     Item("Audit evidence: model version, plan, machine, commit, times", "report", _audit),
 )
 

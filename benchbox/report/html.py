@@ -169,6 +169,24 @@ def headline(result: Result) -> list[str]:
     return [f"all {checked} checked gates passed"]
 
 
+def _evaluation_context(result: Result) -> dict[str, Any]:
+    """The evaluation section's view (report/evaluation.py), or why there is none."""
+    from benchbox.report import evaluation as ev
+
+    e = result.evaluation
+    return {
+        "evaluation": e,
+        "evaluation_absent": ("" if e is not None else checklist.absent(result, "eval")
+                              if (result.plan or {}).get("evaluation") else
+                              "No labelled set was given (--eval FILE, with --gate thresholds), so the answers were not scored."),
+        "evaluation_metrics": ev.metric_rows(e) if e else (),
+        "evaluation_classes": ev.class_rows(e) if e else (),
+        "evaluation_slices": ev.slice_rows(e) if e else (),
+        "evaluation_slice_header": ev.slice_header(e) if e else (),
+        "evaluation_charts": [c for c in (ev.confusion_chart(e), ev.calibration_chart(e)) if c] if e else [],
+    }
+
+
 def _environment() -> Any:
     import jinja2
 
@@ -214,6 +232,7 @@ def render(result: Result) -> str:
         "usl_chart": usl_chart(result),
         "saturation_absent": checklist.absent(result, "saturation"),
         "adversarial_absent": checklist.absent(result, "adversarial"),
+        **_evaluation_context(result),
         "checklist": rows,
         "checklist_tally": checklist.tally(rows),
         "headline": headline(result),

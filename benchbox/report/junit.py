@@ -58,6 +58,15 @@ def _finding_case(suite: ET.Element, phase: str, f: Finding) -> bool:
     return True
 
 
+def _evaluation_case(suite: ET.Element, result: Result) -> None:
+    """The evaluation's figures, overall and per slice, beside the gates that judge them."""
+    from benchbox.report.evaluation import junit_summary
+
+    assert result.evaluation is not None
+    case = ET.SubElement(suite, "testcase", classname=f"{SUITE}.evaluation", name="evaluation", time=_time(0.0))
+    ET.SubElement(case, "system-out").text = fmt.clean(junit_summary(result.evaluation))
+
+
 def _properties(suite: ET.Element, result: Result) -> None:
     props = ET.SubElement(suite, "properties")
     pairs = [("verdict", result.verdict), ("target", result.target.url), ("label", result.target.label),
@@ -78,7 +87,7 @@ def render(result: Result) -> str:
     failures = sum(g.passed is False for g in gates) + sum(f.severity != "low" for _, f in findings)
     skipped = sum(g.passed is None for g in gates)
     errors = 1 if run_error else 0
-    tests = len(gates) + len(findings) + errors
+    tests = len(gates) + len(findings) + errors + (result.evaluation is not None)
     elapsed = _time(fmt.run_seconds(result))
     counts = {"tests": str(tests), "failures": str(failures), "errors": str(errors), "skipped": str(skipped)}
 
@@ -90,6 +99,8 @@ def render(result: Result) -> str:
         _gate_case(suite, gate)
     for phase, finding in findings:
         _finding_case(suite, phase, finding)
+    if result.evaluation is not None:
+        _evaluation_case(suite, result)
     if run_error:
         case = ET.SubElement(suite, "testcase", classname=f"{SUITE}.run", name="run", time=elapsed)
         problems = list(result.problems) or ["the run ended in error"]

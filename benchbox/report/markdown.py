@@ -107,6 +107,10 @@ def render(result: Result) -> str:
     elif result.preflight and not result.preflight.reachable:
         why = result.preflight.error or "the target did not answer"
         out += [f"No load ran: the target was unreachable ({text(why)}).", ""]
+    if result.evaluation is not None:
+        from benchbox.report.evaluation import markdown_lines
+
+        out += markdown_lines(result.evaluation, text, _row)
     out.append(f"<sub>benchbox {text(result.benchbox_version)} · seed {result.seed}"
                + (f" · commit {code(result.commit, in_table=False)}" if result.commit else "")
                + f" · {text(result.started_at)}</sub>")
