@@ -61,11 +61,17 @@ def run(plan: Plan, command: str = "run", observer: Observer | None = None) -> R
             problems.append(pre.error)
         else:
             found = None
+            if not plan.load.scenario:
+                plan = _resolve_chat(plan, notify)
+            chat = plan.llm is not None
             if "contract" not in plan.skip and not plan.load.scenario:
-                found, contract = _contract(plan, notify)
+                if chat:
+                    contract = _chat_contract(plan, notify)
+                else:
+                    found, contract = _contract(plan, notify)
                 pre = dataclasses.replace(pre, contract_source=contract.source)
             if "adversarial" not in plan.skip and not plan.load.scenario:
-                adversarial = _adversarial(plan, found, pre, notify)
+                adversarial = _chat_adversarial(plan, pre, notify) if chat else _adversarial(plan, found, pre, notify)
             if plan.evaluation is not None and "eval" not in plan.skip and not plan.load.scenario:
                 evaluation = _evaluate(plan, found, notify)
             loaded = _with_load_inputs(plan, found)
@@ -79,7 +85,7 @@ def run(plan: Plan, command: str = "run", observer: Observer | None = None) -> R
                 if "saturation" not in plan.skip and not plan.load.scenario:
                     notes.append("saturation: not run, because the brake stopped the load phase")
             elif "saturation" not in plan.skip and not plan.load.scenario:
-                saturation = _saturation(loaded, notify)
+                saturation = _chat_saturation(loaded, notify) if chat else _saturation(loaded, notify)
     except Interrupted as exc:
         interrupted = exc.signal_name
         phases.extend(getattr(exc, "phases", ()))
@@ -117,6 +123,8 @@ def run(plan: Plan, command: str = "run", observer: Observer | None = None) -> R
 
 def _protocol(plan: Plan, contract: ContractSection | None) -> str:
     """What the target speaks, as far as this run learnt it: the contract's word first."""
+    if plan.llm is not None:
+        return "openai-chat"
     if contract is not None and contract.source:
         return contract.protocol
     return "json" if plan.request.bodies else "http"
@@ -270,6 +278,43 @@ def braked_run(plan: Plan) -> Any:
                                    abort_grace_s=b.abort_grace_s)
 
     return dataclasses.replace(run, phases=tuple(cap(p) for p in run.phases))
+
+
+def _resolve_chat(plan: Plan, notify: Observer) -> Plan:
+    from benchbox.llm.setup import resolve
+
+    return resolve(plan, lambda text: notify(Event("note", text)))
+
+
+def _chat_contract(plan: Plan, notify: Observer) -> ContractSection:
+    from benchbox.llm.contract import run_chat_contract
+
+    notify(Event("phase", "contract: checking the chat answers and their streams"))
+    section = run_chat_contract(plan, notify=lambda text: notify(Event("note", text)))
+    notify(Event("note", f"contract: {section.requests} requests, {len(section.violations)} findings (openai-chat)"))
+    return section
+
+
+def _chat_adversarial(plan: Plan, pre: Preflight, notify: Observer) -> AdversarialSection:
+    from benchbox.llm.probes import run_chat_adversarial
+
+    notify(Event("phase", f"adversarial: hostile prompts and malformed chat requests for up to "
+                          f"{plan.adversarial.budget_s:g}s"))
+    health = tuple(p for p in (pre.health.path, pre.ready.path) if p)
+    section = run_chat_adversarial(plan, health, notify=lambda text: notify(Event("note", text)))
+    notify(Event("note", f"adversarial: {section.cases} cases, {len(section.findings)} findings, "
+                         f"healthy after: {section.healthy_after}"))
+    return section
+
+
+def _chat_saturation(plan: Plan, notify: Observer) -> Saturation:
+    from benchbox.llm.saturation import run_concurrency_search
+
+    notify(Event("phase", f"saturation: searching concurrency for the most streams held within the SLOs "
+                          f"(up to {plan.saturation_budget_s:g}s of load)"))
+    result = run_concurrency_search(plan, notify=lambda text: notify(Event("note", text)))
+    notify(Event("note", f"saturation: {result.statement}"))
+    return result
 
 
 def _skipped_phase(plan: Plan, name: str, pre: Preflight | None, interrupted: str | None) -> str:

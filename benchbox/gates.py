@@ -29,6 +29,11 @@ _KEYS: dict[str, tuple[str, Op, str, str]] = {
     "max": ("latency_ms.max", "<=", "ms", "a latency like 200ms or 2s"),
     "errors": ("error_rate", "<=", "ratio", "a percentage like 1% or 0.5%"),
     "min_rps": ("throughput_rps", ">=", "req/s", "a throughput in requests/s, like 100"),
+    # LLM targets (--protocol openai-chat): time to first token, inter-token latency, goodput.
+    **{f"ttft_{p}": (f"llm.ttft_ms.{p}", "<=", "ms", "a latency like 500ms") for p in ("p50", "p90", "p95", "p99")},
+    **{f"itl_{p}": (f"llm.itl_ms.{p}", "<=", "ms", "a latency like 50ms") for p in ("p50", "p90", "p95", "p99")},
+    "goodput": ("llm.goodput", ">=", "ratio", "a percentage like 90% (share of requests meeting every ttft/itl SLO)"),
+    "min_tps": ("llm.output_tokens_per_s", ">=", "tokens/s", "output tokens/s, like 500"),
 }
 SLO_KEYS = tuple(_KEYS)
 
@@ -102,6 +107,10 @@ def _judge_one(spec: GateSpec, phase: LoadPhase | None, skipped_reason: str | No
 
     if phase is None:
         return result(None, None, skipped_reason or "not checked: no load phase ran")
+    if spec.metric.startswith("llm.") and phase.llm is None:
+        return result(None, None, "not checked: the target was not load-tested as an LLM (--protocol openai-chat)")
+    if spec.metric == "llm.goodput" and phase.llm is not None and phase.llm.goodput is None:
+        return result(None, None, "not checked: goodput needs a per-request SLO (ttft_* or itl_*)")
     observed = _observe(spec.metric, phase)
     if observed is None:
         return result(None, False, "no request got an answer, so there is nothing to measure")
@@ -115,6 +124,8 @@ def _judge_one(spec: GateSpec, phase: LoadPhase | None, skipped_reason: str | No
 
 
 def _observe(metric: str, phase: LoadPhase) -> float | None:
+    if metric.startswith("llm."):
+        return observe_llm(metric, phase)
     if metric.startswith("latency_ms."):
         if phase.latency_ms is None:
             return None
@@ -122,6 +133,25 @@ def _observe(metric: str, phase: LoadPhase) -> float | None:
     if metric == "error_rate":
         return phase.error_rate if phase.requests else None
     return float(getattr(phase, metric))
+
+
+def observe_llm(metric: str, phase: LoadPhase) -> float | None:
+    """An LLM figure by path: llm.ttft_ms.p95, llm.goodput, llm.output_tokens_per_s."""
+    value: object = phase.llm
+    for part in metric.split(".")[1:]:
+        value = getattr(value, part, None)
+        if value is None:
+            return None
+    return float(value)  # type: ignore[arg-type]
+
+
+def goodput_thresholds(specs: Iterable[GateSpec]) -> tuple[float | None, float | None]:
+    """The per-request bounds goodput counts against (vLLM's/genai-perf's --goodput): a request
+    is good when its TTFT is within every ttft_* SLO and its mean ITL within every itl_* SLO."""
+    specs = tuple(specs)
+    ttft = [g.threshold for g in specs if g.metric.startswith("llm.ttft_ms.")]
+    itl = [g.threshold for g in specs if g.metric.startswith("llm.itl_ms.")]
+    return (min(ttft) if ttft else None), (min(itl) if itl else None)
 
 
 def _show(value: float, unit: str) -> str:

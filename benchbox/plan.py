@@ -27,6 +27,8 @@ from benchbox.evaluate.plan import redacted as eval_redacted
 from benchbox.findings import is_secret_header
 from benchbox.flags import PHASES, REDACTED  # noqa: F401 - re-exported: the plan's vocabulary
 from benchbox.gates import DEFAULT_SLOS, GateSpec, merge_slos
+from benchbox.llm.model import ChatSpec
+from benchbox.llm.options import ChatPlan, chat_plan
 from benchbox.load.spec import PhaseSpec, RequestSpec, RunSpec
 from benchbox.units import parse_duration, parse_positive
 
@@ -47,6 +49,7 @@ CONFIG_KEYS = frozenset({
     "master_bind", "master_port", "input_schema", "output_schema", "openapi", "protocol", "contract_cases",
     "tolerance", "accept", "write_accept", "adversarial_budget", "adversarial_cases", "expect_rate_limit",
     "saturation_budget", "insecure", "max_rps", "max_concurrency", "abort_on", "max_body",
+    "prompts", "max_tokens", "model", "stream", "system_prompt", "canary",
 }) | EVAL_CONFIG_KEYS
 
 
@@ -128,6 +131,10 @@ class Plan:
     insecure: bool = False
     brakes: Brakes = Brakes()
     evaluation: EvalPlan | None = None  # --eval FILE: score the endpoint on a held-out labelled set
+    chat: ChatPlan = ChatPlan()
+    # Set once the target is known to be an OpenAI chat endpoint (benchbox.llm.setup.resolve).
+    llm: ChatSpec | None = None
+    slo_given: frozenset[str] = frozenset()  # gates the user set (flags or config), not defaults
 
     def phase_spec(self, name: str = "steady") -> PhaseSpec:
         """The steady (or ramp) phase at the plan's level."""
@@ -137,6 +144,7 @@ class Plan:
             request=self.request, rate=load.rate, arrival=load.arrival, users=load.users,
             connections=load.connections, seed=self.seed,
             ramp_from=(0.0 if load.mode == "open" else 1.0) if load.ramp else None, scenario=load.scenario,
+            chat=self.llm,
         )
 
     def run_spec(self) -> RunSpec:
@@ -157,6 +165,17 @@ class Plan:
                 users=int(level) if load.mode == "closed" else None))
         return RunSpec(phases=tuple(phases), **scale)
 
+    def _body_example(self) -> str | None:
+        """The first body, with the user's system prompt (which holds the canary) left out."""
+        if not self.request.bodies:
+            return None
+        example = self.request.bodies[0]
+        if self.chat.system_prompt:
+            import json
+
+            example = example.replace(json.dumps(self.chat.system_prompt, ensure_ascii=False)[1:-1], REDACTED)
+        return example[:2000]
+
     def redacted(self) -> dict[str, Any]:
         """The plan as result.json records it: every credential replaced, nothing else hidden."""
         headers = {n: (REDACTED if is_secret_header(n) else v) for n, v in self.request.headers}
@@ -164,7 +183,7 @@ class Plan:
             "target": self.target, "label": self.label, "method": self.request.method,
             "headers": headers, "api_key_env": self.api_key_env,
             "bodies": len(self.request.bodies),
-            "body_example": self.request.bodies[0][:2000] if self.request.bodies else None,
+            "body_example": self._body_example(),
             "timeout_s": self.request.timeout_s,
             "load": {"mode": self.load.mode, "rate": self.load.rate, "users": self.load.users,
                      "arrival": self.load.arrival, "duration_s": self.load.duration_s,
@@ -191,6 +210,12 @@ class Plan:
             "skip": sorted(self.skip), "seed": self.seed, "out_dir": str(self.out_dir),
             "config": self.config_path,
             "evaluation": eval_redacted(self.evaluation),
+            "chat": {"prompts": self.chat.prompts_file or ("bundled" if self.chat.prompts else None),
+                     "prompt_count": len(self.chat.prompts), "max_tokens": self.chat.max_tokens,
+                     "model": self.chat.model, "stream": self.chat.stream,
+                     # The system prompt and canary are the user's; record that they were given, not them.
+                     "system_prompt": REDACTED if self.chat.system_prompt is not None else None,
+                     "canary": REDACTED if self.chat.canary is not None else None},
         }
 
 
@@ -262,7 +287,9 @@ def build_plan(flags: Mapping[str, Any], config: Mapping[str, Any] | None = None
         ready_paths=parse.paths("--ready-path", flags.get("ready_path") or cfg.get("ready_paths"), DEFAULT_READY_PATHS),
         ready_timeout_s=parse_duration("--ready-timeout", pick("ready_timeout", DEFAULT_READY_TIMEOUT_S)),
     )
-    gates = merge_slos([DEFAULT_SLOS, parse.slo_list(cfg.get("slo")), flags.get("slo") or ()])
+    user_slos = [*parse.slo_list(cfg.get("slo")), *(flags.get("slo") or ())]
+    gates = merge_slos([DEFAULT_SLOS, user_slos])
+    slo_given = frozenset(spec.name for spec in merge_slos([user_slos]))
     workers = _workers(pick)
     contract = _contract_plan(pick, base_dir)
     if (workers.local or workers.expect) and load.scenario:
@@ -286,6 +313,7 @@ def build_plan(flags: Mapping[str, Any], config: Mapping[str, Any] | None = None
         api_key_env=str(api_key_env) if api_key_env else None, config_path=config_path, workers=workers,
         contract=contract, method_given=method_given, adversarial=_adversarial_plan(pick),
         saturation_budget_s=parse_duration("--saturation-budget", pick("saturation_budget", 90.0)),
+        chat=chat_plan(pick, base_dir, gates), slo_given=slo_given,
         evaluation=eval_plan(pick, base_dir),
     )
 
@@ -321,8 +349,8 @@ def _contract_plan(pick: Any, base_dir: Path) -> ContractPlan:
         if value:
             load_schema_file(value, flag)
     protocol = str(pick("protocol", "auto")).lower()
-    if protocol not in ("auto", "json", "kserve-v2"):
-        raise bad_value("--protocol", protocol, "auto, json or kserve-v2")
+    if protocol not in ("auto", "json", "kserve-v2", "openai-chat"):
+        raise bad_value("--protocol", protocol, "auto, json, kserve-v2 or openai-chat")
     tolerance = pick("tolerance", 1e-6)
     try:
         tol = float(tolerance)
@@ -387,5 +415,6 @@ def _load_plan(flags: Mapping[str, Any], cfg: Mapping[str, Any], pick: Any, base
         return LoadPlan("closed", None, n, arrival, duration_s, connections, **shape)  # type: ignore[arg-type]
     r = parse_positive("--rate", rate if rate is not None else DEFAULT_RATE)
     return LoadPlan("open", r, None, arrival, duration_s, connections, **shape)  # type: ignore[arg-type]
+
 
 

@@ -107,6 +107,43 @@ class WorkerReport:
 
 
 @dataclass(frozen=True)
+class LlmPoint:
+    """One second of an LLM phase, bucketed by completion time."""
+
+    t: int
+    completed: int
+    output_tokens: int
+    good: int = 0
+
+
+@dataclass(frozen=True)
+class LlmStats:
+    """A phase's LLM figures. Every percentile is read from an HDR histogram stored beside it
+    (ttft/itl/e2e in µs like every latency; tokens/s per request in milli-tokens/s)."""
+
+    streamed: bool
+    completed: int  # answers with a 2xx status whose body was read to the end
+    output_tokens: int
+    prompt_tokens: int
+    usage_reported: int  # answers whose token counts came from `usage` (else counted from chunks)
+    malformed: int  # 2xx answers that broke the stream or body format (counted as errors)
+    output_tokens_per_s: float  # all output tokens over the phase's elapsed time
+    ttft_ms: LatencySummary | None = None
+    itl_ms: LatencySummary | None = None
+    e2e_ms: LatencySummary | None = None
+    tokens_per_s: LatencySummary | None = None  # per request: output tokens / end-to-end time
+    ttft_hdr: str | None = None
+    itl_hdr: str | None = None
+    e2e_hdr: str | None = None
+    tokens_per_s_hdr: str | None = None
+    good: int | None = None  # None: no per-request SLO was given, so goodput is undefined
+    goodput: float | None = None  # good / requests sent (errors are never good)
+    goodput_rps: float | None = None
+    good_criteria: tuple[str, ...] = ()
+    timeseries: tuple[LlmPoint, ...] = ()
+
+
+@dataclass(frozen=True)
 class LoadPhase:
     """One stretch of steady load, open or closed loop."""
 
@@ -141,6 +178,8 @@ class LoadPhase:
     samples: tuple[ResponseSample, ...] = ()
     # Set when the brake stopped the phase early (benchbox.brakes): why, in one sentence.
     aborted: str | None = None
+    # An LLM target (--protocol openai-chat): TTFT, inter-token latency, tokens/s, goodput.
+    llm: LlmStats | None = None
 
 
 @dataclass(frozen=True)

@@ -50,3 +50,15 @@ def demo_server() -> Iterator[DemoServer]:
 @pytest.fixture(scope="session")
 def python() -> str:
     return sys.executable
+
+
+# The chat face's known delays: the LLM accuracy tests compare measured TTFT/ITL against them.
+CHAT_FIRST_TOKEN_MS = 200.0
+CHAT_TOKEN_MS = 40.0
+
+
+@pytest.fixture(scope="session")
+def chat_demo() -> Iterator[DemoServer]:
+    """The demo server with known first-token and per-token delays, for the LLM tests."""
+    with DemoServer(DemoOptions(first_token_ms=CHAT_FIRST_TOKEN_MS, token_ms=CHAT_TOKEN_MS)) as server:
+        yield server

@@ -29,3 +29,17 @@ def test_scenario_runs_against_the_demo_with_flags_winning(benchbox_cli, demo_se
     assert data["plan"]["load"]["duration_s"] == 2.0  # the flag won over the file's 30s
     phase = data["load"]["phases"][0]
     assert phase["responses"] > 0 and phase["errors"] == 0
+
+
+def test_openai_chat_scenario_runs_against_the_demo(benchbox_cli, chat_demo, tmp_path):
+    outcome = benchbox_cli("run", "--config", str(SCENARIOS / "openai-chat.toml"), "--target", chat_demo.url + "/v1",
+                           "--duration", "2s", "--users", "2", "--max-tokens", "8", "--out", str(tmp_path), "-q",
+                           "--skip", "saturation,adversarial")
+    assert outcome.code == 0, outcome.out + outcome.err
+    data = json.loads((tmp_path / "result.json").read_text())
+    assert data["target"]["protocol"] == "openai-chat" and data["plan"]["chat"]["canary"] == "<redacted>"
+    assert "BENCHBOX-CANARY" not in json.dumps(data["plan"])  # the system prompt is the user's
+    llm = data["load"]["phases"][0]["llm"]
+    assert llm["completed"] > 0 and llm["ttft_ms"]["count"] == llm["completed"] and llm["goodput"] == 1.0
+    html = (tmp_path / "report.html").read_text()
+    assert "TTFT and inter-token latency by percentile" in html and "Output tokens per second" in html

@@ -65,6 +65,14 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         "--startup-delay", type=float, default=0.0, metavar="S",
         help="seconds before the model starts loading; /ready is 503 until it has",
     )
+    parser.add_argument(
+        "--first-token-ms", type=float, default=50.0, metavar="MS",
+        help="chat completions: delay before the first token, in ms (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--token-ms", type=float, default=10.0, metavar="MS",
+        help="chat completions: delay between tokens, in ms (default: %(default)s)",
+    )
     return parser
 
 
@@ -83,6 +91,8 @@ def config_from_args(args: argparse.Namespace, environ: Mapping[str, str] | None
         concurrency=args.concurrency,
         model_version=args.model_version,
         startup_delay_s=args.startup_delay,
+        first_token_ms=args.first_token_ms,
+        token_ms=args.token_ms,
     )
     return ServeConfig(host=args.host, port=args.port, options=options)
 

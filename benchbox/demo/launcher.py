@@ -77,6 +77,10 @@ class DemoServer:
         return f"{self.url}/v2/models/demo/infer"
 
     @property
+    def chat_url(self) -> str:
+        return f"{self.url}/v1/chat/completions"
+
+    @property
     def pid(self) -> int:
         if self._proc is None:
             raise DemoServerError("demo server not started")

@@ -32,6 +32,9 @@ class DemoOptions:
     concurrency: int | None = None  # predictions served at once; the rest queue
     model_version: str = "v1"
     startup_delay_s: float = 0.0  # before the model starts loading; /ready is 503 until loaded
+    # The OpenAI-compatible chat face (benchbox.demo.chat): known delays a benchmark can be checked against.
+    first_token_ms: float = 50.0
+    token_ms: float = 10.0
 
     def __post_init__(self) -> None:
         if self.api_key is not None:
@@ -56,6 +59,10 @@ class DemoOptions:
         if not (_finite_number(delay) and 0 <= delay <= _MAX_STARTUP_DELAY_S):
             raise ValueError(f"startup delay must be between 0 and {_MAX_STARTUP_DELAY_S:g} s, got {delay!r}")
 
+        for name, value in (("first-token delay", self.first_token_ms), ("token delay", self.token_ms)):
+            if not (_finite_number(value) and 0 <= value <= _MAX_SERVICE_MS):
+                raise ValueError(f"{name} must be between 0 and {_MAX_SERVICE_MS:g} ms, got {value!r}")
+
     def to_argv(self) -> list[str]:
         """Command-line flags for `python -m benchbox.demo`, without the api key (which
         must travel through the environment: argv is visible to every local user)."""
@@ -68,6 +75,10 @@ class DemoOptions:
             argv += ["--concurrency", str(self.concurrency)]
         if self.startup_delay_s:
             argv += ["--startup-delay", repr(float(self.startup_delay_s))]
+        if self.first_token_ms != 50.0:
+            argv += ["--first-token-ms", repr(float(self.first_token_ms))]
+        if self.token_ms != 10.0:
+            argv += ["--token-ms", repr(float(self.token_ms))]
         return argv
 
 

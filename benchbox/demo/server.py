@@ -106,13 +106,13 @@ def create_app(options: DemoOptions) -> FastAPI:
         # Swagger UI pulls assets from a CDN and would need the api key; /openapi.json is enough.
         docs_url=None,
         redoc_url=None,
-        max_body_size=MAX_BODY_BYTES,
     )
     app.add_middleware(
         Gate,
         api_key=options.api_key,
         limiter=TokenBucket(options.rate_limit) if options.rate_limit is not None else None,
         limited_paths=(PREDICT_PATH, *(f"{base}/infer" for base in v2_bases)),
+        max_body=MAX_BODY_BYTES,
     )
     _install_error_handlers(app)
     if options.api_key is not None:
@@ -184,6 +184,10 @@ def create_app(options: DemoOptions) -> FastAPI:
             {"name": "label", "shape": [n], "datatype": "INT64", "data": proba.argmax(axis=1).tolist()},
         ]
         return _json(payload, headers=version_header)
+
+    from benchbox.demo.chat import chat_router
+
+    app.include_router(chat_router(options.first_token_ms, options.token_ms, lambda: rt.slot))
 
     errors: dict[int | str, dict[str, Any]] = {code: {"model": s.ErrorResponse} for code in (400, 429, 503)}
     for base in v2_bases:

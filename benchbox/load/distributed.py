@@ -203,7 +203,7 @@ def run_worker(master_host: str, master_port: int, stop: Event) -> None:
         spec = PhaseSpec.from_dict(msg.data["spec"])
         recorder = Recorder()
         # Bound now, in message order, so the spawn message that follows builds users for this phase.
-        shared, dispatcher = BenchboxUser.bind(spec.request, recorder, spec.mode, max_rps=spec.max_rps)
+        shared, dispatcher = BenchboxUser.bind(spec.request, recorder, spec.mode, spec.chat, max_rps=spec.max_rps)
         spawned.clear()
         phase_stop.clear()
         gevent.spawn(_worker_phase, runner, spec, int(msg.data["index"]), int(msg.data["worker"]),

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from benchbox import hdr
-from benchbox.result import GeneratorHealth, LoadPhase, NameStats, TimePoint, WorkerReport
+from benchbox.result import GeneratorHealth, LlmPoint, LlmStats, LoadPhase, NameStats, TimePoint, WorkerReport
 
 
 def merge_phases(parts: Sequence[LoadPhase], workers: Sequence[WorkerReport]) -> LoadPhase:
@@ -44,6 +44,7 @@ def merge_phases(parts: Sequence[LoadPhase], workers: Sequence[WorkerReport]) ->
         ramp_from=_total(p.ramp_from for p in parts),
         by_name=_merge_names([p.by_name for p in parts]), workers=tuple(workers),
         samples=tuple(s for p in parts for s in p.samples)[:20],
+        llm=merge_llm([p.llm for p in parts if p.llm is not None], requests, elapsed),
     )
 
 
@@ -128,4 +129,38 @@ def _merge_generators(parts: Sequence[LoadPhase]) -> GeneratorHealth:
         schedule_lag_ms=worst_lag, waited_for_connection=sum(g.waited_for_connection for g in gens),
         peak_in_flight=sum(g.peak_in_flight for g in gens), limited=any(g.limited for g in gens),
         reasons=reasons,
+    )
+
+
+def merge_llm(parts: Sequence[LlmStats], requests: int, elapsed_s: float) -> LlmStats | None:
+    """The LLM figures of several workers: histograms added, counts and seconds summed."""
+    if not parts:
+        return None
+    first = parts[0]
+
+    def hist(attr: str) -> tuple[Any, str | None]:
+        h = _merged(getattr(p, attr) for p in parts)
+        return (hdr.summarize(h), hdr.encode(h)) if h else (None, None)
+
+    ttft, ttft_hdr = hist("ttft_hdr")
+    itl, itl_hdr = hist("itl_hdr")
+    e2e, e2e_hdr = hist("e2e_hdr")
+    tps, tps_hdr = hist("tokens_per_s_hdr")
+    tokens = sum(p.output_tokens for p in parts)
+    good = None if first.good is None else sum(p.good or 0 for p in parts)
+    length = max(len(p.timeseries) for p in parts)
+    series = tuple(LlmPoint(t=t, completed=sum(p.timeseries[t].completed for p in parts if t < len(p.timeseries)),
+                            output_tokens=sum(p.timeseries[t].output_tokens for p in parts if t < len(p.timeseries)),
+                            good=sum(p.timeseries[t].good for p in parts if t < len(p.timeseries)))
+                   for t in range(length))
+    return LlmStats(
+        streamed=first.streamed, completed=sum(p.completed for p in parts), output_tokens=tokens,
+        prompt_tokens=sum(p.prompt_tokens for p in parts), usage_reported=sum(p.usage_reported for p in parts),
+        malformed=sum(p.malformed for p in parts),
+        output_tokens_per_s=round(tokens / elapsed_s, 3) if elapsed_s > 0 else 0.0,
+        ttft_ms=ttft, itl_ms=itl, e2e_ms=e2e, tokens_per_s=tps, ttft_hdr=ttft_hdr, itl_hdr=itl_hdr,
+        e2e_hdr=e2e_hdr, tokens_per_s_hdr=tps_hdr, good=good,
+        goodput=round(good / requests, 6) if good is not None and requests else None,
+        goodput_rps=round(good / elapsed_s, 3) if good is not None and elapsed_s > 0 else None,
+        good_criteria=first.good_criteria, timeseries=series,
     )

@@ -118,7 +118,7 @@ def run_phase(spec: PhaseSpec, emit: Emit, stop: Event) -> LoadPhase:
     if spec.scenario:
         return _run_scenario(spec, emit, stop)
     recorder = Recorder()
-    shared, dispatcher = BenchboxUser.bind(spec.request, recorder, spec.mode, max_rps=spec.max_rps)
+    shared, dispatcher = BenchboxUser.bind(spec.request, recorder, spec.mode, spec.chat, max_rps=spec.max_rps)
     count = spec.connections if spec.mode == "open" else int(spec.users or 1)
     runner = Environment(user_classes=[BenchboxUser], host=spec.request.url).create_local_runner()
 

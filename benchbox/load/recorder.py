@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from benchbox import hdr
 from benchbox.result import GeneratorHealth, LatencySummary, LoadPhase, NameStats, ResponseSample, TimePoint
@@ -69,6 +70,7 @@ class Recorder:
         self.meter = GeneratorMeter()
         self.by_name: dict[str, NameRecorder] = {}
         self.samples: list[ResponseSample] = []
+        self.llm: Any = None  # a load.llm.LlmRecorder when the target is an LLM (set by users.bind)
 
     def wants_sample(self) -> bool:
         """The first answers and then every 50th, up to MAX_SAMPLES: a sample for the contract
@@ -149,6 +151,8 @@ class Recorder:
             self._second = hdr.new()  # a new histogram is ~10x cheaper than reset()
         self._second_done = self._second_errors = 0
         self.timeseries.append(point)
+        if self.llm is not None:
+            self.llm.flush(point.t)
         return point
 
     def build(self, spec_name: str, mode: str, duration_s: float, *, offered_rps: float | None,
@@ -178,6 +182,7 @@ class Recorder:
             timeseries=tuple(self.timeseries), error_samples=tuple(self.error_samples),
             partial=partial, by_name={name: rec.build() for name, rec in sorted(self.by_name.items())},
             samples=tuple(self.samples),
+            llm=self.llm.build(requests, elapsed) if self.llm is not None else None,
         )
 
 

@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from benchbox.llm.model import ChatSpec
+
 
 @dataclass(frozen=True)
 class RequestSpec:
@@ -50,6 +52,8 @@ class PhaseSpec:
     max_rps: float | None = None
     abort_error_rate: float | None = None
     abort_grace_s: float = 5.0
+    # An OpenAI chat target: read answers as LLM answers (TTFT, ITL, tokens/s, goodput).
+    chat: ChatSpec | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -60,6 +64,8 @@ class PhaseSpec:
         req = dict(data.pop("request"))
         req["headers"] = tuple(tuple(pair) for pair in req["headers"])
         req["bodies"] = tuple(req["bodies"])
+        if data.get("chat") is not None:
+            data["chat"] = ChatSpec(**data["chat"])
         return cls(request=RequestSpec(**req), **data)
 
 

@@ -18,7 +18,9 @@ from locust import User, task
 from locust.exception import StopUser
 
 from benchbox.brakes import Pacer
+from benchbox.llm.model import ChatSpec
 from benchbox.load.client import Connection, Outcome
+from benchbox.load.llm import ChatOutcome, LlmRecorder, StreamConnection, read_answer
 from benchbox.load.recorder import Recorder
 from benchbox.load.spec import RequestSpec
 
@@ -35,6 +37,7 @@ class Shared:
         self.stopping = False
         self.in_flight = 0
         self.peak_in_flight = 0
+        self.chat: ChatSpec | None = None
 
 
 class Dispatcher:
@@ -78,14 +81,16 @@ class BenchboxUser(User):
 
     def __init__(self, environment: Any) -> None:
         super().__init__(environment)
-        self.connection = Connection(self.shared.request)
+        self.connection = (StreamConnection if self.shared.chat else Connection)(self.shared.request)
         self._wake = Event()
         self._slot: float | None = None
 
     @classmethod
     def bind(cls, request: RequestSpec, recorder: Recorder, mode: str,
-             max_rps: float | None = None) -> tuple[Shared, Dispatcher]:
+             chat: ChatSpec | None = None, max_rps: float | None = None) -> tuple[Shared, Dispatcher]:
         cls.shared, cls.dispatcher, cls.mode = Shared(request, recorder, max_rps), Dispatcher(), mode
+        cls.shared.chat = chat
+        recorder.llm = LlmRecorder(chat) if chat is not None else None
         cls.host = request.url
         return cls.shared, cls.dispatcher
 
@@ -131,6 +136,9 @@ class BenchboxUser(User):
         recorder = shared.recorder
         recorder.sent += 1
         body = next(shared.bodies)
+        if shared.chat is not None:
+            self._send_chat(body, intended)
+            return
         keep = recorder.wants_sample()
         out = self.connection.send(body, Outcome(keep))
         if keep and out.status is not None:
@@ -146,6 +154,24 @@ class BenchboxUser(User):
         else:
             latency = out.done_at - start if out.error_kind == "timeout" else None
             shared.recorder.failure(out.error_kind or "client", out.detail, latency, out.done_at)
+
+    def _send_chat(self, body: bytes | None, intended: float | None) -> None:
+        """An LLM request: the answer read as it streams, its tokens timed (load/llm.py)."""
+        shared = self.shared
+        out = self.connection.send_chat(body, ChatOutcome())  # type: ignore[attr-defined]
+        shared.in_flight -= 1
+        start = out.sent_at if intended is None or intended > out.sent_at else intended
+        recorder = shared.recorder
+        if out.status is not None:
+            read_answer(out, shared.chat)  # type: ignore[arg-type]
+            recorder.response(out.done_at - start, out.status, out.done_at, failed=out.malformed)
+            if out.status < 300:
+                recorder.llm.record(out, start)
+            if intended is not None:
+                recorder.service.record_value(max(1, int((out.done_at - out.sent_at) * 1e6)))
+        else:
+            latency = out.done_at - start if out.error_kind == "timeout" else None
+            recorder.failure(out.error_kind or "client", out.detail, latency, out.done_at)
 
     def on_stop(self) -> None:
         self.connection.close()

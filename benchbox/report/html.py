@@ -52,6 +52,7 @@ class PhaseView:
     time_charts: tuple[charts.Chart, ...]
     distribution: charts.Chart | None
     anchor: str
+    llm: Any = None  # report.llm.LlmView for an LLM target's phase
 
 
 def _latency_rows(latency: LatencySummary | None, service: LatencySummary | None) -> tuple[LatencyRow, ...]:
@@ -108,7 +109,16 @@ def phase_view(phase: LoadPhase, index: int = 0, gates: tuple[GateResult, ...] =
     return PhaseView(phase=phase, mode=fmt.mode(phase),
                      latency_rows=_latency_rows(phase.latency_ms, phase.service_ms), seconds=seconds,
                      time_charts=tuple(c for c in found if c is not None),
-                     distribution=_distribution(phase, lines, f"p{index}-distribution"), anchor=f"phase-{index + 1}")
+                     distribution=_distribution(phase, lines, f"p{index}-distribution"), anchor=f"phase-{index + 1}",
+                     llm=_llm_view(phase, index))
+
+
+def _llm_view(phase: LoadPhase, index: int) -> Any:
+    if phase.llm is None:
+        return None
+    from benchbox.report.llm import llm_view
+
+    return llm_view(phase, index)
 
 
 def saturation_chart(result: Result) -> charts.Chart | None:

@@ -66,6 +66,26 @@ def _phases(phases: tuple[LoadPhase, ...]) -> list[str]:
     return lines
 
 
+def _llm(phases: tuple[LoadPhase, ...]) -> list[str]:
+    """LLM targets: TTFT, inter-token latency, tokens/s and goodput per phase."""
+    rows = [p for p in phases if p.llm is not None]
+    if not rows:
+        return []
+    lines = [_row(["phase", "TTFT P50", "TTFT P95", "ITL P50", "ITL P95", "output tokens/s", "goodput"]),
+             _row(["---", "---:", "---:", "---:", "---:", "---:", "---:"])]
+    for p in rows:
+        s = p.llm
+        assert s is not None
+
+        def ms(summary: object, attr: str) -> str:
+            return fmt.in_unit(getattr(summary, attr), "ms") if summary is not None else "n/a"
+
+        lines.append(_row([text(p.name), ms(s.ttft_ms, "p50"), ms(s.ttft_ms, "p95"), ms(s.itl_ms, "p50"),
+                           ms(s.itl_ms, "p95"), f"{s.output_tokens_per_s:,.1f}",
+                           text(fmt.percent(s.goodput)) if s.goodput is not None else "n/a"]))
+    return lines + [""]
+
+
 def render(result: Result) -> str:
     """The summary as text, ending in a newline."""
     label = fmt.verdict_label(result.verdict)
@@ -85,6 +105,7 @@ def render(result: Result) -> str:
     out += ["#### Gates", ""] + _gates(result) + [""]
     if result.load and result.load.phases:
         out += ["#### Load", ""] + _phases(result.load.phases) + [""]
+        out += _llm(result.load.phases)
     elif result.preflight and not result.preflight.reachable:
         why = result.preflight.error or "the target did not answer"
         out += [f"No load ran: the target was unreachable ({text(why)}).", ""]

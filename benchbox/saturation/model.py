@@ -48,6 +48,7 @@ class Step:
     held: bool | None
     generator_limited: bool
     reasons: tuple[str, ...] = ()
+    output_tokens_per_s: float | None = None  # LLM targets: the probe's output tokens over its time
 
 
 @dataclass(frozen=True)
@@ -132,3 +133,6 @@ class Saturation:
     usl: Usl | None = None
     overload: Overload | None = None
     notes: tuple[str, ...] = field(default=())
+    # LLM targets, searched on concurrency (closed loop): the best level held and what it carried.
+    max_concurrency: int | None = None
+    max_output_tokens_per_s: float | None = None

@@ -1,0 +1,90 @@
+"""One chat request from the parent process (contract and adversarial phases), on httpx.
+
+Not the load path (that is load/llm.py, on gevent): here every answer is kept (bounded) so the
+rules and the canary check can read it, and a whole-answer deadline turns a stream that drips
+forever into a `timeout`, not a hung phase.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from benchbox.llm.stream import StreamTally
+
+KEEP_BYTES = 65536
+
+
+@dataclass
+class Exchange:
+    """What one request came to. `tally` is set for a 2xx event stream."""
+
+    body_text: str
+    status: int | None = None
+    content_type: str = ""
+    raw: str = ""  # the answer as received, bounded (a stream's lines included)
+    tally: StreamTally | None = None
+    json_body: Any = None
+    error: str | None = None  # no answer: why ("timeout: ...", "reset: ...")
+    elapsed_s: float = 0.0
+
+    @property
+    def is_json_error(self) -> bool:
+        body = self.json_body
+        return isinstance(body, dict) and ("error" in body or "detail" in body or "message" in body)
+
+
+def encode(body: Any) -> str:
+    return body if isinstance(body, str) else json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+
+
+def exchange(client: httpx.Client, url: str, headers: Mapping[str, str], body: Any, timeout_s: float) -> Exchange:
+    """POST `body` and read the answer to its end (or the deadline)."""
+    text = encode(body)
+    out = Exchange(body_text=text)
+    started = time.perf_counter()
+    deadline = started + timeout_s
+    try:
+        with client.stream("POST", url, content=text.encode("utf-8", "surrogatepass"), headers=dict(headers),
+                           timeout=timeout_s) as response:
+            out.status = response.status_code
+            out.content_type = response.headers.get("content-type", "")
+            kept: list[str] = []
+            size = 0
+            if response.status_code < 300 and "event-stream" in out.content_type:
+                tally = out.tally = StreamTally(started, keep_text=True)
+                for line in response.iter_lines():
+                    now = time.perf_counter()
+                    tally.line(line, now)
+                    if size < KEEP_BYTES:
+                        kept.append(line + "\n")
+                        size += len(line) + 1
+                    if now > deadline:
+                        out.error = f"timeout: the stream was still open after {timeout_s:g}s"
+                        break
+                tally.close(time.perf_counter())
+            else:
+                for chunk in response.iter_bytes():
+                    if size < KEEP_BYTES:
+                        kept.append(chunk.decode("utf-8", "replace"))
+                        size += len(chunk)
+                    if time.perf_counter() > deadline:
+                        out.error = f"timeout: the answer was still arriving after {timeout_s:g}s"
+                        break
+            out.raw = "".join(kept)[:KEEP_BYTES]
+    except httpx.TimeoutException as exc:
+        out.status, out.error = None, f"timeout: {type(exc).__name__} after {timeout_s:g}s"
+    except httpx.HTTPError as exc:
+        out.status, out.error = None, f"{type(exc).__name__}: {exc}"
+    out.elapsed_s = time.perf_counter() - started
+    if out.tally is None and out.raw:
+        try:
+            out.json_body = json.loads(out.raw)
+        except ValueError:
+            out.json_body = None
+    return out
