@@ -28,12 +28,14 @@ _CONFIG_SHAPES: dict[str, tuple[tuple[type, ...], str]] = {
     "eval_slice": ((str, list), "a column name or a list of them"),
     "eval_classes": ((str, list), "a list of class names"),
     "insecure": ((bool,), "true or false"),
+    "stream": ((bool,), "true or false"),
 }
+_BOOLEAN_KEYS = ("ramp", "insecure", "stream", "body")
 
 
 def check_config_type(path: str, key: str, value: Any) -> None:
     types, expected = _CONFIG_SHAPES.get(key, (_SCALAR, "a string or a number"))
-    ok = isinstance(value, types) and (key in ("ramp", "insecure", "body") or not isinstance(value, bool))
+    ok = isinstance(value, types) and (key in _BOOLEAN_KEYS or not isinstance(value, bool))
     if ok and isinstance(value, list) and key != "body":
         ok = all(isinstance(item, _SCALAR) and not isinstance(item, bool) for item in value)
     if ok and isinstance(value, dict) and key != "body":
