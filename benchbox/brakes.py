@@ -13,11 +13,16 @@ limits, each a plain value the plan carries to every phase:
 from __future__ import annotations
 
 import re
+import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from benchbox.errors import bad_value
 from benchbox.units import parse_duration, parse_positive
+
+if TYPE_CHECKING:
+    from benchbox.load.spec import PhaseSpec
+    from benchbox.plan import Plan
 
 DEFAULT_ABORT_ERRORS = 0.20
 DEFAULT_ABORT_GRACE_S = 5.0
@@ -114,3 +119,34 @@ class Pacer:
             self._next = slot + self.interval
         if slot > now:
             self._sleep(slot - now)
+
+
+def braked_search(plan: Plan) -> Any:
+    """The search's settings under the plan's brakes: no probe above --max-rps, no pool (or
+    estimate users) above --max-concurrency. Probes stop early on errors by their own rule."""
+    from benchbox.saturation import SearchSettings
+
+    settings = SearchSettings(budget_s=plan.saturation_budget_s)
+    b = plan.brakes
+    changes: dict[str, Any] = {"max_rps": b.max_rps}
+    if b.max_concurrency is not None:
+        changes.update(max_connections=b.max_concurrency,
+                       estimate_users=min(settings.estimate_users, b.max_concurrency))
+    return dataclasses.replace(settings, **changes)
+
+
+def braked_run(plan: Plan) -> Any:
+    """The load phases under the plan's brakes: rates and connections capped, the abort rule set."""
+    b = plan.brakes
+    run = plan.run_spec()
+
+    def cap(spec: PhaseSpec) -> PhaseSpec:
+        rate = min(spec.rate, b.max_rps) if spec.rate is not None and b.max_rps else spec.rate
+        start = min(spec.ramp_from, b.max_rps) if spec.ramp_from is not None and b.max_rps and spec.mode == "open" \
+            else spec.ramp_from
+        users = b.cap(spec.users) if spec.users is not None else None
+        return dataclasses.replace(spec, rate=rate, ramp_from=start, users=users, connections=b.cap(spec.connections),
+                                   max_rps=b.max_rps, abort_error_rate=b.abort_error_rate,
+                                   abort_grace_s=b.abort_grace_s)
+
+    return dataclasses.replace(run, phases=tuple(cap(p) for p in run.phases))

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from benchbox import __version__, evidence, gates, target
+from benchbox import __version__, brakes, evidence, gates, target
 from benchbox.errors import ExitCode, GeneratorFailed, Interrupted, UsageError
 from benchbox.load.spec import PhaseSpec
 from benchbox.plan import Plan
@@ -243,41 +243,10 @@ def _saturation(plan: Plan, notify: Observer) -> Saturation:
 
     notify(Event("phase", f"saturation: searching for the highest sustainable throughput "
                           f"(up to {plan.saturation_budget_s:g}s of load)"))
-    result = run_search(plan.request, plan.gates, braked_search(plan), plan.seed,
+    result = run_search(plan.request, plan.gates, brakes.braked_search(plan), plan.seed,
                         notify=lambda text: notify(Event("note", text)))
     notify(Event("note", f"saturation: {result.statement}"))
     return result
-
-
-def braked_search(plan: Plan) -> Any:
-    """The search's settings under the plan's brakes: no probe above --max-rps, no pool (or
-    estimate users) above --max-concurrency. Probes stop early on errors by their own rule."""
-    from benchbox.saturation import SearchSettings
-
-    settings = SearchSettings(budget_s=plan.saturation_budget_s)
-    b = plan.brakes
-    changes: dict[str, Any] = {"max_rps": b.max_rps}
-    if b.max_concurrency is not None:
-        changes.update(max_connections=b.max_concurrency,
-                       estimate_users=min(settings.estimate_users, b.max_concurrency))
-    return dataclasses.replace(settings, **changes)
-
-
-def braked_run(plan: Plan) -> Any:
-    """The load phases under the plan's brakes: rates and connections capped, the abort rule set."""
-    b = plan.brakes
-    run = plan.run_spec()
-
-    def cap(spec: PhaseSpec) -> PhaseSpec:
-        rate = min(spec.rate, b.max_rps) if spec.rate is not None and b.max_rps else spec.rate
-        start = min(spec.ramp_from, b.max_rps) if spec.ramp_from is not None and b.max_rps and spec.mode == "open" \
-            else spec.ramp_from
-        users = b.cap(spec.users) if spec.users is not None else None
-        return dataclasses.replace(spec, rate=rate, ramp_from=start, users=users, connections=b.cap(spec.connections),
-                                   max_rps=b.max_rps, abort_error_rate=b.abort_error_rate,
-                                   abort_grace_s=b.abort_grace_s)
-
-    return dataclasses.replace(run, phases=tuple(cap(p) for p in run.phases))
 
 
 def _resolve_chat(plan: Plan, notify: Observer) -> Plan:
@@ -330,7 +299,7 @@ def _skipped_phase(plan: Plan, name: str, pre: Preflight | None, interrupted: st
 def _load(plan: Plan, notify: Observer) -> list[LoadPhase]:
     from benchbox.load.process import run_phases  # the generator process is only started when needed
 
-    run = braked_run(plan)
+    run = brakes.braked_run(plan)
     capped = [p for p, q in zip(plan.run_spec().phases, run.phases) if (p.rate, p.users) != (q.rate, q.users)]
     if capped:
         notify(Event("note", f"load: {len(capped)} phase(s) capped by --max-rps {plan.brakes.max_rps} / "
