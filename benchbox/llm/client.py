@@ -39,6 +39,15 @@ class Exchange:
         return isinstance(body, dict) and ("error" in body or "detail" in body or "message" in body)
 
 
+def chat_client(plan: Any) -> httpx.Client:
+    """The contract's and probes' client: every answer bounded (--max-body, a whole-answer
+    deadline), paced by --max-rps, --insecure honoured, as every other phase's (benchbox.bounded)."""
+    from benchbox import bounded
+
+    return bounded.client(timeout_s=plan.request.timeout_s, insecure=plan.insecure, max_rps=plan.brakes.max_rps,
+                          max_bytes=plan.request.max_body_bytes, trust_env=False)
+
+
 def encode(body: Any) -> str:
     return body if isinstance(body, str) else json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 

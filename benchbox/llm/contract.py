@@ -13,12 +13,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import httpx
 
 from benchbox import __version__
 from benchbox.contract.model import ContractSection, RuleCount
 from benchbox.findings import Finding, build_finding, group
-from benchbox.llm.client import Exchange, exchange
+from benchbox.llm.client import Exchange, chat_client, exchange
 from benchbox.llm.prompts import chat_body
 from benchbox.llm.stream import RULES, Problem, completion_problems
 from benchbox.plan import Plan
@@ -79,7 +78,7 @@ def run_chat_contract(plan: Plan, notify: Notify | None = None) -> ContractSecti
     findings: list[Finding] = []
     counts: dict[str, list[int]] = {rule: [0, 0] for rule in (*RULES, "positive_data_acceptance")}
     todo = cases(plan)
-    with httpx.Client() as client:
+    with chat_client(plan) as client:
         for case in todo:
             ex = exchange(client, url, headers, case.body, plan.request.timeout_s)
             problems = check(case, ex)

@@ -25,7 +25,7 @@ from benchbox import __version__
 from benchbox.adversarial import corpora
 from benchbox.adversarial.model import AdversarialSection, ClassStats
 from benchbox.findings import Finding, build_finding, group
-from benchbox.llm.client import Exchange, exchange
+from benchbox.llm.client import Exchange, chat_client, exchange
 from benchbox.llm.prompts import chat_body
 from benchbox.llm.stream import CHUNK_JSON, DONE, ERROR_EVENT, FINISH, ROLE, completion_problems
 from benchbox.plan import Plan
@@ -106,7 +106,7 @@ class _Run:
         self.started = time.perf_counter()
         self.deadline = self.started + plan.adversarial.budget_s
         self.stats: dict[str, dict[str, Any]] = {}
-        self.client = httpx.Client()
+        self.client = chat_client(plan)
 
     def execute(self) -> AdversarialSection:
         cases = build_cases(self.plan, self.plan.seed)

@@ -42,7 +42,8 @@ def run_concurrency_search(plan: Plan, notify: Notify | None = None, probe_s: fl
         if used + probe_s > budget + 1e-9:
             return None
         spec = PhaseSpec(name=f"saturation-c{level}", mode="closed", duration_s=probe_s, request=plan.request,
-                         users=level, seed=plan.seed + len(steps), chat=plan.llm)
+                         users=level, seed=plan.seed + len(steps), chat=plan.llm,
+                         max_rps=plan.brakes.max_rps)
         try:
             phase = run_phase(spec)
         except PhaseInterrupted as exc:
@@ -59,7 +60,8 @@ def run_concurrency_search(plan: Plan, notify: Notify | None = None, probe_s: fl
         return step
 
     level, previous, plateau = 1, None, False
-    while level <= MAX_LEVEL:
+    top = min(MAX_LEVEL, plan.brakes.max_concurrency or MAX_LEVEL)  # --max-concurrency caps the streams
+    while level <= top:
         step = probe(level, "ramp")
         if step is None or not step.held:
             break
