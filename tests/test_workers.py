@@ -27,7 +27,7 @@ def test_two_workers_split_the_schedule_and_merge_exactly():
         (phase,) = run_phases(RunSpec(phases=(open_phase(server.url, 100, 3.0),), workers=2))
         served = server.stats().count
         (single,) = run_phases(RunSpec(phases=(open_phase(server.url, 100, 3.0),)))
-    assert [w.state for w in phase.workers] == ["ok", "ok"]
+    assert [w.state for w in phase.workers] == ["ok", "ok"], [(w.state, w.detail) for w in phase.workers]
     assert phase.requests == 300 == served  # 50 req/s on each worker: the requested total
     assert [w.requests for w in phase.workers] == [150, 150]
     merged = hdr.decode(phase.hdr)
