@@ -342,7 +342,8 @@ def _run(flags: Mapping[str, Any], config: str | None, quiet: bool, command: str
         return ExitCode.PASS
     engine.prepare_out_dir(plan.out_dir)
     what = (f"locustfile {plan.load.scenario} against {plan.target}" if plan.load.scenario
-            else f"{plan.request.method} {plan.target}")
+            else f"{plan.request.method} {plan.target}" if plan.method_given or plan.request.bodies
+            else f"{plan.target} (method: from its contract, else GET)")
     _say(f"benchbox {__version__}: {what} (seed {plan.seed})")
     from benchbox.console import Console
 

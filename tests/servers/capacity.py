@@ -37,7 +37,7 @@ import sys
 import time
 from http import HTTPStatus
 
-from lifecycle import run_async, until_stopped  # beside this script (run as `python tests/servers/X.py`)
+from lifecycle import run_async, serve_protocols  # beside this script (run as `python tests/servers/X.py`)
 
 MAX_HEAD = 64 * 1024
 perf_counter = time.perf_counter
@@ -202,13 +202,7 @@ async def serve(args: argparse.Namespace) -> None:
     conns: set[Connection] = set()
     server = await loop.create_server(lambda: Connection(cap, conns), args.host, args.port,
                                       backlog=4096, reuse_address=True)
-    port = server.sockets[0].getsockname()[1]
-    await until_stopped(args.host, port)
-    server.close()
-    for c in list(conns):
-        if c.transport is not None:
-            c.transport.abort()
-    await server.wait_closed()
+    await serve_protocols(server, args.host, conns)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -36,7 +36,7 @@ from collections import deque
 from http import HTTPStatus
 from typing import Any, Callable
 
-from lifecycle import run_async, until_stopped  # beside this script (run as `python tests/servers/X.py`)
+from lifecycle import run_async, serve_protocols  # beside this script (run as `python tests/servers/X.py`)
 
 MAX_HEAD = 64 * 1024
 MAX_CHUNK_LINE = 4096
@@ -414,15 +414,9 @@ async def serve(args: argparse.Namespace) -> None:
     conns: set[HttpProtocol] = set()
     server = await loop.create_server(lambda: HttpProtocol(cfg, stats, conns, loop),
                                       args.host, args.port, backlog=4096, reuse_address=True)
-    port = server.sockets[0].getsockname()[1]
     if args.freeze_every and args.freeze_for:
         _freeze_scheduler(loop, args.freeze_every, args.freeze_for, stats)
-    await until_stopped(args.host, port)
-    server.close()
-    for c in list(conns):
-        if c.transport is not None:
-            c.transport.abort()
-    await server.wait_closed()
+    await serve_protocols(server, args.host, conns)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

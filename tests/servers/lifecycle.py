@@ -71,3 +71,14 @@ async def until_stopped(host: str, port: int, scheme: str = "http") -> None:
     watch_parent(loop, stop)
     print(f"LISTENING {scheme}://{host}:{port}", flush=True)
     await stop.wait()
+
+
+async def serve_protocols(server: asyncio.Server, host: str, conns: set[Any]) -> None:
+    """An asyncio protocol server's life: announce, serve until stopped, then abort every open
+    connection (a client mid-request must see the server go, not wait on it)."""
+    await until_stopped(host, server.sockets[0].getsockname()[1])
+    server.close()
+    for c in list(conns):
+        if c.transport is not None:
+            c.transport.abort()
+    await server.wait_closed()
