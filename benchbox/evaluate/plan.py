@@ -14,7 +14,6 @@ from benchbox.errors import UsageError, bad_value
 from benchbox.evaluate.gates import parse_gate
 from benchbox.evaluate.model import EvalPlan
 
-CONFIG_KEYS = frozenset({"eval", "eval_input", "eval_label", "eval_slice", "eval_task", "eval_classes", "gate"})
 TASKS = ("auto", "classification", "regression")
 
 
