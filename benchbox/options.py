@@ -90,9 +90,7 @@ def _gates(gates: Iterable[Any]) -> list[dict[str, Any]]:
 
 
 def _evaluation(plan: Any) -> dict[str, Any] | None:
-    from benchbox.evaluate.plan import redacted
-
-    return redacted(plan)
+    return None if plan is None else plan.recorded()  # benchbox.evaluate.model.EvalPlan
 
 
 def _prompts(chat: Any) -> str | None:
@@ -178,11 +176,12 @@ OPTIONS: tuple[Option, ...] = (
       help_for={"compare": "Live: both sides score this labelled set (.jsonl or .csv); compared row by row."}),
     O("eval_input", "The column holding the request body, or feature columns making one instance (default 'input').",
       LIVE, "COLUMN|COL1,COL2,...", shape=LIST, example='["age", "income"]'),
-    O("eval_label", "The column holding the expected label or value (default 'label').", LIVE, "COLUMN"),
+    O("eval_label", "The column holding the expected label or value (default 'label').", LIVE, "COLUMN",
+      default="label"),
     O("eval_slice", "Also score per value of this column (e.g. region); repeatable.", LIVE, "COLUMN", multiple=True,
       shape=LIST, example='["region"]'),
     O("eval_task", "What the labels are (default auto: numbers with fractions are regression).", LIVE,
-      "auto|classification|regression"),
+      "auto|classification|regression", default="auto", parse=choice("auto", "classification", "regression")),
     O("eval_classes", "Class names in index order, when the answers give only an index (KServe V2).", LIVE,
       "NAME,NAME,...", shape=LIST, example='["cat", "dog"]'),
     O("gate", "Evaluation gate: accuracy>=0.9, f1_macro>=0.85, slice:region=eu:accuracy>=0.85, ece<=0.05, mae<=2; "
@@ -198,12 +197,12 @@ OPTIONS: tuple[Option, ...] = (
     # -- openai-chat (parsed with the chat plan: benchbox.llm.options)
     O("prompts", "openai-chat: prompts, one per line (default: a bundled set of varied lengths).", RUN, "FILE.jsonl",
       record="chat.prompts", read="chat", show=_prompts),
-    O("max_tokens", "openai-chat: max_tokens per request (default 128).", RUN, "N", default=128,
+    O("max_tokens", "openai-chat: max_tokens per request (default 128).", RUN, "N", default=128, parse=count,
       record="chat.max_tokens"),
     O("model", "openai-chat: the model to ask for (default: the first in /v1/models).", RUN, "NAME",
       record="chat.model"),
-    O("stream", "openai-chat: stream answers (SSE; the default).", RUN, kind="switch", default=True, shape=BOOL,
-      record="chat.stream"),
+    O("stream", "openai-chat: stream answers (SSE; the default).", RUN, kind="switch", default=True, parse=boolean,
+      shape=BOOL, record="chat.stream"),
     O("system_prompt", "openai-chat: a system prompt sent with every prompt.", RUN, "TEXT|@FILE", secret=True,
       record="chat.system_prompt"),
     O("canary", "openai-chat: a secret word in the system prompt; a reply that leaks it is a finding.", RUN, "WORD",
