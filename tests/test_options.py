@@ -146,6 +146,15 @@ def test_compare_sides_carry_the_brakes_from_flags_and_config(tmp_path: Path) ->
     assert request.live.window_s == 1.0 and not request.live.shadow
 
 
+@pytest.mark.parametrize("flag,value", [("--max-rps", "fast"), ("--max-concurrency", "0"),
+                                        ("--abort-on", "sometimes"), ("--max-body", "huge")])
+def test_a_bad_brake_on_compare_is_one_line_before_any_request(tmp_path: Path, flag: str, value: str) -> None:
+    # Ports 1 and 2: nothing listens, so a request sent before the check would be exit 3, not 2.
+    code, _, err = invoke("compare", "--baseline", "http://127.0.0.1:1/p", "--candidate", "http://127.0.0.1:2/p",
+                          flag, value, "--out", str(tmp_path / "o"))
+    assert f"bad {flag} '{value}'" in one_line_error(code, err)
+
+
 # -- (c) secrets never reach the recorded plan ------------------------------------------------
 
 SECRET_OPTIONS = [o for o in OPTIONS if o.secret]
