@@ -17,8 +17,25 @@ from typing import Any, Literal
 
 from benchbox.errors import ConfigError
 from benchbox.option_kinds import (
-    BOOL, JSON, LIST, SCALAR, TABLE, TABLE_OR_LIST, Shape, abort_on, boolean, choice, count, count_or_zero,
-    duration, optional, port, positive, seed, size, tolerance,
+    BOOL,
+    JSON,
+    LIST,
+    SCALAR,
+    TABLE,
+    TABLE_OR_LIST,
+    Shape,
+    abort_on,
+    boolean,
+    choice,
+    count,
+    count_or_zero,
+    duration,
+    optional,
+    port,
+    positive,
+    seed,
+    size,
+    tolerance,
 )
 
 Command = Literal["run", "smoke", "demo", "compare", "worker", "report"]

@@ -14,8 +14,8 @@ import pytest
 
 from benchbox.cli import cli, main
 from benchbox.errors import ConfigError, ExitCode
-from benchbox.options import BY_NAME, COMMANDS, CONFIG_KEYS, OPTIONS, for_command
 from benchbox.option_kinds import JSON
+from benchbox.options import BY_NAME, COMMANDS, CONFIG_KEYS, OPTIONS, for_command
 from benchbox.plan import REDACTED, build_plan, read_config
 
 TARGET = "http://127.0.0.1:9/predict"
