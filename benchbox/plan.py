@@ -332,9 +332,9 @@ def _load_plan(flags: Mapping[str, Any], cfg: Mapping[str, Any], pick: Any, get:
                              "scenario": parse.scenario_path(scenario, base_dir) if scenario else None}
     if users is not None or scenario:
         n = int(parse_positive("--users", users if users is not None else 1, integer=True))
-        return LoadPlan("closed", None, n, arrival, duration_s, connections, **shape)  # type: ignore[arg-type]
+        return LoadPlan("closed", None, n, arrival, duration_s, connections, **shape)
     r = parse_positive("--rate", rate if rate is not None else DEFAULT_RATE)
-    return LoadPlan("open", r, None, arrival, duration_s, connections, **shape)  # type: ignore[arg-type]
+    return LoadPlan("open", r, None, arrival, duration_s, connections, **shape)
 
 
 

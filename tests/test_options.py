@@ -37,7 +37,7 @@ def one_line_error(code: int, err: str) -> str:
 
 
 def click_options(command: str) -> dict[str, click.Option]:
-    params = cli.commands[command].params  # type: ignore[attr-defined]
+    params = cli.commands[command].params
     return {p.name: p for p in params if isinstance(p, click.Option) and p.name != "help"}
 
 

@@ -33,7 +33,7 @@ def eval_plan(pick: Callable[..., Any], base_dir: Path) -> EvalPlan | None:
     task = parsed("eval_task", pick("eval_task"))
     plan = EvalPlan(path=str(candidate), input_columns=_columns(pick("eval_input")),
                     label=str(parsed("eval_label", pick("eval_label"))).strip() or "label",
-                    slices=_columns(pick("eval_slice")), task=task, gates=gates,  # type: ignore[arg-type]
+                    slices=_columns(pick("eval_slice")), task=task, gates=gates,
                     classes=_columns(pick("eval_classes")))
     from benchbox.evaluate.data import read_set
 
