@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchbox.errors import bad_value
-from benchbox.units import parse_duration, parse_positive
 
 Parser = Callable[[str, Any], Any]
 
@@ -46,14 +45,20 @@ JSON = Shape((str, dict, list, int, float, bool), 'JSON as TOML, or "@file.json"
 
 
 def duration(flag: str, value: Any) -> float:
+    from benchbox.units import parse_duration
+
     return parse_duration(flag, value)
 
 
 def positive(flag: str, value: Any) -> float:
+    from benchbox.units import parse_positive
+
     return parse_positive(flag, value)
 
 
 def count(flag: str, value: Any) -> int:
+    from benchbox.units import parse_positive
+
     return int(parse_positive(flag, value, integer=True))
 
 
