@@ -80,6 +80,13 @@ def test_flags_are_spelled_once() -> None:
     assert len(keys) == len(set(keys))
 
 
+def test_the_smoke_profile_speaks_the_tables_keys() -> None:
+    """smoke layers its profile as a config file would: every key must be one the table knows."""
+    from benchbox.cli import SMOKE_PROFILE
+
+    assert set(SMOKE_PROFILE) <= CONFIG_KEYS
+
+
 # -- (b) the config check follows the table ------------------------------------------------------
 
 def _valid_toml(key: str) -> str:
