@@ -64,8 +64,8 @@ def _options(command: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]
             kwargs: dict[str, Any] = {"help": o.help_of(command), "multiple": o.multiple, "required": o.required}
             if o.kind == "value":
                 kwargs["metavar"] = o.metavar_of(command)
-            else:  # None: not given, so a benchbox.toml key can still set it
-                kwargs.update({"is_flag": True} if o.kind == "flag" else {})
+            else:  # a flag or a --x/--no-x switch; None means not given, so a config key can set it
+                kwargs["is_flag"] = True if o.kind == "flag" else None
                 kwargs["default"] = None if o.toml_key else False
             func = click.option(*decls, o.name, **kwargs)(func)
         return func
