@@ -12,17 +12,16 @@ limits, each a plain value the plan carries to every phase:
 
 from __future__ import annotations
 
-import re
 import dataclasses
+import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from benchbox.errors import bad_value
 from benchbox.units import parse_duration, parse_positive
 
 if TYPE_CHECKING:
-    from benchbox.load.spec import PhaseSpec
-    from benchbox.plan import Plan
+    from benchbox.load.spec import PhaseSpec, RunSpec
 
 DEFAULT_ABORT_ERRORS = 0.20
 DEFAULT_ABORT_GRACE_S = 5.0
@@ -95,6 +94,19 @@ def build_brakes(max_rps: Any, max_concurrency: Any, abort_on: Any) -> Brakes:
     )
 
 
+class Braked(Protocol):
+    """What the braked helpers read from a plan (benchbox.plan.Plan is one). A protocol, not the
+    Plan itself: the plan carries Brakes, so brakes must not import the plan back."""
+
+    @property
+    def brakes(self) -> Brakes: ...
+
+    @property
+    def saturation_budget_s(self) -> float: ...
+
+    def run_spec(self) -> RunSpec: ...
+
+
 class Pacer:
     """Spaces sends at least 1/max_rps apart (thread-safe; `clock`/`sleep` injectable for gevent).
 
@@ -121,7 +133,7 @@ class Pacer:
             self._sleep(slot - now)
 
 
-def braked_search(plan: Plan) -> Any:
+def braked_search(plan: Braked) -> Any:
     """The search's settings under the plan's brakes: no probe above --max-rps, no pool (or
     estimate users) above --max-concurrency. Probes stop early on errors by their own rule."""
     from benchbox.saturation import SearchSettings
@@ -135,7 +147,7 @@ def braked_search(plan: Plan) -> Any:
     return dataclasses.replace(settings, **changes)
 
 
-def braked_run(plan: Plan) -> Any:
+def braked_run(plan: Braked) -> Any:
     """The load phases under the plan's brakes: rates and connections capped, the abort rule set."""
     b = plan.brakes
     run = plan.run_spec()

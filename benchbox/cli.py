@@ -26,86 +26,51 @@ if TYPE_CHECKING:
 
 _RUN_HELP = """Check that the endpoint at --target is ready for production traffic.
 
-Preflight (reachable, healthy, ready), then steady load recorded in HDR histograms, then gates
-(default: P95 <= 2s, errors <= 1%). Writes result.json, report.html, summary.md and junit.xml.
+The pipeline, in order (leave stages out with --skip):
 
-With neither --rate nor --users, the load is open loop at 10 requests/s for 30 s.
+\b
+  preflight    reachable, healthy, ready (--health-path, --ready-path)
+  contract     valid inputs from its OpenAPI document, KServe V2 metadata
+               or --input-schema; every answer checked (--output-schema)
+  adversarial  malformed and hostile inputs; each finding a curl line
+  evaluation   with --eval FILE: answers scored on a labelled set (--gate)
+  load         steady, ramped or stepped load into HDR histograms (default
+               open loop at 10 requests/s for 30s; --rate, --users)
+  saturation   the highest throughput within the SLOs, and what lies past it
+  gates        --slo (default P95 <= 2s, errors <= 1%), contract,
+               adversarial and evaluation findings decide the verdict
 
-Exit codes: 0 all gates passed, 1 a gate failed, 2 bad usage, 3 target unreachable or never
-ready, 130 interrupted (the partial report is still written)."""
+The brakes (--max-rps, --max-concurrency, --abort-on, --max-body) bound every stage. Writes
+result.json, report.html, summary.md and junit.xml, also when interrupted (marked partial).
+
+\b
+Exit codes:
+  0    all gates passed
+  1    a gate failed
+  2    bad usage or configuration (one line names the value)
+  3    target unreachable or never ready
+  130  interrupted by Ctrl-C (the partial report is still written)
+  143  stopped by SIGTERM (the partial report is still written)"""
 
 
-def _run_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """The flags of `run` (values stay strings: benchbox.plan parses them with one-line errors)."""
-    options = [
-        click.option("--target", metavar="URL", help="Endpoint to test, e.g. http://127.0.0.1:8000/v1/models/demo/predict."),
-        click.option("--config", "config", metavar="FILE", help="benchbox.toml to read; flags override its keys."),
-        click.option("--body", metavar="JSON|@FILE", help="Request body: JSON text, @file.json, or @file.jsonl (one per line, round-robin)."),
-        click.option("--method", metavar="METHOD", help="HTTP method (default POST with a body, else GET)."),
-        click.option("-H", "--header", "header", multiple=True, metavar="'NAME: VALUE'", help="Extra request header; repeatable."),
-        click.option("--api-key-env", metavar="VAR", help="Send 'Authorization: Bearer $VAR'; the key is never written anywhere."),
-        click.option("--rate", metavar="R", help="Open loop: R requests/s on a fixed schedule (latency from the intended send time)."),
-        click.option("--users", metavar="N", help="Closed loop: N users sending back to back."),
-        click.option("--arrival", metavar="constant|poisson", help="Open-loop arrivals (default constant)."),
-        click.option("--duration", metavar="30s", help="Length of the load phase (default 30s)."),
-        click.option("--timeout", metavar="10s", help="Per-request timeout (default 10s)."),
-        click.option("--connections", metavar="N", help="Open loop: most requests in flight at once (default 256)."),
-        click.option("--ramp", is_flag=True, default=None, help="Ramp the rate (from 0) or users (from 1) linearly over --duration."),
-        click.option("--steps", metavar="L1,L2,...", help="Step shape: one phase per level (req/s, or users with --users)."),
-        click.option("--step-duration", metavar="10s", help="Length of each step (default --duration split evenly)."),
-        click.option("--scenario", metavar="LOCUSTFILE", help="Run an existing locustfile's users against --target (its host)."),
-        click.option("--workers", metavar="N", help="Run the load on a Locust master plus N local worker processes."),
-        click.option("--expect-workers", metavar="N", help="Also wait for N workers joining with `benchbox worker`."),
-        click.option("--master-bind", metavar="HOST", help="Where the master listens for workers (default 127.0.0.1)."),
-        click.option("--master-port", metavar="PORT", help="The master's port (default: a free one, printed)."),
-        click.option("--slo", "slo", multiple=True, metavar="KEY=VALUE",
-                     help="Gate: p50|p90|p95|p99|p99_9|max=200ms, errors=1%, min_rps=100; LLM: "
-                          "ttft_p95=500ms, itl_p95=50ms, goodput=90%, min_tps=500; repeatable."),
-        click.option("--skip", metavar="PHASE[,PHASE]", help="Phases to leave out: contract, adversarial, eval, load, saturation."),
-        click.option("--eval", "eval", metavar="FILE", help="Held-out labelled set (.jsonl or .csv) to score the endpoint on."),
-        click.option("--eval-input", metavar="COLUMN|COL1,COL2,...", help="The column holding the request body, or feature columns making one instance (default 'input')."),
-        click.option("--eval-label", metavar="COLUMN", help="The column holding the expected label or value (default 'label')."),
-        click.option("--eval-slice", "eval_slice", multiple=True, metavar="COLUMN", help="Also score per value of this column (e.g. region); repeatable."),
-        click.option("--eval-task", metavar="auto|classification|regression", help="What the labels are (default auto: numbers with fractions are regression)."),
-        click.option("--eval-classes", metavar="NAME,NAME,...", help="Class names in index order, when the answers give only an index (KServe V2)."),
-        click.option("--gate", "gate", multiple=True, metavar="EXPR",
-                     help="Evaluation gate: accuracy>=0.9, f1_macro>=0.85, slice:region=eu:accuracy>=0.85, ece<=0.05, mae<=2; repeatable."),
-        click.option("--openapi", metavar="URL|FILE", help="OpenAPI document (default: <origin>/openapi.json, /docs/openapi.json)."),
-        click.option("--input-schema", metavar="FILE", help="JSON Schema of a valid request body."),
-        click.option("--output-schema", metavar="FILE", help="JSON Schema of a 2xx answer."),
-        click.option("--protocol", metavar="auto|json|kserve-v2|openai-chat", help="Force the protocol (default auto)."),
-        click.option("--prompts", metavar="FILE.jsonl", help="openai-chat: prompts, one per line (default: a bundled set of varied lengths)."),
-        click.option("--max-tokens", metavar="N", help="openai-chat: max_tokens per request (default 128)."),
-        click.option("--model", metavar="NAME", help="openai-chat: the model to ask for (default: the first in /v1/models)."),
-        click.option("--stream/--no-stream", "stream", default=None, help="openai-chat: stream answers (SSE; the default)."),
-        click.option("--system-prompt", metavar="TEXT|@FILE", help="openai-chat: a system prompt sent with every prompt."),
-        click.option("--canary", metavar="WORD", help="openai-chat: a secret word in the system prompt; a reply that leaks it is a finding."),
-        click.option("--contract-cases", metavar="N", help="Generated valid inputs to check (default 100)."),
-        click.option("--tolerance", metavar="X", help="Relative difference allowed between two answers to one input (default 1e-6)."),
-        click.option("--accept", metavar="FILE", help="Accepted findings: listed ones do not fail the verdict."),
-        click.option("--write-accept", metavar="FILE", help="Write this run's contract findings as an accept file."),
-        click.option("--saturation-budget", metavar="90s", help="Load time the saturation search may use (default 90s)."),
-        click.option("--adversarial-budget", metavar="30s", help="Time the adversarial phase may take (default 30s)."),
-        click.option("--adversarial-cases", metavar="N", help="Most malformed or hostile inputs to send (default 150)."),
-        click.option("--expect-rate-limit", metavar="R", help="The endpoint promises a limit of R req/s: a burst must meet 429."),
-        click.option("--health-path", "health_path", multiple=True, metavar="PATH", help="Health probe path (default /health, /healthz)."),
-        click.option("--ready-path", "ready_path", multiple=True, metavar="PATH", help="Readiness probe path (default /ready, /v2/health/ready)."),
-        click.option("--ready-timeout", metavar="30s", help="How long to wait for the target to become ready (default 30s)."),
-        click.option("--out", metavar="DIR", help="Where to write results (default reports/<time>-<label>/)."),
-        click.option("--label", metavar="NAME", help="Name for this run (default host-port)."),
-        click.option("--seed", metavar="N", help="Seed for every random choice (default: random, recorded in the result)."),
-        click.option("--insecure", is_flag=True, default=None, help="Accept any TLS certificate (self-signed, expired, wrong host)."),
-        click.option("--max-rps", metavar="R", help="Brake: no phase sends more than R requests/s (load, saturation, contract, adversarial)."),
-        click.option("--max-concurrency", metavar="N", help="Brake: no phase keeps more than N requests in flight."),
-        click.option("--abort-on", metavar="errors=20%[,after=5s]|off",
-                     help="Brake: stop the load once this share of requests fails over the grace period (default errors=20%,after=5s)."),
-        click.option("--max-body", metavar="4MiB", help="Read answers up to this size; longer ones are cut off and counted as errors (default 4MiB)."),
-        click.option("--dry-run", is_flag=True, help="Validate every flag and file, print the plan as JSON, send nothing."),
-        click.option("-q", "--quiet", is_flag=True, help="No progress output while the run goes."),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+def _options(command: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The click options of `command`, from the one option table (benchbox.options). Values stay
+    strings (None when not given): benchbox.plan layers them over benchbox.toml and parses them."""
+    from benchbox.options import for_command
+
+    def apply(func: Callable[..., Any]) -> Callable[..., Any]:
+        for o in reversed(for_command(command)):
+            decls = [f"{o.flag}/--no-{o.flag[2:]}"] if o.kind == "switch" else [d for d in (o.short, o.flag) if d]
+            kwargs: dict[str, Any] = {"help": o.help_of(command), "multiple": o.multiple, "required": o.required}
+            if o.kind == "value":
+                kwargs["metavar"] = o.metavar_of(command)
+            else:  # a flag or a --x/--no-x switch; None means not given, so a config key can set it
+                kwargs["is_flag"] = True if o.kind == "flag" else None
+                kwargs["default"] = None if o.toml_key else False
+            func = click.option(*decls, o.name, **kwargs)(func)
+        return func
+
+    return apply
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -115,7 +80,7 @@ def cli() -> None:
 
 
 @cli.command(help=_RUN_HELP)
-@_run_options
+@_options("run")
 def run(quiet: bool, config: str | None, dry_run: bool, **flags: Any) -> None:
     _fail_or_exit(lambda: _run(flags, config, quiet, command="run", dry_run=dry_run))
 
@@ -127,21 +92,13 @@ SMOKE_PROFILE = {"duration": "15s", "ready_timeout": "15s", "skip": ["saturation
 
 @cli.command(help="""The CI smoke-test stage: preflight, a short load at the expected rate (--rate),
 no saturation search; the same outputs and exit codes as `run`, in well under 45 s by default.""")
-@_run_options
+@_options("smoke")
 def smoke(quiet: bool, config: str | None, dry_run: bool, **flags: Any) -> None:
     _fail_or_exit(lambda: _run(flags, config, quiet, command="smoke", profile=SMOKE_PROFILE, dry_run=dry_run))
 
 
 @cli.command()
-@click.option("--serve", is_flag=True, help="Only serve the demo model (Ctrl-C to stop).")
-@click.option("--port", metavar="PORT", help="With --serve: port to listen on (default 8000).")
-@click.option("--service-ms", metavar="MS", help="Extra service time per request (default 5 for the run).")
-@click.option("--concurrency", metavar="N", help="Most requests the demo serves at once (default 8 for the run).")
-@click.option("--model-version", metavar="v1|v2", help="Which demo model to serve (default v1).")
-@click.option("--duration", metavar="10s", help="Length of the demo's load phase (default 10s).")
-@click.option("--rate", metavar="R", help="Open-loop rate of the demo's load phase (default 50 req/s).")
-@click.option("--out", metavar="DIR", help="Where to write the demo's report.")
-@click.option("-q", "--quiet", is_flag=True, help="No per-second progress lines.")
+@_options("demo")
 def demo(serve: bool, port: str | None, service_ms: str | None, concurrency: str | None,
          model_version: str | None, duration: str | None, rate: str | None, out: str | None, quiet: bool) -> None:
     """Run the whole pipeline against the bundled demo model server and show the report."""
@@ -163,7 +120,7 @@ def demo(serve: bool, port: str | None, service_ms: str | None, concurrency: str
 
 
 @cli.command()
-@click.option("--master", "master", required=True, metavar="HOST[:PORT]", help="The master to join (default port 5557).")
+@_options("worker")
 def worker(master: str) -> None:
     """Join a `benchbox run --expect-workers N` from this machine as a Locust worker."""
 
@@ -182,7 +139,7 @@ def worker(master: str) -> None:
 
 @cli.command()
 @click.argument("result_json", metavar="RESULT.json")
-@click.option("--out", metavar="DIR", help="Where to write the reports (default: beside RESULT.json).")
+@_options("report")
 def report(result_json: str, out: str | None) -> None:
     """Re-render report.html, summary.md and junit.xml from a saved result.json alone."""
 
@@ -210,48 +167,22 @@ the same load at both in alternating windows (default 50 req/s for 30s per side)
 inputs to both (shadow outputs), and saves each side's result.json.
 
 Per percentile and throughput: the difference, a bootstrap confidence interval over seconds, and
-a verdict (regression, improvement, no significant change). Exit codes: 0 no gate failed, 1 a
-gate failed (significant and beyond its threshold), 2 bad usage, 3 a target unreachable."""
+a verdict (regression, improvement, no significant change). The brakes (--max-rps,
+--max-concurrency, --abort-on, --max-body) bound each side's load and probes as in `run`.
+
+\b
+Exit codes:
+  0    no gate failed
+  1    a gate failed (significant and beyond its threshold)
+  2    bad usage or configuration
+  3    a target unreachable
+  130  interrupted by Ctrl-C (what was measured is still written)
+  143  stopped by SIGTERM (what was measured is still written)"""
 
 
 @cli.command(help=_COMPARE_HELP)
 @click.argument("results", nargs=-1, metavar="[BASELINE.json CANDIDATE.json]")
-@click.option("--baseline", metavar="URL", help="Live: the version running today.")
-@click.option("--candidate", metavar="URL", help="Live: the version to ship.")
-@click.option("--max-regression", "max_regression", multiple=True, metavar="KEY=PCT",
-              help="Gate: p50|p90|p95|p99|rps|errors may be at most PCT worse, e.g. p95=10%; repeatable.")
-@click.option("--min-agreement", metavar="PCT", help="Gate: at least PCT of shadow answers agree, e.g. 99%.")
-@click.option("--confidence", metavar="95%", help="Confidence level of the intervals (default 95%).")
-@click.option("--min-effect", metavar="5%", help="Smaller changes are not called (default 5%).")
-@click.option("--window", metavar="2s", help="Live: length of each alternating window (default 2s).")
-@click.option("--shadow-cases", metavar="N", help="Live: most inputs sent to both sides (default 200).")
-@click.option("--skip", metavar="PART[,PART]", help="Live: leave out load, shadow, eval or contract (input discovery).")
-@click.option("--eval", "eval", metavar="FILE", help="Live: both sides score this labelled set (.jsonl or .csv); compared row by row.")
-@click.option("--eval-input", metavar="COLUMN|COL1,COL2,...", help="The column holding the request body, or feature columns.")
-@click.option("--eval-label", metavar="COLUMN", help="The column holding the expected label or value (default 'label').")
-@click.option("--eval-slice", "eval_slice", multiple=True, metavar="COLUMN", help="Also score per value of this column; repeatable.")
-@click.option("--eval-task", metavar="auto|classification|regression", help="What the labels are (default auto).")
-@click.option("--eval-classes", metavar="NAME,NAME,...", help="Class names in index order, when answers give only an index.")
-@click.option("--body", metavar="JSON|@FILE", help="Request body, or @file.jsonl of inputs (also the shadow inputs).")
-@click.option("--method", metavar="METHOD", help="HTTP method (default POST with a body, else GET).")
-@click.option("-H", "--header", "header", multiple=True, metavar="'NAME: VALUE'", help="Extra request header; repeatable.")
-@click.option("--api-key-env", metavar="VAR", help="Send 'Authorization: Bearer $VAR' to both sides.")
-@click.option("--rate", metavar="R", help="Open loop at R requests/s on each side (default 50).")
-@click.option("--users", metavar="N", help="Closed loop: N users on each side.")
-@click.option("--arrival", metavar="constant|poisson", help="Open-loop arrivals (default constant).")
-@click.option("--duration", metavar="30s", help="Load time per side (default 30s).")
-@click.option("--timeout", metavar="10s", help="Per-request timeout (default 10s).")
-@click.option("--connections", metavar="N", help="Open loop: most requests in flight at once (default 256).")
-@click.option("--openapi", metavar="URL|FILE", help="OpenAPI document to generate inputs from.")
-@click.option("--input-schema", metavar="FILE", help="JSON Schema of a valid request body.")
-@click.option("--protocol", metavar="auto|json|kserve-v2", help="Force the protocol (default auto).")
-@click.option("--tolerance", metavar="X", help="Shadow: relative difference allowed between two numbers (default 1e-6).")
-@click.option("--health-path", "health_path", multiple=True, metavar="PATH", help="Health probe path.")
-@click.option("--ready-path", "ready_path", multiple=True, metavar="PATH", help="Readiness probe path.")
-@click.option("--ready-timeout", metavar="30s", help="How long to wait for each side to become ready.")
-@click.option("--out", metavar="DIR", help="Where to write (default reports/<time>-compare/, or beside CANDIDATE.json).")
-@click.option("--seed", metavar="N", help="Seed for the inputs, the load and the bootstrap.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress output.")
+@_options("compare")
 def compare(results: tuple[str, ...], quiet: bool, **flags: Any) -> None:
     _fail_or_exit(lambda: _compare(results, flags, quiet))
 

@@ -11,37 +11,25 @@ from pathlib import Path
 from typing import Any
 
 from benchbox.errors import ConfigError, bad_value
+from benchbox.options import check_keys, option_for_key
 
-_SCALAR = (str, int, float)
-# The TOML shape of each key that is not a plain scalar; a wrong shape is named, not crashed on.
-_CONFIG_SHAPES: dict[str, tuple[tuple[type, ...], str]] = {
-    "headers": ((dict,), 'a table like headers = {X-Team = "ml"}'),
-    "slo": ((dict, list), 'a table like slo = {p95 = "200ms"}'),
-    "skip": ((str, list), 'a list like skip = ["saturation"]'),
-    "health_paths": ((str, list), 'a list of paths like health_paths = ["/health"]'),
-    "ready_paths": ((str, list), 'a list of paths like ready_paths = ["/ready"]'),
-    "steps": ((str, list), "a list of levels like steps = [10, 20, 40]"),
-    "body": ((str, dict, list, int, float, bool), "JSON as TOML, or \"@file.json\""),
-    "ramp": ((bool,), "true or false"),
-    "gate": ((str, list), 'a list like gate = ["accuracy>=0.9"]'),
-    "eval_input": ((str, list), "a column name or a list of them"),
-    "eval_slice": ((str, list), "a column name or a list of them"),
-    "eval_classes": ((str, list), "a list of class names"),
-    "insecure": ((bool,), "true or false"),
-    "stream": ((bool,), "true or false"),
-}
-_BOOLEAN_KEYS = ("ramp", "insecure", "stream", "body")
+
+def check_config(path: str, data: dict[str, Any]) -> None:
+    """Every key known to the option table (benchbox.options), each of the shape it declares."""
+    check_keys(path, data)
+    for key, value in data.items():
+        check_config_type(path, key, value)
 
 
 def check_config_type(path: str, key: str, value: Any) -> None:
-    types, expected = _CONFIG_SHAPES.get(key, (_SCALAR, "a string or a number"))
-    ok = isinstance(value, types) and (key in _BOOLEAN_KEYS or not isinstance(value, bool))
-    if ok and isinstance(value, list) and key != "body":
-        ok = all(isinstance(item, _SCALAR) and not isinstance(item, bool) for item in value)
-    if ok and isinstance(value, dict) and key != "body":
-        ok = all(isinstance(item, _SCALAR) and not isinstance(item, bool) for item in value.values())
-    if not ok:
-        shown = "" if key in ("headers", "body") else f" {_clip_value(value)}"  # headers may hold a secret
+    option = option_for_key(key)
+    if option is None:
+        check_keys(path, [key])
+        return
+    shape = option.shape
+    if not shape.fits(value):
+        expected = shape.expected + (f" like {key} = {option.example}" if option.example else "")
+        shown = f" {_clip_value(value)}" if shape.echo and not option.secret else ""  # it may hold a secret
         raise ConfigError(f"bad config {path!r}: key {key!r} is {type(value).__name__}{shown}; "
                           f"expected {expected}")
 

@@ -17,40 +17,28 @@ from pathlib import Path
 from typing import Any, Literal
 
 from benchbox import flags as parse
-from benchbox.brakes import Brakes, build_brakes
-from benchbox.config_check import check_config_type, check_json_file
+from benchbox.brakes import Brakes
+from benchbox.config_check import check_config, check_json_file
 from benchbox.errors import ConfigError, UsageError, bad_value
 from benchbox.evaluate.model import EvalPlan
-from benchbox.evaluate.plan import CONFIG_KEYS as EVAL_CONFIG_KEYS
 from benchbox.evaluate.plan import eval_plan
-from benchbox.evaluate.plan import redacted as eval_redacted
-from benchbox.findings import is_secret_header
 from benchbox.flags import PHASES, REDACTED  # noqa: F401 - re-exported: the plan's vocabulary
 from benchbox.gates import DEFAULT_SLOS, GateSpec, merge_slos
 from benchbox.llm.model import ChatSpec
 from benchbox.llm.options import ChatPlan, chat_plan
 from benchbox.load.spec import PhaseSpec, RequestSpec, RunSpec
+from benchbox.options import BY_NAME, CONFIG_KEYS, parsed  # noqa: F401 - CONFIG_KEYS re-exported
 from benchbox.units import parse_duration, parse_positive
 
-DEFAULT_RATE = 10.0
-DEFAULT_DURATION_S = 30.0
-DEFAULT_TIMEOUT_S = 10.0
-DEFAULT_CONNECTIONS = 256
+DEFAULT_RATE = 10.0  # neither --rate nor --users: open loop at this rate
+DEFAULT_DURATION_S = BY_NAME["duration"].default
+DEFAULT_TIMEOUT_S = BY_NAME["timeout"].default
+DEFAULT_CONNECTIONS = BY_NAME["connections"].default
 DEFAULT_HEALTH_PATHS = ("/health", "/healthz")
 DEFAULT_READY_PATHS = ("/ready", "/v2/health/ready")
-DEFAULT_READY_TIMEOUT_S = 30.0
+DEFAULT_READY_TIMEOUT_S = BY_NAME["ready_timeout"].default
 
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
-
-CONFIG_KEYS = frozenset({
-    "target", "method", "body", "headers", "api_key_env", "rate", "users", "arrival", "duration",
-    "timeout", "connections", "slo", "skip", "out", "label", "seed", "health_paths", "ready_paths",
-    "ready_timeout", "ramp", "steps", "step_duration", "scenario", "workers", "expect_workers",
-    "master_bind", "master_port", "input_schema", "output_schema", "openapi", "protocol", "contract_cases",
-    "tolerance", "accept", "write_accept", "adversarial_budget", "adversarial_cases", "expect_rate_limit",
-    "saturation_budget", "insecure", "max_rps", "max_concurrency", "abort_on", "max_body",
-    "prompts", "max_tokens", "model", "stream", "system_prompt", "canary",
-}) | EVAL_CONFIG_KEYS
 
 
 @dataclass(frozen=True)
@@ -177,46 +165,12 @@ class Plan:
         return example[:2000]
 
     def redacted(self) -> dict[str, Any]:
-        """The plan as result.json records it: every credential replaced, nothing else hidden."""
-        headers = {n: (REDACTED if is_secret_header(n) else v) for n, v in self.request.headers}
-        return {
-            "target": self.target, "label": self.label, "method": self.request.method,
-            "headers": headers, "api_key_env": self.api_key_env,
-            "bodies": len(self.request.bodies),
-            "body_example": self._body_example(),
-            "timeout_s": self.request.timeout_s,
-            "load": {"mode": self.load.mode, "rate": self.load.rate, "users": self.load.users,
-                     "arrival": self.load.arrival, "duration_s": self.load.duration_s,
-                     "connections": self.load.connections, "ramp": self.load.ramp,
-                     "steps": list(self.load.steps), "step_duration_s": self.load.step_duration_s,
-                     "scenario": self.load.scenario},
-            "probes": {"health_paths": list(self.probes.health_paths),
-                       "ready_paths": list(self.probes.ready_paths),
-                       "ready_timeout_s": self.probes.ready_timeout_s},
-            "gates": [{"name": g.name, "metric": g.metric, "op": g.op, "threshold": g.threshold,
-                       "unit": g.unit} for g in self.gates],
-            "contract": {"input_schema": self.contract.input_schema, "output_schema": self.contract.output_schema,
-                         "openapi": self.contract.openapi, "protocol": self.contract.protocol,
-                         "cases": self.contract.cases, "tolerance": self.contract.tolerance,
-                         "accept": self.contract.accept_file, "write_accept": self.contract.write_accept},
-            "saturation": {"budget_s": self.saturation_budget_s},
-            "adversarial": {"budget_s": self.adversarial.budget_s, "cases": self.adversarial.cases,
-                            "expect_rate_limit": self.adversarial.expect_rate_limit},
-            "workers": {"local": self.workers.local, "expect": self.workers.expect,
-                        "bind": self.workers.bind, "port": self.workers.port},
-            "insecure": self.insecure, "max_body_bytes": self.request.max_body_bytes,
-            "brakes": {"max_rps": self.brakes.max_rps, "max_concurrency": self.brakes.max_concurrency,
-                       "abort_on": self.brakes.describe_abort()},
-            "skip": sorted(self.skip), "seed": self.seed, "out_dir": str(self.out_dir),
-            "config": self.config_path,
-            "evaluation": eval_redacted(self.evaluation),
-            "chat": {"prompts": self.chat.prompts_file or ("bundled" if self.chat.prompts else None),
-                     "prompt_count": len(self.chat.prompts), "max_tokens": self.chat.max_tokens,
-                     "model": self.chat.model, "stream": self.chat.stream,
-                     # The system prompt and canary are the user's; record that they were given, not them.
-                     "system_prompt": REDACTED if self.chat.system_prompt is not None else None,
-                     "canary": REDACTED if self.chat.canary is not None else None},
-        }
+        """The plan as result.json records it (and --dry-run prints it), laid out by the option
+        table: every credential and secret option replaced, nothing else hidden."""
+        from benchbox.options import recorded
+
+        return recorded(self, {"load.mode": self.load.mode, "body_example": self._body_example(),
+                               "chat.prompt_count": len(self.chat.prompts)})
 
 
 def read_config(path: str | Path) -> dict[str, Any]:
@@ -232,12 +186,7 @@ def read_config(path: str | Path) -> dict[str, Any]:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"bad config {str(p)!r}: not valid TOML ({exc})") from None
-    unknown = sorted(set(data) - CONFIG_KEYS)
-    if unknown:
-        raise ConfigError(f"bad config {str(p)!r}: unknown key {unknown[0]!r}; "
-                          f"expected one of {', '.join(sorted(CONFIG_KEYS))}")
-    for key, value in data.items():
-        check_config_type(str(p), key, value)
+    check_config(str(p), data)
     data["_base_dir"] = str(p.parent)
     data["_path"] = str(p)
     return data
@@ -254,10 +203,16 @@ def build_plan(flags: Mapping[str, Any], config: Mapping[str, Any] | None = None
     config_path = cfg.pop("_path", None)
 
     def pick(key: str, default: Any = None) -> Any:
+        """The flag, else its benchbox.toml key, else `default` (raw: the caller parses it)."""
         value = flags.get(key)
         if value is None or value == ():
-            value = cfg.get(key)
+            option = BY_NAME.get(key)
+            value = cfg.get(option.toml_key or key if option else key)
         return default if value is None else value
+
+    def get(key: str) -> Any:
+        """The flag, else its benchbox.toml key, parsed by the option table (default included)."""
+        return parsed(key, pick(key))
 
     target = pick("target")
     if not target:
@@ -280,54 +235,48 @@ def build_plan(flags: Mapping[str, Any], config: Mapping[str, Any] | None = None
     if bodies and not any(n.lower() == "content-type" for n in headers):
         headers["Content-Type"] = "application/json"
 
-    timeout_s = parse_duration("--timeout", pick("timeout", DEFAULT_TIMEOUT_S))
-    load = _load_plan(flags, cfg, pick, base_dir)
+    timeout_s = get("timeout")
+    load = _load_plan(flags, cfg, pick, get, base_dir)
     probes = ProbePlan(
-        health_paths=parse.paths("--health-path", flags.get("health_path") or cfg.get("health_paths"), DEFAULT_HEALTH_PATHS),
-        ready_paths=parse.paths("--ready-path", flags.get("ready_path") or cfg.get("ready_paths"), DEFAULT_READY_PATHS),
-        ready_timeout_s=parse_duration("--ready-timeout", pick("ready_timeout", DEFAULT_READY_TIMEOUT_S)),
+        health_paths=parse.paths("--health-path", pick("health_path"), DEFAULT_HEALTH_PATHS),
+        ready_paths=parse.paths("--ready-path", pick("ready_path"), DEFAULT_READY_PATHS),
+        ready_timeout_s=get("ready_timeout"),
     )
     user_slos = [*parse.slo_list(cfg.get("slo")), *(flags.get("slo") or ())]
     gates = merge_slos([DEFAULT_SLOS, user_slos])
     slo_given = frozenset(spec.name for spec in merge_slos([user_slos]))
-    workers = _workers(pick)
-    contract = _contract_plan(pick, base_dir)
+    workers = WorkerPlan(local=get("workers"), expect=get("expect_workers"), bind=get("master_bind"),
+                         port=get("master_port"))
+    contract = _contract_plan(pick, get, base_dir)
     if (workers.local or workers.expect) and load.scenario:
         raise UsageError("bad load: --scenario runs in one process for now; leave out --workers/--expect-workers")
     skip = parse.skip(pick("skip", ()))
-    seed = parse.seed(pick("seed"))
+    seed = get("seed")
     label = parse.label(pick("label"), target)
     now = now or datetime.now(timezone.utc)
     out = pick("out")
     out_dir = Path(out) if out else Path("reports") / f"{now:%Y%m%d-%H%M%S}-{label}"
-    insecure = pick("insecure", False)
-    if not isinstance(insecure, bool):
-        raise bad_value("insecure", insecure, "true or false")
-    brakes = build_brakes(pick("max_rps"), pick("max_concurrency"), pick("abort_on"))
+    insecure = get("insecure")
+    abort_rate, abort_grace_s = get("abort_on")
+    brakes = Brakes(max_rps=get("max_rps"), max_concurrency=get("max_concurrency"),
+                    abort_error_rate=abort_rate, abort_grace_s=abort_grace_s)
     return Plan(
         target=target, label=label, insecure=insecure, brakes=brakes,
         request=RequestSpec(url=target, method=method, headers=tuple(headers.items()),
                             bodies=tuple(bodies), timeout_s=timeout_s, insecure=insecure,
-                            max_body_bytes=parse.size("--max-body", pick("max_body"), parse.DEFAULT_MAX_BODY)),
+                            max_body_bytes=get("max_body")),
         load=load, probes=probes, gates=gates, skip=skip, out_dir=out_dir, seed=seed,
         api_key_env=str(api_key_env) if api_key_env else None, config_path=config_path, workers=workers,
-        contract=contract, method_given=method_given, adversarial=_adversarial_plan(pick),
-        saturation_budget_s=parse_duration("--saturation-budget", pick("saturation_budget", 90.0)),
+        contract=contract, method_given=method_given, adversarial=AdversarialPlan(
+            budget_s=get("adversarial_budget"), cases=get("adversarial_cases"),
+            expect_rate_limit=get("expect_rate_limit")),
+        saturation_budget_s=get("saturation_budget"),
         chat=chat_plan(pick, base_dir, gates), slo_given=slo_given,
         evaluation=eval_plan(pick, base_dir),
     )
 
 
-def _adversarial_plan(pick: Any) -> AdversarialPlan:
-    limit = pick("expect_rate_limit")
-    return AdversarialPlan(
-        budget_s=parse_duration("--adversarial-budget", pick("adversarial_budget", 30.0)),
-        cases=int(parse_positive("--adversarial-cases", pick("adversarial_cases", 150), integer=True)),
-        expect_rate_limit=parse_positive("--expect-rate-limit", limit) if limit is not None else None,
-    )
-
-
-def _contract_plan(pick: Any, base_dir: Path) -> ContractPlan:
+def _contract_plan(pick: Any, get: Any, base_dir: Path) -> ContractPlan:
     """Checked now: a bad schema or accept file is a usage error before any request is sent."""
     from benchbox.contract.accept import read_accept
     from benchbox.contract.schema import load_schema_file
@@ -348,57 +297,28 @@ def _contract_plan(pick: Any, base_dir: Path) -> ContractPlan:
     for flag, value in (("--input-schema", input_schema), ("--output-schema", output_schema)):
         if value:
             load_schema_file(value, flag)
-    protocol = str(pick("protocol", "auto")).lower()
-    if protocol not in ("auto", "json", "kserve-v2", "openai-chat"):
-        raise bad_value("--protocol", protocol, "auto, json, kserve-v2 or openai-chat")
-    tolerance = pick("tolerance", 1e-6)
-    try:
-        tol = float(tolerance)
-    except (TypeError, ValueError):
-        tol = -1.0
-    if not 0 <= tol < 1:
-        raise bad_value("--tolerance", tolerance, "a relative tolerance from 0 to 1, like 1e-6")
+    protocol, tol = get("protocol"), get("tolerance")
     openapi = pick("openapi")
     if openapi and not str(openapi).startswith(("http://", "https://")):
         openapi = path("openapi")
         check_json_file("--openapi", str(openapi), "an OpenAPI document (JSON) as a URL or a file")
     return ContractPlan(
         input_schema=input_schema, output_schema=output_schema, openapi=openapi, protocol=protocol,
-        cases=int(parse_positive("--contract-cases", pick("contract_cases", 100), integer=True)),
+        cases=get("contract_cases"),
         tolerance=tol, accept=read_accept(accept) if accept else frozenset(), accept_file=accept,
         write_accept=pick("write_accept"),
     )
 
 
-def _workers(pick: Any) -> WorkerPlan:
-    def count(flag: str, key: str) -> int:
-        value = pick(key, 0)
-        if value in (0, "0"):
-            return 0
-        return int(parse_positive(flag, value, integer=True))
-
-    port = pick("master_port", 0)
-    port_n = 0 if port in (0, "0") else int(parse_positive("--master-port", port, integer=True))
-    if port_n > 65535:
-        raise bad_value("--master-port", port, "a port number from 1 to 65535")
-    bind = str(pick("master_bind", "127.0.0.1"))
-    return WorkerPlan(local=count("--workers", "workers"), expect=count("--expect-workers", "expect_workers"),
-                      bind=bind, port=port_n)
-
-
-def _load_plan(flags: Mapping[str, Any], cfg: Mapping[str, Any], pick: Any, base_dir: Path) -> LoadPlan:
+def _load_plan(flags: Mapping[str, Any], cfg: Mapping[str, Any], pick: Any, get: Any, base_dir: Path) -> LoadPlan:
     rate_flag, users_flag = flags.get("rate"), flags.get("users")
     # A flag for one mode overrides the config's other mode instead of clashing with it.
     rate = rate_flag if rate_flag is not None else (cfg.get("rate") if users_flag is None else None)
     users = users_flag if users_flag is not None else (cfg.get("users") if rate_flag is None else None)
     if rate is not None and users is not None:
         raise UsageError("bad load: --rate (open loop) and --users (closed loop) exclude each other; give one")
-    arrival = str(pick("arrival", "constant")).lower()
-    if arrival not in ("constant", "poisson"):
-        raise bad_value("--arrival", arrival, "constant or poisson")
-    duration_s = parse_duration("--duration", pick("duration", DEFAULT_DURATION_S))
-    connections = int(parse_positive("--connections", pick("connections", DEFAULT_CONNECTIONS), integer=True))
-    ramp = bool(pick("ramp", False))
+    arrival, duration_s, connections = get("arrival"), get("duration"), get("connections")
+    ramp = bool(get("ramp"))
     scenario = pick("scenario")
     steps = parse.steps(pick("steps"), closed=users is not None or bool(scenario))
     if steps and ramp:
@@ -412,9 +332,9 @@ def _load_plan(flags: Mapping[str, Any], cfg: Mapping[str, Any], pick: Any, base
                              "scenario": parse.scenario_path(scenario, base_dir) if scenario else None}
     if users is not None or scenario:
         n = int(parse_positive("--users", users if users is not None else 1, integer=True))
-        return LoadPlan("closed", None, n, arrival, duration_s, connections, **shape)  # type: ignore[arg-type]
+        return LoadPlan("closed", None, n, arrival, duration_s, connections, **shape)
     r = parse_positive("--rate", rate if rate is not None else DEFAULT_RATE)
-    return LoadPlan("open", r, None, arrival, duration_s, connections, **shape)  # type: ignore[arg-type]
+    return LoadPlan("open", r, None, arrival, duration_s, connections, **shape)
 
 
 

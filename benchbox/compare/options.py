@@ -1,8 +1,9 @@
 """`benchbox compare`'s flags, validated into values before any request is sent.
 
 Saved mode takes two result files; live mode takes two URLs and `run`'s load flags, which
-benchbox.plan parses for each side (so both sides get one and the same load, and a bad value is
-the same one-line error `run` gives).
+benchbox.plan parses for each side (so both sides get one and the same load and the same brakes,
+and a bad value is the same one-line error `run` gives). `--config FILE` is read as `run` reads
+it; compare uses the keys of the options it takes (benchbox.options), flags winning.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from benchbox.compare.gates import CompareGates, parse_gates
 from benchbox.compare.live import LiveOptions
 from benchbox.compare.model import CompareSettings
 from benchbox.errors import UsageError, bad_value
+from benchbox.options import OPTIONS, config_for
 from benchbox.plan import Plan
 from benchbox.units import parse_duration, parse_percent, parse_positive
 
@@ -39,7 +41,13 @@ class CompareRequest:
 
 
 def build_request(results: Sequence[str], flags: Mapping[str, Any], now: datetime | None = None) -> CompareRequest:
-    """Flags -> CompareRequest; any bad value is a UsageError naming it."""
+    """Flags (over --config's keys) -> CompareRequest; any bad value is a UsageError naming it."""
+    config: dict[str, Any] = {}
+    if flags.get("config"):
+        from benchbox.plan import read_config
+
+        config = config_for("compare", read_config(str(flags["config"])))
+    flags = {**_own_from_config(config), **{k: v for k, v in flags.items() if v is not None and v != ()}}
     gates = parse_gates(flags.get("max_regression") or (), flags.get("min_agreement"))
     settings = _settings(flags)
     now = now or datetime.now(timezone.utc)
@@ -56,7 +64,7 @@ def build_request(results: Sequence[str], flags: Mapping[str, Any], now: datetim
         raise UsageError(f"missing {missing}: expected two result files, or --baseline URL --candidate URL")
     skip = _skip(flags.get("skip"))
     out = Path(flags["out"]) if flags.get("out") else Path("reports") / f"{now:%Y%m%d-%H%M%S}-compare"
-    plans = [_plan(flags, str(url), out / role, skip) for url, role in zip(urls, ("baseline", "candidate"))]
+    plans = [_plan(flags, config, str(url), out / role, skip) for url, role in zip(urls, ("baseline", "candidate"))]
     if plans[0].load.steps or plans[0].load.ramp or plans[0].load.scenario:
         raise UsageError("bad load: compare drives steady load; leave out --steps, --ramp and --scenario")
     window = parse_duration("--window", flags.get("window") or "2s")
@@ -66,21 +74,35 @@ def build_request(results: Sequence[str], flags: Mapping[str, Any], now: datetim
     return CompareRequest(settings, gates, out, baseline=plans[0], candidate=plans[1], live=live)
 
 
-def _plan(flags: Mapping[str, Any], url: str, out: Path, skip: frozenset[str]) -> Plan:
+def _plan(flags: Mapping[str, Any], config: Mapping[str, Any], url: str, out: Path, skip: frozenset[str]) -> Plan:
     from benchbox.plan import build_plan
 
     given = {k: v for k, v in flags.items() if k in _RUN_KEYS}
-    if given.get("rate") is None and given.get("users") is None:
+    side_config = {k: v for k, v in config.items() if k not in ("skip", "out")}  # compare's own meaning
+    if all(given.get(k) is None and side_config.get(k) is None for k in ("rate", "users")):
         given["rate"] = DEFAULT_RATE
-    given.update(target=url, out=str(out), skip="contract" if "contract" in skip else None)
-    return build_plan(given)
+    given.update(target=url, out=str(out), skip="contract" if "contract" in skip else ())
+    return build_plan(given, side_config)
 
 
-_RUN_KEYS = frozenset({"body", "method", "header", "api_key_env", "rate", "users", "arrival", "duration",
-                       "timeout", "connections", "openapi", "input_schema", "protocol", "tolerance",
-                       "health_path", "ready_path", "ready_timeout", "seed",
-                       # --eval FILE: both sides score the same labelled set, compared row by row (#11)
-                       "eval", "eval_input", "eval_label", "eval_slice", "eval_task", "eval_classes"})
+_SHARED = frozenset(o.name for o in OPTIONS if o.commands >= {"run", "compare"})
+# run's options that each side's Plan takes: the request, load, contract, evaluation and brakes.
+_RUN_KEYS = _SHARED - {"skip", "out", "config", "quiet"}
+# What compare reads itself (skip names compare's parts, out is one directory for both sides).
+_OWN = frozenset(o.name for o in OPTIONS if "compare" in o.commands) - _SHARED | {"skip", "out", "seed"}
+
+
+def _own_from_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Compare's own keys of a config file, in the form its flags take (TOML tables and lists
+    become the repeated or comma-separated text the flags give)."""
+    from benchbox.flags import slo_list
+
+    own = {k: v for k, v in config.items() if k in _OWN}
+    if "max_regression" in own:
+        own["max_regression"] = tuple(slo_list(own["max_regression"]))
+    if isinstance(own.get("skip"), list):
+        own["skip"] = ",".join(str(part) for part in own["skip"])
+    return own
 
 
 def _settings(flags: Mapping[str, Any]) -> CompareSettings:

@@ -8,7 +8,7 @@ stdlib-only, so result.py and the report load it without numpy or scikit-learn.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 Task = Literal["classification", "regression"]
 Op = Literal["<=", ">="]
@@ -54,6 +54,12 @@ class EvalPlan:
     gates: tuple[EvalGate, ...] = ()
     concurrency: int = 4
     classes: tuple[str, ...] = ()  # class names in index order, for answers that give only an index (KServe V2)
+
+    def recorded(self) -> dict[str, Any]:
+        """The evaluation plan as result.json records it (the plan's `evaluation` section)."""
+        return {"file": self.path, "input": list(self.input_columns), "label": self.label,
+                "slices": list(self.slices), "task": self.task, "classes": list(self.classes),
+                "gates": [g.text for g in self.gates]}
 
 
 @dataclass(frozen=True)

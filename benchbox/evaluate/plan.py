@@ -13,9 +13,7 @@ from typing import Any
 from benchbox.errors import UsageError, bad_value
 from benchbox.evaluate.gates import parse_gate
 from benchbox.evaluate.model import EvalPlan
-
-CONFIG_KEYS = frozenset({"eval", "eval_input", "eval_label", "eval_slice", "eval_task", "eval_classes", "gate"})
-TASKS = ("auto", "classification", "regression")
+from benchbox.options import parsed
 
 
 def eval_plan(pick: Callable[..., Any], base_dir: Path) -> EvalPlan | None:
@@ -32,12 +30,10 @@ def eval_plan(pick: Callable[..., Any], base_dir: Path) -> EvalPlan | None:
     candidate = Path(str(path))
     if not candidate.is_absolute() and not candidate.exists() and (base_dir / candidate).exists():
         candidate = base_dir / candidate
-    task = str(pick("eval_task", "auto")).lower()
-    if task not in TASKS:
-        raise bad_value("--eval-task", task, "auto, classification or regression")
+    task = parsed("eval_task", pick("eval_task"))
     plan = EvalPlan(path=str(candidate), input_columns=_columns(pick("eval_input")),
-                    label=str(pick("eval_label", "label")).strip() or "label",
-                    slices=_columns(pick("eval_slice")), task=task, gates=gates,  # type: ignore[arg-type]
+                    label=str(parsed("eval_label", pick("eval_label"))).strip() or "label",
+                    slices=_columns(pick("eval_slice")), task=task, gates=gates,
                     classes=_columns(pick("eval_classes")))
     from benchbox.evaluate.data import read_set
 
@@ -65,7 +61,4 @@ def _columns(value: Any) -> tuple[str, ...]:
 
 def redacted(plan: EvalPlan | None) -> dict[str, Any] | None:
     """The evaluation plan as result.json records it."""
-    if plan is None:
-        return None
-    return {"file": plan.path, "input": list(plan.input_columns), "label": plan.label, "slices": list(plan.slices),
-            "task": plan.task, "classes": list(plan.classes), "gates": [g.text for g in plan.gates]}
+    return None if plan is None else plan.recorded()

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from benchbox.errors import UsageError, bad_value
-from benchbox.units import parse_positive
+from benchbox.options import parsed
 
 if TYPE_CHECKING:
     from benchbox.gates import GateSpec
@@ -41,11 +41,7 @@ def chat_plan(pick: Any, base_dir: Path, gates: Sequence[GateSpec]) -> ChatPlan:
         if not candidate.is_absolute() and not candidate.exists() and (base_dir / candidate).exists():
             candidate = base_dir / candidate
         prompts_file = str(candidate)
-    max_tokens = pick("max_tokens", 128)
-    n = int(parse_positive("--max-tokens", max_tokens, integer=True))
-    stream = pick("stream", True)
-    if not isinstance(stream, bool):
-        raise bad_value("stream", stream, "true or false")
+    n, stream = parsed("max_tokens", pick("max_tokens")), parsed("stream", pick("stream"))
     system_prompt = pick("system_prompt")
     if isinstance(system_prompt, str) and system_prompt.startswith("@"):
         try:
