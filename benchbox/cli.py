@@ -87,6 +87,8 @@ def _run_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--saturation-budget", metavar="90s", help="Load time the saturation search may use (default 90s)."),
         click.option("--adversarial-budget", metavar="30s", help="Time the adversarial phase may take (default 30s)."),
         click.option("--adversarial-cases", metavar="N", help="Most malformed or hostile inputs to send (default 150)."),
+        click.option("--slow-input", metavar="10x,500ms", help="When one input counts as slow: FACTORx the median answer and at least DURATION (default 10x,500ms)."),
+        click.option("--public-path", "public_path", multiple=True, metavar="PATH", help="A route that may answer without the API key (health and readiness already may); repeatable."),
         click.option("--expect-rate-limit", metavar="R", help="The endpoint promises a limit of R req/s: a burst must meet 429."),
         click.option("--health-path", "health_path", multiple=True, metavar="PATH", help="Health probe path (default /health, /healthz)."),
         click.option("--ready-path", "ready_path", multiple=True, metavar="PATH", help="Readiness probe path (default /ready, /v2/health/ready)."),

@@ -20,6 +20,7 @@ _CONFIG_SHAPES: dict[str, tuple[tuple[type, ...], str]] = {
     "skip": ((str, list), 'a list like skip = ["saturation"]'),
     "health_paths": ((str, list), 'a list of paths like health_paths = ["/health"]'),
     "ready_paths": ((str, list), 'a list of paths like ready_paths = ["/ready"]'),
+    "public_paths": ((str, list), 'a list of paths like public_paths = ["/version"]'),
     "steps": ((str, list), "a list of levels like steps = [10, 20, 40]"),
     "body": ((str, dict, list, int, float, bool), "JSON as TOML, or \"@file.json\""),
     "ramp": ((bool,), "true or false"),

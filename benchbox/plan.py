@@ -49,7 +49,7 @@ CONFIG_KEYS = frozenset({
     "master_bind", "master_port", "input_schema", "output_schema", "openapi", "protocol", "contract_cases",
     "tolerance", "accept", "write_accept", "adversarial_budget", "adversarial_cases", "expect_rate_limit",
     "saturation_budget", "insecure", "max_rps", "max_concurrency", "abort_on", "max_body",
-    "prompts", "max_tokens", "model", "stream", "system_prompt", "canary",
+    "prompts", "max_tokens", "model", "stream", "system_prompt", "canary", "slow_input", "public_paths",
 }) | EVAL_CONFIG_KEYS
 
 
@@ -92,6 +92,8 @@ class ContractPlan:
     accept: frozenset[str] = frozenset()
     accept_file: str | None = None
     write_accept: str | None = None
+    slow_factor: float = 10.0  # --slow-input FACTORx,DURATION: one input this many times the median...
+    slow_min_ms: float = 500.0  # ...and at least this long is a slow input
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,7 @@ class AdversarialPlan:
     budget_s: float = 30.0
     cases: int = 150
     expect_rate_limit: float | None = None
+    public_paths: tuple[str, ...] = ()  # --public-path: routes that may answer without the key
 
 
 @dataclass(frozen=True)
@@ -198,10 +201,12 @@ class Plan:
             "contract": {"input_schema": self.contract.input_schema, "output_schema": self.contract.output_schema,
                          "openapi": self.contract.openapi, "protocol": self.contract.protocol,
                          "cases": self.contract.cases, "tolerance": self.contract.tolerance,
-                         "accept": self.contract.accept_file, "write_accept": self.contract.write_accept},
+                         "accept": self.contract.accept_file, "write_accept": self.contract.write_accept,
+                         "slow_input": {"factor": self.contract.slow_factor, "min_ms": self.contract.slow_min_ms}},
             "saturation": {"budget_s": self.saturation_budget_s},
             "adversarial": {"budget_s": self.adversarial.budget_s, "cases": self.adversarial.cases,
-                            "expect_rate_limit": self.adversarial.expect_rate_limit},
+                            "expect_rate_limit": self.adversarial.expect_rate_limit,
+                            "public_paths": list(self.adversarial.public_paths)},
             "workers": {"local": self.workers.local, "expect": self.workers.expect,
                         "bind": self.workers.bind, "port": self.workers.port},
             "insecure": self.insecure, "max_body_bytes": self.request.max_body_bytes,
@@ -324,7 +329,31 @@ def _adversarial_plan(pick: Any) -> AdversarialPlan:
         budget_s=parse_duration("--adversarial-budget", pick("adversarial_budget", 30.0)),
         cases=int(parse_positive("--adversarial-cases", pick("adversarial_cases", 150), integer=True)),
         expect_rate_limit=parse_positive("--expect-rate-limit", limit) if limit is not None else None,
+        public_paths=parse.paths("--public-path", pick("public_path") or pick("public_paths"), ()),
     )
+
+
+def _slow_input(value: Any) -> tuple[float, float]:
+    """`10x,500ms` (either order) -> (factor, min ms); a bad value names the expected form."""
+    expected = "FACTORx,DURATION like 10x,500ms (one input this many times the median and at least that long)"
+    factor, min_ms = 10.0, 500.0
+    parts = [p.strip() for p in str(value).split(",") if p.strip()]
+    if not 1 <= len(parts) <= 2:
+        raise bad_value("--slow-input", value, expected)
+    for part in parts:
+        if part.lower().endswith("x"):
+            try:
+                factor = float(part[:-1])
+            except ValueError:
+                raise bad_value("--slow-input", value, expected) from None
+            if not 1 <= factor < float("inf"):
+                raise bad_value("--slow-input", value, expected)
+        else:
+            try:
+                min_ms = parse_duration("--slow-input", part) * 1000
+            except UsageError:
+                raise bad_value("--slow-input", value, expected) from None
+    return factor, min_ms
 
 
 def _contract_plan(pick: Any, base_dir: Path) -> ContractPlan:
@@ -362,7 +391,9 @@ def _contract_plan(pick: Any, base_dir: Path) -> ContractPlan:
     if openapi and not str(openapi).startswith(("http://", "https://")):
         openapi = path("openapi")
         check_json_file("--openapi", str(openapi), "an OpenAPI document (JSON) as a URL or a file")
+    slow_factor, slow_min_ms = _slow_input(pick("slow_input", "10x,500ms"))
     return ContractPlan(
+        slow_factor=slow_factor, slow_min_ms=slow_min_ms,
         input_schema=input_schema, output_schema=output_schema, openapi=openapi, protocol=protocol,
         cases=int(parse_positive("--contract-cases", pick("contract_cases", 100), integer=True)),
         tolerance=tol, accept=read_accept(accept) if accept else frozenset(), accept_file=accept,
