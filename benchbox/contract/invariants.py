@@ -284,27 +284,26 @@ def _agrees(label: Any, scores: Any, classes: Any) -> tuple[bool, Any] | None:
 
 def _label_vs_scores(node: Mapping[str, Any], path: tuple[Any, ...]) -> list[Problem] | None:
     norm = {_norm(str(k)): k for k in node}
-    label_key = next((norm[k] for k in LABEL_KEYS if k in norm), None)
     score_key = next((norm[k] for k in SCORE_KEYS if k in norm), None)
-    if label_key is None or score_key is None:
+    if score_key is None:
         return None
     classes = next((node[norm[k]] for k in CLASS_LIST_KEYS if k in norm), None)
-    label, scores = node[label_key], node[score_key]
-    if isinstance(label, list) and isinstance(scores, list) and len(label) == len(scores) and label \
-            and all(isinstance(r, (list, Mapping)) for r in scores):
-        rows: list[tuple[Any, Any, tuple[Any, ...], tuple[Any, ...]]] = [
-            (label[i], scores[i], (*path, label_key, i), (*path, score_key, i)) for i in range(len(label))]
-    else:
-        rows = [(label, scores, (*path, label_key), (*path, score_key))]
     out: list[Problem] | None = None
-    for lab, sc, lpath, spath in rows:
-        verdict = _agrees(lab, sc, classes)
-        if verdict is None:
-            continue
-        out = out if out is not None else []
-        if not verdict[0]:
-            out.append(label_problem(pointer(lpath), lab, verdict[1], pointer(spath)))
-            break
+    for label_key in (norm[k] for k in LABEL_KEYS if k in norm):  # e.g. a class name and a class index
+        label, scores = node[label_key], node[score_key]
+        if isinstance(label, list) and isinstance(scores, list) and len(label) == len(scores) and label \
+                and all(isinstance(r, (list, Mapping)) for r in scores):
+            rows: list[tuple[Any, Any, tuple[Any, ...], tuple[Any, ...]]] = [
+                (label[i], scores[i], (*path, label_key, i), (*path, score_key, i)) for i in range(len(label))]
+        else:
+            rows = [(label, scores, (*path, label_key), (*path, score_key))]
+        for lab, sc, lpath, spath in rows:
+            verdict = _agrees(lab, sc, classes)
+            if verdict is None:
+                continue
+            out = out if out is not None else []
+            if not verdict[0]:
+                return [label_problem(pointer(lpath), lab, verdict[1], pointer(spath))]
     return out
 
 

@@ -37,6 +37,7 @@ _SHRINKABLE = frozenset({"status", "json", "response_schema", "finite", "batch_s
                          "probability_sum", "self_consistent", "kserve_shape", "kserve_metadata", "determinism",
                          "content_type"})
 _MAX_TRANSPORT_ERRORS = 3
+MAX_SLOW_CAUSES = 3  # slow inputs investigated to the end per run (each costs its slowness per try)
 _BODYLESS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
 _VERSION_HEADERS = ("x-model-version", "model-version", "x-api-version", "api-version", "x-version")
 _VERSION_KEYS = ("model_version", "modelVersion", "version", "api_version", "apiVersion")
@@ -183,8 +184,12 @@ class _Run:
         reference = min((b for ms, b in self.timed if ms < self.o.slow.threshold_ms(median)),
                         key=lambda b: len(body_text(b)), default=None)
         seen: set[str] = set()
+        explained: list[int] = []  # batch sizes found to be slow by themselves
+        causes = 0
         for ms, body in found:
-            if body_text(body) in seen:
+            view = batch_view(self.c, body)
+            if body_text(body) in seen or causes >= MAX_SLOW_CAUSES or time.monotonic() >= deadline or (
+                    view is not None and any(view.size >= k for k in explained)):
                 continue
             seen.add(body_text(body))
 
@@ -193,17 +198,20 @@ class _Run:
                 return (ex.elapsed_ms if ex.answered and not ex.throttled else None), ex
 
             case = slow.investigate(
-                body, ms, probe, self.o.slow, median, deadline, reference=reference, view=batch_view(self.c, body),
+                body, ms, probe, self.o.slow, median, deadline, reference=reference, view=view,
                 valid=lambda b: is_valid(self.check_valid, b) if self.check_valid is not None else True,
                 neighbours=lambda cur: slow.leaf_neighbours(cur, reference) if reference is not None else [])
             if case is None:
                 self.notes.append(f"an input answered in {ms:.0f} ms (median {median:.1f} ms) was fast when re-sent: "
                                   "noise, not reported")
                 continue
+            causes += 1
+            if case.batch_cause is not None:
+                explained.append(case.batch_cause)
             self._record("input_latency", [Problem(
                 "slow_input", "medium", "input_latency",
                 f"no single input may take far longer than the typical answer ({self.o.slow.describe()})",
-                "", case.detail())], case.handle, minimal=case.finished)
+                case.pointer, case.detail())], case.handle, minimal=case.finished)
 
     def _faces(self) -> None:
         """The same model on a second face (JSON route and KServe V2 route) must answer alike."""

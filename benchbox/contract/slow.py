@@ -34,7 +34,7 @@ MIN_SAMPLES = 5  # fewer answers than this: no median worth comparing with
 
 Probe = Callable[[Any], tuple[float | None, Any]]
 Valid = Callable[[Any], bool | None]
-Neighbours = Callable[[Any], Iterable[tuple[str, Any]]]
+Neighbours = Callable[[Any], Iterable[tuple[str, Any, str]]]  # (what it changes, body, JSON pointer)
 
 
 @dataclass
@@ -47,10 +47,12 @@ class SlowCase:
     median_ms: float
     threshold_ms: float
     reference_ms: float | None = None
-    shrunk: str = ""  # "17 items -> 1", empty when nothing was cut
+    shrunk: str = ""  # "from 17 items to 1", empty when nothing was cut
+    batch_cause: int | None = None  # the batch size from which answers are slow, when that is the cause
     shrunk_ms: list[float] = field(default_factory=list)  # the tries of the shrunk body, when shrunk
     neighbour: str = ""  # what the fast neighbour changed
     neighbour_ms: float | None = None
+    pointer: str = ""  # where the cause is, when a neighbour isolated it ("" for the batch size)
     finished: bool = True  # the shrinking ran to its end (not cut by the deadline)
 
     def detail(self) -> str:
@@ -73,7 +75,7 @@ def median_of(latencies: Sequence[float]) -> float | None:
     return statistics.median(latencies) if len(latencies) >= MIN_SAMPLES else None
 
 
-def suspects(timed: Sequence[tuple[float, Any]], rule: SlowRule, limit: int = 2) -> tuple[float | None, list[tuple[float, Any]]]:
+def suspects(timed: Sequence[tuple[float, Any]], rule: SlowRule, limit: int = 8) -> tuple[float | None, list[tuple[float, Any]]]:
     """(median, the slowest items over the threshold, slowest first, at most `limit`)."""
     median = median_of([ms for ms, _ in timed])
     if median is None:
@@ -116,7 +118,7 @@ def investigate(body: Any, first_ms: float, probe: Probe, rule: SlowRule, median
     if view is not None and view.size > 1:
         current = _shrink_batch(case, view, slow, ok_valid, time_left, first_ms)
     if neighbours is not None and not case.neighbour:
-        for what, candidate in list(neighbours(current))[:MAX_NEIGHBOURS]:
+        for what, candidate, where in list(neighbours(current))[:MAX_NEIGHBOURS]:
             if not time_left(first_ms):
                 case.finished = False
                 break
@@ -124,7 +126,7 @@ def investigate(body: Any, first_ms: float, probe: Probe, rule: SlowRule, median
                 continue
             is_slow, ms, _ = slow(candidate)
             if ms is not None and not is_slow:
-                case.neighbour, case.neighbour_ms = what, ms
+                case.neighbour, case.neighbour_ms, case.pointer = what, ms, where
                 break
     return case
 
@@ -172,13 +174,14 @@ def _shrink_batch(case: SlowCase, view: BatchView, slow: Callable[[Any], tuple[b
             below = None if is_slow else below
         if below is not None:
             case.neighbour, case.neighbour_ms = f"the batch size ({size - 1} items instead of {size})", below
+            case.batch_cause = size
     return current
 
 
-def leaf_neighbours(current: Any, reference: Any) -> list[tuple[str, Any]]:
+def leaf_neighbours(current: Any, reference: Any) -> list[tuple[str, Any, str]]:
     """`current` with one scalar set back to the reference's value at the same place, for each
     place where they differ (a batch item stands against the reference's item at the same index)."""
-    out: list[tuple[str, Any]] = []
+    out: list[tuple[str, Any, str]] = []
     for path, value in _leaves(current, ()):
         try:
             other = _get(reference, path)
@@ -187,7 +190,7 @@ def leaf_neighbours(current: Any, reference: Any) -> list[tuple[str, Any]]:
         if isinstance(other, (dict, list)) or other == value:
             continue
         where = "".join(f"/{p}" for p in path) or "/"
-        out.append((f"{where} ({other!r:.40} instead of {value!r:.40})", _put(current, path, other)))
+        out.append((f"{where} ({other!r:.40} instead of {value!r:.40})", _put(current, path, other), where))
     return out
 
 
