@@ -118,7 +118,9 @@ class Builder:
 
     def case(self, cls: str, doc: Any, what: str, *, expect: Expect | None = None,
              content_type: str | None = JSON, method: str | None = None) -> Case:
-        exp: Expect = "invalid" if not finite(doc) else (expect or self.classify(doc))
+        # NaN/Infinity are not JSON, 1e400 is no double: refused where the contract asks for JSON.
+        exp: Expect = (("invalid" if self.json_required else "any") if not finite(doc)
+                       else (expect or self.classify(doc)))
         return Case(cls, method or self.method, dumps(doc), content_type, exp, what,
                     doc if exp == "valid" else None)
 
