@@ -118,6 +118,12 @@ def _discover(url: str, method: str, options: ContractOptions, client: httpx.Cli
                 source = source or "openapi"
     if protocol == "kserve-v2" and "inputs" not in fields:
         fields.setdefault("response_schema", kserve.RESPONSE_SCHEMA)
+    if protocol == "kserve-v2" and "inputs" in fields:
+        # The metadata is the contract; the API document, if any, still lists the other routes
+        # (the auth sweep tries them all), e.g. a JSON face of the same model.
+        loaded = (explicit_doc, options.openapi) if explicit_doc is not None else openapi.load_auto(origin, client, [])
+        if loaded is not None:
+            fields["routes"] = openapi.routes(loaded[0], "", path, notes)
     if source is None:
         notes.append("no contract found: only generic checks on the given examples")
     if notify:

@@ -87,6 +87,12 @@ class Handler(fm.Handler):
         except OverflowError:  # 10**400 is a JSON number too: refused, not a dropped connection
             return "features must be finite numbers"
 
+    def infer(self, body: Any) -> None:
+        try:
+            return super().infer(body)
+        except OverflowError:
+            return self.send_json(400, {"error": "invalid inference request"})
+
     def predict(self, body: Any) -> None:
         if self.invalid(body) is None:
             rows = body["instances"]
