@@ -159,6 +159,17 @@ def test_a_suspect_fast_when_re_sent_is_noise_not_a_finding() -> None:
                         reference={"x": 1}, neighbours=lambda cur: [("/x (1 instead of 7)", {"x": 1}, "/x")])
     assert found is not None and found.tries_ms == [900.0, 900.0, 910.0] and found.pointer == "/x"
     assert found.neighbour_ms == 3.0 and "neighbour differing only in /x" in found.detail()
+    assert found.proportional == ""
+
+
+def test_slower_in_proportion_to_size_is_cost_not_a_finding() -> None:
+    """A 10,000-character text 80x slower than a 10-character one: cost, not a defect."""
+    times = iter([(800.0, "a"), (800.0, "b"), (5.0, "ref"), (10.0, "neighbour")])
+    long_text, short = {"text": "a" * 10_000}, {"text": "a" * 10}
+    found = investigate(long_text, 800.0, lambda _b: next(times), SlowRule(10, 500), 5.0, float("inf"),
+                        reference=short, neighbours=lambda cur: [("/text", short, "/text")],
+                        size_of=lambda b: len(json.dumps(b)))
+    assert found is not None and "in proportion to its size" in found.proportional
 
 
 def test_bad_slow_input_flag_is_a_usage_error(benchbox_cli: Any) -> None:

@@ -42,7 +42,9 @@ CLASS_WEIGHTS = {"wrong_type": 1.5, "missing_field": 1, "extra_field": 1, "bound
 CORPUS_SHARE = 0.3
 MAX_TIMEOUTS_PER_CLASS = 5
 TYPICAL_SENDS = 5  # the known-good body, timed before the classes: the slow-input rule's base
-NOT_TIMED = frozenset({"huge_body"})  # a megabyte body may take its time: not a cheap request
+# A megabyte body may take its time (not a cheap request); batch sizes are the contract's edge
+# cases' job, where growth in proportion to the size is told from a cliff.
+NOT_TIMED = frozenset({"huge_body", "batch_size"})
 
 
 class _Failed(Exception):
@@ -317,10 +319,14 @@ class _Run:
             return (got.latency_ms if got.status is not None and got.status != 429 else None), got
 
         found = slow.investigate(case, out.latency_ms, probe, self.o.slow, self.typical_ms, self.deadline,
-                                 neighbours=lambda _c: [(f"the changed part ({case.what})", self.base_case, "")])
+                                 neighbours=lambda _c: [(f"the changed part ({case.what})", self.base_case, "")],
+                                 size_of=lambda c: len(c.body or b""))
         if found is None:
             self.notes.append(f"{case.cls}: one input took {out.latency_ms:.0f} ms but was fast when re-sent: "
                               "noise, not reported")
+            return None
+        if found.proportional:
+            self.notes.append(f"{case.cls}: a slow input not reported: {found.proportional}")
             return None
         return found.handle, Problem("slow_input", "input_latency",
                                      f"no single input may take far longer than the typical answer "

@@ -3,9 +3,10 @@
 Random generation finds a bound only by chance; a server that hangs on batches above 32 or
 rejects a value at its documented maximum is found every time by sending exactly those inputs:
 
-- each array of the request schema (or a KServe input's free first dimension): sizes 0, 1,
-  maxItems - 1, maxItems, maxItems + 1, and each power of two and its successor up to the bound,
-  plus the first power of two past it (no maxItems: up to `UNBOUNDED_CAP`);
+- each array of the request schema with a documented size, and the batch array (or a KServe
+  input's free first dimension): sizes 0, 1, maxItems - 1, maxItems, maxItems + 1, and each
+  power of two and its successor up to the bound, plus the first power of two past it (no
+  maxItems: up to `UNBOUNDED_CAP`, and sizes past `UNBOUNDED_VALID` need not be accepted);
 - each bounded number: its minimum and maximum, and just outside each (1e-3 relative, an integer
   step for integers; an exclusive bound is itself outside);
 - each string with maxLength (and no pattern/format/enum, which a run of "a" would break):
@@ -19,6 +20,7 @@ sizes are marked, so each size's latency is kept for the report's latency-vs-bat
 from __future__ import annotations
 
 import copy
+import json
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -31,6 +33,7 @@ UNBOUNDED_CAP = 256  # largest size tried for an array or a batch dimension with
 # Past this size an undocumented bound is the server's right: a clean 4xx is no finding ("any"),
 # a 2xx is judged like any answer and timed (a 2xx that takes seconds is still a slow input).
 UNBOUNDED_VALID = 64
+MAX_EDGE_BYTES = 1_000_000  # a size whose body would pass this is skipped: a heavy request is not an edge
 MAX_NODES = 12  # distinct schema places edged per run (a wide schema must not explode the count)
 Classify = Callable[[Any], str]  # body -> "valid" | "invalid" | "any"
 
@@ -72,6 +75,8 @@ def edge_inputs(contract: Contract, base: Any, classify: Classify) -> list[Edge]
     out: list[Edge] = []
     for path, node, value in _places(schema, base, ())[:MAX_NODES]:
         unbounded = isinstance(value, list) and not isinstance(node.get("maxItems"), int)
+        if unbounded and path != batch_path and not isinstance(node.get("minItems"), int):
+            continue  # an array with no documented size: its sizes say nothing (the batch array aside)
         for what, body in _cases(node, value, path, base):
             got = _get(body, path)
             size = len(got) if path == batch_path and isinstance(got, list) else None
@@ -126,8 +131,9 @@ def _cases(node: Mapping[str, Any], value: Any, path: tuple[Any, ...], base: Any
     if isinstance(value, list):
         low = node.get("minItems") if isinstance(node.get("minItems"), int) else 0
         high = node.get("maxItems") if isinstance(node.get("maxItems"), int) else None
+        item_bytes = max(len(json.dumps(v, default=str)) for v in value) + 1
         return [(f"{where} with {n} items", _put(base, path, [copy.deepcopy(value[i % len(value)]) for i in range(n)]))
-                for n in sizes(low, high)]
+                for n in sizes(low, high) if n * item_bytes <= MAX_EDGE_BYTES]
     if isinstance(value, str):
         longest, shortest = node["maxLength"], node.get("minLength", 0)
         lengths = [longest, longest + 1] + ([shortest - 1] if isinstance(shortest, int) and shortest > 0 else [])
@@ -156,8 +162,9 @@ def _kserve_edges(contract: Contract, base: Any, classify: Classify) -> list[Edg
     if view is None or view.size < 1 or view.one is None:
         return []
     rows = [view.one(i) for i in range(view.size)]
+    row_bytes = max(len(json.dumps(r, default=str)) for r in rows)
     out = []
-    for n in sizes(0, None):
+    for n in (n for n in sizes(0, None) if n * row_bytes <= MAX_EDGE_BYTES):
         body = _kserve_batch(rows, n)
         out.append(Edge(f"a batch of {n}", body, classify(body) if 1 <= n <= 4 else "any", n))
     return out

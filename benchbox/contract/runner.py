@@ -200,10 +200,16 @@ class _Run:
             case = slow.investigate(
                 body, ms, probe, self.o.slow, median, deadline, reference=reference, view=view,
                 valid=lambda b: is_valid(self.check_valid, b) if self.check_valid is not None else True,
-                neighbours=lambda cur: slow.leaf_neighbours(cur, reference) if reference is not None else [])
+                neighbours=lambda cur: slow.leaf_neighbours(cur, reference) if reference is not None else [],
+                size_of=lambda b: len(body_text(b)))
             if case is None:
                 self.notes.append(f"an input answered in {ms:.0f} ms (median {median:.1f} ms) was fast when re-sent: "
                                   "noise, not reported")
+                continue
+            if case.proportional:
+                self.notes.append(f"a slow input not reported: {case.proportional} (see latency against batch size)")
+                if case.batch_cause is not None:
+                    explained.append(case.batch_cause)
                 continue
             causes += 1
             if case.batch_cause is not None:

@@ -29,6 +29,10 @@ from benchbox.contract.model import SlowRule
 from benchbox.contract.shrink import BatchView
 
 CONFIRM_TRIES = 2
+# Slower than a neighbour in proportion to size is cost, not a defect: a batch of 256 taking 256x
+# one item, a 10,000-character text taking longer than a 20-character one. Only a slowdown at least
+# this many times beyond the size ratio counts (a cliff, or one value that costs seconds).
+BEYOND_SIZE = 2.0
 MAX_NEIGHBOURS = 6
 MIN_SAMPLES = 5  # fewer answers than this: no median worth comparing with
 
@@ -52,8 +56,10 @@ class SlowCase:
     shrunk_ms: list[float] = field(default_factory=list)  # the tries of the shrunk body, when shrunk
     neighbour: str = ""  # what the fast neighbour changed
     neighbour_ms: float | None = None
+    neighbour_body: Any = None
     pointer: str = ""  # where the cause is, when a neighbour isolated it ("" for the batch size)
     finished: bool = True  # the shrinking ran to its end (not cut by the deadline)
+    proportional: str = ""  # why the slowness is explained by the input's size (then: no finding)
 
     def detail(self) -> str:
         tries = ", ".join(f"{ms:.0f}" for ms in self.tries_ms)
@@ -87,7 +93,7 @@ def suspects(timed: Sequence[tuple[float, Any]], rule: SlowRule, limit: int = 8)
 
 def investigate(body: Any, first_ms: float, probe: Probe, rule: SlowRule, median_ms: float, deadline: float, *,
                 reference: Any = None, view: BatchView | None = None, valid: Valid | None = None,
-                neighbours: Neighbours | None = None) -> SlowCase | None:
+                neighbours: Neighbours | None = None, size_of: Callable[[Any], int] | None = None) -> SlowCase | None:
     """Confirm, shrink and explain one suspect; None when it was not slow again (noise) or the
     typical input is slow too right now (the machine, not the input)."""
     threshold = rule.threshold_ms(median_ms)
@@ -127,8 +133,23 @@ def investigate(body: Any, first_ms: float, probe: Probe, rule: SlowRule, median
             is_slow, ms, _ = slow(candidate)
             if ms is not None and not is_slow:
                 case.neighbour, case.neighbour_ms, case.pointer = what, ms, where
+                case.neighbour_body = candidate
                 break
+    if size_of is not None:
+        _proportion(case, current, reference, size_of)
     return case
+
+
+def _proportion(case: SlowCase, current: Any, reference: Any, size_of: Callable[[Any], int]) -> None:
+    """Mark the case proportional when its fast comparison input explains it by size alone."""
+    other, other_ms = (case.neighbour_body, case.neighbour_ms) if case.neighbour else (reference, case.reference_ms)
+    if other is None or not other_ms:
+        return
+    slow_ms = min(case.shrunk_ms or case.tries_ms[1:] or case.tries_ms)
+    size_ratio = max(size_of(current), 1) / max(size_of(other), 1)
+    if slow_ms <= BEYOND_SIZE * max(size_ratio, 1.0) * other_ms:
+        case.proportional = (f"{slow_ms:.0f} ms against {other_ms:.1f} ms for an input {size_ratio:.3g}x smaller: "
+                             "slower in proportion to its size")
 
 
 def _shrink_batch(case: SlowCase, view: BatchView, slow: Callable[[Any], tuple[bool, float | None, Any]],
@@ -174,7 +195,7 @@ def _shrink_batch(case: SlowCase, view: BatchView, slow: Callable[[Any], tuple[b
             below = None if is_slow else below
         if below is not None:
             case.neighbour, case.neighbour_ms = f"the batch size ({size - 1} items instead of {size})", below
-            case.batch_cause = size
+            case.neighbour_body, case.batch_cause = view.take(size - 1), size
     return current
 
 
