@@ -274,6 +274,20 @@ def _chat_adversarial(plan: Plan, pre: Preflight, notify: Observer) -> Adversari
                           f"{plan.adversarial.budget_s:g}s"))
     health = tuple(p for p in (pre.health.path, pre.ready.path) if p)
     section = run_chat_adversarial(plan, health, notify=lambda text: notify(Event("note", text)))
+    if plan.api_key_env:  # every /v1/* route must refuse a missing or wrong key, the target too
+        from benchbox.adversarial import AdversarialOptions
+        from benchbox.adversarial.surface import sweep_standalone
+        from benchbox.findings import group
+
+        options = AdversarialOptions(timeout_s=min(10.0, plan.request.timeout_s), insecure=plan.insecure,
+                                     max_rps=plan.brakes.max_rps, public_paths=plan.adversarial.public_paths,
+                                     secret_headers={"Authorization": plan.api_key_env})
+        found, notes, sent = sweep_standalone(plan.target, "POST", dict(plan.request.headers), options,
+                                              plan.chat.model)
+        open_ = [f for f in found if f.id not in plan.contract.accept]
+        section = dataclasses.replace(section, findings=group([*section.findings, *open_]),
+                                      requests=section.requests + sent, notes=section.notes + tuple(notes),
+                                      passed=section.passed and not open_)
     notify(Event("note", f"adversarial: {section.cases} cases, {len(section.findings)} findings, "
                          f"healthy after: {section.healthy_after}"))
     return section

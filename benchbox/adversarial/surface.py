@@ -51,7 +51,7 @@ def is_public(path: str, declared: tuple[str, ...] = ()) -> bool:
 
 
 def routes_of(client: httpx.Client, url: str, headers: Mapping[str, str], contract: Contract | None,
-              method: str) -> list[Route]:
+              method: str, include_target: bool = False) -> list[Route]:
     """The routes to sweep: the contract's, the model's V2 face, the OpenAI family; the target
     itself left out (the target's own auth probe covers it)."""
     parts = urlsplit(url)
@@ -71,7 +71,7 @@ def routes_of(client: httpx.Client, url: str, headers: Mapping[str, str], contra
     if "/v1/" in path and path.rstrip("/").endswith(("/chat/completions", "/completions", "/embeddings", "/models")):
         root = path[: path.find("/v1/") + 3]
         found += [Route(m, root + p, None, "OpenAI-compatible API") for m, p in OPENAI_ROUTES]
-    seen = {(method.upper(), path.rstrip("/"))}
+    seen = set() if include_target else {(method.upper(), path.rstrip("/"))}
     out = []
     for route in found:
         key = (route.method.upper(), route.path.rstrip("/"))
@@ -83,14 +83,15 @@ def routes_of(client: httpx.Client, url: str, headers: Mapping[str, str], contra
 
 
 def sweep(client: httpx.Client, url: str, headers: Mapping[str, str], contract: Contract | None,
-          options: AdversarialOptions, base: Any, report: Report, notes: list[str]) -> int:
+          options: AdversarialOptions, base: Any, report: Report, notes: list[str], include_target: bool = False) -> int:
     """Every non-public route without a key and with a wrong key; returns the requests sent."""
     secret = [k for k in headers if is_secret_header(k)]
     if not secret:
         return 0
     parts = urlsplit(url)
     origin = f"{parts.scheme}://{parts.netloc}"
-    routes = routes_of(client, url, headers, contract, contract.method if contract is not None else "POST")
+    routes = routes_of(client, url, headers, contract, contract.method if contract is not None else "POST",
+                       include_target)
     public = [r for r in routes if is_public(r.path, options.public_paths)]
     swept = [r for r in routes if r not in public][:MAX_ROUTES]
     bare = {k: v for k, v in headers.items() if k not in secret}
@@ -158,3 +159,37 @@ def _body(client: httpx.Client, origin: str, headers: Mapping[str, str], route: 
 def _plain(headers: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in headers.items() if k.lower() != "content-type"}
 
+
+
+def sweep_standalone(url: str, method: str, headers: Mapping[str, str], options: AdversarialOptions,
+                     model: str | None = None) -> tuple[list[Any], list[str], int]:
+    """The sweep for a phase that has no adversarial run of its own (the OpenAI-compatible chat
+    phase): (findings, notes, requests), the target itself included."""
+    from benchbox import bounded
+    from benchbox.adversarial.report import finding
+
+    findings: list[Any] = []
+    notes: list[str] = []
+
+    def report(case: Case, out: Any, problem: Problem, hdrs: Mapping[str, str], env: Mapping[str, str],
+               url: str | None = None) -> None:
+        findings.append(finding(case, out, problem, url=url or "", headers=hdrs, minimal=True,
+                                secret_headers={**options.secret_headers, **env},
+                                basis="--api-key-env (the endpoint needs a key); route from " + case.what))
+
+    path = urlsplit(url).path
+    target = Contract(url=url, method=method, protocol="json", source=None, model_name=model,
+                      routes=(Route(method.upper(), path, None, "the target"),))
+    with bounded.client(timeout_s=options.timeout_s, insecure=options.insecure, max_rps=options.max_rps,
+                        max_bytes=options.max_body_bytes, follow_redirects=False) as client:
+        if model is None and "/v1/" in path:  # a model the server knows, so a served request would be a 200
+            try:
+                listed = client.get(url[: url.find("/v1/") + 3] + "/models", headers=_plain(headers)).json()
+                model = str(listed["data"][0]["id"])
+            except (httpx.HTTPError, ValueError, KeyError, IndexError, TypeError):
+                pass
+            target = Contract(url=url, method=method, protocol="json", source=None, model_name=model,
+                              routes=target.routes)
+        # The target counts as one more route: this phase has no auth probe of its own.
+        sent = sweep(client, url, headers, target, options, None, report, notes, include_target=True)
+    return findings, notes, sent
