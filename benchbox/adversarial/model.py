@@ -46,7 +46,7 @@ class AdversarialOptions:
     max_rps: float | None = None  # --max-rps: every request is paced under it
     max_concurrency: int | None = None  # --max-concurrency: caps the rate-limit burst's pool
     max_body_bytes: int = 4 * 1024 * 1024  # --max-body: answers are read up to this
-    slow: SlowRule = SlowRule()  # --slow-input: when one input counts as slow
+    slow: SlowRule = field(default_factory=SlowRule)  # --slow-input: when one input counts as slow
     public_paths: tuple[str, ...] = ()  # --public-path: routes that may answer without a key (besides health)
 
 

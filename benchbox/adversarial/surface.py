@@ -61,7 +61,7 @@ def routes_of(client: httpx.Client, url: str, headers: Mapping[str, str], contra
     if "/v2/" not in path and "models" in segments[:-1]:
         name = segments[segments.index("models") + 1]
         prefix = path[: path.find("/models/")]
-        prefix = prefix[: -len("/v1")] if prefix.endswith("/v1") else prefix
+        prefix = prefix.removesuffix("/v1")
         try:
             meta = client.get(f"{parts.scheme}://{parts.netloc}{prefix}/v2/models/{name}", headers=_plain(headers))
             if meta.status_code == 200:

@@ -39,7 +39,7 @@ def compare_faces(contract: Contract, session: Session, answered: Sequence[tuple
         return []
     origin = f"{parts.scheme}://{parts.netloc}"
     prefix = parts.path[: parts.path.find("/models/")] if "/models/" in parts.path else ""
-    prefix = prefix[: -len("/v1")] if prefix.endswith("/v1") else prefix
+    prefix = prefix.removesuffix("/v1")
     meta = session.get(f"{origin}{prefix}/v2/models/{name}")
     if meta.status != 200:
         return []
@@ -154,7 +154,7 @@ def _same_kind(a: Any, b: Any) -> bool:
 
 
 def _close(a: Any, b: Any, tolerance: float) -> bool:
-    if isinstance(a, str) or isinstance(a, bool):
+    if isinstance(a, (str, bool)):
         return a == b
     if not (math.isfinite(a) and math.isfinite(b)):
         return a == b or (math.isnan(a) and math.isnan(b))

@@ -107,7 +107,7 @@ class ContractOptions:
     insecure: bool = False  # --insecure: accept any TLS certificate
     max_rps: float | None = None  # --max-rps: the phase's requests are paced under it
     max_body_bytes: int = 4 * 1024 * 1024  # --max-body: answers are read up to this
-    slow: SlowRule = SlowRule()  # --slow-input
+    slow: SlowRule = field(default_factory=SlowRule)  # --slow-input
     edges: bool = True  # the deliberate edge cases (sizes, bounds, lengths) before the generated inputs
     slow_budget_s: float = 30.0  # confirming and shrinking slow inputs may take this long at most
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import copy
-import json
 import os
 import sys
 import threading
@@ -157,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     unknown = set(args.defect.split(",")) - set(DEFECTS)
     if unknown:
-        p.error(f"unknown defect {sorted(unknown)[0]!r}: expected {', '.join(DEFECTS)}")
+        p.error(f"unknown defect {min(unknown)!r}: expected {', '.join(DEFECTS)}")
     asyncio.run(serve(args))
     return 0
 
