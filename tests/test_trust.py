@@ -132,6 +132,26 @@ def test_echo_endpoint_that_documents_no_body_is_no_false_alarm() -> None:
     assert [f for f in section.findings if f.kind == "status_mismatch"] == []  # ...and that is no finding
 
 
+def test_one_slow_adversarial_input_is_confirmed_and_replayable() -> None:
+    """The adversarial phase's inputs are timed too: an undeclared field refused only after 0.7 s."""
+    with start_server("hidden_defects", "--defect", "slow-reject") as srv:
+        url = srv.url + PREDICT
+        contract = discover(url, "POST", {}, ContractOptions())
+        section = run_adversarial(url, "POST", {}, [{"instances": [[1.0, 2.0, 3.0, 4.0]]}], contract,
+                                  AdversarialOptions(seed=4, budget_s=15, max_cases=60, timeout_s=3,
+                                                     slow=SlowRule(4, 300)))
+        slow = [f for f in section.findings if f.kind == "slow_input"]
+        assert len(slow) == 1 and slow[0].severity == "medium", [(f.kind, f.detail) for f in section.findings]
+        detail = slow[0].detail  # an undeclared key: added (extra_field) or a nested object at the root
+        assert ("added" in detail or "nested" in detail) and "tries" in detail
+        assert "neighbour differing only in" in detail
+        assert not section.passed
+        if shutil.which("curl"):
+            before = _slow_count(srv.url)
+            assert _replay(slow[0].curl).startswith("HTTP/1.1 422")
+            assert _slow_count(srv.url) == before + 1
+
+
 def test_self_consistency_rules() -> None:
     ok = {"predictions": [{"label": "b", "class_index": 1, "probabilities": [0.1, 0.7, 0.2]}]}
     assert check_consistency(ok) == []

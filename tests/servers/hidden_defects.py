@@ -13,6 +13,7 @@ curl line can be shown to hit the defect without timing anything). Defects, comm
     open-route      the KServe V2 infer route serves without the key (the JSON route checks it)
     contradiction   rows whose second feature is negative get a label that is not their top class
     faces-differ    the V2 face adds 0.3 to one logit: the same rows, other probabilities
+    slow-reject     a body with an undeclared field is refused (422) only after --slow-s
 
     python tests/servers/hidden_defects.py --defect slow-input,open-route --key-env KEY --port 0
 """
@@ -32,7 +33,7 @@ from typing import Any
 import faulty_models as fm  # beside this script
 from lifecycle import serve_threaded
 
-DEFECTS = ("none", "slow-input", "slow-batch", "open-route", "contradiction", "faces-differ")
+DEFECTS = ("none", "slow-input", "slow-batch", "open-route", "contradiction", "faces-differ", "slow-reject")
 PUBLIC = ("/health", "/ready", "/openapi.json", "/v2/health/live", "/v2/health/ready", "/__stats")
 OPENAPI = copy.deepcopy(fm.OPENAPI)
 OPENAPI["paths"]["/echo"] = {"post": {"responses": {"200": {"description": "the body, as sent"}}}}
@@ -93,6 +94,8 @@ class Handler(fm.Handler):
             return self.send_json(400, {"error": "invalid inference request"})
 
     def predict(self, body: Any) -> None:
+        if "slow-reject" in self.defects and isinstance(body, dict) and set(body) - {"instances"}:
+            self.stall()
         if self.invalid(body) is None:
             rows = body["instances"]
             if ("slow-input" in self.defects and any(row[0] >= 99 for row in rows)) or \
