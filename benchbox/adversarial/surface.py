@@ -5,8 +5,9 @@ often served on two faces (a JSON route and a KServe V2 route), and one forgotte
 leaves the other open. With --api-key-env, each route is sent twice, without the key and with a
 wrong one; a 2xx is `auth_missing` (high) naming the route. Which routes:
 
-- each operation of the OpenAPI document (every path and method but DELETE: the sweep must not
-  destroy anything, and a request without a key changes nothing on a server that checks keys);
+- each operation of the OpenAPI document: GET, and POST unless its path names a change of state
+  (load, unload, delete, reset, restart, repository, admin, ...); never DELETE, PUT or PATCH. The
+  sweep must change nothing even on a server that checks no key at all;
 - for a KServe V2 target, its model's metadata and ready routes; for a JSON target whose model
   also answers `GET /v2/models/<name>` (with the key), that model's V2 infer, metadata and ready;
 - for an OpenAI-compatible target (a /v1/ chat, completions, embeddings or models route), the
@@ -20,6 +21,7 @@ routes; `--public-path PATH` (repeatable) declares others. A 4xx other than 401/
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -34,6 +36,10 @@ from benchbox.contract.model import Contract, Route
 from benchbox.findings import is_secret_header
 
 MAX_ROUTES = 40
+# A route whose name says it changes the server is never sent, with or without a key: on a server
+# that checks no key at all, the sweep would otherwise unload models or restart things.
+MUTATING = re.compile(r"(^|[/_.-])(un)?load|delete|remove|shutdown|stop|restart|reload|reset|repository|admin"
+                      r"|train|update|upload|register|deploy|config|settings|logging|trace|kill|drop", re.IGNORECASE)
 PUBLIC_NAMES = frozenset({"health", "healthz", "ready", "readyz", "live", "livez", "liveness", "readiness", "ping"})
 PUBLIC_PATHS = frozenset({"/", "/docs", "/redoc", "/openapi.json", "/docs/openapi.json", "/favicon.ico",
                           "/v2/health/live", "/v2/health/ready"})
@@ -93,7 +99,11 @@ def sweep(client: httpx.Client, url: str, headers: Mapping[str, str], contract: 
     routes = routes_of(client, url, headers, contract, contract.method if contract is not None else "POST",
                        include_target)
     public = [r for r in routes if is_public(r.path, options.public_paths)]
-    swept = [r for r in routes if r not in public][:MAX_ROUTES]
+    unsafe = [r for r in routes if r.method not in ("GET", "HEAD", "POST") or (r.method == "POST" and MUTATING.search(r.path))]
+    swept = [r for r in routes if r not in public and r not in unsafe][:MAX_ROUTES]
+    if unsafe:
+        notes.append(f"auth sweep: {len(unsafe)} routes that may change the server not sent "
+                     f"(e.g. {unsafe[0].method} {unsafe[0].path})")
     bare = {k: v for k, v in headers.items() if k not in secret}
     wrong = dict(headers)
     for k in secret:
