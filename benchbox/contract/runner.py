@@ -37,7 +37,6 @@ _SHRINKABLE = frozenset({"status", "json", "response_schema", "finite", "batch_s
                          "probability_sum", "self_consistent", "kserve_shape", "kserve_metadata", "determinism",
                          "content_type"})
 _MAX_TRANSPORT_ERRORS = 3
-MAX_SLOW_CAUSES = 3  # slow inputs investigated to the end per run (each costs its slowness per try)
 _BODYLESS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
 _VERSION_HEADERS = ("x-model-version", "model-version", "x-api-version", "api-version", "x-version")
 _VERSION_KEYS = ("model_version", "modelVersion", "version", "api_version", "apiVersion")
@@ -91,7 +90,7 @@ class _Run:
         if self.o.edges and bodies and bodies != [None]:
             self._edges(bodies)
         self._valid(bodies)
-        self._slow(bodies)
+        self._slow()
         if not self.gone:
             self._faces()
         self._determinism()
@@ -174,46 +173,19 @@ class _Run:
         ok = is_valid(self.check_valid, body)
         return "any" if ok is None else "valid" if ok else "invalid"
 
-    def _slow(self, bodies: list[Any]) -> None:
+    def _slow(self) -> None:
         """One valid input answered far slower than the typical one: confirm, shrink, explain."""
-        median, found = slow.suspects(self.timed, self.o.slow)
-        self.median_ms = median
-        if median is None or self.gone:
+        def probe(candidate: Any) -> tuple[float | None, Exchange]:
+            ex = self.s.send(candidate)
+            return (ex.elapsed_ms if ex.answered and not ex.throttled else None), ex
+
+        if self.gone:
             return
-        deadline = time.monotonic() + self.o.slow_budget_s
-        reference = min((b for ms, b in self.timed if ms < self.o.slow.threshold_ms(median)),
-                        key=lambda b: len(body_text(b)), default=None)
-        seen: set[str] = set()
-        explained: list[int] = []  # batch sizes found to be slow by themselves
-        causes = 0
-        for ms, body in found:
-            view = batch_view(self.c, body)
-            if body_text(body) in seen or causes >= MAX_SLOW_CAUSES or time.monotonic() >= deadline or (
-                    view is not None and any(view.size >= k for k in explained)):
-                continue
-            seen.add(body_text(body))
-
-            def probe(candidate: Any) -> tuple[float | None, Exchange]:
-                ex = self.s.send(candidate)
-                return (ex.elapsed_ms if ex.answered and not ex.throttled else None), ex
-
-            case = slow.investigate(
-                body, ms, probe, self.o.slow, median, deadline, reference=reference, view=view,
-                valid=lambda b: is_valid(self.check_valid, b) if self.check_valid is not None else True,
-                neighbours=lambda cur: slow.leaf_neighbours(cur, reference) if reference is not None else [],
-                size_of=lambda b: len(body_text(b)))
-            if case is None:
-                self.notes.append(f"an input answered in {ms:.0f} ms (median {median:.1f} ms) was fast when re-sent: "
-                                  "noise, not reported")
-                continue
-            if case.proportional:
-                self.notes.append(f"a slow input not reported: {case.proportional} (see latency against batch size)")
-                if case.batch_cause is not None:
-                    explained.append(case.batch_cause)
-                continue
-            causes += 1
-            if case.batch_cause is not None:
-                explained.append(case.batch_cause)
+        self.median_ms, cases = slow.find_causes(
+            self.timed, self.o.slow, self.o.slow_budget_s, probe, view_of=lambda b: batch_view(self.c, b),
+            valid=lambda b: is_valid(self.check_valid, b) if self.check_valid is not None else True,
+            size_of=lambda b: len(body_text(b)), notes=self.notes)
+        for case in cases:
             self._record("input_latency", [Problem(
                 "slow_input", "medium", "input_latency",
                 f"no single input may take far longer than the typical answer ({self.o.slow.describe()})",

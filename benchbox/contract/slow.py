@@ -19,6 +19,7 @@ its slowness on every try).
 
 from __future__ import annotations
 
+import json
 import statistics
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -35,6 +36,7 @@ CONFIRM_TRIES = 2
 BEYOND_SIZE = 2.0
 MAX_NEIGHBOURS = 6
 MIN_SAMPLES = 5  # fewer answers than this: no median worth comparing with
+MAX_CAUSES = 3  # slow inputs reported per run (each investigation costs its slowness on every try)
 
 Probe = Callable[[Any], tuple[float | None, Any]]
 Valid = Callable[[Any], bool | None]
@@ -63,8 +65,8 @@ class SlowCase:
 
     def detail(self) -> str:
         tries = ", ".join(f"{ms:.0f}" for ms in self.tries_ms)
-        parts = [f"answered in {tries} ms over {len(self.tries_ms)} tries; the typical answer takes "
-                 f"{self.median_ms:.1f} ms (threshold {self.threshold_ms:.0f} ms)"]
+        parts = [(f"answered in {tries} ms over {len(self.tries_ms)} tries; the typical answer takes "
+                  f"{self.median_ms:.1f} ms (threshold {self.threshold_ms:.0f} ms)")]
         if self.reference_ms is not None:
             parts.append(f"a typical input re-sent meanwhile: {self.reference_ms:.1f} ms")
         if self.shrunk:
@@ -89,6 +91,43 @@ def suspects(timed: Sequence[tuple[float, Any]], rule: SlowRule, limit: int = 8)
     cut = rule.threshold_ms(median)
     over = sorted((t for t in timed if t[0] >= cut), key=lambda t: -t[0])
     return median, over[:limit]
+
+
+def find_causes(timed: Sequence[tuple[float, Any]], rule: SlowRule, budget_s: float, probe: Probe, *,
+                view_of: Callable[[Any], BatchView | None], valid: Valid, size_of: Callable[[Any], int],
+                notes: list[str]) -> tuple[float | None, list[SlowCase]]:
+    """(the median answer, the confirmed slow inputs) among `timed` (ms, body) answers: each suspect
+    investigated against the smallest fast input, one report per cause (a batch size found slow by
+    itself explains every larger batch), everything inside `budget_s`."""
+    median, found = suspects(timed, rule)
+    if median is None:
+        return None, []
+    deadline = time.monotonic() + budget_s
+    reference = min((b for ms, b in timed if ms < rule.threshold_ms(median)), key=size_of, default=None)
+    seen: set[str] = set()
+    explained: list[int] = []
+    out: list[SlowCase] = []
+    for ms, body in found:
+        view = view_of(body)
+        key = json.dumps(body, sort_keys=True, default=str)
+        if key in seen or len(out) >= MAX_CAUSES or time.monotonic() >= deadline or (
+                view is not None and any(view.size >= k for k in explained)):
+            continue
+        seen.add(key)
+        case = investigate(body, ms, probe, rule, median, deadline, reference=reference, view=view, valid=valid,
+                           neighbours=lambda cur: leaf_neighbours(cur, reference) if reference is not None else [],
+                           size_of=size_of)
+        if case is None:
+            notes.append(f"an input answered in {ms:.0f} ms (median {median:.1f} ms) was fast when re-sent: "
+                         "noise, not reported")
+            continue
+        if case.batch_cause is not None:
+            explained.append(case.batch_cause)
+        if case.proportional:
+            notes.append(f"a slow input not reported: {case.proportional} (see latency against batch size)")
+            continue
+        out.append(case)
+    return median, out
 
 
 def investigate(body: Any, first_ms: float, probe: Probe, rule: SlowRule, median_ms: float, deadline: float, *,
