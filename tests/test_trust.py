@@ -24,6 +24,7 @@ from benchbox.contract import ContractOptions, discover, run_contract
 from benchbox.contract.edges import sizes
 from benchbox.contract.invariants import check_consistency
 from benchbox.contract.model import SlowRule
+from benchbox.contract.shrink import BatchView
 from benchbox.contract.slow import investigate
 from tests.servers.harness import start_server
 
@@ -182,14 +183,17 @@ def test_a_suspect_fast_when_re_sent_is_noise_not_a_finding() -> None:
     assert found.proportional == ""
 
 
-def test_slower_in_proportion_to_size_is_cost_not_a_finding() -> None:
-    """A 10,000-character text 80x slower than a 10-character one: cost, not a defect."""
-    times = iter([(800.0, "a"), (800.0, "b"), (5.0, "ref"), (10.0, "neighbour")])
-    long_text, short = {"text": "a" * 10_000}, {"text": "a" * 10}
-    found = investigate(long_text, 800.0, lambda _b: next(times), SlowRule(10, 500), 5.0, float("inf"),
-                        reference=short, neighbours=lambda cur: [("/text", short, "/text")],
-                        size_of=lambda b: len(json.dumps(b)))
-    assert found is not None and "in proportion to its size" in found.proportional
+def test_a_batch_slower_in_proportion_to_its_size_is_cost_not_a_finding() -> None:
+    """64 items at 640 ms, 32 at 330 ms, ... one item alone fast: linear cost, no cliff."""
+    batch = {"instances": [[float(i)] for i in range(64)]}
+    view = BatchView(64, lambda k: {"instances": batch["instances"][:k]}, lambda i: {"instances": [[float(i)]]})
+
+    def probe(body: Any) -> tuple[float, Any]:
+        return 10.0 * len(body["instances"]) + 5.0, None
+
+    found = investigate(batch, 645.0, probe, SlowRule(10, 300), 15.0, float("inf"), reference={"instances": [[0.0]]},
+                        view=view, size_of=lambda b: len(json.dumps(b)))
+    assert found is not None and found.batch_cause == 30 and "in proportion to its size" in found.proportional
 
 
 def test_bad_slow_input_flag_is_a_usage_error(benchbox_cli: Any) -> None:

@@ -319,14 +319,10 @@ class _Run:
             return (got.latency_ms if got.status is not None and got.status != 429 else None), got
 
         found = slow.investigate(case, out.latency_ms, probe, self.o.slow, self.typical_ms, self.deadline,
-                                 neighbours=lambda _c: [(f"the changed part ({case.what})", self.base_case, "")],
-                                 size_of=lambda c: len(c.body or b""))
+                                 neighbours=lambda _c: [(f"the changed part ({case.what})", self.base_case, "")])
         if found is None:
             self.notes.append(f"{case.cls}: one input took {out.latency_ms:.0f} ms but was fast when re-sent: "
                               "noise, not reported")
-            return None
-        if found.proportional:
-            self.notes.append(f"{case.cls}: a slow input not reported: {found.proportional}")
             return None
         return found.handle, Problem("slow_input", "input_latency",
                                      f"no single input may take far longer than the typical answer "

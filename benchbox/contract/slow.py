@@ -30,12 +30,12 @@ from benchbox.contract.model import SlowRule
 from benchbox.contract.shrink import BatchView
 
 CONFIRM_TRIES = 2
-# Slower than a neighbour in proportion to size is cost, not a defect: a batch of 256 taking 256x
-# one item, a 10,000-character text taking longer than a 20-character one. Only a slowdown at least
-# this many times beyond the size ratio counts (a cliff, or one value that costs seconds).
+# A batch slower than a smaller one in proportion to its size is cost, not a defect (256 items may
+# take 256x one item). Only a slowdown at least this many times beyond the size ratio counts (a cliff).
 BEYOND_SIZE = 2.0
 MAX_NEIGHBOURS = 6
 MIN_SAMPLES = 5  # fewer answers than this: no median worth comparing with
+SMALL_BATCH = 4
 MAX_CAUSES = 3  # slow inputs reported per run (each investigation costs its slowness on every try)
 
 Probe = Callable[[Any], tuple[float | None, Any]]
@@ -83,9 +83,10 @@ def median_of(latencies: Sequence[float]) -> float | None:
     return statistics.median(latencies) if len(latencies) >= MIN_SAMPLES else None
 
 
-def suspects(timed: Sequence[tuple[float, Any]], rule: SlowRule, limit: int = 8) -> tuple[float | None, list[tuple[float, Any]]]:
+def suspects(timed: Sequence[tuple[float, Any]], rule: SlowRule, limit: int = 8,
+             median: float | None = None) -> tuple[float | None, list[tuple[float, Any]]]:
     """(median, the slowest items over the threshold, slowest first, at most `limit`)."""
-    median = median_of([ms for ms, _ in timed])
+    median = median if median is not None else median_of([ms for ms, _ in timed])
     if median is None:
         return None, []
     cut = rule.threshold_ms(median)
@@ -99,7 +100,10 @@ def find_causes(timed: Sequence[tuple[float, Any]], rule: SlowRule, budget_s: fl
     """(the median answer, the confirmed slow inputs) among `timed` (ms, body) answers: each suspect
     investigated against the smallest fast input, one report per cause (a batch size found slow by
     itself explains every larger batch), everything inside `budget_s`."""
-    median, found = suspects(timed, rule)
+    # The typical answer is that of a small input (a batch of at most SMALL_BATCH items) when there
+    # are enough of them: slow large batches must not raise the bar they are measured against.
+    small = [ms for ms, b in timed if (v := view_of(b)) is None or v.size <= SMALL_BATCH]
+    median, found = suspects(timed, rule, median=median_of(small))
     if median is None:
         return None, []
     deadline = time.monotonic() + budget_s
@@ -174,7 +178,9 @@ def investigate(body: Any, first_ms: float, probe: Probe, rule: SlowRule, median
                 case.neighbour, case.neighbour_ms, case.pointer = what, ms, where
                 case.neighbour_body = candidate
                 break
-    if size_of is not None:
+    # Proportional cost is a fair excuse for batches only: n items may take n times one item, but one
+    # value (a long string, a number) that costs seconds is the cheap request that holds a worker.
+    if size_of is not None and (case.batch_cause is not None or (view is not None and view.size > 1 and not case.neighbour)):
         _proportion(case, current, reference, size_of)
     return case
 
