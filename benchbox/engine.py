@@ -132,7 +132,7 @@ def _protocol(plan: Plan, contract: ContractSection | None) -> str:
 
 def _contract(plan: Plan, notify: Observer) -> tuple[Any, ContractSection]:
     """Discover the contract and check it; also return the contract, for the load phase's inputs."""
-    from benchbox.contract import ContractOptions, discover, run_contract
+    from benchbox.contract import ContractOptions, SlowRule, discover, run_contract
 
     c = plan.contract
     options = ContractOptions(
@@ -140,6 +140,7 @@ def _contract(plan: Plan, notify: Observer) -> tuple[Any, ContractSection]:
         protocol=c.protocol, openapi=c.openapi, input_schema=c.input_schema, output_schema=c.output_schema,  # type: ignore[arg-type]
         accepted=c.accept, secret_headers={"Authorization": plan.api_key_env} if plan.api_key_env else {},
         insecure=plan.insecure, max_rps=plan.brakes.max_rps, max_body_bytes=plan.request.max_body_bytes,
+        slow=SlowRule(c.slow_factor, c.slow_min_ms),
     )
     headers = dict(plan.request.headers)
     say = lambda text: notify(Event("note", text))  # noqa: E731
@@ -204,6 +205,7 @@ def _with_load_inputs(plan: Plan, found: Any) -> Plan:
 
 def _adversarial(plan: Plan, found: Any, pre: Preflight, notify: Observer) -> AdversarialSection:
     from benchbox.adversarial import AdversarialOptions, run_adversarial
+    from benchbox.contract import SlowRule
 
     a = plan.adversarial
     options = AdversarialOptions(
@@ -214,6 +216,7 @@ def _adversarial(plan: Plan, found: Any, pre: Preflight, notify: Observer) -> Ad
         health_paths=tuple(p for p in (pre.health.path, pre.ready.path) if p),
         insecure=plan.insecure, max_rps=plan.brakes.max_rps, max_concurrency=plan.brakes.max_concurrency,
         max_body_bytes=plan.request.max_body_bytes,
+        slow=SlowRule(plan.contract.slow_factor, plan.contract.slow_min_ms), public_paths=a.public_paths,
     )
     notify(Event("phase", f"adversarial: malformed and hostile inputs for up to {a.budget_s:g}s"))
     method = found.method if found is not None and found.source else plan.request.method
@@ -271,6 +274,20 @@ def _chat_adversarial(plan: Plan, pre: Preflight, notify: Observer) -> Adversari
                           f"{plan.adversarial.budget_s:g}s"))
     health = tuple(p for p in (pre.health.path, pre.ready.path) if p)
     section = run_chat_adversarial(plan, health, notify=lambda text: notify(Event("note", text)))
+    if plan.api_key_env:  # every /v1/* route must refuse a missing or wrong key, the target too
+        from benchbox.adversarial import AdversarialOptions
+        from benchbox.adversarial.surface import sweep_standalone
+        from benchbox.findings import group
+
+        options = AdversarialOptions(timeout_s=min(10.0, plan.request.timeout_s), insecure=plan.insecure,
+                                     max_rps=plan.brakes.max_rps, public_paths=plan.adversarial.public_paths,
+                                     secret_headers={"Authorization": plan.api_key_env})
+        found, notes, sent = sweep_standalone(plan.target, "POST", dict(plan.request.headers), options,
+                                              plan.chat.model)
+        open_ = [f for f in found if f.id not in plan.contract.accept]
+        section = dataclasses.replace(section, findings=group([*section.findings, *open_]),
+                                      requests=section.requests + sent, notes=section.notes + tuple(notes),
+                                      passed=section.passed and not open_)
     notify(Event("note", f"adversarial: {section.cases} cases, {len(section.findings)} findings, "
                          f"healthy after: {section.healthy_after}"))
     return section

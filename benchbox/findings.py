@@ -77,6 +77,7 @@ class Finding:
     minimal: bool = False
     count: int = 1
     id: str = ""
+    basis: str = ""  # the part of the contract (or the plain rule) this finding relied on
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -160,7 +161,7 @@ def build_finding(*, kind: str, severity: Severity, rule: str, message: str, met
                   headers: Mapping[str, str], body: str | None, status: int | None = None,
                   content_type: str | None = None, response_body: bytes | str | None = None,
                   pointer: str = "", detail: str = "", minimal: bool = False, error: str | None = None,
-                  secret_headers: Mapping[str, str] | None = None) -> Finding:
+                  secret_headers: Mapping[str, str] | None = None, basis: str = "") -> Finding:
     """The one place a Finding is made from live data, so redaction cannot be forgotten."""
     secrets = secret_values(headers)
     raw = response_body.decode("utf-8", "replace") if isinstance(response_body, bytes) else (response_body or "")
@@ -173,7 +174,7 @@ def build_finding(*, kind: str, severity: Severity, rule: str, message: str, met
     return Finding(kind=kind, severity=severity, rule=rule, message=scrub(message, secrets),
                    request=request, response=response,
                    curl=curl_line(method, url, headers, body, secret_headers),
-                   pointer=pointer, detail=scrub(detail, secrets), minimal=minimal)
+                   pointer=pointer, detail=scrub(detail, secrets), minimal=minimal, basis=scrub(basis, secrets))
 
 
 def group_key(f: Finding) -> tuple[str, str, str, str]:

@@ -127,3 +127,31 @@ def abort_on(flag: str, value: Any) -> tuple[float | None, float]:
     from benchbox.brakes import parse_abort_on
 
     return parse_abort_on(value)
+
+
+def slow_input(flag: str, value: Any) -> tuple[float, float]:
+    """`10x,500ms` (either order) -> (factor, min ms): when one input counts as slow."""
+    from benchbox.errors import UsageError
+    from benchbox.units import parse_duration
+
+    expected = "FACTORx,DURATION like 10x,500ms (one input this many times the median and at least that long)"
+    if isinstance(value, tuple):  # the table's default, already parsed
+        return value
+    factor, min_ms = 10.0, 500.0
+    parts = [p.strip() for p in str(value).split(",") if p.strip()]
+    if not 1 <= len(parts) <= 2:
+        raise bad_value(flag, value, expected)
+    for part in parts:
+        if part.lower().endswith("x"):
+            try:
+                factor = float(part[:-1])
+            except ValueError:
+                raise bad_value(flag, value, expected) from None
+            if not 1 <= factor < float("inf"):
+                raise bad_value(flag, value, expected)
+        else:
+            try:
+                min_ms = parse_duration(flag, part) * 1000
+            except UsageError:
+                raise bad_value(flag, value, expected) from None
+    return factor, min_ms

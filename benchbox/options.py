@@ -35,6 +35,7 @@ from benchbox.option_kinds import (
     positive,
     seed,
     size,
+    slow_input,
     tolerance,
 )
 
@@ -241,6 +242,13 @@ OPTIONS: tuple[Option, ...] = (
       parse=count, record="adversarial.cases"),
     O("expect_rate_limit", "The endpoint promises a limit of R req/s: a burst must meet 429.", RUN, "R",
       parse=optional(positive), record="adversarial.expect_rate_limit"),
+    O("slow_input", "When one input counts as slow: FACTORx the median answer and at least DURATION "
+      "(default 10x,500ms).", RUN, "10x,500ms", default=(10.0, 500.0), parse=slow_input,
+      record="contract.slow_input", read="contract",
+      show=lambda c: {"factor": c.slow_factor, "min_ms": c.slow_min_ms}),
+    O("public_path", "A route that may answer without the API key (health and readiness already may); "
+      "repeatable.", RUN, "PATH", multiple=True, config="public_paths", shape=LIST, example='["/version"]',
+      record="adversarial.public_paths", show=_list),
     # -- the probes
     O("health_path", "Health probe path (default /health, /healthz).", LIVE, "PATH", multiple=True,
       config="health_paths", shape=LIST, example='["/health"]', record="probes.health_paths", show=_list),

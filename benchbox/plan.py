@@ -80,6 +80,8 @@ class ContractPlan:
     accept: frozenset[str] = frozenset()
     accept_file: str | None = None
     write_accept: str | None = None
+    slow_factor: float = 10.0  # --slow-input FACTORx,DURATION: one input this many times the median...
+    slow_min_ms: float = 500.0  # ...and at least this long is a slow input
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,7 @@ class AdversarialPlan:
     budget_s: float = 30.0
     cases: int = 150
     expect_rate_limit: float | None = None
+    public_paths: tuple[str, ...] = ()  # --public-path: routes that may answer without the key
 
 
 @dataclass(frozen=True)
@@ -269,7 +272,8 @@ def build_plan(flags: Mapping[str, Any], config: Mapping[str, Any] | None = None
         api_key_env=str(api_key_env) if api_key_env else None, config_path=config_path, workers=workers,
         contract=contract, method_given=method_given, adversarial=AdversarialPlan(
             budget_s=get("adversarial_budget"), cases=get("adversarial_cases"),
-            expect_rate_limit=get("expect_rate_limit")),
+            expect_rate_limit=get("expect_rate_limit"),
+            public_paths=parse.paths("--public-path", pick("public_path"), ())),
         saturation_budget_s=get("saturation_budget"),
         chat=chat_plan(pick, base_dir, gates), slo_given=slo_given,
         evaluation=eval_plan(pick, base_dir),
@@ -302,7 +306,9 @@ def _contract_plan(pick: Any, get: Any, base_dir: Path) -> ContractPlan:
     if openapi and not str(openapi).startswith(("http://", "https://")):
         openapi = path("openapi")
         check_json_file("--openapi", str(openapi), "an OpenAPI document (JSON) as a URL or a file")
+    slow_factor, slow_min_ms = get("slow_input")
     return ContractPlan(
+        slow_factor=slow_factor, slow_min_ms=slow_min_ms,
         input_schema=input_schema, output_schema=output_schema, openapi=openapi, protocol=protocol,
         cases=get("contract_cases"),
         tolerance=tol, accept=read_accept(accept) if accept else frozenset(), accept_file=accept,

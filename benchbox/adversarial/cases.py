@@ -100,8 +100,13 @@ def describe(path: tuple[Any, ...]) -> str:
 class Builder:
     """The strategies for one base body. `classify` says what a parsed body must get."""
 
-    def __init__(self, base: Any, method: str, classify: Classify) -> None:
+    def __init__(self, base: Any, method: str, classify: Classify, *, body_required: bool = True,
+                 json_required: bool = True) -> None:
+        """`body_required`/`json_required`: what the contract says of the body. An empty body is
+        "invalid" only when a body is required, a cut or non-JSON one only when JSON is: an echo
+        endpoint whose document asks for no body may accept anything (no false alarm)."""
         self.base, self.method, self.classify = base, method, classify
+        self.body_required, self.json_required = body_required, json_required
         self.nodes = paths(base)
         self.leaves = [p for p in self.nodes if not isinstance(get(base, p), (dict, list))] or self.nodes
         numeric = [p for p in self.leaves if isinstance(get(base, p), (int, float))]
@@ -113,7 +118,9 @@ class Builder:
 
     def case(self, cls: str, doc: Any, what: str, *, expect: Expect | None = None,
              content_type: str | None = JSON, method: str | None = None) -> Case:
-        exp: Expect = "invalid" if not finite(doc) else (expect or self.classify(doc))
+        # NaN/Infinity are not JSON, 1e400 is no double: refused where the contract asks for JSON.
+        exp: Expect = (("invalid" if self.json_required else "any") if not finite(doc)
+                       else (expect or self.classify(doc)))
         return Case(cls, method or self.method, dumps(doc), content_type, exp, what,
                     doc if exp == "valid" else None)
 
@@ -202,14 +209,18 @@ class Builder:
             json.loads(part)
             expect: Expect = "any"
         except ValueError:
-            expect = "invalid"
+            expect = self._malformed(part)
         return self.raw("malformed_json", part, f"body cut after {at} of {len(full)} bytes", expect)
+
+    def _malformed(self, body: bytes) -> Expect:
+        return ("invalid" if self.body_required else "any") if not body else (
+            "invalid" if self.json_required else "any")
 
     def _garbage(self, body: bytes) -> Case:
         try:
             doc = json.loads(body)
         except ValueError:
-            return self.raw("malformed_json", body, f"body {body[:20]!r} is not JSON", "invalid")
+            return self.raw("malformed_json", body, f"body {body[:20]!r} is not JSON", self._malformed(body))
         return self.case("malformed_json", doc, f"body {body[:20]!r}")
 
     def _content_type(self, ctype: str | None) -> Case:

@@ -103,6 +103,9 @@ def judge(case: Case, out: Outcome, contract: Contract | None, timeout_s: float)
         return Problem("crash", "connection", "the target must answer, not drop the connection",
                        f"{case.what}: {out.error}")
     status = out.status
+    if out.latency_ms > timeout_s * 1000:
+        return Problem("timeout", "no_hang", f"every input must be answered within {timeout_s:g} s",
+                       f"{case.what}: answered {status} only after {out.latency_ms:.0f} ms")
     if status >= 500 and not (status == 501 and case.cls == "odd_method"):  # 501: RFC 9110's answer to an unknown method
         return Problem("server_error", "no_server_error", "a hostile or malformed input must not cause a 5xx",
                        f"{case.what}: answered {status}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from benchbox.contract.model import SlowRule
 from benchbox.findings import Finding
 
 DEFAULT_BUDGET_S = 30.0
@@ -22,7 +23,7 @@ SEVERITY: Mapping[str, str] = {
     "server_error": "high", "crash": "high", "timeout": "high", "unhealthy_after": "high",
     "auth_missing": "high", "info_leak": "high",
     "status_mismatch": "medium", "contract_violation": "medium", "rate_limit_missing": "medium",
-    "slow_input": "low",
+    "slow_input": "medium",  # a cheap request that holds a worker for seconds
 }
 
 
@@ -45,6 +46,8 @@ class AdversarialOptions:
     max_rps: float | None = None  # --max-rps: every request is paced under it
     max_concurrency: int | None = None  # --max-concurrency: caps the rate-limit burst's pool
     max_body_bytes: int = 4 * 1024 * 1024  # --max-body: answers are read up to this
+    slow: SlowRule = field(default_factory=SlowRule)  # --slow-input: when one input counts as slow
+    public_paths: tuple[str, ...] = ()  # --public-path: routes that may answer without a key (besides health)
 
 
 @dataclass(frozen=True)

@@ -18,14 +18,14 @@ _RUN = re.compile(r"(.)\1{999,}", re.S)
 
 
 def finding(case: Case, out: Outcome, problem: Problem, *, url: str, headers: Mapping[str, str],
-            minimal: bool, secret_headers: Mapping[str, str], extra_detail: str = "") -> Finding:
+            minimal: bool, secret_headers: Mapping[str, str], extra_detail: str = "", basis: str = "") -> Finding:
     sent = headers_for(headers, case)
     text = case.text()
     f = build_finding(kind=problem.kind, severity=SEVERITY[problem.kind], rule=problem.rule,  # type: ignore[arg-type]
                       message=problem.message, method=case.method, url=url, headers=sent, body=text,
                       status=out.status, content_type=out.content_type, response_body=out.content,
                       pointer=problem.pointer, detail=problem.detail + extra_detail, minimal=minimal,
-                      error=out.error, secret_headers=secret_headers)
+                      error=out.error, secret_headers=secret_headers, basis=basis)
     if text is not None and len(text) > CURL_BODY_LIMIT:
         f = replace(f, curl=scrub(piped_curl(case.method, url, sent, text, secret_headers), secret_values(sent)))
     return f

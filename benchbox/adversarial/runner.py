@@ -23,11 +23,12 @@ import httpx
 from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 
 from benchbox import __version__, bounded
-from benchbox.adversarial import corpora, probes
+from benchbox.adversarial import corpora, probes, surface
 from benchbox.adversarial.cases import Builder, Case, Expect, corpus_cases
 from benchbox.adversarial.judge import Outcome, Problem, judge, retry_after_s, send
 from benchbox.adversarial.model import SEVERITY, AdversarialOptions, AdversarialSection, ClassStats
 from benchbox.adversarial.report import finding
+from benchbox.contract import slow
 from benchbox.contract.generate import valid_inputs
 from benchbox.contract.model import Contract
 from benchbox.contract.schema import validator
@@ -40,7 +41,10 @@ CLASS_WEIGHTS = {"wrong_type": 1.5, "missing_field": 1, "extra_field": 1, "bound
                  "deep_nesting": 0.8}
 CORPUS_SHARE = 0.3
 MAX_TIMEOUTS_PER_CLASS = 5
-SLOW_FACTOR, SLOW_MIN_MS = 10.0, 500.0
+TYPICAL_SENDS = 5  # the known-good body, timed before the classes: the slow-input rule's base
+# A megabyte body may take its time (not a cheap request); batch sizes are the contract's edge
+# cases' job, where growth in proportion to the size is told from a cliff.
+NOT_TIMED = frozenset({"huge_body", "batch_size"})
 
 
 class _Failed(Exception):
@@ -89,6 +93,8 @@ class _Run:
         self.gone = False
         schema = contract.request_schema if contract is not None else None
         self.check = validator(schema) if schema is not None else None
+        self.typical_ms: float | None = None
+        self.base_case: Case | None = None
 
     # -- the phase -------------------------------------------------------------------------------
     def execute(self, examples: Sequence[Any]) -> AdversarialSection:
@@ -98,11 +104,17 @@ class _Run:
         if self.o.api_key_env:
             self.requests += probes.auth_probe(self.client, self.url, self.headers, base, self.method,
                                                self._report, self.notes)
+            self.requests += surface.sweep(self.client, self.url, self.headers, self.c, self.o, base,
+                                           self._report, self.notes)
         if self.o.expect_rate_limit:
             self.requests += probes.rate_limit_probe(self.client, self.url, self.headers, base, self.method,
                                                      self.o.expect_rate_limit, self._report, self.notes,
                                                      max_workers=self.o.max_concurrency or 16)
-        builder = Builder(base, self.method, self._classify)
+        self._typical(base)
+        c = self.c
+        json_required = c is not None and (c.request_schema is not None or bool(c.inputs))
+        body_required = c is not None and (c.body_required is True or (c.body_required is None and json_required))
+        builder = Builder(base, self.method, self._classify, body_required=body_required, json_required=json_required)
         strategies = builder.classes()
         strings = list(corpora.load())
         if not strings:
@@ -125,7 +137,6 @@ class _Run:
         healthy, n = probes.health_after(self.client, self.url, self.headers, base, self.method, self.c, paths,
                                          self.o.timeout_s, self._report, self.notes)
         self.requests += n
-        self._slow()
         return self._section(healthy, None)
 
     def _base(self, examples: Sequence[Any]) -> Any:
@@ -180,6 +191,11 @@ class _Run:
             if stats.slowest is None or out.latency_ms > stats.slowest[0]:
                 stats.slowest = (out.latency_ms, case, out)
         problem = judge(case, out, self.c, self.o.timeout_s)
+        if problem is None and out.status is not None and self.typical_ms is not None and case.cls not in NOT_TIMED \
+                and out.latency_ms >= self.o.slow.threshold_ms(self.typical_ms):
+            problem = Problem("slow_input", "input_latency",
+                              f"no single input may take far longer than the typical answer ({self.o.slow.describe()})",
+                              f"{case.what}: {out.latency_ms:.0f} ms")
         if problem is not None and problem.kind == "crash" and not self._alive():
             self.gone = True
             self.notes.append(f"the target stopped answering after: {case.what}")
@@ -245,6 +261,11 @@ class _Run:
 
     def _record(self, case: Case, out: Outcome, problem: Problem, stats: _Class, *, minimal: bool,
                 extra: str = "") -> None:
+        if problem.kind == "slow_input":
+            confirmed = self._confirm_slow(case, out)
+            if confirmed is None:
+                return
+            (out, problem), extra = confirmed, ""
         stats.findings += 1
         self._report(case, out, problem, self.headers, self.o.secret_headers, minimal=minimal, extra=extra)
 
@@ -252,23 +273,62 @@ class _Run:
                 secret_env: Mapping[str, str], url: str | None = None, minimal: bool = True, extra: str = "") -> None:
         env = {**self.o.secret_headers, **secret_env}
         self.findings.append(finding(case, out, problem, url=url or self.url, headers=headers, minimal=minimal,
-                                     secret_headers=env, extra_detail=extra))
+                                     secret_headers=env, extra_detail=extra, basis=self._basis(case, problem)))
+
+    def _basis(self, case: Case, problem: Problem) -> str:
+        """Which part of the contract the finding relied on."""
+        doc = (self.c.described_by if self.c is not None else "") or "no contract document"
+        if problem.kind == "status_mismatch":
+            if case.cls == "malformed_json":
+                return f"the documented request body (required, JSON): {doc}"
+            return f"the request schema: {doc}"
+        if problem.kind == "contract_violation":
+            return f"the response contract: {doc}"
+        if problem.kind == "auth_missing":
+            return "--api-key-env (the endpoint needs a key)" + (f"; route from {case.what}" if case.cls == "auth_route" else "")
+        if problem.kind == "rate_limit_missing":
+            return "--expect-rate-limit"
+        if problem.kind == "slow_input":
+            return "benchbox's slow-input rule (--slow-input), no schema needed"
+        if problem.kind == "timeout":
+            return "--timeout"
+        return "benchbox's robustness rule (no 5xx, no hang, no leak, alive after), no schema needed"
+
+    # -- slow inputs -----------------------------------------------------------------------------------
+    def _typical(self, base: Any) -> None:
+        """Time the known-good body a few times: what a typical answer takes, here and now."""
+        self.base_case = probes.good_case(self.method, base, "typical")
+        times = []
+        for _ in range(TYPICAL_SENDS):
+            if self.gone or self._late():
+                break
+            out = send(self.client, self.url, self.headers, self.base_case)
+            self.requests += 1
+            if out.status is not None and out.status != 429:
+                times.append(out.latency_ms)
+        self.typical_ms = statistics.median(times) if len(times) >= 3 else None
+
+    def _confirm_slow(self, case: Case, out: Outcome) -> tuple[Outcome, Problem] | None:
+        """Re-send a slow case (it must be slow every time) and its neighbour, the known-good body it
+        differs from in one part only (it must be fast): then the slowness is the input's."""
+        assert self.typical_ms is not None and self.base_case is not None
+
+        def probe(c: Case) -> tuple[float | None, Outcome]:
+            got = send(self.client, self.url, self.headers, c)
+            self.requests += 1
+            return (got.latency_ms if got.status is not None and got.status != 429 else None), got
+
+        found = slow.investigate(case, out.latency_ms, probe, self.o.slow, self.typical_ms, self.deadline,
+                                 neighbours=lambda _c: [(f"the changed part ({case.what})", self.base_case, "")])
+        if found is None:
+            self.notes.append(f"{case.cls}: one input took {out.latency_ms:.0f} ms but was fast when re-sent: "
+                              "noise, not reported")
+            return None
+        return found.handle, Problem("slow_input", "input_latency",
+                                     f"no single input may take far longer than the typical answer "
+                                     f"({self.o.slow.describe()})", f"{case.what}: {found.detail()}")
 
     # -- summaries -----------------------------------------------------------------------------------
-    def _slow(self) -> None:
-        every = [ms for s in self.classes.values() for ms in s.latencies]
-        if len(every) < 10:
-            return
-        overall = statistics.median(every)
-        for name, s in self.classes.items():
-            if len(s.latencies) < 2 or s.slowest is None:
-                continue
-            med = statistics.median(s.latencies)
-            if med >= SLOW_FACTOR * overall and med >= SLOW_MIN_MS:
-                _, case, out = s.slowest
-                self._report(case, out, Problem("slow_input", name, "no input class may be far slower than the rest",
-                                                f"{name}: median {med:.0f} ms vs {overall:.1f} ms overall"),
-                             self.headers, self.o.secret_headers, minimal=False)
 
     def _section(self, healthy: bool | None, skipped: str | None) -> AdversarialSection:
         grouped = group(self.findings)

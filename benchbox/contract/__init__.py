@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {
     "Contract": "model", "ContractOptions": "model", "ContractSection": "model", "RuleCount": "model",
-    "TensorSpec": "model", "HealthSpec": "model",
+    "TensorSpec": "model", "HealthSpec": "model", "BatchPoint": "model", "Route": "model", "SlowRule": "model",
     "discover": "discovery",
     "run_contract": "runner",
     "check_response": "checks", "evaluate": "checks", "body_text": "checks",
@@ -29,8 +29,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from benchbox.contract.checks import body_text, check_response, evaluate
     from benchbox.contract.discovery import discover
     from benchbox.contract.generate import valid_inputs
-    from benchbox.contract.model import (Contract, ContractOptions, ContractSection, HealthSpec, RuleCount,
-                                         TensorSpec)
+    from benchbox.contract.model import (BatchPoint, Contract, ContractOptions, ContractSection, HealthSpec, Route,
+                                         RuleCount, SlowRule, TensorSpec)
     from benchbox.contract.runner import run_contract
 
 

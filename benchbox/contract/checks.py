@@ -15,8 +15,8 @@ from typing import Any, Literal
 from jsonschema.exceptions import best_match
 
 from benchbox.contract import kserve
-from benchbox.contract.invariants import (Problem, check_batch, check_finite, check_probabilities, pointer,
-                                          probability_keys)
+from benchbox.contract.invariants import (Problem, check_batch, check_consistency, check_finite,
+                                          check_probabilities, pointer, probability_keys)
 from benchbox.contract.model import Contract
 from benchbox.contract.schema import validator
 from benchbox.findings import Finding, build_finding, pointer_pattern
@@ -72,12 +72,37 @@ def evaluate(contract: Contract, request_body: Any, status: int, content_type: s
             j.add(rule, problems)
     else:
         j.add("batch_size", check_batch(request_body, doc))
+        j.add("self_consistent", check_consistency(doc))
         extra, excluded = probability_keys(contract.response_schema or {})
         probs = check_probabilities(doc, prob_tolerance, extra, excluded)
         if probs is not None:
             j.add("probability_range", [p for p in probs if p.rule == "probability_range"])
             j.add("probability_sum", [p for p in probs if p.rule == "probability_sum"])
     return j
+
+
+_SCHEMA_PART = {"status": "the request schema (this input is valid, so it must be accepted)",
+                "rejects_invalid": "the request schema (this input breaks it, so it must be rejected)",
+                "response_schema": "the response schema", "content_type": "the documented response media type",
+                "json": "the documented response media type"}
+_PLAIN_RULE = {"deadline": "--timeout", "kserve_shape": "the KServe V2 protocol (shape vs data)",
+               "kserve_id": "the KServe V2 protocol (id echo)", "kserve_metadata": "the model's KServe V2 metadata",
+               "health": "the documented health/readiness path", "transport": "HTTP: every request gets an answer",
+               "versioned": "benchbox's release rule (a versioned endpoint)",
+               "input_latency": "benchbox's slow-input rule (--slow-input), no schema needed",
+               "same_model": "the same model on two faces (--tolerance), no schema needed",
+               "determinism": "benchbox's ML rule: same input, same answer (--tolerance)"}
+
+
+def basis_of(contract: Contract, rule: str) -> str:
+    """Which part of the contract a rule relied on, for the finding (a reviewer can then judge it)."""
+    if rule in _PLAIN_RULE:
+        return _PLAIN_RULE[rule]
+    if rule in _SCHEMA_PART:
+        where = contract.described_by or ("the KServe V2 protocol" if contract.protocol == "kserve-v2"
+                                           else "no contract document (benchbox's generic rule)")
+        return f"{_SCHEMA_PART[rule]}: {where}"
+    return "benchbox's ML invariant on the answer itself, no schema needed"
 
 
 def _status_valid(status: int) -> list[Problem]:
@@ -128,8 +153,8 @@ def _schema(schema: Mapping[str, Any], doc: Any) -> list[Problem] | None:
 
 def to_finding(problem: Problem, *, method: str, url: str, headers: Mapping[str, str], body_text: str | None,
                status: int | None, content_type: str | None, response: bytes | None, minimal: bool = False,
-               error: str | None = None, secret_headers: Mapping[str, str] | None = None) -> Finding:
-    return build_finding(kind=problem.kind, severity=problem.severity, rule=problem.rule, message=problem.message,
+               error: str | None = None, secret_headers: Mapping[str, str] | None = None, basis: str = "") -> Finding:
+    return build_finding(basis=basis, kind=problem.kind, severity=problem.severity, rule=problem.rule, message=problem.message,
                          method=method, url=url, headers=headers, body=body_text, status=status,
                          content_type=content_type, response_body=response, pointer=problem.pointer,
                          detail=problem.detail, minimal=minimal, error=error, secret_headers=secret_headers)
@@ -153,5 +178,5 @@ def check_response(contract: Contract, request_body: Any, status: int, content_t
     text = body_text(request_body) if request_body is not None else None
     return [to_finding(p, method=method or contract.method, url=url or contract.url, headers=headers or {},
                        body_text=text, status=status, content_type=content_type, response=body_bytes,
-                       secret_headers=secret_headers)
+                       secret_headers=secret_headers, basis=basis_of(contract, p.rule))
             for p in judged.problems]

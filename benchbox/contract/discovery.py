@@ -76,11 +76,15 @@ def _discover(url: str, method: str, options: ContractOptions, client: httpx.Cli
     origin = origin_of(url)
     fields: dict[str, Any] = {}
     user = False
+    described: list[str] = []
     if options.input_schema:
         fields["request_schema"] = load_schema_file(options.input_schema, "--input-schema")
+        fields["body_required"] = True
+        described.append(f"--input-schema {options.input_schema}")
         user = True
     if options.output_schema:
         fields["response_schema"] = load_schema_file(options.output_schema, "--output-schema")
+        described.append(f"--output-schema {options.output_schema}")
         user = True
     # An explicit --openapi must be loadable even if the user's schemas make it unnecessary:
     # a typo in a flag should fail loudly, not be silently ignored.
@@ -94,6 +98,8 @@ def _discover(url: str, method: str, options: ContractOptions, client: httpx.Cli
             fields.update(model_name=name, inputs=inputs, outputs=outputs)
             fields.setdefault("response_schema", kserve.RESPONSE_SCHEMA)
             fields["health"] = tuple(HealthSpec(p) for p in kserve.health_paths(path))
+            fields["body_required"] = True
+            described.append(f"KServe V2 model metadata (GET {kserve.metadata_path(path)})")
             source = source or "kserve-v2"
             if kserve.too_large(inputs):
                 notes.append("model inputs have more than 65536 values: generated requests will be large")
@@ -103,18 +109,28 @@ def _discover(url: str, method: str, options: ContractOptions, client: httpx.Cli
             found = _from_openapi(explicit_doc, options, origin, path, method, client, notes)
             if found is not None:
                 for key, value in found.items():
-                    if key in ("request_schema", "response_schema") and key in fields:
+                    if key in ("request_schema", "response_schema", "body_required") and key in fields:
+                        continue
+                    if key == "described_by":
+                        described.append(value)
                         continue
                     fields[key] = value
                 source = source or "openapi"
     if protocol == "kserve-v2" and "inputs" not in fields:
         fields.setdefault("response_schema", kserve.RESPONSE_SCHEMA)
+    if protocol == "kserve-v2" and "inputs" in fields:
+        # The metadata is the contract; the API document, if any, still lists the other routes
+        # (the auth sweep tries them all), e.g. a JSON face of the same model.
+        loaded = (explicit_doc, options.openapi) if explicit_doc is not None else openapi.load_auto(origin, client, [])
+        if loaded is not None:
+            fields["routes"] = openapi.routes(loaded[0], "", path, notes)
     if source is None:
         notes.append("no contract found: only generic checks on the given examples")
     if notify:
         notify(f"contract: source {source or 'none'}, protocol {protocol}")
+    fields["routes"] = tuple(fields.get("routes", ())) + kserve.routes(path, fields.get("model_name"))
     return Contract(url=url, method=method, protocol=protocol, source=source, notes=tuple(notes),  # type: ignore[arg-type]
-                    **fields)
+                    described_by="; ".join(described), **fields)
 
 
 def _kserve(origin: str, path: str, client: httpx.Client, notes: list[str]) -> Any:
@@ -151,5 +167,7 @@ def _from_openapi(doc: dict[str, Any] | None, options: ContractOptions, origin: 
     notes.append(f"contract from {where}: {method} {base}{template}")
     fields = openapi.operation_contract(doc, op, notes)
     fields["health"] = openapi.health_specs(doc, base, notes)
+    fields["routes"] = openapi.routes(doc, base, path, notes)
+    fields["described_by"] = f"OpenAPI {where} ({method} {base}{template})"
     return fields
 

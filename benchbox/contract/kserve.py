@@ -17,8 +17,9 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from benchbox.contract.invariants import PROB_KEYS, Problem, check_vector, pointer
-from benchbox.contract.model import Contract, TensorSpec
+from benchbox.contract.invariants import (LABEL_KEYS, PROB_KEYS, SCORE_KEYS, Problem, check_vector, label_problem,
+                                          pointer)
+from benchbox.contract.model import Contract, Route, TensorSpec
 
 INFER_PATH = re.compile(r"^(?P<prefix>.*?)/v2/models/(?P<name>[^/]+)(?:/versions/(?P<version>[^/]+))?/infer/?$")
 DATATYPES = frozenset({"BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64",
@@ -61,6 +62,22 @@ def health_paths(path: str) -> tuple[str, ...]:
         return ()
     base = metadata_path(path)
     return (f"{m['prefix']}/v2/health/live", f"{m['prefix']}/v2/health/ready", f"{base}/ready")
+
+
+def routes(path: str, model_name: str | None = None) -> tuple[Route, ...]:
+    """The V2 routes of the target's model besides its infer route: metadata and readiness."""
+    base = metadata_path(path)
+    if base is None:
+        return ()
+    why = "KServe V2 (the model's metadata and ready routes)"
+    return (Route("GET", base, None, why), Route("GET", f"{base}/ready", None, why))
+
+
+def face_routes(prefix: str, name: str) -> tuple[Route, ...]:
+    """A model's whole V2 face (for a JSON target whose model also answers on V2)."""
+    base = f"{prefix}/v2/models/{name}"
+    why = "KServe V2 face of the same model"
+    return (Route("POST", f"{base}/infer", None, why), Route("GET", base, None, why), Route("GET", f"{base}/ready", None, why))
 
 
 def parse_metadata(doc: Any) -> tuple[str, tuple[TensorSpec, ...], tuple[TensorSpec, ...]]:
@@ -172,11 +189,45 @@ def check_answer(contract: Contract, request: Any, doc: Any, prob_tolerance: flo
                     break
             for rule in ("probability_range", "probability_sum"):
                 results.setdefault(rule, []).extend(p for p in found if p.rule == rule)
+    consistent = _label_vs_scores(outputs)
+    if consistent is not None:
+        results["self_consistent"] = consistent
     if isinstance(request, Mapping) and "id" in request:
         results["kserve_id"] = [] if doc.get("id") == request["id"] else [Problem(
             "contract_violation", "medium", "kserve_id", "the request's id must be echoed in the answer",
             "/id", f"sent id {request['id']!r}, got {doc.get('id')!r}")]
     return results
+
+
+def _label_vs_scores(outputs: list[Any]) -> list[Problem] | None:
+    """A label output ([n]) against a scores output ([n, k]) of the same answer: row-wise argmax."""
+    def find(names: tuple[str, ...], rank: int) -> tuple[int, Mapping[str, Any]] | None:
+        for i, out in enumerate(outputs):
+            if (isinstance(out, Mapping) and str(out.get("name", "")).lower().replace("-", "_") in names
+                    and isinstance(out.get("shape"), list) and len(out["shape"]) == rank):
+                return i, out
+        return None
+
+    label, scores = find(LABEL_KEYS + ("labels", "predicted_labels", "classes"), 1), find(SCORE_KEYS, 2)
+    if label is None or scores is None:
+        return None
+    (li, lab), (si, sc) = label, scores
+    n, k = sc["shape"]
+    values, labels = _flat(sc.get("data", [])), _flat(lab.get("data", []))
+    if lab["shape"][0] != n or len(labels) != n or len(values) != n * k or k < 2:
+        return None
+    for r in range(n):
+        row = values[r * k:(r + 1) * k]
+        if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in row):
+            return None
+        top = max(range(k), key=lambda c: row[c])
+        got = labels[r]
+        if not (isinstance(got, int) and not isinstance(got, bool)):
+            return None
+        if not 0 <= got < k or not math.isclose(row[got], row[top], rel_tol=1e-9, abs_tol=1e-12):
+            return [label_problem(pointer(["outputs", li, "data", r]), got, top,
+                                  pointer(["outputs", si, "data", r * k]))]
+    return []
 
 
 def _request_batch(contract: Contract, request: Any) -> int | None:

@@ -38,6 +38,33 @@ class HealthSpec:
 
 
 @dataclass(frozen=True)
+class Route:
+    """One operation of the API the target belongs to (for the auth sweep over the whole surface).
+    `path` is concrete (templates filled in); `body` is a request to send when it needs one."""
+
+    method: str
+    path: str
+    body: Any = None
+    why: str = ""  # where benchbox learnt of it: "OpenAPI", "KServe V2 metadata", "OpenAI-compatible"
+
+
+@dataclass(frozen=True)
+class SlowRule:
+    """When one input counts as slow: at least `factor` times the typical (median) answer AND at
+    least `min_ms`. Both, so a 3 ms endpoint answering in 40 ms is not news, and a 2 s endpoint
+    answering in 2.5 s is not either."""
+
+    factor: float = 10.0
+    min_ms: float = 500.0
+
+    def threshold_ms(self, median_ms: float) -> float:
+        return max(self.factor * median_ms, self.min_ms)
+
+    def describe(self) -> str:
+        return f">= {self.factor:g}x the median and >= {self.min_ms:g} ms"
+
+
+@dataclass(frozen=True)
 class Contract:
     """What the endpoint promises. Schemas are self-contained (no $ref), draft-7 JSON Schema."""
 
@@ -54,6 +81,9 @@ class Contract:
     examples: tuple[Any, ...] = ()  # documented examples that validate against request_schema
     health: tuple[HealthSpec, ...] = ()
     notes: tuple[str, ...] = ()
+    routes: tuple[Route, ...] = ()  # every operation the document lists (OpenAPI paths and methods)
+    described_by: str = ""  # which document the contract came from, named in each finding's basis
+    body_required: bool | None = None  # OpenAPI requestBody.required; None: not documented
 
 
 @dataclass(frozen=True)
@@ -77,6 +107,19 @@ class ContractOptions:
     insecure: bool = False  # --insecure: accept any TLS certificate
     max_rps: float | None = None  # --max-rps: the phase's requests are paced under it
     max_body_bytes: int = 4 * 1024 * 1024  # --max-body: answers are read up to this
+    slow: SlowRule = field(default_factory=SlowRule)  # --slow-input
+    edges: bool = True  # the deliberate edge cases (sizes, bounds, lengths) before the generated inputs
+    slow_budget_s: float = 30.0  # confirming and shrinking slow inputs may take this long at most
+
+
+@dataclass(frozen=True)
+class BatchPoint:
+    """One batch size the edge cases sent and how long its answer took (the latency-vs-size chart)."""
+
+    size: int
+    ms: float
+    status: int | None
+    expect: str  # "valid", "invalid" or "any": what the contract says this size must get
 
 
 @dataclass(frozen=True)
@@ -107,3 +150,5 @@ class ContractSection:
     notes: tuple[str, ...] = ()
     elapsed_s: float = 0.0
     skipped: str | None = None  # why nothing was checked (no contract and no example)
+    batch_latency: tuple[BatchPoint, ...] = ()  # the edge cases' batch sizes, in the order sent
+    median_ms: float | None = None  # the typical answer to a valid input (the slow-input rule's base)

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from benchbox.contract.model import HealthSpec
+from benchbox.contract.model import HealthSpec, Route
 from benchbox.contract.schema import self_contained, usable, validator
 from benchbox.errors import UsageError
 
@@ -108,6 +108,7 @@ def operation_contract(doc: Mapping[str, Any], op: Mapping[str, Any], notes: lis
     out: dict[str, Any] = {"request_schema": None, "response_schema": None,
                            "content_type": "application/json", "examples": ()}
     body = _resolve_node(doc, op.get("requestBody") or {})
+    out["body_required"] = bool(body.get("required", False)) if body else False
     media = _json_media(body.get("content") or {})
     if media is not None:
         _, spec = media
@@ -196,3 +197,70 @@ def health_specs(doc: Mapping[str, Any], base: str, notes: list[str]) -> tuple[H
                   if media and "schema" in media[1] else None)
         specs.append(HealthSpec(path=base + template, schema=schema or None))
     return tuple(specs)
+
+
+_SWEPT = ("get", "head", "post", "put", "patch")  # never DELETE (nor OPTIONS/TRACE: not operations)
+
+
+def routes(doc: Mapping[str, Any], base: str, target_path: str, notes: list[str]) -> tuple[Route, ...]:
+    """Every documented operation but DELETE, templates filled from the target's own path (a
+    {model} parameter takes the target's model name) or the parameter's example/default/enum."""
+    found: list[Route] = []
+    skipped = 0
+    for template, item in (doc.get("paths") or {}).items():
+        if not isinstance(item, dict):
+            continue
+        for method in _SWEPT:
+            op = item.get(method)
+            if not isinstance(op, dict):
+                continue
+            params = [*(item.get("parameters") or []), *(op.get("parameters") or [])]
+            path = _fill(doc, template, params, target_path)
+            if path is None:
+                skipped += 1
+                continue
+            body = None
+            if method in ("post", "put", "patch"):
+                req = _resolve_node(doc, op.get("requestBody") or {})
+                media = _json_media(req.get("content") or {})
+                if media is not None:
+                    examples = _examples(doc, media[1], None, [])
+                    schema = media[1].get("schema")
+                    body = {"example": examples[0]} if examples else {
+                        "schema": usable(self_contained(schema, doc, [], generate=True), "request", [])
+                        if isinstance(schema, dict) else None}
+            found.append(Route(method.upper(), base + path, body, "OpenAPI"))
+    if skipped:
+        notes.append(f"{skipped} documented operations have path parameters benchbox cannot fill: not swept for auth")
+    return tuple(found)
+
+
+def _fill(doc: Mapping[str, Any], template: str, params: list[Any], target_path: str) -> str | None:
+    names = re.findall(r"\{([^}]+)\}", template)
+    if not names:
+        return template
+    target = target_path.strip("/").split("/")
+    values: dict[str, str] = {}
+    for name in names:
+        spec = next((p for p in (_resolve_node(doc, q) for q in params)
+                     if p.get("name") == name and p.get("in") == "path"), {})
+        schema = spec.get("schema") if isinstance(spec.get("schema"), dict) else {}
+        lowered = name.lower()
+        if "model" in lowered or lowered == "name":
+            value = _after(target, "models")
+        elif "version" in lowered:
+            value = _after(target, "versions")
+        else:
+            value = None
+        for candidate in (spec.get("example"), schema.get("example"), schema.get("default"),
+                          (schema.get("enum") or [None])[0]):
+            if value is None and candidate is not None:
+                value = str(candidate)
+        if value is None:
+            return None
+        values[name] = value
+    return re.sub(r"\{([^}]+)\}", lambda m: values[m.group(1)], template)
+
+
+def _after(parts: list[str], key: str) -> str | None:
+    return parts[parts.index(key) + 1] if key in parts and parts.index(key) + 1 < len(parts) else None

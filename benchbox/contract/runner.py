@@ -17,22 +17,25 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from benchbox import __version__
-from benchbox.contract.checks import Judgement, body_text, evaluate, to_finding
+from benchbox.contract import faces, slow
+from benchbox.contract.checks import Judgement, basis_of, body_text, evaluate, to_finding
 from benchbox.contract.discovery import discover, make_client, origin_of
+from benchbox.contract.edges import edge_inputs
 from benchbox.contract.generate import invalid_inputs, is_valid, valid_inputs
 from benchbox.contract.invariants import Problem, compare
-from benchbox.contract.model import Contract, ContractOptions, ContractSection, RuleCount
+from benchbox.contract.model import BatchPoint, Contract, ContractOptions, ContractSection, RuleCount
 from benchbox.contract.schema import validator
 from benchbox.contract.session import Exchange, Session
 from benchbox.contract.shrink import batch_view, shrink
 from benchbox.findings import group
 
 Notify = Callable[[str], None]
-RULE_ORDER = ("status", "content_type", "json", "response_schema", "finite", "batch_size", "probability_range",
-              "probability_sum", "kserve_shape", "kserve_metadata", "kserve_id", "determinism", "rejects_invalid",
-              "health", "versioned", "transport")
+RULE_ORDER = ("status", "deadline", "content_type", "json", "response_schema", "finite", "batch_size",
+              "probability_range", "probability_sum", "self_consistent", "kserve_shape", "kserve_metadata", "kserve_id",
+              "same_model", "determinism", "rejects_invalid", "input_latency", "health", "versioned", "transport")
 _SHRINKABLE = frozenset({"status", "json", "response_schema", "finite", "batch_size", "probability_range",
-                         "probability_sum", "kserve_shape", "kserve_metadata", "determinism", "content_type"})
+                         "probability_sum", "self_consistent", "kserve_shape", "kserve_metadata", "determinism",
+                         "content_type"})
 _MAX_TRANSPORT_ERRORS = 3
 _BODYLESS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
 _VERSION_HEADERS = ("x-model-version", "model-version", "x-api-version", "api-version", "x-version")
@@ -71,6 +74,9 @@ class _Run:
         self.versioned = self._path_versioned()
         self.check_valid = validator(contract.request_schema) if contract.request_schema is not None else None
         self.gone = False  # the target stopped answering: send nothing more
+        self.timed: list[tuple[float, Any]] = []  # (ms, body) of every valid input answered
+        self.batches: list[BatchPoint] = []
+        self.median_ms: float | None = None
 
     # -- phases ------------------------------------------------------------------------------
     def execute(self, examples: Sequence[Any], started: float) -> ContractSection:
@@ -81,7 +87,12 @@ class _Run:
         skipped = None
         if not bodies:
             skipped = "no input to send: no contract to generate from and no example body"
+        if self.o.edges and bodies and bodies != [None]:
+            self._edges(bodies)
         self._valid(bodies)
+        self._slow()
+        if not self.gone:
+            self._faces()
         self._determinism()
         invalid = self._invalid(generated or list(self.c.examples))
         self._health()
@@ -120,7 +131,73 @@ class _Run:
         j = evaluate(self.c, body, ex.status or 0, ex.content_type, ex.content, "valid", self.o.prob_tolerance)
         for rule in j.checked:
             self._record(rule, [p for p in j.problems if p.rule == rule], ex)
+        if ex.answered:
+            self.timed.append((ex.elapsed_ms, body))
+            late = ex.elapsed_ms > self.o.timeout_s * 1000
+            self._record("deadline", [Problem(
+                "timeout", "high", "deadline", f"every answer must arrive within --timeout ({self.o.timeout_s:g} s)",
+                "", f"answered {ex.status} after {ex.elapsed_ms:.0f} ms")] if late else [], ex)
         return j
+
+    def _edges(self, bodies: list[Any]) -> None:
+        """The deliberate edge cases, before anything else (see contract/edges.py)."""
+        valid = [b for b in bodies if self.check_valid is None or is_valid(self.check_valid, b) is not False]
+        if not valid:
+            return
+        base = min(valid, key=lambda b: len(body_text(b)))
+        edges = edge_inputs(self.c, base, self._classify)
+        for edge in edges:
+            if self.gone:
+                return
+            ex = self.s.send(edge.body)
+            if edge.batch is not None:
+                self.batches.append(BatchPoint(edge.batch, round(ex.elapsed_ms, 3), ex.status, edge.expect))
+            if not ex.answered:
+                self._record("transport", [_transport_problem(ex)], ex, minimal=True)
+                continue
+            if ex.throttled:
+                continue
+            if edge.expect == "valid" or (edge.expect == "any" and 200 <= (ex.status or 0) < 300):
+                self._judge(edge.body, ex)  # not kept for the determinism re-sends: those stay small
+            elif edge.expect == "invalid":
+                j = evaluate(self.c, edge.body, ex.status or 0, ex.content_type, ex.content, "invalid")
+                self._record("rejects_invalid", [Problem(p.kind, p.severity, p.rule, p.message, p.pointer,
+                                                         f"{p.detail}: {edge.what}") for p in j.problems], ex,
+                             minimal=True)
+        if self.notify and edges:
+            self.notify(f"contract: {len(edges)} edge cases sent first")
+
+    def _classify(self, body: Any) -> str:
+        if self.check_valid is None:
+            return "valid" if self.c.inputs else "any"
+        ok = is_valid(self.check_valid, body)
+        return "any" if ok is None else "valid" if ok else "invalid"
+
+    def _slow(self) -> None:
+        """One valid input answered far slower than the typical one: confirm, shrink, explain."""
+        def probe(candidate: Any) -> tuple[float | None, Exchange]:
+            ex = self.s.send(candidate)
+            return (ex.elapsed_ms if ex.answered and not ex.throttled else None), ex
+
+        if self.gone:
+            return
+        self.median_ms, cases = slow.find_causes(
+            self.timed, self.o.slow, self.o.slow_budget_s, probe, view_of=lambda b: batch_view(self.c, b),
+            valid=lambda b: is_valid(self.check_valid, b) if self.check_valid is not None else True,
+            size_of=lambda b: len(body_text(b)), notes=self.notes)
+        for case in cases:
+            self._record("input_latency", [Problem(
+                "slow_input", "medium", "input_latency",
+                f"no single input may take far longer than the typical answer ({self.o.slow.describe()})",
+                case.pointer, case.detail())], case.handle, minimal=case.finished)
+
+    def _faces(self) -> None:
+        """The same model on a second face (JSON route and KServe V2 route) must answer alike."""
+        # Only answers that broke no rule on their own face: a broken one is already a finding.
+        flawed = {id(h.ex) for h in self.hits}
+        clean = [a for a in self.answered if id(a[2]) not in flawed]
+        for problems, ex in faces.compare_faces(self.c, self.s, clean, self.o.tolerance, self.notes):
+            self._record("same_model", problems, ex)
 
     def _record(self, rule: str, problems: list[Problem], ex: Exchange, minimal: bool = False) -> None:
         counts = self.tally.setdefault(rule, [0, 0])
@@ -254,7 +331,8 @@ class _Run:
         findings = [to_finding(h.problem, method=h.ex.method, url=h.ex.url, headers=self.s.headers
                                if h.ex.text is not None else _no_ct(self.s.headers), body_text=h.ex.text,
                                status=h.ex.status, content_type=h.ex.content_type, response=h.ex.content,
-                               minimal=h.minimal, error=h.ex.error, secret_headers=self.o.secret_headers)
+                               minimal=h.minimal, error=h.ex.error, secret_headers=self.o.secret_headers,
+                               basis=basis_of(self.c, h.problem.rule))
                     for h in self.hits]
         grouped = group(findings)
         open_ = tuple(f for f in grouped if f.id not in self.o.accepted)
@@ -266,7 +344,9 @@ class _Run:
                                seed=self.o.seed, requests=self.s.requests, cases=cases, invalid_cases=invalid,
                                passed=not open_, violations=open_, accepted=accepted, checks=checks,
                                notes=tuple(dict.fromkeys(self.notes)),
-                               elapsed_s=round(time.monotonic() - started, 3), skipped=skipped)
+                               elapsed_s=round(time.monotonic() - started, 3), skipped=skipped,
+                               batch_latency=tuple(self.batches),
+                               median_ms=round(self.median_ms, 3) if self.median_ms is not None else None)
 
 
 def _transport_problem(ex: Exchange) -> Problem:

@@ -36,6 +36,7 @@ class Exchange:
     headers: Mapping[str, str] = field(default_factory=dict)
     error: str | None = None
     error_kind: str | None = None  # "timeout" or "crash"
+    elapsed_ms: float = 0.0  # request sent -> whole answer read (the last try, when retried)
 
     @property
     def answered(self) -> bool:
@@ -61,6 +62,10 @@ class Session:
         text = body_text(body) if body is not None else None
         return self._exchange(self.method, self.url, text, body)
 
+    def post(self, url: str, body: Any) -> Exchange:
+        """Send `body` as JSON to another route of the same API (the model's other face)."""
+        return self._exchange("POST", url, body_text(body), body)
+
     def get(self, url: str) -> Exchange:
         return self._exchange("GET", url, None, None)
 
@@ -70,15 +75,19 @@ class Session:
                                                           if k.lower() != "content-type"}
         for attempt in range(MAX_RETRIES + 1):
             self.requests += 1
+            started = time.perf_counter()
             try:
                 resp = self.client.request(method, url, content=text.encode() if text is not None else None,
                                            headers=headers)
             except httpx.TimeoutException as exc:
                 ex.error, ex.error_kind = bounded.describe(exc)[:200], "timeout"
+                ex.elapsed_ms = (time.perf_counter() - started) * 1000
                 return ex
             except httpx.HTTPError as exc:
                 ex.error, ex.error_kind = bounded.describe(exc)[:200], "crash"
+                ex.elapsed_ms = (time.perf_counter() - started) * 1000
                 return ex
+            ex.elapsed_ms = (time.perf_counter() - started) * 1000
             ex.status, ex.content = resp.status_code, resp.content
             ex.content_type = resp.headers.get("content-type")
             ex.headers = dict(resp.headers)

@@ -326,3 +326,34 @@ def usl_curve(points: Sequence[tuple[float, float]], sigma: float, kappa: float,
     svg = plot.render(key, draw, size=plot.HALF, label="Throughput against concurrency, with the USL fit")
     return Chart("Throughput against concurrency (USL)", "each probe at its concurrency; the line is the fitted model",
                  svg)
+
+
+def latency_by_batch_size(points: Sequence[tuple[int, float, int | None]], key: str) -> Chart | None:
+    """Latency of each edge-case batch size (size, ms, status): a cliff at some size shows here even
+    when it stays under the timeout. Accepted sizes are joined by a line; refused ones are hollow."""
+    pts = sorted((s, ms, st) for s, ms, st in points if math.isfinite(ms))
+    if len({s for s, _, _ in pts}) < 2:
+        return None
+    ok = [(s, ms) for s, ms, st in pts if st is not None and 200 <= st < 300]
+    refused = [(s, ms) for s, ms, st in pts if st is None or not 200 <= st < 300]
+
+    def draw(fig: object) -> None:
+        from matplotlib.ticker import FuncFormatter
+
+        ax = fig.subplots()  # type: ignore[attr-defined]
+        if ok:
+            ax.plot(*zip(*ok), "o-", color=plot.COLORS["p95"], markersize=4, label="answered 2xx")
+        if refused:
+            ax.plot(*zip(*refused), "o", color=plot.COLORS["errors"], markersize=6, fillstyle="none",
+                    label="refused or no answer")
+        ax.set_xscale("symlog", base=2, linthresh=1)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _ms_label(v)))
+        ax.set_ylim(bottom=0)
+        ax.margins(y=0.15)
+        ax.set_xlabel("batch size (items)")
+        ax.set_ylabel("latency")
+        ax.legend(loc="upper left")
+
+    svg = plot.render(key, draw, size=plot.HALF, label="Latency against batch size")
+    return Chart("Latency against batch size", "one request per size, sent by the contract's edge cases", svg)

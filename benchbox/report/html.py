@@ -121,6 +121,12 @@ def _llm_view(phase: LoadPhase, index: int) -> Any:
     return llm_view(phase, index)
 
 
+def batch_chart(result: Result) -> charts.Chart | None:
+    c = getattr(result, "contract", None)
+    points = [(p.size, p.ms, p.status) for p in (c.batch_latency if c is not None else ())]
+    return charts.latency_by_batch_size(points, "batch-latency") if points else None
+
+
 def saturation_chart(result: Result) -> charts.Chart | None:
     """The search's open-loop probes as a load curve: where achieved leaves offered, capacity ends."""
     if result.saturation is None:
@@ -225,6 +231,7 @@ def render(result: Result) -> str:
         "levels_chart": charts.load_curve([pt for _, pt in levels], unit, thresholds(result.gates, judged=False),
                                           "levels") if levels else None,
         "contract": getattr(result, "contract", None),
+        "batch_chart": batch_chart(result),
         "contract_absent": checklist.absent(result, "contract"),
         "adversarial": result.adversarial,
         "saturation": result.saturation,
