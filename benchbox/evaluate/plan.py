@@ -14,7 +14,7 @@ from benchbox.errors import UsageError, bad_value
 from benchbox.evaluate.gates import parse_gate
 from benchbox.evaluate.model import EvalPlan
 
-CONFIG_KEYS = frozenset({"eval", "eval_input", "eval_label", "eval_slice", "eval_task", "eval_classes", "gate"})
+CONFIG_KEYS = frozenset({"eval", "eval_input", "eval_label", "eval_slice", "eval_task", "eval_classes", "eval_positive", "gate"})
 TASKS = ("auto", "classification", "regression")
 
 
@@ -25,7 +25,7 @@ def eval_plan(pick: Callable[..., Any], base_dir: Path) -> EvalPlan | None:
     if not path:
         if gates:
             raise UsageError(f"bad --gate {gates[0].text!r}: an evaluation gate needs a labelled set (--eval FILE)")
-        for key in ("eval_input", "eval_label", "eval_slice", "eval_classes"):
+        for key in ("eval_input", "eval_label", "eval_slice", "eval_classes", "eval_positive"):
             if pick(key):
                 raise UsageError(f"bad --{key.replace('_', '-')}: it describes the labelled set given with --eval FILE")
         return None
@@ -38,7 +38,8 @@ def eval_plan(pick: Callable[..., Any], base_dir: Path) -> EvalPlan | None:
     plan = EvalPlan(path=str(candidate), input_columns=_columns(pick("eval_input")),
                     label=str(pick("eval_label", "label")).strip() or "label",
                     slices=_columns(pick("eval_slice")), task=task, gates=gates,  # type: ignore[arg-type]
-                    classes=_columns(pick("eval_classes")))
+                    classes=_columns(pick("eval_classes")),
+                    positive=str(pick("eval_positive")).strip() if pick("eval_positive") is not None else None)
     from benchbox.evaluate.data import read_set
 
     read_set(plan.path, plan.input_columns, plan.label, plan.slices, regression=task == "regression")
@@ -68,4 +69,5 @@ def redacted(plan: EvalPlan | None) -> dict[str, Any] | None:
     if plan is None:
         return None
     return {"file": plan.path, "input": list(plan.input_columns), "label": plan.label, "slices": list(plan.slices),
-            "task": plan.task, "classes": list(plan.classes), "gates": [g.text for g in plan.gates]}
+            "task": plan.task, "classes": list(plan.classes), "positive": plan.positive,
+            "gates": [g.text for g in plan.gates]}
