@@ -60,7 +60,8 @@ def _run_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--master-port", metavar="PORT", help="The master's port (default: a free one, printed)."),
         click.option("--slo", "slo", multiple=True, metavar="KEY=VALUE",
                      help="Gate: p50|p90|p95|p99|p99_9|max=200ms, errors=1%, min_rps=100; LLM: "
-                          "ttft_p95=500ms, itl_p95=50ms, goodput=90%, min_tps=500; repeatable."),
+                          "ttft_p95=500ms, itl_p95=50ms, goodput=90%, min_tps=500; cost: cost_per_1k<=0.05, "
+                          "cost_per_1m<=50, cost_per_1m_tokens<=2.5, replicas<=4; repeatable."),
         click.option("--skip", metavar="PHASE[,PHASE]", help="Phases to leave out: contract, adversarial, eval, load, saturation."),
         click.option("--eval", "eval", metavar="FILE", help="Held-out labelled set (.jsonl or .csv) to score the endpoint on."),
         click.option("--eval-input", metavar="COLUMN|COL1,COL2,...", help="The column holding the request body, or feature columns making one instance (default 'input')."),
@@ -68,8 +69,10 @@ def _run_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--eval-slice", "eval_slice", multiple=True, metavar="COLUMN", help="Also score per value of this column (e.g. region); repeatable."),
         click.option("--eval-task", metavar="auto|classification|regression", help="What the labels are (default auto: numbers with fractions are regression)."),
         click.option("--eval-classes", metavar="NAME,NAME,...", help="Class names in index order, when the answers give only an index (KServe V2)."),
+        click.option("--eval-positive", metavar="LABEL", help="The positive class for demographic parity and equal opportunity (default: 1/true/yes, else the rarer of two)."),
         click.option("--gate", "gate", multiple=True, metavar="EXPR",
-                     help="Evaluation gate: accuracy>=0.9, f1_macro>=0.85, slice:region=eu:accuracy>=0.85, ece<=0.05, mae<=2; repeatable."),
+                     help="Evaluation gate: accuracy>=0.9, f1_macro>=0.85, slice:region=eu:accuracy>=0.85, ece<=0.05, mae<=2; "
+                          "gap across slices: slice_gap:region:accuracy<=3%, slice_gap:region:demographic_parity<=10%; repeatable."),
         click.option("--openapi", metavar="URL|FILE", help="OpenAPI document (default: <origin>/openapi.json, /docs/openapi.json)."),
         click.option("--input-schema", metavar="FILE", help="JSON Schema of a valid request body."),
         click.option("--output-schema", metavar="FILE", help="JSON Schema of a 2xx answer."),
@@ -84,6 +87,10 @@ def _run_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--tolerance", metavar="X", help="Relative difference allowed between two answers to one input (default 1e-6)."),
         click.option("--accept", metavar="FILE", help="Accepted findings: listed ones do not fail the verdict."),
         click.option("--write-accept", metavar="FILE", help="Write this run's contract findings as an accept file."),
+        click.option("--cost-per-hour", metavar="PRICE", help="Price of one serving instance per hour (any currency): cost per 1k/1M requests."),
+        click.option("--replicas", metavar="N", help="Instances behind --target, each at --cost-per-hour (default 1)."),
+        click.option("--expected-rps", metavar="R", help="Expected production load: the replicas it needs within the SLO."),
+        click.option("--headroom", metavar="30%", help="Spare capacity to keep above --expected-rps (default 30%)."),
         click.option("--saturation-budget", metavar="90s", help="Load time the saturation search may use (default 90s)."),
         click.option("--adversarial-budget", metavar="30s", help="Time the adversarial phase may take (default 30s)."),
         click.option("--adversarial-cases", metavar="N", help="Most malformed or hostile inputs to send (default 150)."),
@@ -400,6 +407,12 @@ def _print_result(result: Result, plan: Plan, written: Written) -> None:
         click.echo(f"  saturation: {result.saturation.statement}")
         if result.saturation.overload is not None:
             click.echo(f"  past capacity: {result.saturation.overload.grade}: {result.saturation.overload.finding}")
+    if result.cost is not None:
+        for label, line in (("cost", result.cost.statement),
+                            ("expected load", result.cost.sizing.statement if result.cost.sizing else ""),
+                            *(("cost note", n) for n in result.cost.notes)):
+            if line:
+                click.echo(f"  {label}: {line}")
     for warning in written.warnings:
         click.echo(f"  warning: {warning}")
     click.echo(f"report: {written.report_html}")

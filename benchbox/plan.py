@@ -18,6 +18,9 @@ from typing import Any, Literal
 
 from benchbox import flags as parse
 from benchbox.brakes import Brakes, build_brakes
+from benchbox.capacity import CostPlan
+from benchbox.capacity_plan import CONFIG_KEYS as COST_CONFIG_KEYS
+from benchbox.capacity_plan import cost_plan
 from benchbox.config_check import check_config_type, check_json_file
 from benchbox.errors import ConfigError, UsageError, bad_value
 from benchbox.evaluate.model import EvalPlan
@@ -50,7 +53,7 @@ CONFIG_KEYS = frozenset({
     "tolerance", "accept", "write_accept", "adversarial_budget", "adversarial_cases", "expect_rate_limit",
     "saturation_budget", "insecure", "max_rps", "max_concurrency", "abort_on", "max_body",
     "prompts", "max_tokens", "model", "stream", "system_prompt", "canary",
-}) | EVAL_CONFIG_KEYS
+}) | EVAL_CONFIG_KEYS | COST_CONFIG_KEYS
 
 
 @dataclass(frozen=True)
@@ -135,6 +138,7 @@ class Plan:
     # Set once the target is known to be an OpenAI chat endpoint (benchbox.llm.setup.resolve).
     llm: ChatSpec | None = None
     slo_given: frozenset[str] = frozenset()  # gates the user set (flags or config), not defaults
+    cost: CostPlan = CostPlan()  # --cost-per-hour, --replicas, --expected-rps, --headroom
 
     def phase_spec(self, name: str = "steady") -> PhaseSpec:
         """The steady (or ramp) phase at the plan's level."""
@@ -314,7 +318,7 @@ def build_plan(flags: Mapping[str, Any], config: Mapping[str, Any] | None = None
         contract=contract, method_given=method_given, adversarial=_adversarial_plan(pick),
         saturation_budget_s=parse_duration("--saturation-budget", pick("saturation_budget", 90.0)),
         chat=chat_plan(pick, base_dir, gates), slo_given=slo_given,
-        evaluation=eval_plan(pick, base_dir),
+        evaluation=eval_plan(pick, base_dir), cost=cost_plan(pick, gates),
     )
 
 
