@@ -401,6 +401,10 @@ def _print_result(result: Result, plan: Plan, written: Written) -> None:
         from benchbox.report.evaluation import headline as evaluation_headline
 
         click.echo(f"  evaluation: {evaluation_headline(result.evaluation)}")
+        from benchbox.report.gaps import lines as gap_lines
+
+        for line in gap_lines(result.evaluation):
+            click.echo(f"  {line}")
         for note in result.evaluation.notes:
             click.echo(f"  evaluation note: {note}")
     if result.saturation is not None:

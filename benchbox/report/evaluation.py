@@ -166,6 +166,9 @@ def markdown_lines(section: EvaluationSection, text: Callable[[object], str],
                 row(["---", "---:", *("---:" for _ in section.metrics)])]
         out += [row([text(f"{s.column}={s.value}"), str(s.rows), *(f"{v} ({i})" for v, i in s.cells)])
                 for s in slice_rows(section)]
+        from benchbox.report.gaps import markdown_lines as gap_lines
+
+        out += gap_lines(section, text, row)
     if section.worst:
         out += ["", f"Worst answers (of {len(section.worst)} shown in the report): " + "; ".join(
             f"line {o.line} expected {text(o.expected)}, got {text(o.predicted if o.value is None else o.value)}"
