@@ -326,6 +326,10 @@ def _print_comparison(c: Any) -> None:
         from benchbox.report.evaluation import versus_headline
 
         click.echo(f"  evaluation: {versus_headline(c.sections['eval'])}")
+    if "cost" in c.sections:
+        from benchbox.compare.cost import headline as cost_headline
+
+        click.echo(f"  {'cost':>10}: {cost_headline(c.sections['cost'])}")
     for gate in c.gates:
         mark = {True: "pass", False: "FAIL", None: "skip"}[gate.passed]
         click.echo(f"  [{mark}] {gate.name}: {gate.detail}")

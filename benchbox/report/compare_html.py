@@ -62,6 +62,10 @@ def headline(c: Comparison) -> list[str]:
                      + ("; the output distribution shifted" if c.shadow.shifted else ""))
     if "eval" in c.sections:
         lines.append("evaluation: " + versus_headline(c.sections["eval"]))
+    if "cost" in c.sections:
+        from benchbox.compare.cost import headline as cost_headline
+
+        lines.append(cost_headline(c.sections["cost"]))
     measured = [m for m in c.metrics if m.verdict != "not measured"]
     if measured and not moved:
         lines.insert(0, "no significant change on any latency or throughput metric")
