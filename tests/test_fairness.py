@@ -93,7 +93,16 @@ def test_gap_gates_flip_at_the_known_margin_and_say_when_the_interval_straddles(
     assert dp.passed is True and dp.name == "eval demographic_parity gap[region]"
 
 
-def test_a_multiclass_set_needs_a_positive_class_and_a_named_one_is_used() -> None:
+def test_a_named_positive_class_is_used_and_a_multiclass_set_needs_one() -> None:
+    rows = [EvalRow(line=i + 2, label="abc"[i % 3], body={"x": i}, slices=(("region", "xy"[i % 2]),)) for i in range(60)]
+    answers = [Answer(label="abc"[(i // 5) % 3]) for i in range(60)]
+    plan = EvalPlan(path="set.jsonl", slices=("region",))
+    multi = score(rows, answers, plan, "classification", SEED, resamples=200)
+    assert multi.gap("region", "demographic_parity") is None and any("--eval-positive" in n for n in multi.notes)
+    one = score(rows, answers, EvalPlan(path="set.jsonl", slices=("region",), positive="b"), "classification", SEED,
+                resamples=200)
+    share = [np.mean([answers[i].label == "b" for i in range(60) if i % 2 == r]) for r in (0, 1)]
+    assert one.gap("region", "demographic_parity").value == pytest.approx(abs(share[0] - share[1]))
     section, c = _section(positive="no")
     gap = section.gap("region", "demographic_parity")
     rate = [float(np.mean(c["p"][c["region"] == r] == "no")) for r in ("a", "b", "c")]

@@ -184,6 +184,9 @@ def junit_summary(section: EvaluationSection) -> str:
     for s in slice_rows(section):
         lines.append(f"{s.column}={s.value} ({s.rows} rows): " + ", ".join(
             f"{h} {v} ({i})" for h, (v, i) in zip(slice_header(section), s.cells)))
+    from benchbox.report.gaps import gap_rows
+
+    lines += [f"gap of {g.metric} across {g.column}: {g.gap} ({g.interval}), {g.ends}" for g in gap_rows(section)]
     return "\n".join(lines + list(section.notes))
 
 
