@@ -143,3 +143,16 @@ def test_gap_gates_end_to_end_against_a_real_server(tmp_path: Path) -> None:
     page = files.report_html.read_text()
     assert "Gaps across slices" in page and 'aria-label="slice gaps"' in page
     assert "gap" in files.summary_md.read_text()
+    # Slice values come from the labelled set: in the gap table, chart note and notes, they stay text.
+    import dataclasses
+
+    from benchbox.report import render_all
+
+    xss = "<script>alert(1)</script>"
+    rows = [EvalRow(line=i + 2, label="a", body={"x": i}, slices=(("site", xss if i % 2 else "ok"),)) for i in range(8)]
+    hostile = score(rows, [Answer(label="a" if i % 3 else "b") for i in range(8)],
+                    EvalPlan(path="set.jsonl", slices=("site",)), "classification", 1, resamples=100)
+    assert hostile.gap("site", "accuracy") is not None
+    written = render_all(dataclasses.replace(result, evaluation=hostile), tmp_path / "hostile")
+    for path in (written.html, written.markdown, written.junit):
+        assert "<script>" not in path.read_text(), path.name
