@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from benchbox.result import LoadPhase
@@ -152,8 +152,8 @@ def cost_section(plan: CostPlan, capacity_rps: float | None, found: bool, upper_
                        tuple(notes))
 
 
-def cost_of(plan: Any, saturation: Saturation | None, phase: LoadPhase | None) -> CostSection | None:
-    """The section for a run: `plan.cost` priced against the saturation search's answer (the
+def cost_of(plan: CostPlan, saturation: Saturation | None, phase: LoadPhase | None) -> CostSection | None:
+    """The section for a run: the plan priced against the saturation search's answer (the
     capacity found, or the floor a generator-bound search reached) and the load phase as run."""
     capacity, found, upper, tokens = None, False, None, None
     if saturation is not None:
@@ -163,7 +163,7 @@ def cost_of(plan: Any, saturation: Saturation | None, phase: LoadPhase | None) -
         tokens = saturation.max_output_tokens_per_s
     load_rps = phase.throughput_rps if phase is not None and phase.requests else None
     load_tokens = phase.llm.output_tokens_per_s if phase is not None and phase.llm is not None else None
-    return cost_section(plan.cost, capacity, found, upper, load_rps, tokens, load_tokens)
+    return cost_section(plan, capacity, found, upper, load_rps, tokens, load_tokens)
 
 
 def describe(at_capacity: CostFigures | None, at_load: CostFigures | None, plan: CostPlan) -> str:

@@ -101,7 +101,7 @@ def run(plan: Plan, command: str = "run", observer: Observer | None = None) -> R
     phases = [dataclasses.replace(p, samples=()) for p in phases]  # evidence in transit, not record
     phase = phases[-1] if phases else None
     capacity = saturation.max_sustainable_rps if saturation is not None and saturation.found else None
-    cost = cost_of(plan, saturation, phase)
+    cost = cost_of(plan.cost, saturation, phase)
     judged = gates.judge(plan.gates, phase, _skipped_reason(plan, pre, interrupted), capacity, cost)
     judged += (gates.contract_gate(contract, _skipped_phase(plan, "contract", pre, interrupted)),
                gates.adversarial_gate(adversarial, _skipped_phase(plan, "adversarial", pre, interrupted)))

@@ -110,7 +110,7 @@ def test_cost_against_a_server_of_known_capacity_and_compare_shows_the_rise(benc
     # The candidate: the same run with a third less capacity. At the same price it costs 1.5x.
     slower = dataclasses.replace(s, max_sustainable_rps=s.max_sustainable_rps and s.max_sustainable_rps * 2 / 3,
                                  capacity_floor_rps=s.capacity_floor_rps and s.capacity_floor_rps * 2 / 3)
-    plan = type("Plan", (), {"cost": CostPlan(PRICE, replicas=2, expected_rps=60.0)})
+    plan = CostPlan(PRICE, replicas=2, expected_rps=60.0)
     candidate = dataclasses.replace(saved, saturation=slower, cost=cost_of(plan, slower, saved.main_phase))
     result_io.save(candidate, tmp_path / "cand.json")
     compared = benchbox_cli("compare", str(out / "result.json"), str(tmp_path / "cand.json"),
