@@ -158,9 +158,9 @@ def _observe(metric: str, phase: LoadPhase) -> float | None:
 
 
 def judge_cost(spec: GateSpec, cost: CostSection | None) -> GateResult:
-    """A cost gate on the cost at capacity, a replica gate on the sizing. When the capacity is only
-    a floor (the generator or the budget stopped the search first), the figure is an upper bound: below the threshold it
-    passes, above it it says nothing (not checked), since the true capacity may be higher."""
+    """A cost gate on the cost at capacity, a replica gate on the sizing. When the capacity is only a
+    floor (the generator or the budget stopped the search first), the figure is an upper bound:
+    within the threshold it passes; beyond it, it says nothing (not checked): the capacity may be higher."""
     def result(observed: float | None, passed: bool | None, detail: str) -> GateResult:
         return GateResult(name=spec.name, metric=spec.metric, op=spec.op, threshold=spec.threshold,
                           unit=spec.unit, observed=observed, passed=passed, detail=detail)

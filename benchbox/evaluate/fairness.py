@@ -200,7 +200,9 @@ def _gap(column: str, metric: str, figures: Sequence[GroupFigure], samples: Sequ
     low = high = None
     if any(s is not None for _, s in usable):
         resamples = next(s.size for _, s in usable if s is not None)
-        rows = [s if s is not None else np.full(resamples, float(f.figure)) for f, s in usable]  # type: ignore[arg-type]
+        # A slice too small to resample stays at its own figure in every resample.
+        rows = [s if s is not None else np.full(resamples, float(f.figure))  # type: ignore[arg-type]
+                for f, s in usable]
         matrix = np.vstack(rows)
         with np.errstate(invalid="ignore"):
             low, high = bootstrap.interval(np.nanmax(matrix, axis=0) - np.nanmin(matrix, axis=0), confidence)

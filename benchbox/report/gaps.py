@@ -42,7 +42,8 @@ def _show(metric: str, value: float | None, points: bool = True) -> str:
 def gap_rows(section: EvaluationSection) -> tuple[GapRow, ...]:
     rows = []
     for g in section.gaps:
-        interval = "—" if g.low is None or g.high is None else f"{_show(g.metric, g.low)} – {_show(g.metric, g.high)}"
+        interval = "—" if g.low is None or g.high is None else \
+            f"{_show(g.metric, g.low)} – {_show(g.metric, g.high)}"
         ends = f"{g.highest} highest, {g.lowest} lowest" if g.highest is not None else ""
         name = GAP_NAMES.get(g.metric, g.metric) + (f", positive: {g.positive}" if g.positive else "")
         bounds = tuple(f"{f.value}: {f.bound}" for f in g.groups if f.bound and g.metric in
@@ -95,7 +96,8 @@ def _chart(gap: SliceGap, index: int) -> Chart | None:
                 ax.plot([scale * f.low, scale * f.high], [y, y], color=plot.COLORS["p50"], linewidth=2, alpha=0.5)
             ax.plot([x], [y], "o", color=plot.COLORS["p50"], markersize=6,
                     markerfacecolor="white" if f.small else plot.COLORS["p50"])
-        for value in (max(scale * float(f.figure) for f in groups), min(scale * float(f.figure) for f in groups)):  # type: ignore[arg-type]
+        xs = [scale * float(f.figure) for f in groups]  # type: ignore[arg-type]
+        for value in (max(xs), min(xs)):
             ax.axvline(value, color=plot.COLORS["offered"], linestyle=(0, (4, 3)), linewidth=1)
         ax.set_yticks(range(1, len(groups) + 1), [str(i) for i in range(1, len(groups) + 1)])
         ax.set_ylim(len(groups) + 0.5, 0.5)
