@@ -220,6 +220,7 @@ class Plan:
                      # The system prompt and canary are the user's; record that they were given, not them.
                      "system_prompt": REDACTED if self.chat.system_prompt is not None else None,
                      "canary": REDACTED if self.chat.canary is not None else None},
+            "cost": dataclasses.asdict(self.cost),
         }
 
 

@@ -107,6 +107,12 @@ def test_cost_against_a_server_of_known_capacity_and_compare_shows_the_rise(benc
     assert f"{cost.at_capacity.per_1m:.2f} per 1M requests at capacity" in outcome.out
     assert "expected load:" in outcome.out and "per 1M requests" in (out / "summary.md").read_text()
     assert 'id="cost"' in (out / "report.html").read_text()
+    assert saved.plan["cost"] == {"cost_per_hour": PRICE, "replicas": 2, "expected_rps": 60.0, "headroom": 0.3}
+    from benchbox.report.checklist import rows
+
+    answered = {r.item: r for r in rows(saved)}
+    assert answered["Cost per decision at the capacity found within the SLO"].status == "passed"
+    assert "replicas" in answered["Known saturation point; capacity against expected load"].why
     # The candidate: the same run with a third less capacity. At the same price it costs 1.5x.
     slower = dataclasses.replace(s, max_sustainable_rps=s.max_sustainable_rps and s.max_sustainable_rps * 2 / 3,
                                  capacity_floor_rps=s.capacity_floor_rps and s.capacity_floor_rps * 2 / 3)

@@ -139,6 +139,10 @@ def test_gap_gates_end_to_end_against_a_real_server(tmp_path: Path) -> None:
     assert passed.observed == pytest.approx(48 / 50 - 40 / 50) and passed.passed is True
     assert failed.passed is False and "eu highest, us lowest" in failed.detail
     assert result.verdict == "fail"
+    from benchbox.report.checklist import rows
+
+    fairness = next(r for r in rows(result) if r.item == "Fairness or bias checks across slices")
+    assert fairness.status == "failed" and "gap[region]" in fairness.why
     files = engine.write_outputs(result, tmp_path / "out")
     page = files.report_html.read_text()
     assert "Gaps across slices" in page and 'aria-label="slice gaps"' in page
