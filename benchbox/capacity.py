@@ -180,7 +180,7 @@ def describe(at_capacity: CostFigures | None, at_load: CostFigures | None, plan:
         parts.append(f"{bound}{money(at_capacity.per_1m)} per 1M requests at capacity "
                      f"({_num(at_capacity.rps)} req/s){rng}")
         if at_capacity.per_1m_output_tokens is not None:
-            parts.append(f"{money(at_capacity.per_1m_output_tokens)} per 1M output tokens")
+            parts.append(f"{bound}{money(at_capacity.per_1m_output_tokens)} per 1M output tokens at capacity")
     if at_load is not None:
         parts.append(f"{money(at_load.per_1m)} per 1M at the load run ({_num(at_load.rps)} req/s)")
     return f"{target}: " + "; ".join(parts) if parts else f"{target}: no throughput measured to price"
