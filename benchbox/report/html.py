@@ -161,10 +161,10 @@ def headline(result: Result) -> list[str]:
     if result.verdict == "error":
         return [fmt.clean(p) for p in result.problems[:3]] or ["the run ended in error"]
     failed = [g for g in result.gates if g.passed is False]
-    if failed:
-        return [f"{fmt.clean(g.name)}: {fmt.in_unit(g.observed, g.unit)} breaks {fmt.threshold(g)}" for g in failed]
-    checked = sum(g.passed is True for g in result.gates)
     cost = [fmt.clean(f"cost: {result.cost.statement}")] if result.cost is not None and result.cost.statement else []
+    if failed:
+        return [f"{fmt.clean(g.name)}: {fmt.in_unit(g.observed, g.unit)} breaks {fmt.threshold(g)}" for g in failed] + cost
+    checked = sum(g.passed is True for g in result.gates)
     if not checked:
         return ["no gate was checked"] + cost
     return [f"all {checked} checked gates passed"] + cost
