@@ -160,3 +160,25 @@ def test_gap_gates_end_to_end_against_a_real_server(tmp_path: Path) -> None:
     written = render_all(dataclasses.replace(result, evaluation=hostile), tmp_path / "hostile")
     for path in (written.html, written.markdown, written.junit):
         assert "<script>" not in path.read_text(), path.name
+
+
+def test_regression_gaps_are_mae_and_rmse_by_hand() -> None:
+    rng = np.random.default_rng(3)
+    truth = rng.normal(10, 2, 90)
+    region = np.array(["n", "s", "w"] * 30)
+    noise = np.where(region == "s", 1.5, 0.5)
+    guess = truth + rng.normal(0, 1, 90) * noise
+    rows = [EvalRow(line=i + 2, label=float(t), body={"x": i}, slices=(("region", str(r)),))
+            for i, (t, r) in enumerate(zip(truth, region))]
+    answers = [Answer(value=float(g)) for g in guess]
+    section = score(rows, answers, EvalPlan(path="set.jsonl", slices=("region",)), "regression", SEED, resamples=300)
+    err = guess - truth
+    mae = {r: float(np.mean(np.abs(err[region == r]))) for r in ("n", "s", "w")}
+    rmse = {r: float(np.sqrt(np.mean(err[region == r] ** 2))) for r in ("n", "s", "w")}
+    for metric, per in (("mae", mae), ("rmse", rmse)):
+        gap = section.gap("region", metric)
+        assert gap.value == pytest.approx(max(per.values()) - min(per.values())) and gap.highest == "s"
+        assert gap.low <= gap.value <= gap.high
+    assert section.gap("region", "demographic_parity") is None
+    held = judge((parse_gate(f"slice_gap:region:mae<={section.gap('region', 'mae').value + 1e-9!r}"),), section, "")[0]
+    assert held.passed is True and held.unit == ""
