@@ -283,7 +283,8 @@ def _evaluation(result: Result) -> Answer:
         if (result.plan or {}).get("evaluation") is None:
             return Answer("not checked", "no labelled set given (--eval FILE with --gate thresholds)")
         return _not_run(result, "eval") or Answer("not checked", "this result has no evaluation section")
-    gates = [g for g in result.gates if g.metric.startswith("evaluation.")]
+    gates = [g for g in result.gates if g.metric.startswith("evaluation.") and
+             not g.metric.startswith("evaluation.gaps[")]  # gaps answer the fairness row
     scored = f"{e.rows} rows" + (f", {len(e.slices)} slices" if e.slices else "")
     failed = [g for g in gates if g.passed is False]
     if failed:
