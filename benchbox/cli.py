@@ -250,6 +250,10 @@ def _print_comparison(c: Any) -> None:
         from benchbox.report.evaluation import versus_headline
 
         click.echo(f"  evaluation: {versus_headline(c.sections['eval'])}")
+    if "cost" in c.sections:
+        from benchbox.compare.cost import headline as cost_headline
+
+        click.echo(f"  {'cost':>10}: {cost_headline(c.sections['cost'])}")
     for gate in c.gates:
         mark = {True: "pass", False: "FAIL", None: "skip"}[gate.passed]
         click.echo(f"  [{mark}] {gate.name}: {gate.detail}")
@@ -325,12 +329,22 @@ def _print_result(result: Result, plan: Plan, written: Written) -> None:
         from benchbox.report.evaluation import headline as evaluation_headline
 
         click.echo(f"  evaluation: {evaluation_headline(result.evaluation)}")
+        from benchbox.report.gaps import lines as gap_lines
+
+        for line in gap_lines(result.evaluation):
+            click.echo(f"  {line}")
         for note in result.evaluation.notes:
             click.echo(f"  evaluation note: {note}")
     if result.saturation is not None:
         click.echo(f"  saturation: {result.saturation.statement}")
         if result.saturation.overload is not None:
             click.echo(f"  past capacity: {result.saturation.overload.grade}: {result.saturation.overload.finding}")
+    if result.cost is not None:
+        for label, line in (("cost", result.cost.statement),
+                            ("expected load", result.cost.sizing.statement if result.cost.sizing else ""),
+                            *(("cost note", n) for n in result.cost.notes)):
+            if line:
+                click.echo(f"  {label}: {line}")
     for warning in written.warnings:
         click.echo(f"  warning: {warning}")
     click.echo(f"report: {written.report_html}")

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from benchbox import __version__, brakes, evidence, gates, target
+from benchbox.capacity import cost_of
 from benchbox.errors import ExitCode, GeneratorFailed, Interrupted, UsageError
 from benchbox.load.spec import PhaseSpec
 from benchbox.plan import Plan
@@ -100,7 +101,8 @@ def run(plan: Plan, command: str = "run", observer: Observer | None = None) -> R
     phases = [dataclasses.replace(p, samples=()) for p in phases]  # evidence in transit, not record
     phase = phases[-1] if phases else None
     capacity = saturation.max_sustainable_rps if saturation is not None and saturation.found else None
-    judged = gates.judge(plan.gates, phase, _skipped_reason(plan, pre, interrupted), capacity)
+    cost = cost_of(plan.cost, saturation, phase)
+    judged = gates.judge(plan.gates, phase, _skipped_reason(plan, pre, interrupted), capacity, cost)
     judged += (gates.contract_gate(contract, _skipped_phase(plan, "contract", pre, interrupted)),
                gates.adversarial_gate(adversarial, _skipped_phase(plan, "adversarial", pre, interrupted)))
     if plan.evaluation is not None:
@@ -114,7 +116,7 @@ def run(plan: Plan, command: str = "run", observer: Observer | None = None) -> R
         target=Target(url=plan.target, protocol=_protocol(plan, contract),
                       label=plan.label, model_version=model_version),
         verdict=verdict, gates=judged, machine=evidence.machine(), seed=plan.seed, preflight=pre, contract=contract,
-        adversarial=adversarial, saturation=saturation, evaluation=evaluation,
+        adversarial=adversarial, saturation=saturation, evaluation=evaluation, cost=cost,
         load=LoadSection(phases=tuple(phases)) if phases else None, commit=evidence.commit(),
         partial=interrupted is not None or any(p.partial for p in phases), interrupted=interrupted,
         problems=tuple(problems), notes=tuple(notes),

@@ -6,9 +6,10 @@ which is what result.json, the report and the exit code are made from.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from benchbox.errors import bad_value
 from benchbox.findings import Finding
@@ -16,6 +17,9 @@ from benchbox.adversarial.model import AdversarialSection
 from benchbox.contract.model import ContractSection
 from benchbox.result import GateResult, LoadPhase
 from benchbox.units import format_ms, parse_duration, parse_percent, parse_positive
+
+if TYPE_CHECKING:
+    from benchbox.capacity import CostSection
 
 Op = Literal["<=", ">="]
 
@@ -34,6 +38,13 @@ _KEYS: dict[str, tuple[str, Op, str, str]] = {
     **{f"itl_{p}": (f"llm.itl_ms.{p}", "<=", "ms", "a latency like 50ms") for p in ("p50", "p90", "p95", "p99")},
     "goodput": ("llm.goodput", ">=", "ratio", "a percentage like 90% (share of requests meeting every ttft/itl SLO)"),
     "min_tps": ("llm.output_tokens_per_s", ">=", "tokens/s", "output tokens/s, like 500"),
+    # Cost per decision at the capacity found within the SLO (needs --cost-per-hour), and the
+    # replicas the expected load needs (needs --expected-rps): benchbox.capacity.
+    "cost_per_1k": ("cost.at_capacity.per_1k", "<=", "cost", "a price per 1,000 requests, like 0.05"),
+    "cost_per_1m": ("cost.at_capacity.per_1m", "<=", "cost", "a price per 1M requests, like 50"),
+    "cost_per_1m_tokens": ("cost.at_capacity.per_1m_output_tokens", "<=", "cost",
+                           "a price per 1M output tokens, like 2.50"),
+    "replicas": ("sizing.replicas", "<=", "replicas", "a whole number of replicas, like 4"),
 }
 SLO_KEYS = tuple(_KEYS)
 
@@ -53,18 +64,26 @@ class GateSpec:
         return f"{self.metric} {self.op} {_show(self.threshold, self.unit)}"
 
 
+_SLO = re.compile(r"^\s*(?P<key>[A-Za-z0-9_.]+)\s*(?P<op><=|>=|=)(?P<value>.*)$")
+
+
 def parse_slo(text: str) -> GateSpec:
-    """'p95=200ms', 'errors=0.5%', 'min_rps=100' -> GateSpec."""
-    key, sep, value = text.partition("=")
-    key = key.strip().lower().replace(".", "_")
-    if not sep or key not in _KEYS:
+    """'p95=200ms', 'errors=0.5%', 'min_rps=100' -> GateSpec. `KEY<=VALUE` or `KEY>=VALUE` also
+    reads, when the comparison is the key's own (p95<=200ms, cost_per_1k<=0.05, min_rps>=100)."""
+    match = _SLO.match(str(text))
+    key = match["key"].strip().lower().replace(".", "_") if match else ""
+    if not match or key not in _KEYS:
         raise bad_value("--slo", text, f"KEY=VALUE with KEY one of {', '.join(SLO_KEYS)} (e.g. p95=200ms)")
     metric, op, unit, expected = _KEYS[key]
-    value = value.strip()
+    if match["op"] != "=" and match["op"] != op:
+        raise bad_value("--slo", text, f"{key}{op}VALUE or {key}=VALUE ({key} is bounded with {op})")
+    value = match["value"].strip()
     if unit == "ms":
         threshold = parse_duration(f"--slo {key}", value, default_unit="ms") * 1000.0
     elif unit == "ratio":
         threshold = parse_percent(f"--slo {key}", value)
+    elif unit == "replicas":
+        threshold = parse_positive(f"--slo {key}", value, integer=True)
     else:
         threshold = parse_positive(f"--slo {key}", value)
     return GateSpec(name=key, metric=metric, op=op, threshold=threshold, unit=unit)
@@ -81,14 +100,17 @@ def merge_slos(layers: Iterable[Iterable[str]]) -> tuple[GateSpec, ...]:
 
 
 def judge(specs: Iterable[GateSpec], phase: LoadPhase | None, skipped_reason: str | None = None,
-          capacity_rps: float | None = None) -> tuple[GateResult, ...]:
+          capacity_rps: float | None = None, cost: CostSection | None = None) -> tuple[GateResult, ...]:
     """Judge every gate against the phase; without a phase a gate is 'not checked', not passed.
 
     When the saturation search found a capacity, `min_rps` is judged against it: the question
-    is whether the endpoint can carry that much, not whether this run happened to offer it."""
+    is whether the endpoint can carry that much, not whether this run happened to offer it.
+    Cost and replica gates are judged against the cost section (benchbox.capacity)."""
     results = []
     for spec in specs:
-        if spec.metric == "throughput_rps" and capacity_rps is not None:
+        if spec.metric.startswith(("cost.", "sizing.")):
+            results.append(judge_cost(spec, cost))
+        elif spec.metric == "throughput_rps" and capacity_rps is not None:
             passed = capacity_rps >= spec.threshold
             results.append(GateResult(
                 name=spec.name, metric="saturation.max_sustainable_rps", op=spec.op, threshold=spec.threshold,
@@ -135,6 +157,38 @@ def _observe(metric: str, phase: LoadPhase) -> float | None:
     return float(getattr(phase, metric))
 
 
+def judge_cost(spec: GateSpec, cost: CostSection | None) -> GateResult:
+    """A cost gate on the cost at capacity, a replica gate on the sizing. When the capacity is only a
+    floor (the generator or the budget stopped the search first), the figure is an upper bound:
+    within the threshold it passes; beyond it, it says nothing (not checked): the capacity may be higher."""
+    def result(observed: float | None, passed: bool | None, detail: str) -> GateResult:
+        return GateResult(name=spec.name, metric=spec.metric, op=spec.op, threshold=spec.threshold,
+                          unit=spec.unit, observed=observed, passed=passed, detail=detail)
+
+    limit = f"{spec.op} {_show(spec.threshold, spec.unit)}"
+    if spec.metric.startswith("sizing."):
+        sizing = cost.sizing if cost is not None else None
+        if sizing is None or sizing.replicas is None:
+            return result(None, None, "not checked: " + (sizing.statement if sizing else "no expected load to size for"))
+        observed, upper = float(sizing.replicas), sizing.at_most
+        shown = f"{sizing.replicas} replicas for {sizing.expected_rps:g} req/s with {100 * sizing.headroom:g}% headroom"
+    else:
+        figures = cost.at_capacity if cost is not None else None
+        value = getattr(figures, spec.metric.rsplit(".", 1)[1], None) if figures is not None else None
+        if figures is None or value is None:
+            at_load = getattr(cost.at_load, spec.metric.rsplit(".", 1)[1], None) if cost and cost.at_load else None
+            seen = f"; at the load run it is {_show(at_load, spec.unit)}" if at_load is not None else ""
+            return result(None, None, "not checked: no capacity within the SLO was measured (the saturation "
+                                      f"search did not run or nothing held){seen}")
+        observed, upper = float(value), figures.basis == "capacity_floor"
+        shown = f"{_show(observed, spec.unit)} at {figures.rps:g} req/s"
+    passed = observed <= spec.threshold
+    if upper and not passed:
+        return result(observed, None, f"not checked: at most {shown} (the capacity is a floor: the search stopped "
+                                      f"before the target failed), which cannot show whether it is within {limit}")
+    return result(observed, passed, f"{'at most ' if upper else ''}{shown} {'within' if passed else 'breaks'} {limit}")
+
+
 def observe_llm(metric: str, phase: LoadPhase) -> float | None:
     """An LLM figure by path: llm.ttft_ms.p95, llm.goodput, llm.output_tokens_per_s."""
     value: object = phase.llm
@@ -159,6 +213,10 @@ def _show(value: float, unit: str) -> str:
         return format_ms(value)
     if unit == "ratio":
         return f"{100 * value:.2f}%"
+    if unit == "cost":
+        from benchbox.capacity import money
+
+        return money(value)
     return f"{value:g} {unit}"
 
 

@@ -183,7 +183,8 @@ OPTIONS: tuple[Option, ...] = (
       record="workers.port"),
     # -- gates and phases
     O("slo", "Gate: p50|p90|p95|p99|p99_9|max=200ms, errors=1%, min_rps=100; LLM: "
-             "ttft_p95=500ms, itl_p95=50ms, goodput=90%, min_tps=500; repeatable.", RUN, "KEY=VALUE",
+             "ttft_p95=500ms, itl_p95=50ms, goodput=90%, min_tps=500; cost: cost_per_1k<=0.05, "
+             "cost_per_1m<=50, cost_per_1m_tokens<=2.5, replicas<=4; repeatable.", RUN, "KEY=VALUE",
       multiple=True, shape=TABLE_OR_LIST, example='{p95 = "200ms"}', record="gates", read="gates", show=_gates),
     O("skip", "Phases to leave out: contract, adversarial, eval, load, saturation.", LIVE, "PHASE[,PHASE]",
       shape=LIST, example='["saturation"]', record="skip", show=sorted, metavar_for={"compare": "PART[,PART]"},
@@ -203,7 +204,16 @@ OPTIONS: tuple[Option, ...] = (
     O("eval_classes", "Class names in index order, when the answers give only an index (KServe V2).", LIVE,
       "NAME,NAME,...", shape=LIST, example='["cat", "dog"]'),
     O("gate", "Evaluation gate: accuracy>=0.9, f1_macro>=0.85, slice:region=eu:accuracy>=0.85, ece<=0.05, mae<=2; "
+              "gap across slices: slice_gap:region:accuracy<=3%, slice_gap:region:demographic_parity<=10%; "
               "repeatable.", RUN, "EXPR", multiple=True, shape=LIST, example='["accuracy>=0.9"]'),
+    O("eval_positive", "The positive class for demographic parity and equal opportunity (default: 1/true/yes, "
+      "else the rarer of two).", LIVE, "LABEL"),
+    # -- cost and sizing (benchbox.capacity_plan parses them together)
+    O("cost_per_hour", "Price of one serving instance per hour (any currency): cost per 1k/1M requests.", RUN,
+      "PRICE"),
+    O("replicas", "Instances behind --target, each at --cost-per-hour (default 1).", RUN, "N"),
+    O("expected_rps", "Expected production load: the replicas it needs within the SLO.", RUN, "R"),
+    O("headroom", "Spare capacity to keep above --expected-rps (default 30%).", RUN, "30%"),
     # -- the contract
     O("openapi", "OpenAPI document (default: <origin>/openapi.json, /docs/openapi.json).", LIVE, "URL|FILE",
       record="contract.openapi"),

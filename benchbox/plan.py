@@ -18,6 +18,8 @@ from typing import Any, Literal
 
 from benchbox import flags as parse
 from benchbox.brakes import Brakes
+from benchbox.capacity import CostPlan
+from benchbox.capacity_plan import cost_plan
 from benchbox.config_check import check_config, check_json_file
 from benchbox.errors import ConfigError, UsageError, bad_value
 from benchbox.evaluate.model import EvalPlan
@@ -126,6 +128,7 @@ class Plan:
     # Set once the target is known to be an OpenAI chat endpoint (benchbox.llm.setup.resolve).
     llm: ChatSpec | None = None
     slo_given: frozenset[str] = frozenset()  # gates the user set (flags or config), not defaults
+    cost: CostPlan = CostPlan()  # --cost-per-hour, --replicas, --expected-rps, --headroom
 
     def phase_spec(self, name: str = "steady") -> PhaseSpec:
         """The steady (or ramp) phase at the plan's level."""
@@ -173,7 +176,8 @@ class Plan:
         from benchbox.options import recorded
 
         return recorded(self, {"load.mode": self.load.mode, "body_example": self._body_example(),
-                               "chat.prompt_count": len(self.chat.prompts)})
+                               "chat.prompt_count": len(self.chat.prompts),
+                               "cost": dataclasses.asdict(self.cost)})
 
 
 def read_config(path: str | Path) -> dict[str, Any]:
@@ -276,7 +280,7 @@ def build_plan(flags: Mapping[str, Any], config: Mapping[str, Any] | None = None
             public_paths=parse.paths("--public-path", pick("public_path"), ())),
         saturation_budget_s=get("saturation_budget"),
         chat=chat_plan(pick, base_dir, gates), slo_given=slo_given,
-        evaluation=eval_plan(pick, base_dir),
+        evaluation=eval_plan(pick, base_dir), cost=cost_plan(pick, gates),
     )
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from benchbox.adversarial.model import AdversarialSection
+from benchbox.capacity import CostSection
 from benchbox.contract.model import ContractSection
 from benchbox.errors import UnknownResultSchema, UsageError
 from benchbox.evaluate.model import EvaluationSection
@@ -269,6 +270,8 @@ class Result:
     load: LoadSection | None = None
     saturation: Saturation | None = None
     evaluation: EvaluationSection | None = None
+    # --cost-per-hour / --expected-rps: cost per decision and replicas for the expected load.
+    cost: CostSection | None = None
     commit: str | None = None
     partial: bool = False
     interrupted: str | None = None

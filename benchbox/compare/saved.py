@@ -42,6 +42,12 @@ def compare_results(baseline: Result, candidate: Result, settings: CompareSettin
     judged = compare_gates.judge(gates, metrics, shadow, skipped)
     sections, notes = evaluation_section(baseline, candidate, settings.seed)
     warnings += notes
+    from benchbox.compare.cost import cost_comparison
+
+    cost, notes = cost_comparison(baseline, candidate)
+    warnings += notes
+    if cost is not None:
+        sections["cost"] = cost
     return Comparison(
         benchbox_version=__version__, created_at=datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
         mode=mode, baseline=base, candidate=cand, settings=settings, metrics=metrics, gates=judged,

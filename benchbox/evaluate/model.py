@@ -23,11 +23,17 @@ REGRESSION_METRICS = ("mae", "rmse")
 # Which way is better, for gates and for comparisons.
 HIGHER_IS_BETTER = {"accuracy": True, "precision_macro": True, "recall_macro": True, "f1_macro": True,
                     "log_loss": False, "ece": False, "mae": False, "rmse": False}
+# Gaps across the slices of a column: the per-slice metrics whose resamples are cheap to redraw,
+# and the two group-fairness figures for classifiers (largest gap in positive rate, in TPR).
+GAP_METRICS = ("accuracy", "precision_macro", "recall_macro", "f1_macro", "mae", "rmse")
+FAIRNESS_METRICS = ("demographic_parity", "equal_opportunity")
+SMALL_SLICE = 30  # fewer rows: the slice's figure is shown with an exact bound, not as a confident one
 
 
 @dataclass(frozen=True)
 class EvalGate:
-    """`slice:region=eu:accuracy>=0.85` as data; slice_column None means the whole set."""
+    """`slice:region=eu:accuracy>=0.85` as data; slice_column None means the whole set.
+    `gap` (from `slice_gap:region:accuracy<=3%`): the largest difference across the column's slices."""
 
     text: str
     metric: str
@@ -35,9 +41,12 @@ class EvalGate:
     threshold: float
     slice_column: str | None = None
     slice_value: str | None = None
+    gap: bool = False
 
     @property
     def name(self) -> str:
+        if self.gap:
+            return f"eval {self.metric} gap[{self.slice_column}]"
         where = f"[{self.slice_column}={self.slice_value}]" if self.slice_column is not None else ""
         return f"eval {self.metric}{where}"
 
@@ -54,12 +63,13 @@ class EvalPlan:
     gates: tuple[EvalGate, ...] = ()
     concurrency: int = 4
     classes: tuple[str, ...] = ()  # class names in index order, for answers that give only an index (KServe V2)
+    positive: str | None = None  # the class demographic parity and equal opportunity count as the positive outcome
 
     def recorded(self) -> dict[str, Any]:
         """The evaluation plan as result.json records it (the plan's `evaluation` section)."""
         return {"file": self.path, "input": list(self.input_columns), "label": self.label,
                 "slices": list(self.slices), "task": self.task, "classes": list(self.classes),
-                "gates": [g.text for g in self.gates]}
+                "positive": self.positive, "gates": [g.text for g in self.gates]}
 
 
 @dataclass(frozen=True)
@@ -89,6 +99,37 @@ class SliceMetrics:
     value: str
     rows: int
     metrics: tuple[Metric, ...]
+
+
+@dataclass(frozen=True)
+class GroupFigure:
+    """One slice's figure inside a gap: over `rows` rows (for a true positive rate, the rows whose
+    expected class is the positive one). A small slice carries `bound`, a sentence with an exact bound."""
+
+    value: str
+    rows: int
+    figure: float | None
+    low: float | None = None
+    high: float | None = None
+    small: bool = False
+    bound: str | None = None
+
+
+@dataclass(frozen=True)
+class SliceGap:
+    """The largest difference of one figure between any two slices of a column (highest minus
+    lowest), with a bootstrap interval from resampling each slice's rows on its own."""
+
+    column: str
+    metric: str
+    value: float | None
+    low: float | None = None
+    high: float | None = None
+    highest: str | None = None
+    lowest: str | None = None
+    groups: tuple[GroupFigure, ...] = ()
+    positive: str | None = None  # demographic_parity / equal_opportunity: the positive class
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -131,6 +172,11 @@ class EvaluationSection:
     label_column: str = "label"
     slice_columns: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    gaps: tuple[SliceGap, ...] = ()
+
+    def gap(self, column: str, metric: str) -> SliceGap | None:
+        """The gap of a figure across a slice column; None when it was not computed."""
+        return next((g for g in self.gaps if g.column == column and g.metric == metric), None)
 
     def metric(self, name: str, slice_column: str | None = None, slice_value: str | None = None) -> Metric | None:
         """A figure by name, overall or for one slice; None when it was not computed."""

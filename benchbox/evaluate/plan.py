@@ -23,7 +23,7 @@ def eval_plan(pick: Callable[..., Any], base_dir: Path) -> EvalPlan | None:
     if not path:
         if gates:
             raise UsageError(f"bad --gate {gates[0].text!r}: an evaluation gate needs a labelled set (--eval FILE)")
-        for key in ("eval_input", "eval_label", "eval_slice", "eval_classes"):
+        for key in ("eval_input", "eval_label", "eval_slice", "eval_classes", "eval_positive"):
             if pick(key):
                 raise UsageError(f"bad --{key.replace('_', '-')}: it describes the labelled set given with --eval FILE")
         return None
@@ -34,7 +34,8 @@ def eval_plan(pick: Callable[..., Any], base_dir: Path) -> EvalPlan | None:
     plan = EvalPlan(path=str(candidate), input_columns=_columns(pick("eval_input")),
                     label=str(parsed("eval_label", pick("eval_label"))).strip() or "label",
                     slices=_columns(pick("eval_slice")), task=task, gates=gates,
-                    classes=_columns(pick("eval_classes")))
+                    classes=_columns(pick("eval_classes")),
+                    positive=str(pick("eval_positive")).strip() if pick("eval_positive") is not None else None)
     from benchbox.evaluate.data import read_set
 
     read_set(plan.path, plan.input_columns, plan.label, plan.slices, regression=task == "regression")

@@ -112,11 +112,12 @@ def score(rows: Sequence[EvalRow], answers: Sequence[Answer], plan: EvalPlan, ta
     notes: list[str] = []
     if task == "regression":
         outcomes = tuple(scoring.outcome(r, a, None) for r, a in zip(rows, answers))
-        core = scoring.regression_section(outcomes, plan.slices, seed, resamples, confidence)
+        core = scoring.regression_section(outcomes, plan.slices, seed, resamples, confidence, notes)
     else:
         classes = scoring.class_order(rows, answers, notes, plan.classes)
         outcomes = tuple(scoring.outcome(r, a, classes) for r, a in zip(rows, answers))
-        core = scoring.classification_section(outcomes, classes, plan.slices, seed, resamples, confidence, notes)
+        core = scoring.classification_section(outcomes, classes, plan.slices, seed, resamples, confidence, notes,
+                                              plan.positive)
     answered = sum(o.error is None for o in outcomes)
     if answered < len(outcomes):
         how = "counted as wrong" if task == "classification" else "left out of MAE/RMSE"
@@ -128,7 +129,7 @@ def score(rows: Sequence[EvalRow], answers: Sequence[Answer], plan: EvalPlan, ta
         metrics=core.metrics, classes=core.classes, per_class=core.per_class, confusion=core.confusion,
         slices=core.slices, worst=core.worst[:WORST_SHOWN], outcomes=outcomes, resamples=resamples,
         confidence=confidence, input_columns=plan.input_columns, label_column=plan.label,
-        slice_columns=plan.slices, notes=tuple(notes))
+        slice_columns=plan.slices, notes=tuple(notes), gaps=core.gaps)
 
 
 __all__ = ["Endpoint", "body_for", "predict", "score", "decide_task"]

@@ -11,7 +11,7 @@ import numpy as np
 from benchbox.evaluate import metrics
 from benchbox.evaluate.answers import Answer
 from benchbox.evaluate.data import EvalRow
-from benchbox.evaluate.model import ClassMetrics, Metric, RowOutcome, SliceMetrics
+from benchbox.evaluate.model import ClassMetrics, Metric, RowOutcome, SliceGap, SliceMetrics
 
 INPUT_SHOWN = 500  # characters of an input kept per row in the result
 
@@ -33,6 +33,7 @@ class Core:
     confusion: tuple[tuple[int, ...], ...] = ()
     slices: tuple[SliceMetrics, ...] = ()
     worst: tuple[RowOutcome, ...] = ()
+    gaps: tuple[SliceGap, ...] = ()
 
 
 def class_order(rows: Sequence[EvalRow], answers: Sequence[Answer], notes: list[str],
@@ -92,7 +93,10 @@ def outcome(row: EvalRow, answer: Answer, classes: Classes | None) -> RowOutcome
 
 
 def classification_section(outcomes: Sequence[RowOutcome], classes: Classes, slice_columns: Sequence[str],
-                            seed: int, resamples: int, confidence: float, notes: list[str]) -> Core:
+                            seed: int, resamples: int, confidence: float, notes: list[str],
+                            positive: str | None = None) -> Core:
+    from benchbox.evaluate.fairness import classification_gaps
+
     data = encode(outcomes, classes.names)
     found = metrics.classification(data, confidence, resamples, seed)
     if data.proba is not None and not np.isfinite(data.proba).all() and any(o.error is None for o in outcomes):
@@ -102,9 +106,10 @@ def classification_section(outcomes: Sequence[RowOutcome], classes: Classes, sli
         pass
     elif data.proba is None and not any("probabilit" in n for n in notes):
         notes.append("the endpoint returned no probabilities: no log-loss or calibration")
+    groups = slices_of(outcomes, slice_columns)
     slices = tuple(SliceMetrics(column, value, len(pos), metrics.classification(
         data.take(np.array(pos)), confidence, resamples, slice_seed(seed, column, value)))
-        for column, value, pos in slices_of(outcomes, slice_columns))
+        for column, value, pos in groups)
     for where, n, figures in [("the whole set", len(outcomes), found)] + [(f"{x.column}={x.value}", x.rows, x.metrics)
                                                                            for x in slices]:
         accuracy = figures[0].value
@@ -113,8 +118,10 @@ def classification_section(outcomes: Sequence[RowOutcome], classes: Classes, sli
             bound = f"above {100 * (1 - 3 / n):.1f}%" if accuracy == 1.0 else f"below {100 * 3 / n:.1f}%"
             notes.append(f"{where}: all {n} rows {'right' if accuracy == 1.0 else 'wrong'}, so the bootstrap interval "
                          f"is a single point; by the rule of three the true accuracy is {bound} (95% confidence)")
+    gaps = classification_gaps(data, classes.names, groups, slices, positive, seed, resamples, confidence, notes)
     return Core(metrics=found, classes=classes.names, per_class=metrics.per_class(data, classes.names),
-                confusion=metrics.confusion(data), slices=slices, worst=_worst_classified(outcomes, classes.names))
+                confusion=metrics.confusion(data), slices=slices, worst=_worst_classified(outcomes, classes.names),
+                gaps=gaps)
 
 
 def encode(outcomes: Sequence[RowOutcome], names: Sequence[str]) -> metrics.Labelled:
@@ -144,19 +151,23 @@ def _worst_classified(outcomes: Sequence[RowOutcome], names: Sequence[str]) -> t
 
 
 def regression_section(outcomes: Sequence[RowOutcome], slice_columns: Sequence[str], seed: int, resamples: int,
-                       confidence: float) -> Core:
+                       confidence: float, notes: list[str] | None = None) -> Core:
+    from benchbox.evaluate.fairness import regression_gaps
+
     answered = [o for o in outcomes if o.value is not None]
     y_true = np.array([float(o.expected) for o in answered])
     y_pred = np.array([float(o.value) for o in answered])  # type: ignore[arg-type]
     slices = []
-    for column, value, pos in slices_of(outcomes, slice_columns):
+    groups = slices_of(outcomes, slice_columns)
+    for column, value, pos in groups:
         rows = [outcomes[i] for i in pos if outcomes[i].value is not None]
         slices.append(SliceMetrics(column, value, len(pos), metrics.regression(
             np.array([float(o.expected) for o in rows]), np.array([float(o.value) for o in rows]),  # type: ignore[arg-type]
             confidence, resamples, slice_seed(seed, column, value))))
     worst = sorted(answered, key=lambda o: (-abs(float(o.value) - float(o.expected)), o.line))  # type: ignore[arg-type]
+    gaps = regression_gaps(outcomes, groups, slices, seed, resamples, confidence, [] if notes is None else notes)
     return Core(metrics=metrics.regression(y_true, y_pred, confidence, resamples, seed), slices=tuple(slices),
-                worst=tuple(worst))
+                worst=tuple(worst), gaps=gaps)
 
 
 def slice_seed(seed: int, column: str, value: str) -> int:

@@ -129,12 +129,16 @@ def _security(result: Result) -> Answer:
 
 
 def _saturation(result: Result) -> Answer:
+    """The saturation point, and (with --expected-rps) the replicas the expected load needs."""
     s = result.saturation
+    sizing = _sizing(result)
     if s is None:
         return _not_run(result, "saturation") or Answer("not checked", "this result has no saturation section")
+    if sizing.status == "failed":
+        return sizing
     if s.found:
-        return Answer("passed", s.statement, "saturation")
-    return Answer("not checked", s.statement, "saturation")
+        return Answer("passed", s.statement + (f"; {sizing.why}" if sizing.evidence else ""), "saturation")
+    return Answer("not checked", s.statement + (f"; {sizing.why}" if sizing.evidence else ""), "saturation")
 
 
 def _overload(result: Result) -> Answer:
@@ -279,7 +283,8 @@ def _evaluation(result: Result) -> Answer:
         if (result.plan or {}).get("evaluation") is None:
             return Answer("not checked", "no labelled set given (--eval FILE with --gate thresholds)")
         return _not_run(result, "eval") or Answer("not checked", "this result has no evaluation section")
-    gates = [g for g in result.gates if g.metric.startswith("evaluation.")]
+    gates = [g for g in result.gates if g.metric.startswith("evaluation.") and
+             not g.metric.startswith("evaluation.gaps[")]  # gaps answer the fairness row
     scored = f"{e.rows} rows" + (f", {len(e.slices)} slices" if e.slices else "")
     failed = [g for g in gates if g.passed is False]
     if failed:
@@ -289,12 +294,59 @@ def _evaluation(result: Result) -> Answer:
     return Answer("passed", "; ".join(_gate_words(g) for g in gates) + f" ({scored})", "evaluation")
 
 
+def _fairness(result: Result) -> Answer:
+    """Gap gates across slices (`--gate slice_gap:...`) answer it; measured gaps with no threshold leave it open."""
+    e = result.evaluation
+    if e is None:
+        return _evaluation(result) if (result.plan or {}).get("evaluation") is not None else \
+            Answer("not checked", "no labelled set given (--eval FILE --eval-slice COLUMN)")
+    if not e.slice_columns:
+        return Answer("not checked", "no slice column to compare (--eval-slice COLUMN, e.g. region)", "evaluation")
+    gates = [g for g in result.gates if g.metric.startswith("evaluation.gaps[")]
+    failed = [g for g in gates if g.passed is False]
+    if failed:
+        return Answer("failed", "; ".join(_gate_words(g) for g in failed), "evaluation")
+    if gates:
+        return Answer("passed", "; ".join(_gate_words(g) for g in gates), "evaluation")
+    from benchbox.report.gaps import lines
+
+    seen = "; ".join(lines(e)[:3]) or "no slice column has two slices with a figure"
+    return Answer("not checked", f"{seen}; no threshold set (--gate slice_gap:COLUMN:accuracy<=3%)", "evaluation")
+
+
+def _cost(result: Result) -> Answer:
+    c = result.cost
+    if c is None or c.cost_per_hour is None:
+        return Answer("not checked", "no price given (--cost-per-hour PRICE of one serving instance)")
+    gates = [g for g in result.gates if g.metric.startswith("cost.")]
+    failed = [g for g in gates if g.passed is False]
+    if failed:
+        return Answer("failed", "; ".join(_gate_words(g) for g in failed), "cost")
+    if c.at_capacity is None:
+        return Answer("not checked", c.statement + "; " + "; ".join(c.notes), "cost")
+    return Answer("passed", c.statement, "cost")
+
+
+def _sizing(result: Result) -> Answer:
+    sizing = result.cost.sizing if result.cost is not None else None
+    if sizing is None:
+        return Answer("not checked", "no expected load given (--expected-rps R, with --headroom, default 30%)")
+    gates = [g for g in result.gates if g.metric.startswith("sizing.")]
+    if any(g.passed is False for g in gates):
+        return Answer("failed", "; ".join(_gate_words(g) for g in gates if g.passed is False) +
+                      f" ({sizing.statement})", "cost")
+    if sizing.replicas is None:
+        return Answer("not checked", sizing.statement, "cost")
+    return Answer("passed", sizing.statement, "cost")
+
+
 ITEMS: tuple[Item, ...] = (
     Item("P50, P95 and P99 response times under expected load, against thresholds", "load", _latency),
     Item("Latency and throughput validated under load", "load", _load),
     Item("Error rate within budget (1 % by default)", "load", _errors),
     Item("Throughput over time", "load", _throughput),
     Item("Known saturation point; capacity against expected load", "saturation", _saturation),
+    Item("Cost per decision at the capacity found within the SLO", "saturation", _cost),
     Item("Inputs and outputs match the expected shape, type and range", "contract", _contract),
     Item("Served behind a versioned API endpoint", "contract", _versioned),
     Item("Malformed, adversarial and boundary inputs handled", "adversarial", _adversarial),
@@ -307,6 +359,7 @@ ITEMS: tuple[Item, ...] = (
     Item("A/B against the current version with success criteria", "compare",
          _pending("compare", "benchbox compare is")),
     Item("Evaluation metrics meet their minimum thresholds", "eval", _evaluation),
+    Item("Fairness or bias checks across slices", "eval", _fairness),
     Item("Audit evidence: model version, plan, machine, commit, times", "report", _audit),
 )
 

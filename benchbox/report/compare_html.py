@@ -54,7 +54,7 @@ def metric_label(name: str) -> str:
 def headline(c: Comparison) -> list[str]:
     failed = [g for g in c.gates if g.passed is False]
     if failed:
-        return [f"{g.name}: {g.detail}" for g in failed]
+        return [f"{g.name}: {g.detail}" for g in failed] + _cost_line(c)
     moved = [m for m in c.metrics if m.verdict in ("regression", "improvement")]
     lines = [f"{metric_label(m.name)}: {m.verdict}, {show_change(m)}" for m in moved]
     if c.shadow is not None and c.shadow.agreement is not None:
@@ -62,10 +62,20 @@ def headline(c: Comparison) -> list[str]:
                      + ("; the output distribution shifted" if c.shadow.shifted else ""))
     if "eval" in c.sections:
         lines.append("evaluation: " + versus_headline(c.sections["eval"]))
+    lines += _cost_line(c)
     measured = [m for m in c.metrics if m.verdict != "not measured"]
     if measured and not moved:
         lines.insert(0, "no significant change on any latency or throughput metric")
     return lines or ["nothing was measured on both sides"]
+
+
+def _cost_line(c: Comparison) -> list[str]:
+    """The cost per request change (compare.json's sections["cost"]), beside the latency verdicts."""
+    if "cost" not in c.sections:
+        return []
+    from benchbox.compare.cost import headline as cost_headline
+
+    return [cost_headline(c.sections["cost"])]
 
 
 def context(c: Comparison) -> dict[str, Any]:

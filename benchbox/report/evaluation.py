@@ -166,6 +166,9 @@ def markdown_lines(section: EvaluationSection, text: Callable[[object], str],
                 row(["---", "---:", *("---:" for _ in section.metrics)])]
         out += [row([text(f"{s.column}={s.value}"), str(s.rows), *(f"{v} ({i})" for v, i in s.cells)])
                 for s in slice_rows(section)]
+        from benchbox.report.gaps import markdown_lines as gap_lines
+
+        out += gap_lines(section, text, row)
     if section.worst:
         out += ["", f"Worst answers (of {len(section.worst)} shown in the report): " + "; ".join(
             f"line {o.line} expected {text(o.expected)}, got {text(o.predicted if o.value is None else o.value)}"
@@ -181,6 +184,9 @@ def junit_summary(section: EvaluationSection) -> str:
     for s in slice_rows(section):
         lines.append(f"{s.column}={s.value} ({s.rows} rows): " + ", ".join(
             f"{h} {v} ({i})" for h, (v, i) in zip(slice_header(section), s.cells)))
+    from benchbox.report.gaps import gap_rows
+
+    lines += [f"gap of {g.metric} across {g.column}: {g.gap} ({g.interval}), {g.ends}" for g in gap_rows(section)]
     return "\n".join(lines + list(section.notes))
 
 

@@ -89,6 +89,10 @@ def in_unit(value: float | None, unit: str) -> str:
         return percent(value)
     if unit == "req/s":
         return rps(value)
+    if unit == "cost":
+        from benchbox.capacity import money
+
+        return money(float(value))
     return f"{float(value):g} {unit}".strip()
 
 

@@ -167,17 +167,19 @@ def headline(result: Result) -> list[str]:
     if result.verdict == "error":
         return [fmt.clean(p) for p in result.problems[:3]] or ["the run ended in error"]
     failed = [g for g in result.gates if g.passed is False]
+    cost = [fmt.clean(f"cost: {result.cost.statement}")] if result.cost is not None and result.cost.statement else []
     if failed:
-        return [f"{fmt.clean(g.name)}: {fmt.in_unit(g.observed, g.unit)} breaks {fmt.threshold(g)}" for g in failed]
+        return [f"{fmt.clean(g.name)}: {fmt.in_unit(g.observed, g.unit)} breaks {fmt.threshold(g)}" for g in failed] + cost
     checked = sum(g.passed is True for g in result.gates)
     if not checked:
-        return ["no gate was checked"]
-    return [f"all {checked} checked gates passed"]
+        return ["no gate was checked"] + cost
+    return [f"all {checked} checked gates passed"] + cost
 
 
 def _evaluation_context(result: Result) -> dict[str, Any]:
     """The evaluation section's view (report/evaluation.py), or why there is none."""
     from benchbox.report import evaluation as ev
+    from benchbox.report import gaps
 
     e = result.evaluation
     return {
@@ -190,6 +192,8 @@ def _evaluation_context(result: Result) -> dict[str, Any]:
         "evaluation_slices": ev.slice_rows(e) if e else (),
         "evaluation_slice_header": ev.slice_header(e) if e else (),
         "evaluation_charts": [c for c in (ev.confusion_chart(e), ev.calibration_chart(e)) if c] if e else [],
+        "evaluation_gaps": gaps.gap_rows(e) if e else (),
+        "evaluation_gap_charts": gaps.charts(e) if e else [],
     }
 
 
@@ -205,6 +209,9 @@ def _environment() -> Any:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    from benchbox.capacity import money
+
+    env.globals["money"] = money
     env.filters.update(
         ms=format_ms, count=fmt.count, rps=fmt.rps, pct=fmt.percent, cpu=fmt.cpu,
         seconds=fmt.seconds, clean=fmt.clean, verdict=fmt.verdict_label,

@@ -102,6 +102,10 @@ def render(result: Result) -> str:
         out += ["**Brakes**", ""] + [f"- {text(note)}" for note in result.notes] + [""]
     if result.problems:
         out += ["**Problems**", ""] + [f"- {text(problem)}" for problem in result.problems] + [""]
+    if result.cost is not None and result.cost.statement:
+        out += [f"**Cost**: {text(result.cost.statement)}", ""]
+    if result.cost is not None and result.cost.sizing is not None:
+        out += [f"**Expected load**: {text(result.cost.sizing.statement)}", ""]
     out += ["#### Gates", ""] + _gates(result) + [""]
     if result.load and result.load.phases:
         out += ["#### Load", ""] + _phases(result.load.phases) + [""]
