@@ -187,11 +187,9 @@ class _Run:
 
     def _alive(self) -> bool:
         parts = urlsplit(self.url)
-        try:
-            self.client.get(f"{parts.scheme}://{parts.netloc}/", timeout=min(2.0, self.o.timeout_s))
-            return True
-        except httpx.HTTPError:
-            return False
+        reply = bounded.send(self.client, "GET", f"{parts.scheme}://{parts.netloc}/",
+                             timeout_s=min(2.0, self.o.timeout_s), keep=0)
+        return reply.status is not None
 
     def _hypothesis(self, name: str, strategy: Any, n: int) -> None:
         stats = self.classes.setdefault(name, _Class())

@@ -19,9 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from benchbox import __version__
+from benchbox import __version__, bounded
 from benchbox.adversarial import corpora
 from benchbox.adversarial.model import AdversarialSection, ClassStats
 from benchbox.findings import Finding, build_finding, group
@@ -155,11 +153,8 @@ class _Run:
             return False
         headers = {k: v for k, v in self.headers.items() if k.lower() != "content-type"}
         for path in self.health_paths:
-            try:
-                response = self.client.get(origin_of(self.url) + path, headers=headers, timeout=5.0)
-            except httpx.HTTPError:
-                return False
-            if not 200 <= response.status_code < 300:
+            if not bounded.send(self.client, "GET", origin_of(self.url) + path, headers=headers, timeout_s=5.0,
+                                keep=0).ok:
                 return False
         return True
 
