@@ -10,10 +10,11 @@ import pytest
 from benchbox.errors import UsageError
 from benchbox.gates import goodput_thresholds, judge, parse_slo
 from benchbox.llm.contract import run_chat_contract
-from benchbox.llm.probes import ddmin, run_chat_adversarial
+from benchbox.llm.probes import run_chat_adversarial
 from benchbox.llm.setup import resolve
 from benchbox.llm.stream import StreamTally
 from benchbox.plan import build_plan
+from benchbox.shrinking import ddmin
 from tests.servers.harness import start_server
 
 
@@ -133,8 +134,8 @@ def test_canary_leak_is_a_finding() -> None:
 
 
 def test_ddmin_keeps_the_failing_core() -> None:
-    text, _ = ddmin("aaaaXbbbbbYcccc", lambda t: object() if "X" in t and "Y" in t else None)  # type: ignore[arg-type, return-value]
-    assert text == "XY"
+    shrunk = ddmin("aaaaXbbbbbYcccc", lambda t: t if "X" in t and "Y" in t else None)
+    assert shrunk.value == "XY" and shrunk.witness == "XY" and shrunk.minimal
 
 
 def test_llm_figures_of_workers_merge_exactly() -> None:

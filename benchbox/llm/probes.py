@@ -27,6 +27,7 @@ from benchbox.llm.client import Exchange, chat_client, exchange
 from benchbox.llm.prompts import chat_body
 from benchbox.llm.stream import CHUNK_JSON, DONE, ERROR_EVENT, FINISH, ROLE, completion_problems
 from benchbox.plan import Plan
+from benchbox.shrinking import ddmin
 from benchbox.target import origin_of
 
 Notify = Callable[[str], None]
@@ -216,7 +217,8 @@ class _Run:
         return out
 
     def _shrink(self, case: ChatCase, ex: Exchange) -> tuple[Exchange, bool]:
-        """The smallest body (fewer messages, shorter text) that still gets a 5xx; each step re-sent."""
+        """The smallest body (fewer messages, shorter text) that still gets a 5xx; each step re-sent
+        (benchbox.shrinking's rule: `fails` answers with the exchange only for the same failure)."""
         body = case.body
         steps = [0]
 
@@ -252,9 +254,9 @@ class _Run:
                     msgs[i]["content"] = text
                     return {**best, "messages": msgs}
 
-                text, got = ddmin(m["content"], lambda t: fails(with_text(t)))
-                if got is not None:
-                    best, best_ex = with_text(text), got
+                shrunk = ddmin(m["content"], lambda t: fails(with_text(t)))
+                if shrunk.witness is not None:
+                    best, best_ex = with_text(shrunk.value), shrunk.witness
         return best_ex, best is not body or best_ex is not ex
 
 
@@ -263,22 +265,3 @@ def _same_failure(first: Exchange, got: Exchange) -> bool:
     if first.status is not None:
         return got.status is not None and got.status >= 500
     return got.status is None and not (got.error or "").startswith("timeout")
-
-
-def ddmin(text: str, fails: Callable[[str], Exchange | None]) -> tuple[str, Exchange | None]:
-    """Zeller's delta debugging on characters: drop ever smaller pieces while the failure stays."""
-    last: Exchange | None = None
-    n = 2
-    while len(text) >= 2:
-        size = -(-len(text) // n)
-        for start in range(0, len(text), size):
-            candidate = text[:start] + text[start + size:]
-            if candidate and (got := fails(candidate)) is not None:
-                text, last, n = candidate, got, max(n - 1, 2)
-                break
-        else:
-            if n >= len(text):
-                break
-            n = min(len(text), 2 * n)
-            continue
-    return text, last
