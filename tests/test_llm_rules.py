@@ -133,6 +133,15 @@ def test_canary_leak_is_a_finding() -> None:
     assert not section.passed
 
 
+def test_the_model_list_is_read_within_max_body() -> None:
+    """The /v1/models probe goes through the bounded layer: a list longer than --max-body is not
+    read (it was a raw httpx.get that read whatever came)."""
+    with start_server("faulty_chat") as srv:
+        assert _chat_plan(srv.url + "/v1").chat.model == "faulty-chat"
+        tiny = _chat_plan(srv.url + "/v1", max_body="16B")
+    assert tiny.llm is None and tiny.chat.model is None  # not even detected: the list was never read
+
+
 def test_ddmin_keeps_the_failing_core() -> None:
     shrunk = ddmin("aaaaXbbbbbYcccc", lambda t: t if "X" in t and "Y" in t else None)
     assert shrunk.value == "XY" and shrunk.witness == "XY" and shrunk.minimal
