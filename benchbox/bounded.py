@@ -107,11 +107,14 @@ class _BoundedStream(httpx.SyncByteStream):
     def __iter__(self) -> Iterator[bytes]:
         seen = 0
         for chunk in self._inner:
+            # The first chunk came in the read that brought the headers (bounded by the read
+            # timeout): a short answer that is complete is not failed because this process was
+            # slow to look at it (a busy machine). Any later chunk past the deadline is a trickle.
+            if seen and time.monotonic() > self._deadline:
+                raise AnswerTooSlow(f"the body was still arriving at the request's deadline ({seen} bytes so far)")
             seen += len(chunk)
             if seen > self._max_bytes:
                 raise BodyTooLarge(f"response body larger than {self._max_bytes // 1024} KiB: reading stopped there")
-            if time.monotonic() > self._deadline:
-                raise AnswerTooSlow(f"the body was still arriving at the request's deadline ({seen} bytes so far)")
             yield chunk
 
     def close(self) -> None:
