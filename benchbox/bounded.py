@@ -1,51 +1,120 @@
-"""httpx clients with bounds: a body-size cap, a whole-answer deadline, pacing and TLS choice.
+"""The parent process's one request layer: `send()` one request, get one `Exchange` back.
 
-Why: httpx's timeouts bound each *read*, so a target that trickles one byte a second never times
-out, and `response.content` keeps whatever a target sends (10 MB, or more). Every httpx client
-benchbox makes (preflight, contract discovery and checks, adversarial) comes from `client()`
-here, so no phase can be held forever or made to buffer without bound, and every phase respects
-`--max-rps` and `--insecure` in one place. A transport wrapper (httpx's documented extension
-point) is used rather than per-call code, so the bound holds for `.get()`, `.post()` and `.send()`.
+Every request benchbox makes outside the load generator (preflight, contract discovery and
+checks, adversarial cases and probes, chat probes, shadow outputs, saturation samples,
+evaluation, the model list) goes through `send()` on a `client()`, so each is bounded the same
+way and fails in the same words:
+- a body cap (--max-body): `response.content` would keep whatever a target sends (10 MB, or more);
+- a whole-answer deadline: httpx's timeouts bound each *read*, so a target that trickles one
+  byte a second would never time out;
+- pacing (--max-rps) and the TLS choice (--insecure), in one place;
+- failures classified by benchbox.error_kinds, the vocabulary the load generator counts in.
+The bounds live in a transport wrapper (httpx's documented extension point), so they also hold
+for a caller that still uses the client's `.get()` directly.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
 from benchbox.brakes import Pacer
+from benchbox.error_kinds import (
+    AnswerTooSlow,
+    BodyTooLarge,
+    ErrorKind,
+    classify,
+    describe,
+)
+
+__all__ = ["MAX_BODY_BYTES", "AnswerTooSlow", "BodyTooLarge", "BoundedTransport", "Exchange", "client",
+           "describe", "send"]
 
 # The default of --max-body: bodies are cut off past it. A prediction is far smaller; a model
 # that answers more is worth a look, and a flag away.
 MAX_BODY_BYTES = 4 * 1024 * 1024
 
-
-class BodyTooLarge(httpx.ReadError):
-    """The answer's body passed MAX_BODY_BYTES; reading stopped there."""
+OnLine = Callable[[str, float], None]
 
 
-class AnswerTooSlow(httpx.ReadTimeout):
-    """The whole answer did not arrive within the deadline (bytes kept trickling in)."""
+@dataclass(frozen=True)
+class Exchange:
+    """What one request came to. `status` is None unless the whole answer arrived; then
+    `error_kind` (benchbox.error_kinds) says how it failed and `error` says it in one line."""
+
+    status: int | None
+    headers: Mapping[str, str] = field(default_factory=dict)  # names in lower case
+    body: bytes = b""  # the answer's first `keep` bytes (all of it, by default: it is under --max-body)
+    elapsed_s: float = 0.0
+    error_kind: ErrorKind | None = None
+    error: str | None = None
+
+    @property
+    def content_type(self) -> str | None:
+        return self.headers.get("content-type")
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+
+def send(client: httpx.Client, method: str, url: str, *, headers: Mapping[str, str] | None = None,
+         content: bytes | None = None, timeout_s: float | None = None, keep: int | None = None,
+         on_line: OnLine | None = None) -> Exchange:
+    """Send one request on a `client()` and read the answer to its end, within its bounds.
+
+    `timeout_s` narrows the client's deadline for this request; `keep` keeps only the body's first
+    bytes (the rest is still read, up to --max-body); `on_line` is called with each line of a 2xx
+    text/event-stream answer and the moment it arrived (the chat rules time tokens that way).
+    Never raises for anything the target does: a failure is an Exchange with `error_kind` set."""
+    started = time.perf_counter()
+    limit = keep if keep is not None else -1
+    timeout = timeout_s if timeout_s is not None else httpx.USE_CLIENT_DEFAULT
+    try:
+        with client.stream(method, url, headers=headers, content=content, timeout=timeout) as response:
+            kept = bytearray()
+            stream = on_line is not None and response.status_code < 300 \
+                and "event-stream" in response.headers.get("content-type", "")
+            if stream:
+                assert on_line is not None
+                for line in response.iter_lines():
+                    on_line(line, time.perf_counter())
+                    if limit < 0 or len(kept) < limit:
+                        kept += line.encode("utf-8", "surrogatepass") + b"\n"
+            else:
+                for chunk in response.iter_bytes():
+                    if limit < 0 or len(kept) < limit:
+                        kept += chunk
+            return Exchange(response.status_code, dict(response.headers),
+                            bytes(kept if limit < 0 else kept[:limit]), time.perf_counter() - started)
+    except (httpx.HTTPError, BodyTooLarge, AnswerTooSlow) as exc:
+        return Exchange(None, elapsed_s=time.perf_counter() - started, error_kind=classify(exc),
+                        error=describe(exc))
 
 
 class _BoundedStream(httpx.SyncByteStream):
-    def __init__(self, inner: httpx.SyncByteStream, request: httpx.Request, max_bytes: int, deadline: float) -> None:
-        self._inner, self._request = inner, request
-        self._max_bytes, self._deadline = max_bytes, deadline
+    def __init__(self, inner: httpx.SyncByteStream, max_bytes: int, deadline: float) -> None:
+        self._inner, self._max_bytes, self._deadline = inner, max_bytes, deadline
 
     def __iter__(self) -> Iterator[bytes]:
         seen = 0
         for chunk in self._inner:
+            # The first chunk came in the read that brought the headers (bounded by the read
+            # timeout): a short answer that is complete is not failed because this process was
+            # slow to look at it (a busy machine). Any later chunk past the deadline is a trickle.
+            if seen and time.monotonic() > self._deadline:
+                raise AnswerTooSlow(f"the body was still arriving at the request's deadline ({seen} bytes so far)")
             seen += len(chunk)
             if seen > self._max_bytes:
-                raise BodyTooLarge(f"response body larger than {self._max_bytes // 1024} KiB: reading stopped there",
-                                   request=self._request)
-            if time.monotonic() > self._deadline:
-                raise AnswerTooSlow("the body was still arriving at the request's deadline "
-                                    f"({seen} bytes so far)", request=self._request)
+                raise BodyTooLarge(f"response body larger than {self._max_bytes // 1024} KiB: reading stopped there")
             yield chunk
 
     def close(self) -> None:
@@ -72,10 +141,10 @@ class BoundedTransport(httpx.BaseTransport):
         if length.isdigit() and int(length) > self._max_bytes:
             response.close()
             raise BodyTooLarge(f"response body of {int(length) // 1024} KiB announced, over the "
-                               f"{self._max_bytes // 1024} KiB benchbox reads", request=request)
+                               f"{self._max_bytes // 1024} KiB benchbox reads")
         assert isinstance(response.stream, httpx.SyncByteStream)
         return httpx.Response(response.status_code, headers=response.headers,
-                              stream=_BoundedStream(response.stream, request, self._max_bytes, deadline),
+                              stream=_BoundedStream(response.stream, self._max_bytes, deadline),
                               extensions=response.extensions)
 
     def close(self) -> None:
@@ -90,24 +159,3 @@ def client(*, timeout_s: float, headers: Mapping[str, str] | None = None, insecu
                         transport=BoundedTransport(timeout_s=timeout_s, verify=not insecure, max_rps=max_rps,
                                                    max_bytes=max_bytes),
                         **kwargs)
-
-
-def describe(exc: httpx.HTTPError) -> str:
-    """One line about a transport failure, by kind, for findings and problems."""
-    text = str(exc) or type(exc).__name__
-    if isinstance(exc, BodyTooLarge):
-        return f"too_large: {text}"
-    if isinstance(exc, httpx.ConnectError) and ("CERTIFICATE_VERIFY_FAILED" in text or "certificate" in text.lower()):
-        return f"tls: {text} (use --insecure to accept a self-signed certificate)"
-    if isinstance(exc, httpx.ConnectError) and ("Name or service not known" in text or "nodename" in text
-                                                or "name resolution" in text or "No address" in text):
-        return f"dns: {text}"
-    if isinstance(exc, httpx.ConnectError):
-        return f"connect: {text}"
-    if isinstance(exc, httpx.TimeoutException):
-        return f"timeout: {text if isinstance(exc, AnswerTooSlow) else type(exc).__name__}"
-    if isinstance(exc, (httpx.RemoteProtocolError, httpx.LocalProtocolError)):
-        return f"protocol: not a valid HTTP answer ({text[:120]})"
-    if isinstance(exc, httpx.ReadError):
-        return f"reset: {text}"
-    return f"{type(exc).__name__}: {text}"

@@ -7,13 +7,12 @@ a saved result can be re-read, merged and re-summarised exactly.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 
 from hdrh.histogram import HdrHistogram
 
-import dataclasses
-
-from benchbox.result import LatencySummary, TimePoint
+from benchbox.latency import LatencySummary, TimePoint
 
 LOWEST_US = 1
 HIGHEST_US = 3_600_000_000

@@ -10,56 +10,23 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from benchbox.adversarial.model import AdversarialSection
+from benchbox.atomic import write_atomic
 from benchbox.capacity import CostSection
 from benchbox.contract.model import ContractSection
 from benchbox.errors import UnknownResultSchema, UsageError
 from benchbox.evaluate.model import EvaluationSection
+from benchbox.latency import LatencySummary, TimePoint  # defined below hdr, which builds them
 from benchbox.saturation.model import Saturation
 
 SCHEMA = "benchbox.result/v1"
 
 Verdict = Literal["pass", "fail", "error"]
-
-
-@dataclass(frozen=True)
-class LatencySummary:
-    """Percentiles of one HDR histogram, in milliseconds."""
-
-    count: int
-    min: float
-    mean: float
-    stdev: float
-    p50: float
-    p90: float
-    p95: float
-    p99: float
-    p99_9: float
-    p99_99: float
-    max: float
-
-
-@dataclass(frozen=True)
-class TimePoint:
-    """One second of a load phase, bucketed by completion time."""
-
-    t: int
-    requests: int
-    errors: int
-    p50: float | None = None
-    p95: float | None = None
-    p99: float | None = None
-    max: float | None = None
-    hdr: str | None = None
-    # Set when the point covers other than one whole second (a short window's tail, in compare).
-    duration_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -323,20 +290,8 @@ def dumps(result: Result) -> str:
 
 
 def save(result: Result, path: Path) -> Path:
-    """Write atomically (temp file + rename) so a reader never sees half a document."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = dumps(result)
-    fd, tmp = tempfile.mkstemp(prefix=".result-", suffix=".json.tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """Write atomically (benchbox.atomic) so a reader never sees half a document."""
+    return write_atomic(path, dumps(result))
 
 
 def load(path: Path) -> Result:

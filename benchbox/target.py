@@ -75,17 +75,15 @@ def _probe_paths(client: httpx.Client, paths: tuple[str, ...],
     a moment: a target that accepts and hangs must not stretch --ready-timeout fourfold."""
     probes: list[Probe] = []
     for path in paths:
-        t0 = time.perf_counter()
         left = PROBE_TIMEOUT_S if deadline is None else max(0.2, deadline - time.monotonic())
-        try:
-            response = client.get(path, timeout=min(left, client.timeout.read or PROBE_TIMEOUT_S))
-        except httpx.HTTPError as exc:
-            probes.append(Probe(path=path, status=None, latency_ms=None, error=_describe(exc)))
+        reply = bounded.send(client, "GET", path, timeout_s=min(left, client.timeout.read or PROBE_TIMEOUT_S),
+                             keep=4096)
+        if reply.status is None:
+            probes.append(Probe(path=path, status=None, latency_ms=None, error=reply.error))
             continue
-        latency = round((time.perf_counter() - t0) * 1000.0, 3)
-        probes.append(Probe(path=path, status=response.status_code, latency_ms=latency))
-        if 200 <= response.status_code < 300:
-            return True, probes, response.content[:4096]
+        probes.append(Probe(path=path, status=reply.status, latency_ms=round(reply.elapsed_s * 1000.0, 3)))
+        if reply.ok:
+            return True, probes, reply.body
     if probes and all(p.status in (404, 405) for p in probes):
         return None, probes, b""
     return False, probes, b""
@@ -100,10 +98,6 @@ def _outcome(state: bool | None, probes: list[Probe], good: str, missing: str) -
         return ProbeOutcome(ok=None, path=None, detail=f"{missing} (tried {tried})", probes=tuple(probes))
     shown = "; ".join(f"GET {p.path} -> {p.status if p.status is not None else p.error}" for p in probes)
     return ProbeOutcome(ok=False, path=None, detail=f"not {good}: {shown}", probes=tuple(probes))
-
-
-def _describe(exc: httpx.HTTPError) -> str:
-    return bounded.describe(exc)
 
 
 def _model_version(body: bytes) -> str | None:

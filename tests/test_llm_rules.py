@@ -10,10 +10,11 @@ import pytest
 from benchbox.errors import UsageError
 from benchbox.gates import goodput_thresholds, judge, parse_slo
 from benchbox.llm.contract import run_chat_contract
-from benchbox.llm.probes import ddmin, run_chat_adversarial
+from benchbox.llm.probes import run_chat_adversarial
 from benchbox.llm.setup import resolve
 from benchbox.llm.stream import StreamTally
 from benchbox.plan import build_plan
+from benchbox.shrinking import ddmin
 from tests.servers.harness import start_server
 
 
@@ -132,9 +133,18 @@ def test_canary_leak_is_a_finding() -> None:
     assert not section.passed
 
 
+def test_the_model_list_is_read_within_max_body() -> None:
+    """The /v1/models probe goes through the bounded layer: a list longer than --max-body is not
+    read (it was a raw httpx.get that read whatever came)."""
+    with start_server("faulty_chat") as srv:
+        assert _chat_plan(srv.url + "/v1").chat.model == "faulty-chat"
+        tiny = _chat_plan(srv.url + "/v1", max_body="16B")
+    assert tiny.llm is None and tiny.chat.model is None  # not even detected: the list was never read
+
+
 def test_ddmin_keeps_the_failing_core() -> None:
-    text, _ = ddmin("aaaaXbbbbbYcccc", lambda t: object() if "X" in t and "Y" in t else None)  # type: ignore[arg-type, return-value]
-    assert text == "XY"
+    shrunk = ddmin("aaaaXbbbbbYcccc", lambda t: t if "X" in t and "Y" in t else None)
+    assert shrunk.value == "XY" and shrunk.witness == "XY" and shrunk.minimal
 
 
 def test_llm_figures_of_workers_merge_exactly() -> None:

@@ -11,10 +11,8 @@ A 4xx on a valid input is the contract phase's business, not this one's.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import httpx
 
@@ -22,6 +20,7 @@ from benchbox import bounded
 from benchbox.adversarial.cases import Case
 from benchbox.contract.checks import evaluate
 from benchbox.contract.model import Contract
+from benchbox.error_kinds import finding_kind
 
 LEAK_PATTERNS = (
     ("python traceback", re.compile(r"Traceback \(most recent call last\)")),
@@ -46,7 +45,7 @@ class Outcome:
     headers: Mapping[str, str] = field(default_factory=dict)
     latency_ms: float = 0.0
     error: str | None = None
-    error_kind: str | None = None  # "timeout" or "crash"
+    error_kind: str | None = None  # the finding kind: "timeout" or "crash" (error_kinds.finding_kind)
 
 
 @dataclass(frozen=True)
@@ -70,17 +69,11 @@ def headers_for(base: Mapping[str, str], case: Case) -> dict[str, str]:
 
 
 def send(client: httpx.Client, url: str, headers: Mapping[str, str], case: Case) -> Outcome:
-    start = time.perf_counter()
-    try:
-        resp = client.request(case.method, url, content=case.body, headers=headers_for(headers, case))
-    except httpx.TimeoutException as exc:
-        return Outcome(latency_ms=(time.perf_counter() - start) * 1000, error=bounded.describe(exc)[:200],
-                       error_kind="timeout")
-    except httpx.HTTPError as exc:
-        return Outcome(latency_ms=(time.perf_counter() - start) * 1000,
-                       error=bounded.describe(exc)[:200], error_kind="crash")
-    return Outcome(resp.status_code, resp.headers.get("content-type"), resp.content, dict(resp.headers),
-                   (time.perf_counter() - start) * 1000)
+    reply = bounded.send(client, case.method, url, content=case.body, headers=headers_for(headers, case))
+    latency_ms = reply.elapsed_s * 1000
+    if reply.status is None:
+        return Outcome(latency_ms=latency_ms, error=reply.error, error_kind=finding_kind(reply.error_kind))
+    return Outcome(reply.status, reply.content_type, reply.body, reply.headers, latency_ms)
 
 
 def leak(body: bytes, sent: bytes | None) -> str | None:

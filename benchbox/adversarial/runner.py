@@ -33,6 +33,7 @@ from benchbox.contract.generate import valid_inputs
 from benchbox.contract.model import Contract
 from benchbox.contract.schema import validator
 from benchbox.findings import Finding, group
+from benchbox.shrinking import Fails, confirm
 
 Notify = Callable[[str], None]
 CLASS_WEIGHTS = {"wrong_type": 1.5, "missing_field": 1, "extra_field": 1, "boundary_number": 2,
@@ -203,11 +204,9 @@ class _Run:
 
     def _alive(self) -> bool:
         parts = urlsplit(self.url)
-        try:
-            self.client.get(f"{parts.scheme}://{parts.netloc}/", timeout=min(2.0, self.o.timeout_s))
-            return True
-        except httpx.HTTPError:
-            return False
+        reply = bounded.send(self.client, "GET", f"{parts.scheme}://{parts.netloc}/",
+                             timeout_s=min(2.0, self.o.timeout_s), keep=0)
+        return reply.status is not None
 
     def _hypothesis(self, name: str, strategy: Any, n: int) -> None:
         stats = self.classes.setdefault(name, _Class())
@@ -240,11 +239,18 @@ class _Run:
                 return
         if state["best"] is not None:
             case, problem, out = state["best"]
-            again, out2 = self._exercise(case, stats, recheck=True) if not self.gone else (None, None)
-            same = again is not None and again.key == problem.key
-            self._record(case, out2 if same and out2 else out, again if same and again else problem, stats,
-                         minimal=same and self.o.shrink,
-                         extra=("" if same else " (did not fail the same way when re-sent: not minimal)"))
+            checked = confirm(case, self._fails_as(problem, stats), shrunk=self.o.shrink)
+            again, out2 = checked.witness or (problem, out)
+            self._record(case, out2, again, stats, minimal=checked.minimal,
+                         extra=("" if checked.witness else " (did not fail the same way when re-sent: not minimal)"))
+
+    def _fails_as(self, problem: Problem, stats: _Class) -> Fails[Case, tuple[Problem, Outcome]]:
+        """benchbox.shrinking's test: re-send a case; it fails only if it meets the same (kind, rule)."""
+        def fails(case: Case) -> tuple[Problem, Outcome] | None:
+            again, out = self._exercise(case, stats, recheck=True) if not self.gone else (None, None)
+            return (again, out) if again is not None and out is not None and again.key == problem.key else None
+
+        return fails
 
     def _corpus(self, cases: list[Case]) -> None:
         for case in cases:
@@ -254,10 +260,9 @@ class _Run:
             problem, out = self._exercise(case, stats)
             if problem is None or out is None:
                 continue
-            again, out2 = self._exercise(case, stats, recheck=True) if not self.gone else (None, None)
-            same = again is not None and again.key == problem.key
+            checked = confirm(case, self._fails_as(problem, stats))
             # One change from a known-good body: once re-checked, it is as small as it gets.
-            self._record(case, out2 if same and out2 else out, problem, stats, minimal=same)
+            self._record(case, checked.witness[1] if checked.witness else out, problem, stats, minimal=checked.minimal)
 
     def _record(self, case: Case, out: Outcome, problem: Problem, stats: _Class, *, minimal: bool,
                 extra: str = "") -> None:

@@ -21,6 +21,7 @@ routes; `--public-path PATH` (repeatable) declares others. A 4xx other than 401/
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -28,6 +29,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from benchbox import bounded
 from benchbox.adversarial.cases import JSON, Case, dumps
 from benchbox.adversarial.judge import Problem, send
 from benchbox.adversarial.model import AdversarialOptions
@@ -68,12 +70,10 @@ def routes_of(client: httpx.Client, url: str, headers: Mapping[str, str], contra
         name = segments[segments.index("models") + 1]
         prefix = path[: path.find("/models/")]
         prefix = prefix.removesuffix("/v1")
-        try:
-            meta = client.get(f"{parts.scheme}://{parts.netloc}{prefix}/v2/models/{name}", headers=_plain(headers))
-            if meta.status_code == 200:
-                found += kserve.face_routes(prefix, name)
-        except httpx.HTTPError:
-            pass
+        meta = bounded.send(client, "GET", f"{parts.scheme}://{parts.netloc}{prefix}/v2/models/{name}",
+                            headers=_plain(headers))
+        if meta.status == 200:
+            found += kserve.face_routes(prefix, name)
     if "/v1/" in path and path.rstrip("/").endswith(("/chat/completions", "/completions", "/embeddings", "/models")):
         root = path[: path.find("/v1/") + 3]
         found += [Route(m, root + p, None, "OpenAI-compatible API") for m, p in OPENAI_ROUTES]
@@ -150,10 +150,10 @@ def _body(client: httpx.Client, origin: str, headers: Mapping[str, str], route: 
         return drawn[0] if drawn else {}
     meta_path = kserve.metadata_path(route.path)
     if meta_path is not None:
+        resp = bounded.send(client, "GET", origin + meta_path, headers=_plain(headers))
         try:
-            resp = client.get(origin + meta_path, headers=_plain(headers))
-            _, inputs, _ = kserve.parse_metadata(resp.json())
-        except (httpx.HTTPError, ValueError):
+            _, inputs, _ = kserve.parse_metadata(json.loads(resp.body))
+        except ValueError:  # no answer, or not JSON metadata
             return {}
         drawn = valid_inputs(Contract(url=origin + route.path, method="POST", protocol="kserve-v2",
                                       source="kserve-v2", inputs=inputs), 1, seed)
@@ -175,7 +175,6 @@ def sweep_standalone(url: str, method: str, headers: Mapping[str, str], options:
                      model: str | None = None) -> tuple[list[Any], list[str], int]:
     """The sweep for a phase that has no adversarial run of its own (the OpenAI-compatible chat
     phase): (findings, notes, requests), the target itself included."""
-    from benchbox import bounded
     from benchbox.adversarial.report import finding
 
     findings: list[Any] = []
@@ -193,10 +192,10 @@ def sweep_standalone(url: str, method: str, headers: Mapping[str, str], options:
     with bounded.client(timeout_s=options.timeout_s, insecure=options.insecure, max_rps=options.max_rps,
                         max_bytes=options.max_body_bytes, follow_redirects=False) as client:
         if model is None and "/v1/" in path:  # a model the server knows, so a served request would be a 200
+            listing = bounded.send(client, "GET", url[: url.find("/v1/") + 3] + "/models", headers=_plain(headers))
             try:
-                listed = client.get(url[: url.find("/v1/") + 3] + "/models", headers=_plain(headers)).json()
-                model = str(listed["data"][0]["id"])
-            except (httpx.HTTPError, ValueError, KeyError, IndexError, TypeError):
+                model = str(json.loads(listing.body)["data"][0]["id"])
+            except (ValueError, KeyError, IndexError, TypeError):
                 pass
             target = Contract(url=url, method=method, protocol="json", source=None, model_name=model,
                               routes=target.routes)

@@ -50,25 +50,24 @@ class Answer:
 Send = Callable[[str, str], Answer]
 
 
-def http_sender(method: str, headers: Mapping[str, str], timeout_s: float) -> tuple[Send, Callable[[], None]]:
-    """A thread-safe sender over one httpx client per call site, and its closer."""
-    import httpx
-
+def http_sender(method: str, headers: Mapping[str, str], timeout_s: float, *, insecure: bool = False,
+                max_rps: float | None = None, max_bytes: int | None = None) -> tuple[Send, Callable[[], None]]:
+    """A thread-safe sender over one bounded client (benchbox.bounded), and its closer."""
     from benchbox import bounded
 
     # Bounded like every phase's client: a runaway or endless answer cannot hold the comparison.
-    client = bounded.client(headers=headers, timeout_s=timeout_s, trust_env=False, follow_redirects=False)
+    client = bounded.client(headers=headers, timeout_s=timeout_s, trust_env=False, follow_redirects=False,
+                            insecure=insecure, max_rps=max_rps, max_bytes=max_bytes or bounded.MAX_BODY_BYTES)
 
     def send(url: str, body: str) -> Answer:
+        reply = bounded.send(client, method, url, content=body.encode("utf-8"))
+        if reply.status is None:
+            return Answer(None, "", error=reply.error)
         try:
-            response = client.request(method, url, content=body.encode("utf-8"))
-        except httpx.HTTPError as exc:
-            return Answer(None, "", error=f"{type(exc).__name__}: {exc}"[:200])
-        try:
-            parsed = response.json()
+            parsed = json.loads(reply.body)
         except ValueError:
             parsed = None
-        return Answer(response.status_code, response.text, parsed)
+        return Answer(reply.status, reply.text, parsed)
 
     return send, client.close
 

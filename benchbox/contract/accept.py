@@ -10,11 +10,10 @@ readable fields and an empty `reason` for a human to fill in; only `id` is read.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
+from benchbox.atomic import write_atomic
 from benchbox.errors import UsageError
 from benchbox.findings import Finding, pointer_pattern
 
@@ -30,18 +29,8 @@ def write_accept(findings: Iterable[Finding], path: str | Path) -> Path:
             "id": f.id, "kind": f.kind, "rule": f.rule, "method": f.request.method, "path": f.request.path,
             "pointer": pointer_pattern(f.pointer), "message": f.message, "reason": "",
         })
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps({"schema": SCHEMA, "accepted": list(entries.values())}, indent=2) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=".accept-", suffix=".json.tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomic(path, text)
 
 
 def read_accept(path: str | Path) -> frozenset[str]:

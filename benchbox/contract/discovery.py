@@ -12,6 +12,7 @@ the real shapes. The OpenAPI document is the fallback when the metadata cannot b
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -136,16 +137,15 @@ def _discover(url: str, method: str, options: ContractOptions, client: httpx.Cli
 def _kserve(origin: str, path: str, client: httpx.Client, notes: list[str]) -> Any:
     meta_path = kserve.metadata_path(path)
     assert meta_path is not None
-    try:
-        resp = client.get(origin + meta_path)
-    except httpx.HTTPError as exc:
-        notes.append(f"GET {meta_path}: {type(exc).__name__}")
+    reply = bounded.send(client, "GET", origin + meta_path)
+    if reply.status is None:
+        notes.append(f"GET {meta_path}: {reply.error_kind}")
         return None
-    if resp.status_code != 200:
-        notes.append(f"GET {meta_path}: {resp.status_code}")
+    if reply.status != 200:
+        notes.append(f"GET {meta_path}: {reply.status}")
         return None
     try:
-        return kserve.parse_metadata(resp.json())
+        return kserve.parse_metadata(json.loads(reply.body))
     except ValueError as exc:  # also JSONDecodeError
         notes.append(f"GET {meta_path}: unusable model metadata ({str(exc)[:120]})")
         return None

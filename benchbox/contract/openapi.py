@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from benchbox import bounded
 from benchbox.contract.model import HealthSpec, Route
 from benchbox.contract.schema import self_contained, usable, validator
 from benchbox.errors import UsageError
@@ -29,13 +30,12 @@ def load_explicit(source: str, client: httpx.Client) -> dict[str, Any]:
     """The user's --openapi URL or file; any failure is a usage error naming it."""
     expected = "an OpenAPI document (JSON) as a URL or a file"
     if source.startswith(("http://", "https://")):
-        try:
-            resp = client.get(source)
-        except httpx.HTTPError as exc:
-            raise UsageError(f"bad --openapi {source!r}: unreachable ({type(exc).__name__}); expected {expected}") from None
-        if resp.status_code != 200:
-            raise UsageError(f"bad --openapi {source!r}: HTTP {resp.status_code}; expected {expected}")
-        text = resp.text
+        reply = bounded.send(client, "GET", source)
+        if reply.status is None:
+            raise UsageError(f"bad --openapi {source!r}: unreachable ({reply.error_kind}); expected {expected}")
+        if reply.status != 200:
+            raise UsageError(f"bad --openapi {source!r}: HTTP {reply.status}; expected {expected}")
+        text = reply.text
     else:
         try:
             text = Path(source).read_text(encoding="utf-8")
@@ -50,15 +50,14 @@ def load_explicit(source: str, client: httpx.Client) -> dict[str, Any]:
 def load_auto(origin: str, client: httpx.Client, notes: list[str]) -> tuple[dict[str, Any], str] | None:
     """Look for the document where frameworks serve it; a miss is a note, not an error."""
     for path in AUTO_PATHS:
-        try:
-            resp = client.get(origin + path)
-        except httpx.HTTPError as exc:
-            notes.append(f"GET {path}: {type(exc).__name__}")
+        reply = bounded.send(client, "GET", origin + path)
+        if reply.status is None:
+            notes.append(f"GET {path}: {reply.error_kind}")
             continue
-        doc = _parse(resp.text) if resp.status_code == 200 else None
+        doc = _parse(reply.text) if reply.status == 200 else None
         if doc is not None:
             return doc, origin + path
-        notes.append(f"GET {path}: {resp.status_code}" + (" (not an OpenAPI document)" if resp.status_code == 200 else ""))
+        notes.append(f"GET {path}: {reply.status}" + (" (not an OpenAPI document)" if reply.status == 200 else ""))
     return None
 
 

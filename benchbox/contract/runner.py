@@ -295,20 +295,17 @@ class _Run:
             if view.size <= 1:
                 hit.minimal = True
                 continue
-            found: dict[str, Any] = {}
 
-            def fails(candidate: Any, rule: str = rule) -> bool:
+            def fails(candidate: Any, rule: str = rule) -> tuple[Problem, Exchange] | None:
                 if self.check_valid is not None and is_valid(self.check_valid, candidate) is False:
-                    return False
+                    return None  # below the schema's bounds: not a plausible request
                 problem, ex = self._reproduce(candidate, rule)
-                if problem is not None:
-                    found.update(problem=problem, ex=ex)
-                return problem is not None
+                return (problem, ex) if problem is not None and ex is not None else None
 
-            best, finished = shrink(view, fails)
-            if best is not None:
-                hit.problem, hit.ex = found["problem"], found["ex"]
-            hit.minimal = finished
+            shrunk = shrink(view, fails)
+            if shrunk.witness is not None:
+                hit.problem, hit.ex = shrunk.witness
+            hit.minimal = shrunk.minimal
 
     def _reproduce(self, body: Any, rule: str) -> tuple[Problem | None, Exchange | None]:
         if rule == "determinism":

@@ -16,6 +16,7 @@ import httpx
 
 from benchbox import bounded
 from benchbox.contract.checks import body_text
+from benchbox.error_kinds import finding_kind
 
 RETRY_STATUSES = (429, 503)
 MAX_RETRIES = 3
@@ -35,7 +36,7 @@ class Exchange:
     content: bytes = b""
     headers: Mapping[str, str] = field(default_factory=dict)
     error: str | None = None
-    error_kind: str | None = None  # "timeout" or "crash"
+    error_kind: str | None = None  # the finding kind: "timeout" or "crash" (error_kinds.finding_kind)
     elapsed_ms: float = 0.0  # request sent -> whole answer read (the last try, when retried)
 
     @property
@@ -75,25 +76,18 @@ class Session:
                                                           if k.lower() != "content-type"}
         for attempt in range(MAX_RETRIES + 1):
             self.requests += 1
-            started = time.perf_counter()
-            try:
-                resp = self.client.request(method, url, content=text.encode() if text is not None else None,
-                                           headers=headers)
-            except httpx.TimeoutException as exc:
-                ex.error, ex.error_kind = bounded.describe(exc)[:200], "timeout"
-                ex.elapsed_ms = (time.perf_counter() - started) * 1000
+            reply = bounded.send(self.client, method, url, headers=headers,
+                                 content=text.encode() if text is not None else None)
+            ex.elapsed_ms = reply.elapsed_s * 1000
+            if reply.status is None:
+                ex.error, ex.error_kind = reply.error, finding_kind(reply.error_kind)
                 return ex
-            except httpx.HTTPError as exc:
-                ex.error, ex.error_kind = bounded.describe(exc)[:200], "crash"
-                ex.elapsed_ms = (time.perf_counter() - started) * 1000
+            ex.status, ex.content = reply.status, reply.body
+            ex.content_type = reply.content_type
+            ex.headers = reply.headers
+            if reply.status not in RETRY_STATUSES or attempt == MAX_RETRIES:
                 return ex
-            ex.elapsed_ms = (time.perf_counter() - started) * 1000
-            ex.status, ex.content = resp.status_code, resp.content
-            ex.content_type = resp.headers.get("content-type")
-            ex.headers = dict(resp.headers)
-            if resp.status_code not in RETRY_STATUSES or attempt == MAX_RETRIES:
-                return ex
-            time.sleep(_pause(resp.headers.get("retry-after"), attempt))
+            time.sleep(_pause(reply.headers.get("retry-after"), attempt))
         return ex
 
 

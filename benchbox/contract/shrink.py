@@ -16,6 +16,7 @@ from typing import Any
 
 from benchbox.contract.invariants import REQUEST_BATCH_KEYS
 from benchbox.contract.model import Contract
+from benchbox.shrinking import Fails, Shrunk, W, bisect_prefix
 
 MAX_STEPS = 8
 
@@ -66,18 +67,8 @@ def _kserve_view(contract: Contract, body: Any) -> BatchView | None:
     return BatchView(n, take, one)
 
 
-def shrink(view: BatchView, fails: Callable[[Any], bool]) -> tuple[Any | None, bool]:
-    """(smallest failing prefix or None if no shorter one failed, whether the search finished).
-    Assumes failing is monotone in the prefix length, which holds when one item (or the batch
-    size itself) is the cause; a finished search with no shorter prefix means the input was
-    already the shortest."""
-    lo, hi, best, steps = 1, view.size, None, 0
-    while lo < hi and steps < MAX_STEPS:
-        mid = (lo + hi) // 2
-        steps += 1
-        candidate = view.take(mid)
-        if fails(candidate):
-            hi, best = mid, candidate
-        else:
-            lo = mid + 1
-    return best, lo >= hi
+def shrink(view: BatchView, fails: Fails[Any, W]) -> Shrunk[Any, W]:
+    """The smallest failing prefix of the batch (benchbox.shrinking's interface: `fails` re-sends
+    a candidate and returns what it got if it failed the same way). Witness None: no shorter
+    prefix failed; `minimal` with no witness means the input was already the shortest."""
+    return bisect_prefix(view.take(view.size), view.size, view.take, fails, MAX_STEPS)

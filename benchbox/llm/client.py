@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from benchbox import bounded
 from benchbox.llm.stream import StreamTally
 
 KEEP_BYTES = 65536
@@ -42,8 +43,6 @@ class Exchange:
 def chat_client(plan: Any) -> httpx.Client:
     """The contract's and probes' client: every answer bounded (--max-body, a whole-answer
     deadline), paced by --max-rps, --insecure honoured, as every other phase's (benchbox.bounded)."""
-    from benchbox import bounded
-
     return bounded.client(timeout_s=plan.request.timeout_s, insecure=plan.insecure, max_rps=plan.brakes.max_rps,
                           max_bytes=plan.request.max_body_bytes, trust_env=False)
 
@@ -53,45 +52,21 @@ def encode(body: Any) -> str:
 
 
 def exchange(client: httpx.Client, url: str, headers: Mapping[str, str], body: Any, timeout_s: float) -> Exchange:
-    """POST `body` and read the answer to its end (or the deadline)."""
+    """POST `body` and read the answer to its end (or the deadline), through benchbox.bounded."""
     text = encode(body)
     out = Exchange(body_text=text)
-    started = time.perf_counter()
-    deadline = started + timeout_s
-    try:
-        with client.stream("POST", url, content=text.encode("utf-8", "surrogatepass"), headers=dict(headers),
-                           timeout=timeout_s) as response:
-            out.status = response.status_code
-            out.content_type = response.headers.get("content-type", "")
-            kept: list[str] = []
-            size = 0
-            if response.status_code < 300 and "event-stream" in out.content_type:
-                tally = out.tally = StreamTally(started, keep_text=True)
-                for line in response.iter_lines():
-                    now = time.perf_counter()
-                    tally.line(line, now)
-                    if size < KEEP_BYTES:
-                        kept.append(line + "\n")
-                        size += len(line) + 1
-                    if now > deadline:
-                        out.error = f"timeout: the stream was still open after {timeout_s:g}s"
-                        break
-                tally.close(time.perf_counter())
-            else:
-                for chunk in response.iter_bytes():
-                    if size < KEEP_BYTES:
-                        kept.append(chunk.decode("utf-8", "replace"))
-                        size += len(chunk)
-                    if time.perf_counter() > deadline:
-                        out.error = f"timeout: the answer was still arriving after {timeout_s:g}s"
-                        break
-            out.raw = "".join(kept)[:KEEP_BYTES]
-    except httpx.TimeoutException as exc:
-        out.status, out.error = None, f"timeout: {type(exc).__name__} after {timeout_s:g}s"
-    except httpx.HTTPError as exc:
-        out.status, out.error = None, f"{type(exc).__name__}: {exc}"
-    out.elapsed_s = time.perf_counter() - started
-    if out.tally is None and out.raw:
+    tally = StreamTally(time.perf_counter(), keep_text=True)
+    reply = bounded.send(client, "POST", url, content=text.encode("utf-8", "surrogatepass"), headers=dict(headers),
+                         timeout_s=timeout_s, keep=KEEP_BYTES, on_line=tally.line)
+    out.elapsed_s, out.error = reply.elapsed_s, reply.error
+    if reply.status is None:
+        return out
+    out.status, out.content_type = reply.status, reply.content_type or ""
+    out.raw = reply.text[:KEEP_BYTES]
+    if reply.status < 300 and "event-stream" in out.content_type:
+        tally.close(time.perf_counter())
+        out.tally = tally
+    elif out.raw:
         try:
             out.json_body = json.loads(out.raw)
         except ValueError:

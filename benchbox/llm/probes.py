@@ -19,9 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from benchbox import __version__
+from benchbox import __version__, bounded
 from benchbox.adversarial import corpora
 from benchbox.adversarial.model import AdversarialSection, ClassStats
 from benchbox.findings import Finding, build_finding, group
@@ -29,6 +27,7 @@ from benchbox.llm.client import Exchange, chat_client, exchange
 from benchbox.llm.prompts import chat_body
 from benchbox.llm.stream import CHUNK_JSON, DONE, ERROR_EVENT, FINISH, ROLE, completion_problems
 from benchbox.plan import Plan
+from benchbox.shrinking import ddmin
 from benchbox.target import origin_of
 
 Notify = Callable[[str], None]
@@ -155,11 +154,8 @@ class _Run:
             return False
         headers = {k: v for k, v in self.headers.items() if k.lower() != "content-type"}
         for path in self.health_paths:
-            try:
-                response = self.client.get(origin_of(self.url) + path, headers=headers, timeout=5.0)
-            except httpx.HTTPError:
-                return False
-            if not 200 <= response.status_code < 300:
+            if not bounded.send(self.client, "GET", origin_of(self.url) + path, headers=headers, timeout_s=5.0,
+                                keep=0).ok:
                 return False
         return True
 
@@ -221,7 +217,8 @@ class _Run:
         return out
 
     def _shrink(self, case: ChatCase, ex: Exchange) -> tuple[Exchange, bool]:
-        """The smallest body (fewer messages, shorter text) that still gets a 5xx; each step re-sent."""
+        """The smallest body (fewer messages, shorter text) that still gets a 5xx; each step re-sent
+        (benchbox.shrinking's rule: `fails` answers with the exchange only for the same failure)."""
         body = case.body
         steps = [0]
 
@@ -257,9 +254,9 @@ class _Run:
                     msgs[i]["content"] = text
                     return {**best, "messages": msgs}
 
-                text, got = ddmin(m["content"], lambda t: fails(with_text(t)))
-                if got is not None:
-                    best, best_ex = with_text(text), got
+                shrunk = ddmin(m["content"], lambda t: fails(with_text(t)))
+                if shrunk.witness is not None:
+                    best, best_ex = with_text(shrunk.value), shrunk.witness
         return best_ex, best is not body or best_ex is not ex
 
 
@@ -268,22 +265,3 @@ def _same_failure(first: Exchange, got: Exchange) -> bool:
     if first.status is not None:
         return got.status is not None and got.status >= 500
     return got.status is None and not (got.error or "").startswith("timeout")
-
-
-def ddmin(text: str, fails: Callable[[str], Exchange | None]) -> tuple[str, Exchange | None]:
-    """Zeller's delta debugging on characters: drop ever smaller pieces while the failure stays."""
-    last: Exchange | None = None
-    n = 2
-    while len(text) >= 2:
-        size = -(-len(text) // n)
-        for start in range(0, len(text), size):
-            candidate = text[:start] + text[start + size:]
-            if candidate and (got := fails(candidate)) is not None:
-                text, last, n = candidate, got, max(n - 1, 2)
-                break
-        else:
-            if n >= len(text):
-                break
-            n = min(len(text), 2 * n)
-            continue
-    return text, last

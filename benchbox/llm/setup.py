@@ -12,9 +12,7 @@ import json
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-import httpx
-
-from benchbox import __version__
+from benchbox import __version__, bounded
 from benchbox.gates import goodput_thresholds, parse_slo
 from benchbox.llm.model import ChatSpec
 from benchbox.llm.prompts import chat_bodies
@@ -98,10 +96,13 @@ def _model_ids(plan: Plan, url: str) -> list[str] | None:
     """The model ids of an OpenAI model list at `url`, or None when it is not one."""
     headers = {"User-Agent": f"benchbox/{__version__}", **dict(plan.request.headers)}
     headers.pop("Content-Type", None)
+    # Bounded, paced and TLS-configured as every other request (--max-body, --max-rps, --insecure).
+    with bounded.client(timeout_s=min(5.0, plan.request.timeout_s), insecure=plan.insecure,
+                        max_rps=plan.brakes.max_rps, max_bytes=plan.request.max_body_bytes, trust_env=False) as client:
+        reply = bounded.send(client, "GET", url, headers=headers)
     try:
-        response = httpx.get(url, headers=headers, timeout=min(5.0, plan.request.timeout_s))
-        data = response.json() if response.status_code == 200 else None
-    except (httpx.HTTPError, json.JSONDecodeError, UnicodeDecodeError):
+        data = json.loads(reply.body) if reply.status == 200 else None
+    except ValueError:  # not JSON, or not UTF-8
         return None
     if not isinstance(data, dict) or not isinstance(data.get("data"), list):
         return None

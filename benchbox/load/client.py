@@ -4,11 +4,11 @@ Locust's FastHttpUser spends most of its CPU in its wrapper around geventhttpcli
 notes: 81 %); driving geventhttpclient's HTTPClient directly does the same wire work at about
 twice the speed. Each Locust user owns one Connection, so one user is one TCP connection, as in
 wrk. Only this module and its siblings import gevent; they run in the generator process.
+A failure is counted under benchbox.error_kinds' vocabulary, the one the parent's requests use.
 """
 
 from __future__ import annotations
 
-import errno
 import socket
 import ssl
 import time
@@ -17,18 +17,13 @@ from urllib.parse import urlsplit
 
 import gevent
 from geventhttpclient import HTTPClient
-from geventhttpclient.response import HTTPConnectionClosed, HTTPParseError
 
 from benchbox import __version__
+from benchbox.error_kinds import BodyTooLarge, classify
 from benchbox.load.spec import RequestSpec
 
 _READ_BLOCK = 65536
 SAMPLE_BYTES = 65536
-
-
-class BodyTooLarge(Exception):
-    """The answer's body passed --max-body: it is cut off and counted as a `too_large` error, since
-    a generator that follows a runaway body holds a connection (and its CPU) hostage to it."""
 
 
 class Outcome:
@@ -45,32 +40,6 @@ class Outcome:
         self.detail = ""
         self.sent_at = 0.0
         self.done_at = 0.0
-
-
-def classify(exc: BaseException) -> str:
-    """Errors by kind, as the result reports them: connect, dns, reset, tls, protocol, socket."""
-    if isinstance(exc, socket.gaierror):
-        return "dns"
-    if isinstance(exc, ConnectionRefusedError):
-        return "connect"
-    if isinstance(exc, ssl.SSLError):
-        return "tls"
-    if isinstance(exc, BodyTooLarge):
-        return "too_large"
-    if isinstance(exc, (HTTPConnectionClosed, ConnectionResetError, BrokenPipeError)):
-        return "reset"
-    if isinstance(exc, OSError) and exc.errno in (errno.ECONNRESET, errno.EPIPE):
-        return "reset"
-    if isinstance(exc, (HTTPParseError, ValueError)):
-        return "protocol"
-    if isinstance(exc, OSError):
-        return "socket"
-    name = type(exc).__name__.lower()  # requests' and urllib3's wrappers, from locustfiles
-    if "timeout" in name:
-        return "timeout"
-    if "connect" in name:
-        return "connect"
-    return "client"
 
 
 _TLS_CONTEXTS: dict[bool, ssl.SSLContext] = {}

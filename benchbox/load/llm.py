@@ -18,7 +18,8 @@ from hdrh.histogram import HdrHistogram
 from benchbox import hdr
 from benchbox.llm.model import ChatSpec
 from benchbox.llm.stream import StreamTally, completion_problems, completion_tokens
-from benchbox.load.client import BodyTooLarge, Connection, Outcome, classify
+from benchbox.error_kinds import BodyTooLarge, classify
+from benchbox.load.client import Connection, Outcome
 from benchbox.result import LatencySummary, LlmPoint, LlmStats
 
 

@@ -15,7 +15,7 @@ from locust import User
 from locust.shape import LoadTestShape
 from locust.util.load_locustfile import load_locustfile
 
-from benchbox.load.client import classify
+from benchbox.error_kinds import classify
 from benchbox.load.recorder import Recorder
 
 

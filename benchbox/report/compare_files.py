@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchbox.compare.model import Comparison, dumps
-from benchbox.report import HTML_NAME, JUNIT_NAME, MARKDOWN_NAME, append_step_summary, write_atomic
+from benchbox.report.files import HTML_NAME, JUNIT_NAME, MARKDOWN_NAME, append_step_summary, write_atomic
 
 COMPARE_NAME = "compare.json"
 
@@ -20,7 +20,7 @@ class CompareFiles:
 
 
 def write_compare(comparison: Comparison, out_dir: Path) -> CompareFiles:
-    from benchbox.report import compare_html, compare_text
+    from benchbox.report import compare_html, compare_text  # submodules: the renderers, Jinja2 with them
 
     document = write_atomic(out_dir / COMPARE_NAME, dumps(comparison))
     summary = compare_text.markdown(comparison)
