@@ -14,6 +14,9 @@ from benchbox import bounded
 from benchbox.adversarial import AdversarialOptions, run_adversarial
 from benchbox.contract import ContractOptions, discover
 from benchbox.contract.runner import run_contract
+from benchbox.llm.contract import run_chat_contract
+from benchbox.llm.setup import resolve
+from benchbox.plan import build_plan
 from tests.servers.harness import ServerProcess, start_server
 
 INFER = "/v2/models/iris/infer"
@@ -73,3 +76,16 @@ def test_after_check_needs_a_known_good_input_that_was_good_before(server: Serve
     good = run_adversarial(url, "POST", {}, [GOOD], contract, options)
     assert not any("before any hostile input" in n for n in good.notes)
     assert good.healthy_after is True
+
+
+def test_a_stream_cut_finer_than_tokens_is_not_a_usage_finding() -> None:
+    """LiteLLM's proxy streams a mock answer three characters a chunk, with an honest token count:
+    more chunks than tokens is no under-count; fewer tokens than words still is."""
+    for fault, finds in (("none", False), ("usage-mismatch", True)):
+        with start_server("faulty_chat", "--fault", fault, "--chunk-chars", "3") as srv:
+            plan = resolve(build_plan({"target": srv.url + "/v1/chat/completions", "seed": "7"}, env={}))
+            section = run_chat_contract(plan)
+        usage = [f for f in section.violations if f.rule == "stream.usage"]
+        assert bool(usage) is finds, (fault, [f.detail for f in usage])
+        if fault == "none":
+            assert section.passed and section.violations == ()
