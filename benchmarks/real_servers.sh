@@ -7,7 +7,7 @@
 # nothing but the URL, then with a body where the server documents none. Results go to
 # $ROOT/out/<run>/ and a one-line summary per run is printed. See docs/real-servers.md.
 #
-#   bash benchmarks/real_servers.sh [mlserver|mlflow|litellm ...]   # default: all three
+#   bash benchmarks/real_servers.sh [mlserver|mlserver-typed|mlflow|litellm ...]   # default: all
 #   FULL=1 bash benchmarks/real_servers.sh mlserver                 # also a default-length run
 #
 # Needs: python3 -m venv, pip reaching PyPI, curl. ~2 GB of venvs; installs take minutes.
@@ -58,9 +58,9 @@ for phase, key in (("contract", "violations"), ("adversarial", "findings")):
 EOF
 }
 
-mlserver() {
+mlserver() {  # mlserver [typed]: typed declares the model's inputs in its metadata
     venv mlserver mlserver mlserver-sklearn scikit-learn
-    local dir="$ROOT/work/mlserver" http grpc metrics
+    local typed=${1:-} dir="$ROOT/work/mlserver${1:+-$1}" http grpc metrics
     mkdir -p "$dir"
     "$ROOT/mlserver/bin/python" - "$dir/model.joblib" <<'EOF'
 import sys, joblib
@@ -69,13 +69,16 @@ from sklearn.linear_model import LogisticRegression
 X, y = load_iris(return_X_y=True)
 joblib.dump(LogisticRegression(max_iter=500).fit(X, y), sys.argv[1])
 EOF
-    echo '{"name": "iris", "implementation": "mlserver_sklearn.SKLearnModel", "parameters": {"uri": "./model.joblib", "version": "v1"}}' > "$dir/model-settings.json"
+    local io=""
+    [ -z "$typed" ] || io='"inputs": [{"name": "x", "datatype": "FP32", "shape": [-1, 4]}], "outputs": [{"name": "predict", "datatype": "INT64", "shape": [-1, 1]}], '
+    echo "{\"name\": \"iris\", \"implementation\": \"mlserver_sklearn.SKLearnModel\", $io\"parameters\": {\"uri\": \"./model.joblib\", \"version\": \"v1\"}}" > "$dir/model-settings.json"
     http=$(free_port); grpc=$(free_port); metrics=$(free_port)
     echo "{\"host\": \"127.0.0.1\", \"http_port\": $http, \"grpc_port\": $grpc, \"metrics_port\": $metrics, \"parallel_workers\": 0}" > "$dir/settings.json"
     (cd "$dir" && exec "$ROOT/mlserver/bin/mlserver" start . > server.log 2>&1) & PIDS+=($!)
     wait_http "http://127.0.0.1:$http/v2/health/ready" 120
     local url="http://127.0.0.1:$http/v2/models/iris/infer"
     echo '{"inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP32", "data": [5.1, 3.5, 1.4, 0.2]}]}' > "$dir/body.json"
+    if [ -n "$typed" ]; then run mlserver-typed-url --target "$url" "${SHORT[@]}"; kill "${PIDS[-1]}"; return; fi
     run mlserver-url --target "$url" "${SHORT[@]}"
     run mlserver-body --target "$url" --body "@$dir/body.json" "${SHORT[@]}"
     [ -z "${FULL:-}" ] || run mlserver-default --target "$url" --body "@$dir/body.json"
@@ -131,6 +134,8 @@ EOF
     [ -z "${FULL:-}" ] || run litellm-default --target "$url" --api-key-env LITELLM_TEST_KEY
 }
 
-for server in "${@:-mlserver mlflow litellm}"; do
+mlserver-typed() { mlserver typed; }
+
+for server in "${@:-mlserver mlserver-typed mlflow litellm}"; do
     for s in $server; do "$s"; done
 done
