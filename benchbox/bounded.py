@@ -136,7 +136,7 @@ class BoundedTransport(httpx.BaseTransport):
         # The whole answer gets as long as one read may take (a per-request timeout= narrows it).
         read = (request.extensions.get("timeout") or {}).get("read")
         deadline = time.monotonic() + (read if read is not None else self._timeout_s)
-        response = self._inner.handle_request(request)
+        response = self._send(request)
         length = response.headers.get("content-length", "")
         if length.isdigit() and int(length) > self._max_bytes:
             response.close()
@@ -147,8 +147,36 @@ class BoundedTransport(httpx.BaseTransport):
                               stream=_BoundedStream(response.stream, self._max_bytes, deadline),
                               extensions=response.extensions)
 
+    def _send(self, request: httpx.Request) -> httpx.Response:
+        """Send once; re-send once on a new connection when a kept-alive one was found closed.
+
+        Why: servers may close a kept-alive connection right after an answer without saying
+        `Connection: close` (uvicorn does after a 500 from the app). The next request on it then
+        fails with no answer, and the failure would be blamed on an input that did nothing (its
+        curl line gets a normal answer). httpx drops the dead connection, so the second send opens
+        a new one; an input that really breaks the connection fails again and is reported as such.
+        """
+        try:
+            return self._inner.handle_request(request)
+        except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError) as exc:
+            if not (_no_answer(exc) and isinstance(request.stream, httpx.ByteStream)):
+                raise
+            first = exc
+        self._pacer.wait()
+        try:
+            return self._inner.handle_request(request)
+        except httpx.ConnectError:
+            raise first from None  # the target is gone: the first failure says more
+
     def close(self) -> None:
         self._inner.close()
+
+
+def _no_answer(exc: httpx.HTTPError) -> bool:
+    """A connection closed or reset before any byte of the answer (not a garbled answer)."""
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return "without sending a response" in str(exc)
+    return True
 
 
 def client(*, timeout_s: float, headers: Mapping[str, str] | None = None, insecure: bool = False,

@@ -29,6 +29,7 @@ from benchbox.adversarial.judge import Outcome, Problem, judge, retry_after_s, s
 from benchbox.adversarial.model import SEVERITY, AdversarialOptions, AdversarialSection, ClassStats
 from benchbox.adversarial.report import finding
 from benchbox.contract import slow
+from benchbox.contract.checks import evaluate
 from benchbox.contract.generate import valid_inputs
 from benchbox.contract.model import Contract
 from benchbox.contract.schema import validator
@@ -111,6 +112,7 @@ class _Run:
             self.requests += probes.rate_limit_probe(self.client, self.url, self.headers, base, self.method,
                                                      self.o.expect_rate_limit, self._report, self.notes,
                                                      max_workers=self.o.max_concurrency or 16)
+        known_good = self._good_before(base)
         self._typical(base)
         c = self.c
         json_required = c is not None and (c.request_schema is not None or bool(c.inputs))
@@ -135,7 +137,7 @@ class _Run:
         if self._late():
             self.notes.append(f"budget of {self.o.budget_s:g} s reached: some classes ran fewer cases")
         paths = self.o.health_paths or tuple(h.path for h in (self.c.health if self.c else ())) or ("/health", "/ready")
-        healthy, n = probes.health_after(self.client, self.url, self.headers, base, self.method, self.c, paths,
+        healthy, n = probes.health_after(self.client, self.url, self.headers, known_good, self.method, self.c, paths,
                                          self.o.timeout_s, self._report, self.notes)
         self.requests += n
         return self._section(healthy, None)
@@ -148,6 +150,22 @@ class _Run:
             drawn = valid_inputs(self.c, 1, self.o.seed, self.notes)
             if drawn:
                 return drawn[0]
+        return None
+
+    def _good_before(self, base: Any) -> Any:
+        """`base` when it is answered correctly before any hostile input, else None: the after-check
+        can only say the target got worse if the known-good input was good to begin with."""
+        out = send(self.client, self.url, self.headers, probes.good_case(self.method, base))
+        self.requests += 1
+        if out.status == 429:  # rate-limited: nothing learnt, keep the usual after-check
+            return base
+        if out.status is not None and 200 <= out.status < 300 and (
+                self.c is None or not evaluate(self.c, base, out.status, out.content_type, out.content,
+                                               "valid").problems):
+            return base
+        got = f"answered {out.status}" if out.status is not None else f"got no answer ({out.error_kind})"
+        self.notes.append(f"the known-good input {got} before any hostile input: the after-check uses the "
+                          "health paths only")
         return None
 
     def _classify(self, doc: Any) -> Expect:

@@ -46,12 +46,14 @@ class StreamTally:
 
     __slots__ = ("started", "events", "output_chunks", "first_at", "last_at", "gaps", "roles",
                  "role_late", "finish_reason", "usage", "done", "after_done", "bad_chunks", "first_bad",
-                 "error_event", "text", "_data", "keep_text")
+                 "error_event", "text", "_data", "keep_text", "words", "_in_word")
 
     def __init__(self, started: float, keep_text: bool = False) -> None:
         self.started = started
         self.events = 0
         self.output_chunks = 0
+        self.words = 0  # whitespace-separated words across all output text (a word may span chunks)
+        self._in_word = False
         self.first_at: float | None = None
         self.last_at: float | None = None
         self.gaps: list[float] = []
@@ -136,6 +138,7 @@ class StreamTally:
                 else:
                     self.gaps.append(now - self.last_at)  # type: ignore[operator]
                 self.last_at = now
+                self._count_words(delta)
                 if self.keep_text and isinstance(delta.get("content"), str):
                     self.text.append(delta["content"])
         reason = choice.get("finish_reason")
@@ -149,6 +152,18 @@ class StreamTally:
         """From `usage` when it is there and sane, else one output chunk per token."""
         reported = completion_tokens(self.usage)
         return reported if reported is not None else self.output_chunks
+
+    def _count_words(self, delta: dict[str, Any]) -> None:
+        for key in ("content", "reasoning_content", "reasoning"):
+            piece = delta.get(key)
+            if not isinstance(piece, str):
+                continue
+            for ch in piece:
+                if ch.isspace():
+                    self._in_word = False
+                elif not self._in_word:
+                    self._in_word = True
+                    self.words += 1
 
     @property
     def reply(self) -> str:
@@ -183,7 +198,7 @@ class StreamTally:
                                f"{self.roles} role deltas; after content: {self.role_late}"))
         if self.finish_reason is None:
             out.append(Problem(FINISH, "no chunk carried a finish_reason"))
-        out += usage_problems(self.usage, self.output_chunks, usage_asked, streamed=True)
+        out += usage_problems(self.usage, self.words, usage_asked, streamed=True)
         tokens = self.output_tokens
         if max_tokens is not None and tokens > max_tokens:
             out.append(Problem(MAX_TOKENS, "the answer has more tokens than max_tokens allows",
@@ -198,8 +213,12 @@ def completion_tokens(usage: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
-def usage_problems(usage: Any, chunks: int, asked: bool, *, streamed: bool) -> list[Problem]:
-    """`usage` must add up, and a stream cannot have fewer tokens than output chunks."""
+def usage_problems(usage: Any, words: int, asked: bool, *, streamed: bool) -> list[Problem]:
+    """`usage` must add up, and a stream cannot have fewer tokens than the words it streamed.
+
+    Words, not chunks: a server or proxy may cut its text into chunks smaller than tokens (LiteLLM's
+    mock streams three characters at a time), so chunks can outnumber tokens in an honest stream;
+    but BPE and SentencePiece tokenizers split on whitespace first, so no token spans two words."""
     if usage is None:
         return [Problem(USAGE, "usage was asked for (stream_options.include_usage) but never sent")] if asked else []
     fields = {k: usage.get(k) for k in ("prompt_tokens", "completion_tokens", "total_tokens")}
@@ -209,9 +228,9 @@ def usage_problems(usage: Any, chunks: int, asked: bool, *, streamed: bool) -> l
     p, c, t = fields["prompt_tokens"], fields["completion_tokens"], fields["total_tokens"]
     if p + c != t:  # type: ignore[operator]
         return [Problem(USAGE, "usage.total_tokens is not prompt_tokens + completion_tokens", f"{p} + {c} != {t}")]
-    if streamed and c < chunks:  # type: ignore[operator]
-        return [Problem(USAGE, "usage.completion_tokens is smaller than the number of streamed output chunks",
-                        f"completion_tokens {c}, output chunks {chunks}")]
+    if streamed and c < words:  # type: ignore[operator]
+        return [Problem(USAGE, "usage.completion_tokens is smaller than the number of words streamed",
+                        f"completion_tokens {c}, words streamed {words}")]
     return []
 
 

@@ -13,7 +13,11 @@ a malformed request.
     astral-500      500 (a plain-text traceback) when any message holds a character beyond U+FFFF
     leaks-system    a user message asking to 'ignore' or 'repeat' gets the system prompt back
 
-    python tests/servers/faulty_chat.py --fault MODE --port 0
+    python tests/servers/faulty_chat.py --fault MODE [--chunk-chars N] --port 0
+
+`--chunk-chars N` streams the answer's text N characters a chunk instead of a token a chunk (usage
+still counts tokens), as LiteLLM's proxy streams a `mock_response`: honest, with more chunks than
+tokens.
 
 Prints ``LISTENING http://127.0.0.1:PORT`` once ready; exits on SIGTERM/SIGINT or when the
 process that started it is gone. Streams are close-delimited (HTTP/1.0 style), one connection each.
@@ -38,6 +42,7 @@ ROLES = ("system", "user", "assistant", "tool", "developer")
 
 class Handler(BaseHTTPRequestHandler):
     fault = "none"
+    chunk_chars = 0
     protocol_version = "HTTP/1.0"
 
     def log_message(self, *args: Any) -> None:  # quiet
@@ -110,7 +115,11 @@ class Handler(BaseHTTPRequestHandler):
                     "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
 
         send(chunk({"role": "assistant", "content": ""}))
-        for i, token in enumerate(tokens):
+        pieces = tokens
+        if self.chunk_chars:
+            text = "".join(tokens)
+            pieces = [text[i:i + self.chunk_chars] for i in range(0, len(text), self.chunk_chars)]
+        for i, token in enumerate(pieces):
             if self.fault == "broken-chunk" and i == 1:
                 send('{"id": "x", "choices": [{"delta": {"content": " bro')
                 continue
@@ -126,10 +135,12 @@ class Handler(BaseHTTPRequestHandler):
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fault", choices=FAULTS, default="none")
+    parser.add_argument("--chunk-chars", type=int, default=0, help="stream N characters a chunk")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
     Handler.fault = args.fault
+    Handler.chunk_chars = args.chunk_chars
     server = ThreadingHTTPServer((args.host, args.port), Handler)
     asyncio.run(serve_threaded(server, args.host))
     return 0
