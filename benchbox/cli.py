@@ -26,13 +26,15 @@ if TYPE_CHECKING:
 
 _RUN_HELP = """Check that the endpoint at --target is ready for production traffic.
 
-Preflight (reachable, healthy, ready), then steady load recorded in HDR histograms, then gates
-(default: P95 <= 2s, errors <= 1%). Writes result.json, report.html, summary.md and junit.xml.
+Preflight (reachable, healthy, ready); the contract (discovered and checked); malformed and
+hostile inputs; with --eval, scores on a labelled set; steady load recorded in HDR histograms; a
+search for the highest sustainable throughput; then gates (default: P95 <= 2s, errors <= 1%).
+--skip leaves phases out. Writes result.json, report.html, summary.md and junit.xml.
 
 With neither --rate nor --users, the load is open loop at 10 requests/s for 30 s.
 
 Exit codes: 0 all gates passed, 1 a gate failed, 2 bad usage, 3 target unreachable or never
-ready, 130 interrupted (the partial report is still written)."""
+ready, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM); the partial report is still written."""
 
 
 def _run_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -210,8 +212,10 @@ the same load at both in alternating windows (default 50 req/s for 30s per side)
 inputs to both (shadow outputs), and saves each side's result.json.
 
 Per percentile and throughput: the difference, a bootstrap confidence interval over seconds, and
-a verdict (regression, improvement, no significant change). Exit codes: 0 no gate failed, 1 a
-gate failed (significant and beyond its threshold), 2 bad usage, 3 a target unreachable."""
+a verdict (regression, improvement, no significant change). With no --max-regression, a
+significant regression beyond --min-effect in P50, P95, P99, throughput or error rate fails;
+`--max-regression none` only reports. Exit codes: 0 no gate failed, 1 a gate failed (significant
+and beyond its threshold), 2 bad usage, 3 a target unreachable, 130/143 interrupted."""
 
 
 @cli.command(help=_COMPARE_HELP)

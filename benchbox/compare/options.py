@@ -40,8 +40,8 @@ class CompareRequest:
 
 def build_request(results: Sequence[str], flags: Mapping[str, Any], now: datetime | None = None) -> CompareRequest:
     """Flags -> CompareRequest; any bad value is a UsageError naming it."""
-    gates = parse_gates(flags.get("max_regression") or (), flags.get("min_agreement"))
     settings = _settings(flags)
+    gates = parse_gates(flags.get("max_regression") or (), flags.get("min_agreement"), settings.min_effect)
     now = now or datetime.now(timezone.utc)
     urls = flags.get("baseline"), flags.get("candidate")
     if results and any(urls):
@@ -72,7 +72,8 @@ def _plan(flags: Mapping[str, Any], url: str, out: Path, skip: frozenset[str]) -
     given = {k: v for k, v in flags.items() if k in _RUN_KEYS}
     if given.get("rate") is None and given.get("users") is None:
         given["rate"] = DEFAULT_RATE
-    given.update(target=url, out=str(out), skip="contract" if "contract" in skip else None)
+    # The parts a side's own pipeline knows by name: its result.json then says what was skipped.
+    given.update(target=url, out=str(out), skip=",".join(sorted(skip & {"contract", "load", "eval"})) or None)
     return build_plan(given)
 
 
