@@ -40,7 +40,7 @@ class RunContext:
     notify: Observer = ignore
     adapter: Any = None  # benchbox.adapters.Adapter, chosen by the pipeline (which may refine it after preflight)
     started: str = field(default_factory=now)
-    effective: Plan = None  # type: ignore[assignment]  # set in __post_init__: the plan, until a stage learns
+    effective: Plan = field(init=False)  # the plan, until a stage learns something
     found: Any = None  # the discovered contract (benchbox.contract), when the target described one
     inputs: str = ""  # where the load's bodies came from: --body, the contract, the prompts, or none
     preflight: Preflight | None = None
@@ -57,8 +57,7 @@ class RunContext:
     ran: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        if self.effective is None:
-            self.effective = self.plan
+        self.effective = self.plan
         if not self.inputs:
             self.inputs = "--body" if self.plan.request.bodies else "none"
 
