@@ -27,6 +27,10 @@ from benchbox.result import LoadSection, Result, Target, Verdict
 
 
 class Stage(Protocol):
+    """One step of the pipeline. `applies` asks the context (skipped? preflight failed? does the
+    protocol have this stage?); `run` does the work through `ctx.adapter` and writes what it found,
+    or what it measured before an interrupt, into the context."""
+
     name: str
 
     def applies(self, ctx: RunContext) -> bool: ...

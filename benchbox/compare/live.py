@@ -7,8 +7,10 @@ remains between them is the targets' difference. All windows run back to back in
 process (one RunSpec, one phase per window: benchbox/load's machinery unchanged), and each side's
 windows are joined into one phase whose per-second series the bootstrap resamples.
 
-Each side's result.json is written like a run's, so `benchbox compare a/result.json b/result.json`
-later re-reads exactly what this comparison used.
+Each side is a run of the pipeline's own stages (benchbox.pipeline: preflight, inputs, eval) with its
+own context; the windows are each side's load phase under its own brakes; each side's result.json
+comes out of the pipeline's assembler (gates, verdict, secret scrub), so `benchbox compare
+a/result.json b/result.json` later re-reads exactly what this comparison used.
 """
 
 from __future__ import annotations
@@ -62,23 +64,25 @@ def run_live(baseline: Plan, candidate: Plan, options: LiveOptions, settings: Co
     say = notify or (lambda text: None)
     sides = (pipeline.start(baseline, "compare", lines(say)), pipeline.start(candidate, "compare", lines(say)))
     for role, ctx in zip(("baseline", "candidate"), sides):
-        pipeline.drive(ctx, (pipeline.Preflight(),))
+        _drive(sides, pipeline.Preflight(), only=ctx)
         if ctx.preflight is not None and ctx.preflight.error:  # the command's error (exit 3), not a verdict
             raise TargetUnreachable(f"{role}: {ctx.preflight.error}")
     # The load's pool is 100 inputs, as a run's; the shadow wants as many as it is allowed.
     pool_size = max(100 if options.load else 0, options.shadow_cases if options.shadow else 0, 1)
-    _drive(sides[:1], pipeline.Inputs(pool_size, discover=True))
+    _drive(sides, pipeline.Inputs(pool_size, discover=True), only=sides[0])
     _same_inputs(sides[0], sides[1])  # both sides get the baseline's bodies: the same requests
 
     shadow: ShadowSection | None = None
     shadow_skipped = None
-    if options.shadow and sides[0].effective.request.bodies and not _interrupted(sides):
+    if not options.shadow:
+        shadow_skipped = "not checked: the shadow comparison was skipped (--skip shadow)"
+    elif _interrupted(sides):
+        shadow_skipped = f"not checked: interrupted by {_interrupted(sides)} before the shadow comparison"
+    elif sides[0].effective.request.bodies:
         shadow = _shadow(sides[0], sides[1], options.shadow_cases, say)
-    elif options.shadow:
+    else:
         shadow_skipped = ("not checked: no inputs to send both sides (give --body, or let the target "
                           "describe its contract)")
-    else:
-        shadow_skipped = "not checked: the shadow comparison was skipped (--skip shadow)"
 
     if options.evaluate:
         _drive(sides, pipeline.Evaluate())
@@ -117,10 +121,11 @@ def _scrubbed(comparison: Comparison, *plans: Plan) -> Comparison:
     return from_dict(json.loads(scrub_text(secrets, dumps(comparison))))
 
 
-def _drive(sides: Sequence[RunContext], stage: pipeline.Stage) -> None:
-    """One stage on each side, in turn; after an interrupt, on neither (the results still get written)."""
+def _drive(sides: Sequence[RunContext], stage: pipeline.Stage, only: RunContext | None = None) -> None:
+    """One stage on each side (or `only` one), in turn; after an interrupt on either side, on
+    neither (the results are still written)."""
     for ctx in sides:
-        if not _interrupted(sides):
+        if (only is None or ctx is only) and not _interrupted(sides):
             pipeline.drive(ctx, (stage,))
 
 
