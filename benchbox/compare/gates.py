@@ -77,7 +77,7 @@ def parse_gates(regressions: Iterable[str], min_agreement: str | None,
                 min_effect: float = DEFAULT_MIN_EFFECT) -> CompareGates:
     """Later `--max-regression` for the same metric wins, as `--slo` does. None given: the default
     gates (`default_gates`); `none`: no regression gate at all."""
-    given = [text for text in regressions]
+    given = list(regressions)
     if any(text.strip().lower() == "none" for text in given):
         if len(given) > 1:
             raise bad_value("--max-regression", "none", "alone (none turns every regression gate off)")
