@@ -9,22 +9,22 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from benchbox.adversarial.model import AdversarialSection
 from benchbox.contract.model import ContractSection
 from benchbox.evaluate.model import EvaluationSection
 from benchbox.events import Event, Observer, ignore
-from benchbox.flags import REDACTED
 from benchbox.findings import is_secret_header
+from benchbox.flags import REDACTED
 from benchbox.plan import Plan
 from benchbox.result import LoadPhase, Preflight
 from benchbox.saturation.model import Saturation
 
 
 def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 @dataclass

@@ -103,7 +103,10 @@ def run_load(run: RunSpec, notify: Observer, announce: bool = True) -> tuple[lis
     """Run the phases in the generator; return what was measured and, if cut short, the signal's name.
 
     The one place a load phase runs from the parent, for `run` and for each compare side alike."""
-    from benchbox.load.process import PhaseInterrupted, run_phases  # the generator starts only when needed
+    from benchbox.load.process import (  # the generator starts only when needed
+        PhaseInterrupted,
+        run_phases,
+    )
 
     def started(index: int) -> None:
         spec = run.phases[index]

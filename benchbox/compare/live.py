@@ -24,7 +24,12 @@ from pathlib import Path
 from benchbox import hdr, pipeline
 from benchbox.adapters import braked, describe, run_load
 from benchbox.compare import gates as compare_gates
-from benchbox.compare.model import CompareSettings, Comparison, Interleave, ShadowSection
+from benchbox.compare.model import (
+    CompareSettings,
+    Comparison,
+    Interleave,
+    ShadowSection,
+)
 from benchbox.compare.saved import compare_results
 from benchbox.context import RunContext
 from benchbox.errors import TargetUnreachable
@@ -231,4 +236,4 @@ def _spread(bodies: Sequence[str], n: int) -> list[str]:
     return list(seen)
 
 
-__all__ = ["LiveOptions", "LiveOutcome", "run_live", "interleaved", "join_windows"]
+__all__ = ["LiveOptions", "LiveOutcome", "interleaved", "join_windows", "run_live"]
