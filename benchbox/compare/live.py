@@ -67,7 +67,8 @@ def run_live(baseline: Plan, candidate: Plan, options: LiveOptions, settings: Co
     the load is both sides' braked phases interleaved in one generator; each side's result comes
     out of the pipeline's assembler (gates, verdict, secret scrub) before it is saved."""
     say = notify or (lambda text: None)
-    sides = (pipeline.start(baseline, "compare", lines(say)), pipeline.start(candidate, "compare", lines(say)))
+    sides = tuple(pipeline.start(plan, "compare", lines(_prefixed(say, role)))
+                  for plan, role in ((baseline, "baseline"), (candidate, "candidate")))
     for role, ctx in zip(("baseline", "candidate"), sides):
         _drive(sides, pipeline.Preflight(), only=ctx)
         if ctx.preflight is not None and ctx.preflight.error:  # the command's error (exit 3), not a verdict
@@ -112,6 +113,11 @@ def run_live(baseline: Plan, candidate: Plan, options: LiveOptions, settings: Co
                                  sources=(str(paths[0]), str(paths[1])), shadow=shadow, interleave=interleave,
                                  shadow_skipped=shadow_skipped, load_skipped=not options.load)
     return LiveOutcome(_scrubbed(comparison, baseline, candidate), paths[0], paths[1], interrupted)
+
+
+def _prefixed(say: Notify, role: str) -> Notify:
+    """A side's progress lines, named by side."""
+    return lambda text: say(f"{role}: {text}")
 
 
 def _scrubbed(comparison: Comparison, *plans: Plan) -> Comparison:
