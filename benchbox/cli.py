@@ -167,8 +167,10 @@ the same load at both in alternating windows (default 50 req/s for 30s per side)
 inputs to both (shadow outputs), and saves each side's result.json.
 
 Per percentile and throughput: the difference, a bootstrap confidence interval over seconds, and
-a verdict (regression, improvement, no significant change). The brakes (--max-rps,
---max-concurrency, --abort-on, --max-body) bound each side's load and probes as in `run`.
+a verdict (regression, improvement, no significant change). With no --max-regression, a
+significant regression beyond --min-effect in P50, P95, P99, throughput or error rate fails;
+`--max-regression none` only reports. The brakes (--max-rps, --max-concurrency, --abort-on,
+--max-body) bound each side's load and probes as in `run`.
 
 \b
 Exit codes:

@@ -11,7 +11,7 @@ import time
 from typing import Any, TextIO
 
 from benchbox import hdr
-from benchbox.engine import Event
+from benchbox.events import Event
 from benchbox.units import format_ms
 
 

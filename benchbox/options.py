@@ -120,7 +120,8 @@ OPTIONS: tuple[Option, ...] = (
     # -- compare's own: which two things, and what counts as a regression
     O("baseline", "Live: the version running today.", COMPARE, "URL"),
     O("candidate", "Live: the version to ship.", COMPARE, "URL"),
-    O("max_regression", "Gate: p50|p90|p95|p99|rps|errors may be at most PCT worse, e.g. p95=10%; repeatable.",
+    O("max_regression", "Gate: p50|p90|p95|p99|rps|errors may be at most PCT worse, e.g. p95=10%; repeatable. "
+      "Default: a significant regression beyond --min-effect fails; 'none' only reports.",
       COMPARE, "KEY=PCT", multiple=True, shape=TABLE_OR_LIST, example='{p95 = "10%"}'),
     O("min_agreement", "Gate: at least PCT of shadow answers agree, e.g. 99%.", COMPARE, "PCT"),
     O("confidence", "Confidence level of the intervals (default 95%).", COMPARE, "95%"),

@@ -125,7 +125,8 @@ class Plan:
     brakes: Brakes = Brakes()
     evaluation: EvalPlan | None = None  # --eval FILE: score the endpoint on a held-out labelled set
     chat: ChatPlan = ChatPlan()
-    # Set once the target is known to be an OpenAI chat endpoint (benchbox.llm.setup.resolve).
+    # Set only in a run's effective plan (benchbox.context), once the target is known to be an OpenAI
+    # chat endpoint (benchbox.llm.setup.resolve); build_plan never sets it.
     llm: ChatSpec | None = None
     slo_given: frozenset[str] = frozenset()  # gates the user set (flags or config), not defaults
     cost: CostPlan = CostPlan()  # --cost-per-hour, --replicas, --expected-rps, --headroom

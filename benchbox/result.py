@@ -245,6 +245,9 @@ class Result:
     problems: tuple[str, ...] = ()
     # What the brakes (benchbox.brakes) did, e.g. a load phase abandoned on errors.
     notes: tuple[str, ...] = ()
+    # What was actually run, beside the plan as given: the stages, the adapter, the effective request
+    # (a chat URL, generated bodies and where they came from). Optional: older results lack it.
+    ran: Mapping[str, Any] | None = None
     schema: str = SCHEMA
     extra: Mapping[str, Any] = field(default_factory=dict)
 

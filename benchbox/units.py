@@ -70,10 +70,3 @@ def format_ms(value_ms: float | None) -> str:
     return f"{value_ms:.2f} ms"
 
 
-def format_seconds(seconds: float) -> str:
-    """A duration as the user would write it back: 30s, 1.5s, 2m."""
-    if seconds >= 60 and seconds % 60 == 0:
-        return f"{seconds / 60:g}m"
-    if seconds < 1:
-        return f"{seconds * 1000:g}ms"
-    return f"{seconds:g}s"

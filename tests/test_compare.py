@@ -139,6 +139,7 @@ def test_moved_class_shares_are_flagged_and_an_honest_twin_is_not(models, benchb
     (("--max-regression", "p95=ten%", "a.json", "b.json"), "bad --max-regression 'p95=ten%': expected KEY=PERCENT"),
     (("--min-agreement", "120%", "a.json", "b.json"), "bad --min-agreement '120%'"),
     (("a.json",), "expected two result files"),
+    (("--max-regression", "none", "--max-regression", "p95=5%", "a.json", "b.json"), "bad --max-regression 'none'"),
     (("a.json", "b.json", "--baseline", "http://127.0.0.1:1/"), "not both"),
     (("--baseline", "http://127.0.0.1:1/"), "missing --candidate"),
     (("--baseline", "http://127.0.0.1:1/", "--candidate", "ftp://x", "--skip", "load"), "bad --target 'ftp://x'"),
@@ -188,3 +189,50 @@ def test_live_compare_scores_both_versions_on_a_labelled_set(demo_server, benchb
     page = (out / "report.html").read_text()
     assert 'id="section-eval"' in page and "Where the two disagree" in page
     assert "**Evaluation** on" in (out / "summary.md").read_text()
+
+
+def test_live_compare_load_runs_under_the_brakes(fixed_servers, tmp_path) -> None:
+    """#16: each side's windows go through the run's brakes. (Set on the Plans here, as compare
+    builds them; `compare --max-rps` fills the same Plan field.) Upper bounds from benchbox's own
+    record: a busy machine can only make the load slower, never push it past a cap that holds."""
+    import dataclasses
+
+    from benchbox.brakes import Brakes
+    from benchbox.compare.live import run_live
+    from benchbox.compare.options import build_request
+
+    request = build_request((), {"baseline": f"{fixed_servers['base'].url}/p",
+                                 "candidate": f"{fixed_servers['twin'].url}/p", "body": '{"x": 1}', "rate": "200",
+                                 "duration": "2s", "window": "0.5s", "skip": "shadow", "out": str(tmp_path)})
+    assert request.baseline is not None and request.candidate is not None
+    braked = [dataclasses.replace(p, brakes=Brakes(max_rps=30.0)) for p in (request.baseline, request.candidate)]
+    outcome = run_live(*braked, request.live, request.settings, request.gates, request.out_dir)
+    for path in (outcome.baseline_json, outcome.candidate_json):
+        result = load_result(path)
+        phase = result.main_phase
+        assert phase is not None and phase.requests > 0
+        assert phase.offered_rps == 30.0, phase.offered_rps  # 200 req/s asked, 30 allowed
+        assert phase.requests <= 30 * phase.elapsed_s + 2, (phase.requests, phase.elapsed_s)
+        assert result.plan["brakes"]["max_rps"] == 30.0 and result.plan["load"]["rate"] == 200.0
+
+
+def test_a_significant_regression_fails_by_default_and_none_only_reports(fixed_servers, benchbox_cli,
+                                                                          tmp_path) -> None:
+    """#16 item 7: no --max-regression is not a free pass over a 30 % slower candidate."""
+    base, slow = f"{fixed_servers['base'].url}/p", f"{fixed_servers['slow'].url}/p"
+    done = benchbox_cli("compare", "--baseline", base, "--candidate", slow, *LOAD, "--skip", "shadow",
+                        "--out", str(tmp_path / "default"))
+    assert done.code == 1, done.out + done.err
+    gates = {g.name: g for g in load_comparison(tmp_path / "default" / "compare.json").gates}
+    assert {"max-regression p50", "max-regression rps", "max-regression errors"} <= set(gates), gates
+    assert gates["max-regression p50"].passed is False and "default gate" in gates["max-regression p50"].detail
+    assert gates["max-regression errors"].passed is True  # no errors on either side
+    assert "verdict: FAIL" in done.out
+
+    # Same measurements, saved: `none` reports the regression and does not gate on it.
+    saved = [str(tmp_path / "default" / side / "result.json") for side in ("baseline", "candidate")]
+    report = benchbox_cli("compare", *saved, "--max-regression", "none", "--out", str(tmp_path / "none"), "-q")
+    assert report.code == 0, report.out + report.err
+    quiet = load_comparison(tmp_path / "none" / "compare.json")
+    assert quiet.gates == () and quiet.metric("p50").verdict == "regression"
+    assert "verdict: PASS" in report.out

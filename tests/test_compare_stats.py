@@ -133,6 +133,25 @@ def test_a_change_beyond_the_threshold_that_is_noise_passes() -> None:
     assert noisy.gates[0].passed is True
 
 
+def test_without_max_regression_a_significant_regression_fails_and_none_only_reports() -> None:
+    """#16 item 7: the defaults a release gate expects; `none` turns them off; saved results
+    with no load measured get no default gate to skip."""
+    slower = (result(phase(seed=1)), result(phase(scale=1.3, seed=3)))
+    defaults = cgates.parse_gates([], None, SETTINGS.min_effect)
+    assert [g.metric for g in defaults.regressions] == ["p50", "p95", "p99", "rps", "errors"]
+    assert all(g.default for g in defaults.regressions)
+    judged = compare_results(*slower, SETTINGS, defaults)
+    assert judged.verdict == "fail" and judged.metric("p95").verdict == "regression"
+    by_name = {g.name: g for g in judged.gates}
+    assert by_name["max-regression p95"].passed is False and "default gate" in by_name["max-regression p95"].detail
+    reported = compare_results(*slower, SETTINGS, cgates.parse_gates(["None"], None))
+    assert reported.gates == () and reported.verdict == "pass" and reported.metric("p95").verdict == "regression"
+    twins = compare_results(result(phase(seed=1)), result(phase(seed=2)), SETTINGS, defaults)
+    assert twins.verdict == "pass" and all(g.passed for g in twins.gates)
+    with pytest.raises(UsageError, match="bad --max-regression 'none'"):
+        cgates.parse_gates(["none", "p95=5%"], None)
+
+
 @pytest.mark.parametrize("text", ["p95", "p95=10", "p97=10%", "rps=-5%", "p95=ten%", "=5%"])
 def test_bad_regression_gates_name_the_value(text: str) -> None:
     with pytest.raises(UsageError) as err:

@@ -83,6 +83,13 @@ def test_a_tight_ttft_slo_fails_the_gate_and_goodput(chat_demo, tmp_path: Path, 
     gates = {g["name"]: g for g in result["gates"]}
     assert code == 1 and gates["ttft_p50"]["passed"] is False
     assert result["load"]["phases"][-1]["llm"]["good"] == 0 and gates["goodput"]["passed"] is False
+    # #16: the plan is recorded as given (a base URL, no bodies); what ran is recorded beside it.
+    assert result["plan"]["target"] == chat_demo.url + "/v1" and result["plan"]["bodies"] == 0
+    ran = result["ran"]
+    assert ran["adapter"] == "openai-chat" and ran["target"] == result["target"]["url"]
+    assert ran["target"].endswith("/v1/chat/completions") and ran["method"] == "POST"
+    assert ran["bodies_from"] == "prompts" and ran["bodies"] > 0 and ran["model"]
+    assert ran["stages"] == ["preflight", "load"]
 
 
 def test_no_stream_counts_tokens_from_usage(chat_demo) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from tests.servers.harness import start_server
@@ -20,3 +21,51 @@ def test_min_rps_is_judged_against_the_capacity_the_search_found(benchbox_cli, t
     assert gate["metric"] == "saturation.max_sustainable_rps" and gate["passed"] is False
     assert gate["observed"] == saturation["max_sustainable_rps"]
     assert "saturation:" in outcome.out and 'id="saturation"' in (tmp_path / "report.html").read_text()
+
+
+def test_the_engine_stops_at_an_interrupt_and_the_assembler_keeps_what_was_learnt() -> None:
+    """The engine's own contract, with stages of the test's making (no server): a stage that is
+    interrupted ends the run, later stages never start, and the one assembler still makes a
+    partial, scrubbed Result that records the plan as given beside what ran."""
+    from benchbox import pipeline
+    from benchbox.errors import Interrupted
+    from benchbox.plan import build_plan
+
+    key = "sk-test-0123456789abcdef"
+    plan = build_plan({"target": "http://127.0.0.1:9/x", "seed": "1", "api_key_env": "K"}, env={"K": key})
+    started: list[str] = []
+
+    class Learns:
+        name = "inputs"
+
+        def applies(self, ctx: pipeline.RunContext) -> bool:
+            return True
+
+        def run(self, ctx: pipeline.RunContext) -> None:
+            started.append(self.name)
+            ctx.learn_request(bodies=('{"x": 1}',), method="POST")
+            ctx.inputs = "the test"
+            ctx.notes.append(f"the target said: Bearer {key}")  # an echo no stage thought of
+
+    class Interrupts:
+        name = "load"
+
+        def applies(self, ctx: pipeline.RunContext) -> bool:
+            return True
+
+        def run(self, ctx: pipeline.RunContext) -> None:
+            started.append(self.name)
+            raise Interrupted("SIGTERM")
+
+    class Never(Interrupts):
+        name = "saturation"
+
+    result = pipeline.run(plan, stages=(Learns(), Interrupts(), Never()))
+    assert started == ["inputs", "load"]
+    assert result.interrupted == "SIGTERM" and result.partial and result.verdict == "error"
+    assert result.problems == ("interrupted by SIGTERM: the figures cover the run until then",)
+    assert result.plan["method"] == "GET" and result.plan["bodies"] == 0  # as given
+    assert result.ran is not None and result.ran["method"] == "POST" and result.ran["bodies"] == 1
+    assert result.ran["stages"] == ["inputs", "load"] and result.ran["bodies_from"] == "the test"
+    assert key not in json.dumps(dataclasses.asdict(result)) and "<redacted>" in result.notes[0]
+    assert [g.detail for g in result.gates if g.name == "p95"] == ["not checked: interrupted by SIGTERM before the load phase"]

@@ -435,8 +435,9 @@ def test_checklist_answers_from_gates_preflight_and_load() -> None:
     assert rows["Inputs and outputs match the expected shape, type and range"].why == "this result has no contract section"
     assert rows["Malformed, adversarial and boundary inputs handled"].why == "this result has no adversarial section"
     assert rows["Known saturation point; capacity against expected load"].why == "this result has no saturation section"
-    for item in ("Output distribution matches expectations (statistical test)",):
-        assert rows[item].status == "not checked" and "not built yet" in rows[item].why, item
+    for item in ("Output distribution matches expectations (statistical test)",
+                 "A/B against the current version with success criteria"):
+        assert rows[item].status == "not checked" and "benchbox compare --baseline" in rows[item].why, item
     evaluation = rows["Evaluation metrics meet their minimum thresholds"]
     assert evaluation.status == "not checked" and evaluation.why.startswith("no labelled set given (--eval FILE")
     # Every row says why, and every linked section exists on the page.

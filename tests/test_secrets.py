@@ -93,3 +93,38 @@ def test_a_secret_echoed_anywhere_in_the_record_is_scrubbed() -> None:
     text = json.dumps([clean.problems, clean.notes])
     assert not _leaks(text) and text.count("<redacted>") >= 3
     assert clean.problems[0].startswith("target said: invalid token")
+
+
+def test_live_compare_writes_no_secret_on_either_side(tmp_path: Path) -> None:
+    """#16: each side of a live compare goes through the run's assembler and its scrub. The
+    baseline echoes every request's headers back in a 500 (so the keys come back in the answers
+    the shadow comparison records), the candidate answers 200."""
+    from tests.servers.harness import FIXED
+
+    out = tmp_path / "cmp"
+    env = {**os.environ, "BENCHBOX_API_KEY": API_KEY}
+    with start_server(MISBEHAVE, "--mode", "echo-500", "--healthy", "/health", "--healthy", "/ready") as echo, \
+            start_server(FIXED, "--service-ms", "1") as honest:
+        proc = subprocess.run(
+            [sys.executable, "-m", "benchbox", "compare", "--baseline", echo.url + "/v1/predict",
+             "--candidate", honest.url + "/v1/predict", "--body", '{"x": 1}', "--api-key-env", "BENCHBOX_API_KEY",
+             "-H", f"Cookie: {COOKIE}", "-H", f"X-Api-Key: {X_API_KEY}", "--rate", "20", "--duration", "2s",
+             "--window", "0.5s", "--shadow-cases", "3", "--max-regression", "none", "--out", str(out),
+             "--seed", "5"],
+            capture_output=True, text=True, env=env, timeout=180)
+        assert echo.stats().count > 0 and honest.stats().count > 0  # the secrets were really sent to both
+    assert proc.returncode == 0, proc.stdout + proc.stderr  # --max-regression none: reported, not gated
+    assert not _leaks(proc.stdout + proc.stderr), "a secret on the terminal"
+    files = _files(out)
+    names = {p.relative_to(out).as_posix() for p in files}
+    assert {"baseline/result.json", "candidate/result.json", "compare.json", "report.html"} <= names, names
+    for path in files:
+        assert not _leaks(path.read_text(encoding="utf-8", errors="replace")), f"a secret in {path}"
+    # The echo came back (the shadow keeps the baseline's answer) and was scrubbed there.
+    shadow = json.loads((out / "compare.json").read_text())["shadow"]
+    echoed = shadow["disagreements"][0]["baseline"]
+    assert "Authorization: <redacted>" in echoed and "X-Api-Key: <redacted>" in echoed, echoed
+    for side in ("baseline", "candidate"):
+        result = json.loads((out / side / "result.json").read_text())
+        assert result["plan"]["headers"]["Authorization"] == "<redacted>" and result["ran"]["headers"]["Cookie"] == "<redacted>"
+        assert result["ran"]["stages"] == ["preflight", "load"] and result["ran"]["bodies_from"] == "--body"

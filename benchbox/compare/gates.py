@@ -5,6 +5,10 @@ metrics into the same `GateResult` a run's gates give, so JUnit and the report t
 A regression gate fails only when the change is significant (its confidence interval excludes
 zero) AND beyond the threshold: noise never fails a build, and neither does a real but tolerated
 slowdown.
+
+With no `--max-regression`, a release gate's defaults apply: a significant regression beyond
+`--min-effect` in P50, P95, P99 or throughput, or beyond the error-rate change the comparison calls
+at all, fails (a candidate 30 % slower must not pass). `--max-regression none` only reports.
 """
 
 from __future__ import annotations
@@ -17,8 +21,11 @@ from benchbox.errors import UsageError, bad_value
 from benchbox.result import GateResult
 from benchbox.units import parse_percent
 
+DEFAULT_MIN_EFFECT = 0.05  # CompareSettings' own default: changes smaller are not called
+
 REGRESSION_KEYS = ("p50", "p90", "p95", "p99", "rps", "errors")
-_FORM = f"KEY=PERCENT with KEY one of {', '.join(REGRESSION_KEYS)} (e.g. p95=10%)"
+DEFAULT_KEYS = ("p50", "p95", "p99", "rps", "errors")
+_FORM = f"KEY=PERCENT with KEY one of {', '.join(REGRESSION_KEYS)} (e.g. p95=10%), or none"
 
 
 @dataclass(frozen=True)
@@ -27,6 +34,7 @@ class RegressionGate:
 
     metric: str
     limit: float
+    default: bool = False  # set by benchbox, not by --max-regression: left out when nothing was measured
 
     def describe(self) -> str:
         worse = "lower" if self.metric == "rps" else "higher"
@@ -65,21 +73,43 @@ def parse_regression(text: str) -> RegressionGate:
     return RegressionGate(metric=key, limit=limit)
 
 
-def parse_gates(regressions: Iterable[str], min_agreement: str | None) -> CompareGates:
-    """Later `--max-regression` for the same metric wins, as `--slo` does."""
-    by_metric: dict[str, RegressionGate] = {}
-    for text in regressions:
-        gate = parse_regression(text)
-        by_metric[gate.metric] = gate
+def parse_gates(regressions: Iterable[str], min_agreement: str | None,
+                min_effect: float = DEFAULT_MIN_EFFECT) -> CompareGates:
+    """Later `--max-regression` for the same metric wins, as `--slo` does. None given: the default
+    gates (`default_gates`); `none`: no regression gate at all."""
+    given = list(regressions)
+    if any(text.strip().lower() == "none" for text in given):
+        if len(given) > 1:
+            raise bad_value("--max-regression", "none", "alone (none turns every regression gate off)")
+        gates: tuple[RegressionGate, ...] = ()
+    elif not given:
+        gates = default_gates(min_effect)
+    else:
+        by_metric: dict[str, RegressionGate] = {}
+        for text in given:
+            gate = parse_regression(text)
+            by_metric[gate.metric] = gate
+        gates = tuple(by_metric.values())
     agreement = None
     if min_agreement is not None:
         agreement = AgreementGate(parse_percent("--min-agreement", min_agreement))
-    return CompareGates(tuple(by_metric.values()), agreement)
+    return CompareGates(gates, agreement)
+
+
+def default_gates(min_effect: float) -> tuple[RegressionGate, ...]:
+    """What fails a release with no --max-regression: exactly the metrics the comparison calls a
+    regression (significant, and beyond --min-effect; for errors, beyond the change it calls at all)."""
+    from benchbox.compare.stats import MIN_ERROR_EFFECT
+
+    return tuple(RegressionGate(key, MIN_ERROR_EFFECT if key == "errors" else min_effect, default=True)
+                 for key in DEFAULT_KEYS)
 
 
 def judge(gates: CompareGates, metrics: Sequence[MetricDiff], shadow: ShadowSection | None,
           shadow_skipped: str = "not checked: no shadow comparison ran") -> tuple[GateResult, ...]:
-    out = [_judge_regression(g, next((m for m in metrics if m.name == g.metric), None)) for g in gates.regressions]
+    measured = {m.name: m for m in metrics if m.verdict != "not measured"}
+    out = [_judge_regression(g, measured.get(g.metric)) for g in gates.regressions
+           if not g.default or g.metric in measured]
     if gates.agreement is not None:
         out.append(_judge_agreement(gates.agreement, shadow, shadow_skipped))
     return tuple(out)
@@ -101,6 +131,8 @@ def _judge_regression(gate: RegressionGate, metric: MetricDiff | None) -> GateRe
     ci = f" (CI {_signed(metric.ci_low)} .. {_signed(metric.ci_high)})" if metric.ci_low is not None else ""
     if failed:
         detail = f"{metric.name} {shown}{ci}: significant and beyond the {100 * gate.limit:g}% allowed"
+        if gate.default:
+            detail += " (the default gate: set --max-regression KEY=PCT, or none to only report)"
     elif beyond:
         detail = f"{metric.name} {shown}{ci}: beyond {100 * gate.limit:g}% but not significant (noise)"
     else:

@@ -7,31 +7,41 @@ remains between them is the targets' difference. All windows run back to back in
 process (one RunSpec, one phase per window: benchbox/load's machinery unchanged), and each side's
 windows are joined into one phase whose per-second series the bootstrap resamples.
 
-Each side's result.json is written like a run's, so `benchbox compare a/result.json b/result.json`
-later re-reads exactly what this comparison used.
+Each side is a run of the pipeline's own stages (benchbox.pipeline: preflight, inputs, eval) with its
+own context; the windows are each side's load phase under its own brakes; each side's result.json
+comes out of the pipeline's assembler (gates, verdict, secret scrub), so `benchbox compare
+a/result.json b/result.json` later re-reads exactly what this comparison used.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
-from benchbox import __version__, evidence, hdr, target
-from benchbox import gates as run_gates
+from benchbox import hdr, pipeline
+from benchbox.adapters import braked, describe, run_load
 from benchbox.compare import gates as compare_gates
-from benchbox.compare.model import CompareSettings, Comparison, Interleave, ShadowSection
+from benchbox.compare.model import (
+    CompareSettings,
+    Comparison,
+    Interleave,
+    ShadowSection,
+)
 from benchbox.compare.saved import compare_results
-from benchbox.errors import Interrupted, TargetUnreachable
-from benchbox.evaluate.model import EvaluationSection
+from benchbox.context import RunContext
+from benchbox.errors import TargetUnreachable
+from benchbox.events import lines
 from benchbox.load.merge import merge_phases
 from benchbox.load.spec import PhaseSpec, RunSpec
 from benchbox.plan import Plan
-from benchbox.result import LoadPhase, LoadSection, Preflight, Result, Target, TimePoint, save
+from benchbox.result import LoadPhase, TimePoint, save
 
 Notify = Callable[[str], None]
+# What each side's result.json judges: its load (the interleaved windows) and its evaluation.
+COVERED = ("load", "eval")
 
 
 @dataclass(frozen=True)
@@ -53,62 +63,88 @@ class LiveOutcome:
 
 def run_live(baseline: Plan, candidate: Plan, options: LiveOptions, settings: CompareSettings,
              gates: compare_gates.CompareGates, out_dir: Path, notify: Notify | None = None) -> LiveOutcome:
+    """Each side is a run of the pipeline's stages (preflight, inputs, eval) with its own context;
+    the load is both sides' braked phases interleaved in one generator; each side's result comes
+    out of the pipeline's assembler (gates, verdict, secret scrub) before it is saved."""
     say = notify or (lambda text: None)
-    started = _now()
-    say(f"preflight: {baseline.target} and {candidate.target}")
-    pre_b, version_b = target.preflight(baseline, say)
-    pre_c, version_c = target.preflight(candidate, say)
-    for role, pre in (("baseline", pre_b), ("candidate", pre_c)):
-        if pre.error:
-            raise TargetUnreachable(f"{role}: {pre.error}")
+    sides = tuple(pipeline.start(plan, "compare", lines(_prefixed(say, role)))
+                  for plan, role in ((baseline, "baseline"), (candidate, "candidate")))
+    for role, ctx in zip(("baseline", "candidate"), sides):
+        _drive(sides, pipeline.Preflight(), only=ctx)
+        if ctx.preflight is not None and ctx.preflight.error:  # the command's error (exit 3), not a verdict
+            raise TargetUnreachable(f"{role}: {ctx.preflight.error}")
     # The load's pool is 100 inputs, as a run's; the shadow wants as many as it is allowed.
     pool_size = max(100 if options.load else 0, options.shadow_cases if options.shadow else 0, 1)
-    baseline, candidate, source = _with_inputs(baseline, candidate, pool_size, say)
+    _drive(sides, pipeline.Inputs(pool_size, discover=True), only=sides[0])
+    _same_inputs(sides[0], sides[1])  # both sides get the baseline's bodies: the same requests
 
     shadow: ShadowSection | None = None
     shadow_skipped = None
-    if options.shadow and baseline.request.bodies:
-        shadow = _shadow(baseline, candidate, options.shadow_cases, source, say)
-    elif options.shadow:
+    if not options.shadow:
+        shadow_skipped = "not checked: the shadow comparison was skipped (--skip shadow)"
+    elif _interrupted(sides):
+        shadow_skipped = f"not checked: interrupted by {_interrupted(sides)} before the shadow comparison"
+    elif sides[0].effective.request.bodies:
+        shadow = _shadow(sides[0], sides[1], options.shadow_cases, say)
+    else:
         shadow_skipped = ("not checked: no inputs to send both sides (give --body, or let the target "
                           "describe its contract)")
-    else:
-        shadow_skipped = "not checked: the shadow comparison was skipped (--skip shadow)"
 
-    evaluations: tuple[EvaluationSection | None, EvaluationSection | None] = (None, None)
-    if options.evaluate and baseline.evaluation is not None:
-        evaluations = (_evaluate(baseline, "baseline", say), _evaluate(candidate, "candidate", say))
+    if options.evaluate:
+        _drive(sides, pipeline.Evaluate())
 
-    problems: list[str] = []
-    interrupted = None
-    phases: tuple[LoadPhase, ...] = ()
-    run = interleaved(baseline.phase_spec("baseline"), candidate.phase_spec("candidate"), options.window_s)
-    if options.load:
-        from benchbox.load.process import run_phases
-
+    run = interleaved(_braked_spec(sides[0]), _braked_spec(sides[1]), options.window_s)
+    interrupted = _interrupted(sides)
+    if options.load and not interrupted:
         per_side = len(run.phases) // 2
         say(f"load: {per_side} windows of {options.window_s:g}s on each side, alternating "
-            f"({_describe(baseline.phase_spec())})")
-        try:
-            phases = tuple(run_phases(run))
-        except Interrupted as exc:
-            interrupted = exc.signal_name
-            phases = tuple(getattr(exc, "phases", ()))
-            problems.append(f"interrupted by {interrupted}: the figures cover the windows until then")
-    by_side = (join_windows([p for p in phases if p.name.startswith("baseline")]),
-               join_windows([p for p in phases if p.name.startswith("candidate")]))
-    results = [
-        _result(plan, pre, version, phase, started, problems, interrupted, evaluation)
-        for plan, pre, version, phase, evaluation in ((baseline, pre_b, version_b, by_side[0], evaluations[0]),
-                                                       (candidate, pre_c, version_c, by_side[1], evaluations[1]))
-    ]
+            f"({describe(run.phases[0])})")
+        phases, interrupted = run_load(run, sides[0].notify, announce=False)
+        for ctx, role in zip(sides, ("baseline", "candidate")):
+            ctx.ran.append("load")
+            ctx.interrupted = ctx.interrupted or interrupted
+            joined = join_windows([p for p in phases if p.name.startswith(role)])
+            ctx.phases = [joined] if joined is not None else []
+    results = [pipeline.assemble(ctx, COVERED) for ctx in sides]
     paths = (save(results[0], out_dir / "baseline" / "result.json"), save(results[1], out_dir / "candidate" / "result.json"))
     interleave = Interleave(window_s=options.window_s, windows_per_side=len(run.phases) // 2,
                             order="baseline, candidate, candidate, baseline, ...") if options.load else None
     comparison = compare_results(results[0], results[1], settings, gates, mode="live",
                                  sources=(str(paths[0]), str(paths[1])), shadow=shadow, interleave=interleave,
                                  shadow_skipped=shadow_skipped, load_skipped=not options.load)
-    return LiveOutcome(comparison, paths[0], paths[1], interrupted)
+    return LiveOutcome(_scrubbed(comparison, baseline, candidate), paths[0], paths[1], interrupted)
+
+
+def _prefixed(say: Notify, role: str) -> Notify:
+    """A side's progress lines, named by side."""
+    return lambda text: say(f"{role}: {text}")
+
+
+def _scrubbed(comparison: Comparison, *plans: Plan) -> Comparison:
+    """The shadow answers are the targets' own words: one that echoes a key back must not get it
+    into compare.json or the reports (each side's result.json is scrubbed by the assembler)."""
+    from benchbox.compare.model import dumps, from_dict
+    from benchbox.redact import scrub_text, secrets_of
+
+    secrets = set().union(*(secrets_of(plan.request.headers) for plan in plans))
+    if not secrets:
+        return comparison
+    return from_dict(json.loads(scrub_text(secrets, dumps(comparison))))
+
+
+def _drive(sides: Sequence[RunContext], stage: pipeline.Stage, only: RunContext | None = None) -> None:
+    """One stage on each side (or `only` one), in turn; after an interrupt on either side, on
+    neither (the results are still written)."""
+    for ctx in sides:
+        if (only is None or ctx is only) and not _interrupted(sides):
+            pipeline.drive(ctx, (stage,))
+
+
+def _interrupted(sides: Sequence[RunContext]) -> str | None:
+    signal = next((ctx.interrupted for ctx in sides if ctx.interrupted), None)
+    for ctx in sides:
+        ctx.interrupted = ctx.interrupted or signal
+    return signal
 
 
 def interleaved(base: PhaseSpec, cand: PhaseSpec, window_s: float) -> RunSpec:
@@ -165,59 +201,35 @@ def window_seconds(window: LoadPhase) -> list[TimePoint]:
     return sized + [last]
 
 
-def _with_inputs(baseline: Plan, candidate: Plan, pool_size: int, say: Notify) -> tuple[Plan, Plan, str]:
-    """Both sides get the same bodies: the user's, else valid inputs from the baseline's contract."""
-    if baseline.request.bodies:
-        return baseline, candidate, "--body"
-    if "contract" in baseline.skip:
-        return baseline, candidate, "none"
-    from benchbox.contract import ContractOptions, body_text, discover, valid_inputs
-
-    c = baseline.contract
-    options = ContractOptions(seed=baseline.seed, timeout_s=baseline.request.timeout_s, protocol=c.protocol,  # type: ignore[arg-type]
-                              openapi=c.openapi, input_schema=c.input_schema, output_schema=c.output_schema)
-    headers = dict(baseline.request.headers)
-    found = discover(baseline.target, baseline.request.method, headers, options, notify=say)
-    if (found.source is None or found.protocol == "kserve-v2") and not baseline.method_given:
-        post = discover(baseline.target, "POST", headers, options, notify=say)
-        found = post if post.source is not None else found
-    pool = tuple(body_text(b) for b in valid_inputs(found, pool_size, baseline.seed)) if found.source else ()
-    if not pool:
-        say("no contract found: the load sends the plain request and shadow is skipped (give --body)")
-        return baseline, candidate, "none"
-    say(f"inputs: {len(pool)} valid inputs generated from the baseline's contract ({found.source})")
-    headers.setdefault("Content-Type", "application/json")
-
-    def use(plan: Plan) -> Plan:
-        request = dataclasses.replace(plan.request, bodies=pool, method=found.method,
-                                      headers=tuple({**dict(plan.request.headers), **headers}.items()))
-        return dataclasses.replace(plan, request=request)
-
-    return use(baseline), use(candidate), f"contract ({found.source})"
+def _braked_spec(ctx: RunContext) -> PhaseSpec:
+    """One side's load phase under its own brakes (--max-rps, --max-concurrency, --abort-on)."""
+    return braked(ctx.effective, ctx.notify).phases[0]
 
 
-def _shadow(baseline: Plan, candidate: Plan, cases: int, source: str, say: Notify) -> ShadowSection:
+def _same_inputs(source: RunContext, other: RunContext) -> None:
+    """The other side sends the source side's bodies, method and content type (its own credentials)."""
+    if other.effective.request.bodies or not source.effective.request.bodies:
+        return
+    request = source.effective.request
+    headers = {**dict(other.effective.request.headers),
+               **{n: v for n, v in request.headers if n.lower() == "content-type"}}
+    other.learn_request(bodies=request.bodies, method=request.method, headers=tuple(headers.items()))
+    other.found, other.inputs = source.found, source.inputs
+
+
+def _shadow(baseline: RunContext, candidate: RunContext, cases: int, say: Notify) -> ShadowSection:
     from benchbox.compare.shadow import http_sender, run_shadow
 
-    bodies = _spread(baseline.request.bodies, cases)
+    b = baseline.effective
+    bodies = _spread(b.request.bodies, cases)
     say(f"shadow: {len(bodies)} inputs to both sides")
-    headers = dict(baseline.request.headers)
-    send, close = http_sender(baseline.request.method, headers, baseline.request.timeout_s)
+    headers = dict(b.request.headers)
+    send, close = http_sender(b.request.method, headers, b.request.timeout_s)
     try:
-        return run_shadow(bodies, send, baseline.target, candidate.target, tolerance=baseline.contract.tolerance,
-                          source=source, headers=headers)
+        return run_shadow(bodies, send, b.target, candidate.effective.target, tolerance=b.contract.tolerance,
+                          source=baseline.inputs, headers=headers)
     finally:
         close()
-
-
-def _evaluate(plan: Plan, role: str, say: Notify) -> EvaluationSection:
-    """One side scored on the labelled set, as `run --eval` scores it, so the saved side results
-    compare row by row (compare.saved.evaluation_section) exactly as this live comparison does."""
-    from benchbox.evaluate.runner import evaluate
-
-    assert plan.evaluation is not None
-    say(f"evaluation: {role} scores {plan.evaluation.path}")
-    return evaluate(plan.evaluation, plan.target, plan.request, None, plan.seed, say, plan.contract.protocol)
 
 
 def _spread(bodies: Sequence[str], n: int) -> list[str]:
@@ -230,29 +242,4 @@ def _spread(bodies: Sequence[str], n: int) -> list[str]:
     return list(seen)
 
 
-def _result(plan: Plan, pre: Preflight, version: str | None, phase: LoadPhase | None, started: str,
-            problems: list[str], interrupted: str | None, evaluation: EvaluationSection | None = None) -> Result:
-    judged = run_gates.judge(plan.gates, phase, "not checked: the load was skipped (--skip load)")
-    verdict = "error" if problems else ("fail" if any(g.passed is False for g in judged) else "pass")
-    protocol = "json" if plan.request.bodies else "http"
-    if plan.request.bodies and plan.contract.protocol != "auto":
-        protocol = plan.contract.protocol
-    return Result(
-        benchbox_version=__version__, started_at=started, finished_at=_now(), command="compare",
-        plan=plan.redacted(), target=Target(url=plan.target, protocol=protocol, label=plan.label, model_version=version),
-        verdict=verdict, gates=judged, machine=evidence.machine(), seed=plan.seed, preflight=pre,  # type: ignore[arg-type]
-        load=LoadSection(phases=(phase,)) if phase is not None else None, commit=evidence.commit(),
-        partial=interrupted is not None, interrupted=interrupted, problems=tuple(problems), evaluation=evaluation)
-
-
-def _describe(spec: PhaseSpec) -> str:
-    from benchbox.engine import describe
-
-    return describe(spec)
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-
-
-__all__ = ["LiveOptions", "LiveOutcome", "run_live", "interleaved", "join_windows"]
+__all__ = ["LiveOptions", "LiveOutcome", "interleaved", "join_windows", "run_live"]

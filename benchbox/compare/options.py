@@ -48,8 +48,8 @@ def build_request(results: Sequence[str], flags: Mapping[str, Any], now: datetim
 
         config = config_for("compare", read_config(str(flags["config"])))
     flags = {**_own_from_config(config), **{k: v for k, v in flags.items() if v is not None and v != ()}}
-    gates = parse_gates(flags.get("max_regression") or (), flags.get("min_agreement"))
     settings = _settings(flags)
+    gates = parse_gates(flags.get("max_regression") or (), flags.get("min_agreement"), settings.min_effect)
     now = now or datetime.now(timezone.utc)
     urls = flags.get("baseline"), flags.get("candidate")
     if results and any(urls):
@@ -81,7 +81,8 @@ def _plan(flags: Mapping[str, Any], config: Mapping[str, Any], url: str, out: Pa
     side_config = {k: v for k, v in config.items() if k not in ("skip", "out")}  # compare's own meaning
     if all(given.get(k) is None and side_config.get(k) is None for k in ("rate", "users")):
         given["rate"] = DEFAULT_RATE
-    given.update(target=url, out=str(out), skip="contract" if "contract" in skip else ())
+    # The parts a side's own pipeline knows by name: its result.json then says what was skipped.
+    given.update(target=url, out=str(out), skip=",".join(sorted(skip & {"contract", "load", "eval"})) or None)
     return build_plan(given, side_config)
 
 

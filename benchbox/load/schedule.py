@@ -33,10 +33,6 @@ def offsets(rate: float, duration_s: float, arrival: str, seed: int) -> Iterator
         t += rng.expovariate(rate)
 
 
-def expected_count(rate: float, duration_s: float) -> int:
-    return int(round(rate * duration_s))
-
-
 def ramp_offsets(start_rate: float, end_rate: float, duration_s: float, arrival: str, seed: int) -> Iterator[float]:
     """Intended send times for a rate rising (or falling) linearly over the phase.
 

@@ -3,10 +3,10 @@
 Each item benchbox answers becomes one row: passed, failed or not checked, one line saying why,
 and a link to the section holding the evidence. Rows are derived from the Result alone.
 
-Adding a phase's answer is one entry: replace its `_pending(...)` in ITEMS with a function
-`(Result) -> Answer` that reads the new section (as `_contract` reads `result.contract`). Until
-then `_pending` says precisely why the item is open: skipped with --skip, preflight failed, not
-built yet, or (when the Result has grown the section but ITEMS was not updated) not read yet.
+Adding a phase's answer is one entry in ITEMS: a function `(Result) -> Answer` that reads the
+phase's section (as `_contract` reads `result.contract`) and says precisely why an item is open:
+skipped with --skip, preflight failed, interrupted, or (for the A/B items) answered by `benchbox
+compare`, not by one run.
 """
 
 from __future__ import annotations
@@ -60,16 +60,11 @@ def _not_run(result: Result, phase: str) -> Answer | None:
     return None
 
 
-def _pending(phase: str, what: str) -> Callable[[Result], Answer]:
-    """An item whose phase the Result does not carry yet."""
+def _compare(what: str) -> Callable[[Result], Answer]:
+    """An item one run cannot answer: it takes two versions, which is `benchbox compare`'s job."""
     def answer(result: Result) -> Answer:
-        if getattr(result, phase, None) is not None:
-            return Answer("not checked", f"this report does not read the {phase} section yet")
-        if phase in ("contract", "adversarial", "saturation"):
-            not_run = _not_run(result, phase)
-            if not_run:
-                return not_run
-        return Answer("not checked", f"{what} not built yet")
+        return Answer("not checked", f"a run checks one version; to compare {what}: benchbox compare "
+                      "--baseline URL --candidate URL (or two result.json files)")
     return answer
 
 
@@ -355,9 +350,9 @@ ITEMS: tuple[Item, ...] = (
     Item("Health checks and readiness probes", "preflight", _health),
     Item("CI gate that blocks a bad version", "gates", _ci),
     Item("Output distribution matches expectations (statistical test)", "compare",
-         _pending("compare", "benchbox compare is")),
+         _compare("the candidate's answers against today's version's (shadow outputs, class shares)")),
     Item("A/B against the current version with success criteria", "compare",
-         _pending("compare", "benchbox compare is")),
+         _compare("latency, throughput and errors against today's version, gated by --max-regression")),
     Item("Evaluation metrics meet their minimum thresholds", "eval", _evaluation),
     Item("Fairness or bias checks across slices", "eval", _fairness),
     Item("Audit evidence: model version, plan, machine, commit, times", "report", _audit),

@@ -251,6 +251,7 @@ def render(result: Result) -> str:
         "checklist_tally": checklist.tally(rows),
         "headline": headline(result),
         "plan_json": json.dumps(result.plan, indent=2, sort_keys=False, ensure_ascii=False, default=str),
+        "ran_json": json.dumps(result.ran, indent=2, ensure_ascii=False, default=str) if result.ran else "",
         "extra_json": json.dumps(result.extra, indent=2, ensure_ascii=False, default=str) if result.extra else None,
         "counts": {
             "pass": sum(g.passed is True for g in result.gates),

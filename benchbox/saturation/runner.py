@@ -16,7 +16,7 @@ from benchbox.errors import GeneratorFailed, Interrupted
 from benchbox.gates import GateSpec
 from benchbox.load.process import PhaseInterrupted, run_phase
 from benchbox.load.spec import PhaseSpec, RequestSpec
-from benchbox.result import LoadPhase, TimePoint
+from benchbox.result import TimePoint
 from benchbox.saturation.model import Saturation
 from benchbox.saturation.sampler import Sampler
 from benchbox.saturation.search import Notify, ProbeOrder, ProbeRun, Watch, search
@@ -77,7 +77,7 @@ class GeneratorProbe:
         except PhaseInterrupted as exc:
             if exc.signal_name != _DONE:
                 raise  # a real Ctrl-C or SIGTERM: the run stops here
-            partial = _partial_phase(exc)
+            partial = exc.phases[-1] if exc.phases else None
             if partial is None:
                 raise GeneratorFailed("the load generator did not hand over a probe it was asked to end") from None
             # The seconds it ran are its duration: what came after the stop is drain, not load.
@@ -86,10 +86,3 @@ class GeneratorProbe:
             samples = sampler.results() if sampler is not None else ()
         return ProbeRun(phase=phase, samples=samples)
 
-
-def _partial_phase(exc: PhaseInterrupted) -> LoadPhase | None:
-    """The phase measured until the stop (PhaseInterrupted carries `phases`, formerly `phase`)."""
-    phases = getattr(exc, "phases", None)
-    if phases is not None:
-        return phases[-1] if phases else None
-    return getattr(exc, "phase", None)
