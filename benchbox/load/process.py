@@ -75,6 +75,11 @@ class GeneratorSession:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @property
+    def pid(self) -> int | None:
+        """The generator process's id while it runs (diagnostics, tests)."""
+        return self._proc.pid if self._proc is not None and self._proc.poll() is None else None
+
     def start(self) -> None:
         """Start the process now (else the first run does): its ~1 s start-up off the critical path."""
         self._ensure()
