@@ -141,7 +141,8 @@ class Master:
 
     def start(self) -> None:
         """Wait until every expected worker has joined."""
-        self.emit({"type": "note", "message": f"master on {self.bind}:{self.port}: waiting for {self.expected} workers"})
+        self.emit({"type": "note",
+                   "message": f"master on {self.bind}:{self.port}: waiting for {self.expected} workers"})
         deadline = time.perf_counter() + READY_TIMEOUT_S
         while len(self.runner.clients.ready) < self.expected:
             if self.stop.is_set() or time.perf_counter() > deadline:
