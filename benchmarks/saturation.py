@@ -4,8 +4,8 @@ Targets are tests/servers/capacity.py, whose capacity is slots / service time by
 (the server and loopback add ~0.5 ms a request, so the real figure is a few % lower; the error
 below is against the nominal one, as the issue states it). For each target the search runs at
 its default settings; printed: found vs true capacity, load seconds used (the budget counts
-these), probes, wall time (load plus ~1 s of generator start-up a probe), the overload grade, the
-knee and the USL fit. Also one run against fixed.py with no service time, a target faster than
+these), probes, wall time (load, drains and settle pauses: one generator process serves every
+probe), the overload grade, the knee and the USL fit. Also one run against fixed.py with no service time, a target faster than
 one generator process: it must come out generator-bound.
 
     .venv/bin/python benchmarks/saturation.py [--quick] [--repeat N]

@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 
 from benchbox import hdr
-from benchbox.load.process import run_phase
+from benchbox.errors import Interrupted
+from benchbox.load.process import GeneratorSession, PhaseInterrupted, run_phase
 from benchbox.load.spec import PhaseSpec, RequestSpec
 from tests.servers.harness import FIXED, start_server
 
@@ -106,3 +107,26 @@ def test_a_dead_target_gives_connect_errors_not_a_crash():
     assert phase.responses == 0 and phase.errors == phase.requests == 20
     assert set(phase.errors_by_kind) == {"connect"}
     assert phase.latency_ms is None and phase.error_samples
+
+
+def test_one_generator_process_takes_run_after_run_and_a_stopped_run_still_hands_over():
+    """A session's process serves every run; a run stopped from a tick (as a saturation probe is
+    once decided) hands over its partial phase, and the same process then takes the next run."""
+    def stop_at_first_tick(tick: dict) -> None:
+        raise Interrupted("decided")
+
+    with start_server(FIXED, "--service-ms", "1") as server, GeneratorSession() as gen:
+        first = gen.run(spec(server.url, rate=20, duration=2.0))
+        pid = gen.pid
+        with pytest.raises(PhaseInterrupted) as stopped:
+            gen.run(spec(server.url, rate=20, duration=30.0), stop_at_first_tick)
+        assert gen.pid == pid
+        third = gen.run(spec(server.url, rate=20, duration=2.0))
+        assert gen.pid == pid
+        served = server.stats().count
+    assert stopped.value.signal_name == "decided"
+    (partial,) = stopped.value.phases
+    assert partial.partial and 1 <= partial.requests < 20 * 30
+    assert not first.partial and not third.partial and first.requests == third.requests == 40
+    assert first.requests + partial.requests + third.requests == served  # nothing sent went unrecorded
+    assert gen.pid is None  # closed with the session

@@ -12,7 +12,7 @@ import time
 import psutil
 
 from benchbox import hdr
-from benchbox.load.process import run_phases
+from benchbox.load.process import GeneratorSession, run_phases
 from benchbox.load.spec import PhaseSpec, RequestSpec, RunSpec
 from tests.servers.harness import FIXED, start_server
 
@@ -35,6 +35,25 @@ def test_two_workers_split_the_schedule_and_merge_exactly():
     assert sum(p.requests for p in phase.timeseries) == 300
     # Same load, one process: the merged percentiles describe the same server.
     assert abs(phase.latency_ms.p50 - single.latency_ms.p50) < 3.0
+
+
+def _worker_pids() -> set[int]:
+    return {p.pid for p in psutil.Process().children(recursive=True) if "--worker" in " ".join(p.cmdline())}
+
+
+def test_workers_stay_up_from_one_run_to_the_next():
+    notes: list[str] = []
+    with start_server(FIXED, "--service-ms", "5") as server, GeneratorSession() as gen:
+        run = RunSpec(phases=(open_phase(server.url, 40, 2.0),), workers=2)
+        (first,) = gen.run_phases(run, on_note=notes.append)
+        workers = _worker_pids()
+        (second,) = gen.run_phases(run, on_note=notes.append)
+        again = _worker_pids()
+        served = server.stats().count
+    assert len(workers) == 2 and again == workers
+    assert [w.state for w in first.workers] == [w.state for w in second.workers] == ["ok", "ok"]
+    assert first.requests == second.requests == 80 and first.requests + second.requests == served
+    assert sum("waiting for 2 workers" in n for n in notes) == 1  # they joined once
 
 
 def test_a_worker_killed_mid_run_is_reported_and_the_run_finishes():

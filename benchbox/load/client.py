@@ -13,6 +13,7 @@ import socket
 import ssl
 import time
 from collections.abc import Callable
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 import gevent
@@ -68,16 +69,21 @@ def _tls_context(insecure: bool) -> Callable[..., ssl.SSLContext]:
     return factory
 
 
+@lru_cache(maxsize=16)
+def _address(url: str) -> tuple[str, int | None, bool, str]:
+    """Host, port, TLS and request path of a URL: parsed once per phase, not once per user (a
+    probe spawns up to thousands of users, and their start-up is the gap between probes)."""
+    parts = urlsplit(url)
+    uri = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return parts.hostname or "localhost", parts.port, parts.scheme == "https", uri
+
+
 class Connection:
     """One keep-alive connection to the target, rebuilt after any error."""
 
     def __init__(self, request: RequestSpec, *, insecure: bool = False) -> None:
-        parts = urlsplit(request.url)
-        self._host = parts.hostname or "localhost"
-        self._port = parts.port
-        self._ssl = parts.scheme == "https"
+        self._host, self._port, self._ssl, self.uri = _address(request.url)
         self._insecure = insecure or request.insecure
-        self.uri = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         self.method = request.method.upper()
         self.timeout = request.timeout_s
         self.max_body = request.max_body_bytes

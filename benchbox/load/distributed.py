@@ -119,36 +119,57 @@ class Board:
         return merge_phases(parts, reports)
 
 
-def run_master(run: RunSpec, emit: Emit, stop: Event) -> None:
-    """Start the master, its local workers, wait for every expected worker, run the phases."""
-    port = run.master_port or free_port(run.master_bind)
-    runner: MasterRunner = Environment(user_classes=[BenchboxUser]).create_master_runner(run.master_bind, port)
-    board = Board()
-    runner.register_message(MSG_TICK, board.on_tick)
-    runner.register_message(MSG_RESULT, board.on_result)
-    local = [_spawn_worker(port) for _ in range(run.workers)]
-    expected = run.workers + run.expect_workers
-    emit({"type": "note", "message": f"master on {run.master_bind}:{port}: waiting for {expected} workers"})
-    try:
+class Master:
+    """The master of a distributed run and its local workers, kept up from one run to the next
+    (the generator process lives for a whole benchbox run), so workers join once."""
+
+    def __init__(self, run: RunSpec, emit: Emit, stop: Event) -> None:
+        self.config = _config(run)
+        self.emit, self.stop = emit, stop
+        self.port = run.master_port or free_port(run.master_bind)
+        self.bind = run.master_bind
+        self.expected = run.workers + run.expect_workers
+        self.runner: MasterRunner = Environment(user_classes=[BenchboxUser]).create_master_runner(self.bind, self.port)
+        self.board = Board()
+        self.runner.register_message(MSG_TICK, self.board.on_tick)
+        self.runner.register_message(MSG_RESULT, self.board.on_result)
+        self.local = [_spawn_worker(self.port) for _ in range(run.workers)]
+        self.count = 0  # phases sent so far: a phase's message index, unique for the master's life
+
+    def serves(self, run: RunSpec) -> bool:
+        return _config(run) == self.config
+
+    def start(self) -> None:
+        """Wait until every expected worker has joined."""
+        self.emit({"type": "note",
+                   "message": f"master on {self.bind}:{self.port}: waiting for {self.expected} workers"})
         deadline = time.perf_counter() + READY_TIMEOUT_S
-        while len(runner.clients.ready) < expected:
-            if stop.is_set() or time.perf_counter() > deadline:
-                raise WorkersMissing(f"only {len(runner.clients.ready)} of {expected} workers joined "
-                                     f"the master on port {port} within {READY_TIMEOUT_S:g}s")
+        while len(self.runner.clients.ready) < self.expected:
+            if self.stop.is_set() or time.perf_counter() > deadline:
+                raise WorkersMissing(f"only {len(self.runner.clients.ready)} of {self.expected} workers joined "
+                                     f"the master on port {self.port} within {READY_TIMEOUT_S:g}s")
             gevent.sleep(0.1)
-        for index, spec in enumerate(run.phases):
-            if stop.is_set():
+
+    def run(self, phases: tuple[PhaseSpec, ...]) -> None:
+        for index, spec in enumerate(phases):
+            if self.stop.is_set():
                 break
-            emit({"type": "phase", "index": index, "phase": spec.name})
-            phase = _master_phase(runner, board, index, spec, emit, stop, local)
-            emit({"type": "result", "index": index, "phase": to_dict(phase)})
-    finally:
-        runner.quit()
-        for proc in local:
+            self.emit({"type": "phase", "index": index, "phase": spec.name})
+            self.count += 1
+            phase = _master_phase(self.runner, self.board, self.count, spec, self.emit, self.stop, self.local)
+            self.emit({"type": "result", "index": index, "phase": to_dict(phase)})
+
+    def close(self) -> None:
+        self.runner.quit()
+        for proc in self.local:
             try:
                 proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def _config(run: RunSpec) -> tuple[int, int, str, int]:
+    return (run.workers, run.expect_workers, run.master_bind, run.master_port)
 
 
 def _master_phase(runner: MasterRunner, board: Board, index: int, spec: PhaseSpec, emit: Emit,

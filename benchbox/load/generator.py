@@ -1,10 +1,16 @@
-"""The load generator process: `python -m benchbox.load.generator`, a PhaseSpec on stdin.
+"""The load generator process: `python -m benchbox.load.generator`, commands on stdin.
 
 Load runs in its own process because Locust monkey-patches the whole interpreter with gevent
 (field notes): the engine, the preflight's httpx client, Hypothesis and the report stay in an
-unpatched parent. This process writes JSON lines to stdout: a `tick` per second and one
-`result` at the end, also when it is interrupted (SIGINT/SIGTERM end the phase early and mark it
-partial) or when the phase fails (an `error` line).
+unpatched parent. The process lives for a whole benchbox run and takes its work one command at a
+time, so a saturation probe or a step costs no interpreter start-up (about 1 s each before).
+
+Commands are JSON lines on stdin: `{"type": "run", "run": RunSpec}` runs its phases back to back,
+`{"type": "stop"}` ends the current run early (its phase marked partial, still reported), and
+end of input ends the process (after stopping whatever runs: the parent is done or gone). Answers
+are JSON lines on stdout: `phase`, a `tick` per second and a `result` per phase (or an `error`),
+then one `done` per run, when the process is ready for the next command. SIGINT/SIGTERM sent to
+the process itself stop the current run and end it, as they always did.
 """
 
 from gevent import monkey
@@ -19,10 +25,12 @@ from typing import Any  # noqa: E402
 
 import gevent  # noqa: E402
 from gevent.event import Event  # noqa: E402
+from gevent.fileobject import FileObjectPosix  # noqa: E402
+from gevent.queue import Queue  # noqa: E402
 
-from benchbox.load.distributed import WorkersMissing, run_master, run_worker  # noqa: E402
+from benchbox.load.distributed import Master, WorkersMissing, run_worker  # noqa: E402
 from benchbox.load.locustfile import LocustfileError  # noqa: E402
-from benchbox.load.phase import run_phase  # noqa: E402
+from benchbox.load.phase import Emit, run_phase  # noqa: E402
 from benchbox.load.spec import RunSpec  # noqa: E402
 from benchbox.result import to_dict  # noqa: E402
 
@@ -35,33 +43,98 @@ def main() -> int:
         out.write(json.dumps(message, allow_nan=False) + "\n")
         out.flush()
 
-    stop = Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        gevent.signal_handler(sig, stop.set)
-    try:
-        if len(sys.argv) == 3 and sys.argv[1] == "--worker":
-            host, _, port = sys.argv[2].rpartition(":")
-            run_worker(host or "127.0.0.1", int(port), stop)
-            return 0
-        run = RunSpec.from_json(sys.stdin.read())
-        if run.distributed:
-            run_master(run, emit, stop)
-            return 0
-        for index, spec in enumerate(run.phases):
-            if stop.is_set():
-                break
-            emit({"type": "phase", "index": index, "phase": spec.name})
-            phase = run_phase(spec, emit, stop)
-            emit({"type": "result", "index": index, "phase": to_dict(phase)})
-            if phase.aborted:  # the brake: later steps would only load a broken target harder
-                break
-    except (LocustfileError, WorkersMissing) as exc:
-        emit({"type": "error", "kind": "usage", "message": str(exc)})
-        return 1
-    except Exception as exc:  # noqa: BLE001 - the parent turns this into a one-line error
-        emit({"type": "error", "message": f"{type(exc).__name__}: {exc}"})
-        return 1
-    return 0
+    if len(sys.argv) == 3 and sys.argv[1] == "--worker":
+        stop = Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            gevent.signal_handler(sig, stop.set)
+        host, _, port = sys.argv[2].rpartition(":")
+        run_worker(host or "127.0.0.1", int(port), stop)
+        return 0
+    return _Server(emit).serve()
+
+
+class _Server:
+    """Takes runs one at a time; keeps a distributed run's master and workers up between them."""
+
+    def __init__(self, emit: Emit) -> None:
+        self.emit = emit
+        self.stop = Event()  # ends the current run
+        self.leaving = False  # no further runs: end of input, or a signal
+        self.commands: Queue[RunSpec | None] = Queue()
+        self.master: Master | None = None
+
+    def serve(self) -> int:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            gevent.signal_handler(sig, self._leave)
+        gevent.spawn(self._read_commands)
+        try:
+            while True:
+                run = self.commands.get()
+                if run is None or self.leaving:
+                    return 0
+                self.stop.clear()  # a stop that came after the previous run ended was for that run
+                code = self._run(run)
+                self.emit({"type": "done"})
+                if code:
+                    return code
+        finally:
+            if self.master is not None:
+                self.master.close()
+
+    def _read_commands(self) -> None:
+        stdin = FileObjectPosix(sys.stdin.fileno(), "rb", close=False)
+        for line in stdin:
+            try:
+                message = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            kind = message.get("type") if isinstance(message, dict) else None
+            if kind == "stop":
+                self.stop.set()
+            elif kind == "run":
+                self.commands.put(RunSpec.from_dict(message["run"]))
+        self._leave()
+
+    def _leave(self) -> None:
+        self.leaving = True
+        self.stop.set()
+        self.commands.put(None)
+
+    def _run(self, run: RunSpec) -> int:
+        try:
+            if run.distributed:
+                self._master(run).run(run.phases)
+                return 0
+            for index, spec in enumerate(run.phases):
+                if self.stop.is_set():
+                    break
+                self.emit({"type": "phase", "index": index, "phase": spec.name})
+                phase = run_phase(spec, self.emit, self.stop)
+                self.emit({"type": "result", "index": index, "phase": to_dict(phase)})
+                if phase.aborted:  # the brake: later steps would only load a broken target harder
+                    break
+        except (LocustfileError, WorkersMissing) as exc:
+            if isinstance(exc, WorkersMissing):
+                self._drop_master()
+            self.emit({"type": "error", "kind": "usage", "message": str(exc)})
+        except Exception as exc:  # noqa: BLE001 - the parent turns this into a one-line error
+            self.emit({"type": "error", "message": f"{type(exc).__name__}: {exc}"})
+            return 1  # its state is unknown: the parent starts a fresh process for the next run
+        return 0
+
+    def _master(self, run: RunSpec) -> Master:
+        """The running master if it was started for the same workers, else a new one."""
+        if self.master is not None and self.master.serves(run):
+            return self.master
+        self._drop_master()
+        self.master = Master(run, self.emit, self.stop)
+        self.master.start()
+        return self.master
+
+    def _drop_master(self) -> None:
+        if self.master is not None:
+            self.master.close()
+            self.master = None
 
 
 if __name__ == "__main__":

@@ -126,7 +126,7 @@ def run_phase(spec: PhaseSpec, emit: Emit, stop: Event) -> LoadPhase:
         if spec.mode == "open":
             runner.start(count, spawn_rate=count, wait=False)
             while runner.user_count < count and not stop.is_set():  # idle users open no connection
-                gevent.sleep(0.01)
+                gevent.sleep(0.002)
         else:
             start_closed(runner, spec, count)
 

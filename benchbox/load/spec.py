@@ -1,8 +1,8 @@
 """What the generator process is told to do, and how it is told.
 
-The parent sends a PhaseSpec as one JSON document on the child's stdin (never argv or a file:
+The parent sends each RunSpec as a JSON command line on the child's stdin (never argv or a file:
 the spec holds the real header values, secrets included). The child answers with JSON lines on
-stdout: `tick` lines while it runs and one `result` line at the end.
+stdout: `tick` lines while it runs, a `result` line per phase and `done` (generator.py).
 """
 
 from __future__ import annotations
@@ -85,13 +85,20 @@ class RunSpec:
     def distributed(self) -> bool:
         return self.workers + self.expect_workers > 0
 
-    def to_json(self) -> str:
+    def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["phases"] = [p.to_dict() for p in self.phases]
-        return json.dumps(data)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunSpec:
+        data = dict(data)
+        data["phases"] = tuple(PhaseSpec.from_dict(p) for p in data["phases"])
+        return cls(**data)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict())
 
     @classmethod
     def from_json(cls, text: str) -> RunSpec:
-        data = json.loads(text)
-        data["phases"] = tuple(PhaseSpec.from_dict(p) for p in data["phases"])
-        return cls(**data)
+        return cls.from_dict(json.loads(text))

@@ -157,7 +157,7 @@ def latency_over_time(seconds: Sequence[TimePoint], gates: Sequence[Threshold], 
         _time_axis(ax, seconds[-1].t + 1)
         ax.legend(loc="upper left", ncols=5)
 
-    svg = plot.render(key, draw, label="Latency percentiles per second")
+    svg = plot.render(key, draw, label="Latency percentiles per second", margins=plot.PLAIN)
     note = "each second's percentiles, read from that second's own histogram"
     if size > 1:
         note += f"; each point is the highest over {size} s"
@@ -189,7 +189,7 @@ def throughput_over_time(seconds: Sequence[TimePoint], offered: tuple[float, flo
         _time_axis(ax, end)
         ax.legend(loc="upper left", ncols=3)
 
-    svg = plot.render(key, draw, label="Requests and errors per second")
+    svg = plot.render(key, draw, label="Requests and errors per second", margins=plot.PLAIN)
     note = "requests completed in each second" + (f"; averaged over {size} s" if size > 1 else "")
     return Chart("Requests per second", note, svg)
 
@@ -241,7 +241,7 @@ def latency_by_percentile(curves: Sequence[tuple[str, Sequence[tuple[float, floa
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _ms_label(v)))
         ax.legend(loc="upper left")
 
-    svg = plot.render(key, draw, label="Latency by percentile")
+    svg = plot.render(key, draw, label="Latency by percentile", margins=plot.PLAIN)
     note = "whole phase, from its HDR histogram; each step right is one more nine"
     if any(label != "latency" for label, _ in curves):
         note += "; the gap between the lines is time spent queued"
@@ -287,7 +287,8 @@ def load_curve(points: Sequence[LoadPoint], unit: str, gates: Sequence[Threshold
             ax.set_xlabel(f"offered load ({unit})")
             ax.legend(loc="upper left")
 
-    svg = plot.render(key, draw, size=plot.FULL, label="Throughput and latency against offered load")
+    svg = plot.render(key, draw, size=plot.FULL, label="Throughput and latency against offered load",
+                      margins=plot.LABELLED)
     note = "one point per step"
     if unit == "req/s":
         note += "; where achieved leaves the dashed line, the target stopped keeping up"
@@ -323,7 +324,8 @@ def usl_curve(points: Sequence[tuple[float, float]], sigma: float, kappa: float,
         ax.set_ylabel("req/s")
         ax.legend(loc="lower right")
 
-    svg = plot.render(key, draw, size=plot.HALF, label="Throughput against concurrency, with the USL fit")
+    svg = plot.render(key, draw, size=plot.HALF, label="Throughput against concurrency, with the USL fit",
+                      margins=plot.LABELLED)
     return Chart("Throughput against concurrency (USL)", "each probe at its concurrency; the line is the fitted model",
                  svg)
 

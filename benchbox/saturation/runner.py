@@ -1,4 +1,4 @@
-"""The search against a real target: each probe is a load phase in the generator process.
+"""The search against a real target: each probe is a load phase in one long-lived generator process.
 
 A probe is stopped as soon as its watch is satisfied (stable, or clearly not holding) by raising
 an Interrupted of our own from the tick callback: run_phase then ends the phase early and hands
@@ -14,7 +14,7 @@ from typing import Any
 
 from benchbox.errors import GeneratorFailed, Interrupted
 from benchbox.gates import GateSpec
-from benchbox.load.process import PhaseInterrupted, run_phase
+from benchbox.load.process import GeneratorSession, PhaseInterrupted
 from benchbox.load.spec import PhaseSpec, RequestSpec
 from benchbox.result import TimePoint
 from benchbox.saturation.model import Saturation
@@ -33,19 +33,29 @@ class _ProbeDecided(Interrupted):
 
 
 def run_search(request: RequestSpec, gates: Sequence[GateSpec] | None = None,
-               settings: SearchSettings = SearchSettings(), seed: int = 0, notify: Notify | None = None) -> Saturation:
-    """Search the target `request` describes for its maximum sustainable throughput."""
-    probe = GeneratorProbe(request, settings, seed)
+               settings: SearchSettings = SearchSettings(), seed: int = 0, notify: Notify | None = None,
+               session: GeneratorSession | None = None) -> Saturation:
+    """Search the target `request` describes for its maximum sustainable throughput.
+
+    Every probe runs in `session`'s generator process (a run's own, when the caller has one),
+    else in one started for this search: a probe then starts within milliseconds of the last."""
+    if session is None:
+        with GeneratorSession() as own:
+            return run_search(request, gates, settings, seed, notify, own)
+    probe = GeneratorProbe(request, settings, seed, session)
     return search(probe, gates, settings, notify, timeout_s=request.timeout_s)
 
 
 class GeneratorProbe:
-    """A `Probe` that runs each order as a load phase in its own generator process."""
+    """A `Probe` that runs each order as a load phase in the session's generator process (a
+    process of its own per probe when given none)."""
 
-    def __init__(self, request: RequestSpec, settings: SearchSettings, seed: int = 0) -> None:
+    def __init__(self, request: RequestSpec, settings: SearchSettings, seed: int = 0,
+                 session: GeneratorSession | None = None) -> None:
         self.request = request
         self.settings = settings
         self.seed = seed
+        self.session = session
 
     def __call__(self, order: ProbeOrder, watch: Watch | None) -> ProbeRun:
         if order.settle_s > 0:
@@ -73,7 +83,11 @@ class GeneratorProbe:
                 raise _ProbeDecided()
 
         try:
-            phase = run_phase(spec, on_tick)
+            if self.session is not None:
+                phase = self.session.run(spec, on_tick)
+            else:
+                with GeneratorSession() as own:
+                    phase = own.run(spec, on_tick)
         except PhaseInterrupted as exc:
             if exc.signal_name != _DONE:
                 raise  # a real Ctrl-C or SIGTERM: the run stops here

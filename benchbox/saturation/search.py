@@ -7,7 +7,7 @@
    the baseline's, or its users turned away with errors) the next probe is only 10 % away, and
    while that keeps failing the search walks down in 10 % steps; otherwise the rate doubles (or
    quarters going down) until one probe holds and a higher one does not.
-3. Bisect (geometric) until the bracket is within `resolution` (2.5 %) or the budget is spent.
+3. Bisect (geometric) until the bracket is within `resolution` (5 %) or the budget is spent.
 4. Overload: one short probe at 1.5x the capacity found, graded sheds / queues / fails.
 
 The probe runner is injected (`Probe`), so this logic runs against fakes in unit tests and against

@@ -68,7 +68,7 @@ def should_stop(seen: Sequence[TimePoint], offered: float, criteria: Criteria, s
     offered rate, over the error budget, or over a latency limit. A three-window rise alone is
     not enough: the probe goes on, and a passing hiccup then settles into a stable reading."""
     post = [w for w in seen if w.t >= settings.warmup_s]
-    if len(post) >= settings.stable_windows and win.stable(post, settings):
+    if win.stable(post, settings):
         return True
     if len(post) > settings.stable_windows and win.climbing(post, settings):
         return True

@@ -3,7 +3,8 @@
 Why windows and not the whole phase: the first second holds connection set-up and the seconds
 after the schedule ends hold the drain, and neither is the target at that load. Stability is
 perf_analyzer's rule (the last three windows within 10 % of their mean, for throughput and
-latency), with a floor in ms because a few ms of jitter on a 20 ms P95 is noise, not drift.
+latency), or two windows within 5 % when the probe is that quiet, with a floor in ms because a
+few ms of jitter on a 20 ms P95 is noise, not drift.
 """
 
 from __future__ import annotations
@@ -72,15 +73,23 @@ def _close(values: Sequence[float], share: float, floor: float) -> bool:
 
 
 def stable(windows: Sequence[TimePoint], settings: SearchSettings) -> bool:
-    """The last `stable_windows` windows agree on goodput and P95 (within 10 % or the floor)."""
-    last = windows[-settings.stable_windows:]
-    if len(last) < settings.stable_windows:
+    """The last `stable_windows` windows agree on goodput and P95 (within 10 % or the floor), or
+    the last `quick_windows` agree twice as closely: a quiet probe needs no third second."""
+    if _agree(windows, settings.stable_windows, settings.stability, 1.0, settings):
+        return True
+    quick = settings.quick_windows
+    return 0 < quick < settings.stable_windows and _agree(windows, quick, settings.quick_stability, 0.5, settings)
+
+
+def _agree(windows: Sequence[TimePoint], count: int, share: float, floors: float, settings: SearchSettings) -> bool:
+    last = windows[-count:]
+    if len(last) < count:
         return False
     p95 = [w.p95 for w in last]
     if any(v is None for v in p95):
         return False
-    return (_close([goodput(w) for w in last], settings.stability, GOODPUT_FLOOR)
-            and _close(p95, settings.stability, settings.stability_floor_ms))  # type: ignore[arg-type]
+    return (_close([goodput(w) for w in last], share, floors * GOODPUT_FLOOR)
+            and _close(p95, share, floors * settings.stability_floor_ms))  # type: ignore[arg-type]
 
 
 def climbing(windows: Sequence[TimePoint], settings: SearchSettings) -> bool:
