@@ -55,6 +55,7 @@ class RunContext:
     interrupted: str | None = None
     stopped: bool = False  # preflight failed: no further stage sends anything
     ran: list[str] = field(default_factory=list)
+    generator: Any = None  # benchbox.load.process.GeneratorSession: one generator process for the run
 
     def __post_init__(self) -> None:
         self.effective = self.plan

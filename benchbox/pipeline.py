@@ -144,8 +144,14 @@ def start(plan: Plan, command: str = "run", observer: Observer | None = None) ->
 def run(plan: Plan, command: str = "run", observer: Observer | None = None,
         stages: Sequence[Stage] = RUN) -> Result:
     """Run the stages and return the Result; an interruption ends the run early, not badly."""
+    from benchbox.load.process import GeneratorSession  # process management only: no Locust here
+
     ctx = start(plan, command, observer)
-    drive(ctx, stages)
+    with GeneratorSession() as generator:  # one generator process for every load phase and probe
+        ctx.generator = generator
+        if "load" not in plan.skip:
+            generator.start()  # its start-up overlaps preflight, contract and adversarial
+        drive(ctx, stages)
     return assemble(ctx, [s.name for s in stages])
 
 

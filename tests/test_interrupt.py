@@ -120,12 +120,14 @@ def test_result_json_is_written_to_a_temp_file_and_renamed(tmp_path, monkeypatch
         return real_replace(src, dst)
 
     saved = result_io.load(_a_saved_result(tmp_path))
-    monkeypatch.setattr(result_io.os, "replace", spy)
+    from benchbox import atomic
+
+    monkeypatch.setattr(atomic.os, "replace", spy)  # result.save writes through the one atomic writer
     path = tmp_path / "result.json"
     path.write_text("an older result")
     result_io.save(saved, path)
     (src, dst, text), = calls
-    assert dst == path and src.parent == path.parent and src.name.startswith(".result-")
+    assert dst == path and src.parent == path.parent and src.name.startswith(".result.json-")
     assert json.loads(text)["schema"] == "benchbox.result/v1" and not src.exists()
 
 

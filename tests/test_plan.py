@@ -19,7 +19,7 @@ def plan(**flags):
 
 def test_defaults_are_open_loop_at_the_documented_rate():
     p = plan()
-    assert p.load.mode == "open" and p.load.rate == DEFAULT_RATE and p.load.duration_s == 30.0
+    assert p.load.mode == "open" and p.load.rate == DEFAULT_RATE and p.load.duration_s == 20.0
     assert p.request.method == "GET" and p.request.bodies == ()
     assert [g.name for g in p.gates] == ["p95", "errors"]
     assert p.gates[0].threshold == 2000.0 and p.gates[1].threshold == pytest.approx(0.01)

@@ -7,6 +7,8 @@ in `unsupported`, the stages it has nothing to say about.
 
 from __future__ import annotations
 
+from typing import Any
+
 from benchbox import brakes, target
 from benchbox.adversarial.model import AdversarialSection
 from benchbox.context import RunContext
@@ -64,7 +66,7 @@ class Adapter:
 
     def load(self, ctx: RunContext) -> None:
         """The plan's load phases under its brakes; an interrupt keeps what was measured."""
-        phases, interrupted = run_load(braked(ctx.effective, ctx.notify), ctx.notify)
+        phases, interrupted = run_load(braked(ctx.effective, ctx.notify), ctx.notify, session=ctx.generator)
         ctx.phases.extend(phases)
         ctx.interrupted = ctx.interrupted or interrupted
 
@@ -99,7 +101,8 @@ def braked(plan: Plan, notify: Observer) -> RunSpec:
     return run
 
 
-def run_load(run: RunSpec, notify: Observer, announce: bool = True) -> tuple[list[LoadPhase], str | None]:
+def run_load(run: RunSpec, notify: Observer, announce: bool = True,
+             session: Any = None) -> tuple[list[LoadPhase], str | None]:
     """Run the phases in the generator; return what was measured and, if cut short, the signal's name.
 
     The one place a load phase runs from the parent, for `run` and for each compare side alike."""
@@ -115,7 +118,7 @@ def run_load(run: RunSpec, notify: Observer, announce: bool = True) -> tuple[lis
 
     try:
         phases = run_phases(run, lambda tick: notify(Event("tick", data=tick)), started if announce else None,
-                            lambda text: notify(Event("note", text)))
+                            lambda text: notify(Event("note", text)), session=session)
     except PhaseInterrupted as exc:  # the measured part is the stage's answer, not the exception's cargo
         return list(exc.phases), exc.signal_name
     return phases, None

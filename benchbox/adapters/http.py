@@ -114,7 +114,8 @@ class JsonApi(Adapter):
         plan = ctx.effective
         ctx.phase(f"saturation: searching for the highest sustainable throughput "
                   f"(up to {plan.saturation_budget_s:g}s of load)")
-        result = run_search(plan.request, plan.gates, brakes.braked_search(plan), plan.seed, notify=ctx.say)
+        result = run_search(plan.request, plan.gates, brakes.braked_search(plan), plan.seed, notify=ctx.say,
+                            session=ctx.generator)
         ctx.say(f"saturation: {result.statement}")
         return result
 

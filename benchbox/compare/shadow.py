@@ -113,7 +113,8 @@ def judge_answers(bodies: Sequence[str], pairs: Sequence[tuple[Answer, Answer]],
             found.append(_disagreement(body, a, b, fields, label_changed, largest, secrets))
         else:
             agreed += 1
-    found.sort(key=lambda d: (not d.label_changed, -(d.largest_difference or 0.0)))
+    # Label flips first, then the largest differences; among equals the shortest input, the easiest to replay.
+    found.sort(key=lambda d: (not d.label_changed, -(d.largest_difference or 0.0), len(d.input)))
     shares, scores = distribution_shift(base_outputs, cand_outputs, ignore, alpha)
     notes = []
     if unanswered:
