@@ -41,8 +41,7 @@ def test_two_workers_split_the_schedule_and_merge_exactly():
         with start_server(FIXED, "--service-ms", "10") as server:
             (phase,) = run_phases(RunSpec(phases=(open_phase(server.url, 100, 3.0),), expect_workers=2,
                                           master_port=port))
-            served = server.stats().count
-            (single,) = run_phases(RunSpec(phases=(open_phase(server.url, 100, 3.0),)))
+            stats = server.stats()
         for proc in slow:
             assert proc.wait(timeout=20) == 0  # the master told it to quit
     finally:
@@ -50,13 +49,15 @@ def test_two_workers_split_the_schedule_and_merge_exactly():
             if proc.poll() is None:
                 proc.kill()
     assert [w.state for w in phase.workers] == ["ok", "ok"], [(w.state, w.detail) for w in phase.workers]
-    assert phase.requests == 300 == served  # 50 req/s on each worker: the requested total
+    assert phase.requests == 300 == stats.count  # 50 req/s on each worker: the requested total
     assert [w.requests for w in phase.workers] == [150, 150]
     merged = hdr.decode(phase.hdr)
     assert merged.get_total_count() == phase.responses == 300
     assert sum(p.requests for p in phase.timeseries) == 300
-    # Same load, one process: the merged percentiles describe the same server.
-    assert abs(phase.latency_ms.p50 - single.latency_ms.p50) < 3.0
+    # The merged percentiles describe the server: never below its own clock, not far above it
+    # (how close is a wall-clock figure: benchmarks/accuracy.py, benchmarks/scaleout.py).
+    measured, reference = phase.latency_ms.p50, stats.percentile_ms(50)
+    assert reference * 0.999 <= measured <= reference + max(10.0, 0.5 * reference), (measured, reference)
 
 
 def test_a_worker_killed_mid_run_is_reported_and_the_run_finishes():
