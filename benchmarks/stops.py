@@ -61,19 +61,24 @@ def seconds_to_stop(sig: signal.Signals) -> float:
         return time.perf_counter() - sent
 
 
+def show(name: str, elapsed: float, budget: float) -> None:
+    print(f"  {name:28} {elapsed:6.2f} s  ({elapsed / budget:.2f})")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--budget", type=float, default=15.0, help="adversarial budget, seconds")
     p.add_argument("--repeat", type=int, default=2)
     args = p.parse_args()
 
-    print(f"adversarial phase, budget {args.budget:g} s (elapsed, and elapsed / budget):")
+    print(f"adversarial phase, budget {args.budget:g} s (median elapsed, and elapsed / budget):")
     with DemoServer(DemoOptions()) as demo:
         runs = [adversarial_elapsed(demo.predict_url, args.budget) for _ in range(args.repeat)]
-    print(f"  demo:                      {statistics.median(runs):6.2f} s  ({statistics.median(runs) / args.budget:.2f})")
+    show("demo", statistics.median(runs), args.budget)
     with start_server("faulty_api", "--fault", "large-batch-hang") as srv:
-        runs = [adversarial_elapsed(srv.url + "/v1/models/faulty/predict", args.budget) for _ in range(args.repeat)]
-    print(f"  faulty_api large-batch-hang: {statistics.median(runs):4.2f} s  ({statistics.median(runs) / args.budget:.2f})")
+        url = srv.url + "/v1/models/faulty/predict"
+        runs = [adversarial_elapsed(url, args.budget) for _ in range(args.repeat)]
+    show("faulty_api large-batch-hang", statistics.median(runs), args.budget)
 
     print("signal during load -> exit (seconds):")
     for sig in (signal.SIGINT, signal.SIGTERM):
