@@ -47,22 +47,24 @@ def boundary_grid(n: int = 64) -> list[list[float]]:
 
 
 def test_readiness_goes_from_503_to_200() -> None:
-    with DemoServer(DemoOptions(startup_delay_s=1.0), wait_for="live") as server:
-        assert httpx.get(server.url + "/health").json() == {"status": "ok"}
-        assert httpx.get(server.url + "/v2/health/live").status_code == 200
-        assert httpx.get(server.url + "/ready").status_code == 503
-        assert httpx.get(server.url + "/v2/health/ready").status_code == 503
-        assert httpx.get(server.url + "/v2/models/demo/ready").status_code == 503
-        early = predict(server, [SETOSA])
+    # 3 s of model loading, and one kept-alive client: on a busy machine, six one-off clients
+    # (each building its TLS context) took longer than a 1 s delay, and the model was ready first.
+    with DemoServer(DemoOptions(startup_delay_s=3.0), wait_for="live") as server, httpx.Client(timeout=10) as client:
+        assert client.get(server.url + "/health").json() == {"status": "ok"}
+        assert client.get(server.url + "/v2/health/live").status_code == 200
+        assert client.get(server.url + "/ready").status_code == 503
+        assert client.get(server.url + "/v2/health/ready").status_code == 503
+        assert client.get(server.url + "/v2/models/demo/ready").status_code == 503
+        early = client.post(server.predict_url, json={"instances": [SETOSA]})
         assert early.status_code == 503 and early.json() == {"error": "model not ready"}
         deadline = time.monotonic() + 15
-        while (ready := httpx.get(server.url + "/ready")).status_code != 200:
+        while (ready := client.get(server.url + "/ready")).status_code != 200:
             assert ready.status_code == 503
             assert time.monotonic() < deadline, "never became ready"
             time.sleep(0.05)
         assert ready.json() == {"status": "ready", "model_version": "v1"}
-        assert httpx.get(server.url + "/v2/health/ready").status_code == 200
-        assert predict(server, [SETOSA]).status_code == 200
+        assert client.get(server.url + "/v2/health/ready").status_code == 200
+        assert client.post(server.predict_url, json={"instances": [SETOSA]}).status_code == 200
 
 
 def test_launcher_reports_a_server_that_never_becomes_ready() -> None:

@@ -14,7 +14,7 @@ import pytest
 from benchbox import hdr
 from benchbox.contract.model import ContractSection, RuleCount
 from benchbox.findings import Finding, FindingResponse, build_finding
-from benchbox.report import JUNIT_NAME, MARKDOWN_NAME, checklist, render_all
+from benchbox.report import JUNIT_NAME, MARKDOWN_NAME, ReportFiles, checklist, render_all
 from benchbox.report import markdown as md
 from benchbox.result import (
     GateResult, GeneratorHealth, LoadPhase, LoadSection, Machine, NameStats, Preflight, Probe, ProbeOutcome,
@@ -137,23 +137,32 @@ def _no_step_summary(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
 
 
+@pytest.fixture(scope="module")
+def default_files(tmp_path_factory: pytest.TempPathFactory) -> ReportFiles:
+    """make_result() rendered once: a render costs seconds, and several tests only read it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+        return render_all(make_result(), tmp_path_factory.mktemp("default") / "out")
+
+
 # ---------------------------------------------------------------- the three files
 
 
-def test_render_all_writes_three_files_and_nothing_else(tmp_path: Path) -> None:
-    files = render_all(make_result(), tmp_path / "out")
-    assert files.html == tmp_path / "out" / "report.html"
-    assert {p.name for p in (tmp_path / "out").iterdir()} == {"report.html", "summary.md", "junit.xml"}
+def test_render_all_writes_three_files_and_nothing_else(default_files: ReportFiles, tmp_path: Path) -> None:
+    files = default_files
+    out = files.html.parent
+    assert files.html == out / "report.html" and out.name == "out"
+    assert {p.name for p in out.iterdir()} == {"report.html", "summary.md", "junit.xml"}
     assert files.step_summary is None and files.warnings == ()
     with pytest.raises(dataclasses.FrozenInstanceError):
         files.html = tmp_path  # type: ignore[misc]
 
 
-def test_html_shows_verdict_gates_and_formatted_percentiles(tmp_path: Path) -> None:
+def test_html_shows_verdict_gates_and_formatted_percentiles(default_files: ReportFiles) -> None:
     result = make_result()
     phase = result.main_phase
     assert phase is not None and phase.latency_ms is not None and phase.service_ms is not None
-    page = render_all(result, tmp_path).html.read_text(encoding="utf-8")
+    page = default_files.html.read_text(encoding="utf-8")
     assert result.verdict == "fail"  # the P99 gate at 50 ms breaks against the stalled second
     assert '<div class="verdict">FAIL</div>' in page
     for gate in result.gates:
@@ -197,9 +206,9 @@ def test_everything_from_the_result_is_escaped(tmp_path: Path) -> None:
     assert f"detail {XSS} | and\na newline" in messages
 
 
-def test_summary_has_verdict_first_and_a_row_per_gate(tmp_path: Path) -> None:
+def test_summary_has_verdict_first_and_a_row_per_gate(default_files: ReportFiles) -> None:
     result = make_result()
-    summary = render_all(result, tmp_path).markdown.read_text(encoding="utf-8")
+    summary = default_files.markdown.read_text(encoding="utf-8")
     lines = summary.splitlines()
     assert lines[0].startswith("### ❌ benchbox FAIL: demo model")
     assert "`http://127.0.0.1:8000/v1/predict`" in lines[0]
@@ -223,9 +232,9 @@ def test_markdown_code_span_survives_backticks_and_pipes() -> None:
     assert md.code("a|b", in_table=False) == "`a|b`"
 
 
-def test_junit_has_a_case_per_gate_and_right_counts(tmp_path: Path) -> None:
+def test_junit_has_a_case_per_gate_and_right_counts(default_files: ReportFiles) -> None:
     result = make_result()
-    root = ET.parse(render_all(result, tmp_path).junit).getroot()
+    root = ET.parse(default_files.junit).getroot()
     assert root.tag == "testsuites"
     (suite,) = root.findall("testsuite")
     cases = suite.findall("testcase")
@@ -353,14 +362,14 @@ def test_charts_are_deterministic_and_ids_unique(tmp_path: Path) -> None:
         assert ref in ids, ref
 
 
-def test_same_result_same_bytes_in_a_fresh_interpreter(tmp_path: Path) -> None:
+def test_same_result_same_bytes_in_a_fresh_interpreter(default_files: ReportFiles, tmp_path: Path) -> None:
     """No hash seed, clock or counter leaks into the page: another process renders the same bytes."""
     import subprocess
     import sys
 
     result = make_result()
     path = save(result, tmp_path / "result.json")
-    here = render_all(result, tmp_path / "here").html.read_bytes()
+    here = default_files.html.read_bytes()
     code = ("import sys; from pathlib import Path; from benchbox.result import load; from benchbox.report import render_all;"
             "render_all(load(Path(sys.argv[1])), Path(sys.argv[2]))")
     subprocess.run([sys.executable, "-c", code, str(path), str(tmp_path / "there")], check=True, timeout=120,
@@ -383,14 +392,14 @@ def test_percentile_chart_has_hdr_axis_and_gate_markers(tmp_path: Path) -> None:
     assert "gates above the chart: P50 ≤ 2.00 s" in chart.note
 
 
-def test_stepped_run_gets_a_load_levels_chart(tmp_path: Path) -> None:
+def test_stepped_run_gets_a_load_levels_chart(default_files: ReportFiles, tmp_path: Path) -> None:
     steps = tuple(make_phase(name=f"step {i}: {r:g} req/s", rate=r, seconds=4, seed=i)
                   for i, r in enumerate((20.0, 40.0, 80.0), start=1))
     page = render_all(make_result(phases=steps), tmp_path).html.read_text(encoding="utf-8")
     assert "Throughput and latency against offered load" in page
     assert "<h3>Load levels</h3>" in page and "step 3: 80 req/s" in page
     assert len(_svgs(page)) == 3 * 3 + 1
-    single = render_all(make_result(), tmp_path / "one").html.read_text(encoding="utf-8")
+    single = default_files.html.read_text(encoding="utf-8")
     assert "Load levels" not in single
 
 
@@ -464,8 +473,8 @@ def test_checklist_says_what_was_skipped_or_cut_short() -> None:
     assert _rows(anonymous)["Audit evidence: model version, plan, machine, commit, times"].status == "failed"
 
 
-def test_checklist_is_near_the_top_with_links(tmp_path: Path) -> None:
-    page = render_all(make_result(), tmp_path).html.read_text(encoding="utf-8")
+def test_checklist_is_near_the_top_with_links(default_files: ReportFiles) -> None:
+    page = default_files.html.read_text(encoding="utf-8")
     assert page.index('id="gates"') < page.index('id="checklist"') < page.index('id="preflight"')
     assert '<a href="#gates">gates</a>' in page and '<a href="#evidence">evidence</a>' in page
     # Why it failed, in the header.

@@ -1,18 +1,22 @@
 """The report as a reviewer sees it: opened in headless Chromium, charts drawn, hostile text inert.
 
-Chromium is required, not optional: CI installs Debian's `chromium` when it is missing, so a
-machine without it fails here with a message saying so rather than silently skipping the check.
+Chromium is required, not optional: when it is missing, the `chromium` fixture installs Debian's
+`chromium` package (apt-get, as root or with passwordless sudo; once, under a file lock, so
+parallel pytest workers do not race), so the README's test command passes on a fresh machine by
+itself. Where it cannot be installed the check fails saying so; it is never skipped.
 Every Chromium call runs in its own session with a fresh profile and is killed after a timeout.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import os
 import shutil
 import signal
 import struct
 import subprocess
+import tempfile
 import zlib
 from html.parser import HTMLParser
 from pathlib import Path
@@ -32,20 +36,56 @@ FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--dis
 CHART_COLORS = {"P99": (0x82, 0x50, 0xDF), "P95": (0xBC, 0x4C, 0x00)}
 
 
+PACKAGES = ("chromium", "fonts-dejavu-core")  # the browser, and a font so the text is drawn
+APT_TIMEOUT_S = 1200
+INSTALL_LOCK = Path(tempfile.gettempdir()) / "benchbox-chromium-install.lock"
+
+
+def find_chromium() -> str | None:
+    return next(filter(None, (shutil.which(name) for name in ("chromium", "chromium-browser"))), None)
+
+
+def apt_install(packages: tuple[str, ...]) -> None:
+    """`apt-get update` and `install`, as root or through passwordless sudo; a failure says why."""
+    if os.geteuid() == 0:
+        prefix = []
+    elif shutil.which("sudo"):
+        prefix = ["sudo", "-n"]
+    else:
+        prefix = None
+    if prefix is None or shutil.which("apt-get") is None:
+        pytest.fail("chromium is not on PATH and cannot be installed here (that takes apt-get, as root or "
+                    "with passwordless sudo): install Debian's `chromium` package. The report's browser "
+                    "check needs it and is never skipped.")
+    apt = [*prefix, "env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "-q", "-o", "DPkg::Lock::Timeout=300"]
+    for argv in ([*apt, "update"], [*apt, "install", "-y", "--no-install-recommends", *packages]):
+        done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=APT_TIMEOUT_S)
+        if done.returncode != 0:
+            pytest.fail(f"installing chromium failed: `{' '.join(argv)}` exited {done.returncode}: "
+                        f"{(done.stderr or done.stdout)[-2000:]}")
+
+
+@pytest.fixture(scope="session")
 def chromium() -> str:
-    for name in ("chromium", "chromium-browser"):
-        found = shutil.which(name)
-        if found:
-            return found
-    pytest.fail("chromium is not on PATH: install Debian's `chromium` package (.ci/run does when it is "
-                "missing). The report's browser check needs it and is never skipped.")
+    """Chromium's path; installed first when missing (the first pytest worker installs, others wait)."""
+    found = find_chromium()
+    if found is None:
+        with INSTALL_LOCK.open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+            found = find_chromium()  # another worker may have installed it while we waited
+            if found is None:
+                apt_install(PACKAGES)
+                found = find_chromium()
+    if found is None:
+        pytest.fail(f"`apt-get install {' '.join(PACKAGES)}` succeeded but no chromium is on PATH")
+    return found
 
 
-def run_chromium(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run_chromium(browser: str, tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """One bounded Chromium run with a fresh profile; its whole process group is killed on timeout."""
     profile = Path(os.path.realpath(tmp)) / f"profile-{len(list(tmp.glob('profile-*')))}"
     profile.mkdir()
-    argv = [chromium(), *FLAGS, f"--user-data-dir={profile}", *args]
+    argv = [browser, *FLAGS, f"--user-data-dir={profile}", *args]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         out, err = proc.communicate(timeout=TIMEOUT_S)
@@ -149,8 +189,8 @@ def hostile_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def dom(hostile_report: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Dom]:
-    done = run_chromium(tmp_path_factory.mktemp("dom"), "--dump-dom", hostile_report.as_uri())
+def dom(chromium: str, hostile_report: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Dom]:
+    done = run_chromium(chromium, tmp_path_factory.mktemp("dom"), "--dump-dom", hostile_report.as_uri())
     assert "</html>" in done.stdout, f"no DOM dumped: {done.stderr[-2000:]}"
     return done.stdout, Dom(done.stdout)
 
@@ -179,9 +219,9 @@ def test_hostile_strings_stay_inert_text(dom: tuple[str, Dom]) -> None:
     assert "&lt;img src=x onerror=alert(1)&gt;" in raw
 
 
-def test_screenshot_shows_a_drawn_page(hostile_report: Path, tmp_path: Path) -> None:
+def test_screenshot_shows_a_drawn_page(chromium: str, hostile_report: Path, tmp_path: Path) -> None:
     shot = tmp_path / "report.png"
-    run_chromium(tmp_path, f"--screenshot={shot}", "--window-size=1280,2400", hostile_report.as_uri())
+    run_chromium(chromium, tmp_path, f"--screenshot={shot}", "--window-size=1280,2400", hostile_report.as_uri())
     image = png_pixels(shot)
     assert image.shape == (2400, 1280, 3)
     packed = (image[..., 0] << 16) | (image[..., 1] << 8) | image[..., 2]

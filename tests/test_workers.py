@@ -14,7 +14,9 @@ import psutil
 from benchbox import hdr
 from benchbox.load.process import GeneratorSession, run_phases
 from benchbox.load.spec import PhaseSpec, RequestSpec, RunSpec
-from tests.servers.harness import FIXED, start_server
+from tests.servers.harness import FIXED, HERE, start_server
+
+SLOW_WORKER = HERE / "slow_worker.py"
 
 
 def open_phase(url: str, rate: float, duration: float) -> PhaseSpec:
@@ -22,19 +24,40 @@ def open_phase(url: str, rate: float, duration: float) -> PhaseSpec:
     return PhaseSpec(name="steady", mode="open", duration_s=duration, request=request, rate=rate, connections=32, seed=3)
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def test_two_workers_split_the_schedule_and_merge_exactly():
-    with start_server(FIXED, "--service-ms", "10") as server:
-        (phase,) = run_phases(RunSpec(phases=(open_phase(server.url, 100, 3.0),), workers=2))
-        served = server.stats().count
-        (single,) = run_phases(RunSpec(phases=(open_phase(server.url, 100, 3.0),)))
+    """Both workers are held off the CPU for 2 s right after the master accepts them (as a busy
+    machine does): the phase must still reach them. It used to be sent on Locust's accept alone,
+    arrive before the worker had registered its handlers, be dropped, and the worker be lost."""
+    port = free_port()
+    slow = [subprocess.Popen([sys.executable, str(SLOW_WORKER), "--master", f"127.0.0.1:{port}", "--hold", "2"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(2)]
+    try:
+        with start_server(FIXED, "--service-ms", "10") as server:
+            (phase,) = run_phases(RunSpec(phases=(open_phase(server.url, 100, 3.0),), expect_workers=2,
+                                          master_port=port))
+            stats = server.stats()
+        for proc in slow:
+            assert proc.wait(timeout=20) == 0  # the master told it to quit
+    finally:
+        for proc in slow:
+            if proc.poll() is None:
+                proc.kill()
     assert [w.state for w in phase.workers] == ["ok", "ok"], [(w.state, w.detail) for w in phase.workers]
-    assert phase.requests == 300 == served  # 50 req/s on each worker: the requested total
+    assert phase.requests == 300 == stats.count  # 50 req/s on each worker: the requested total
     assert [w.requests for w in phase.workers] == [150, 150]
     merged = hdr.decode(phase.hdr)
     assert merged.get_total_count() == phase.responses == 300
     assert sum(p.requests for p in phase.timeseries) == 300
-    # Same load, one process: the merged percentiles describe the same server.
-    assert abs(phase.latency_ms.p50 - single.latency_ms.p50) < 3.0
+    # The merged percentiles describe the server: never below its own clock, not far above it
+    # (how close is a wall-clock figure: benchmarks/accuracy.py, benchmarks/scaleout.py).
+    measured, reference = phase.latency_ms.p50, stats.percentile_ms(50)
+    assert reference * 0.999 <= measured <= reference + max(10.0, 0.5 * reference), (measured, reference)
 
 
 def _worker_pids() -> set[int]:
@@ -78,9 +101,7 @@ def test_a_worker_killed_mid_run_is_reported_and_the_run_finishes():
 
 
 def test_a_remote_worker_joins_with_benchbox_worker(benchbox_cli, tmp_path):
-    with socket.socket() as s:  # a free port for the master to bind
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     with start_server(FIXED, "--service-ms", "2") as server:
         remote = subprocess.Popen([sys.executable, "-m", "benchbox", "worker", "--master", f"127.0.0.1:{port}"],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

@@ -5,6 +5,12 @@ a phase through a custom message; Locust spreads the users; each worker drives i
 the same phase driver as a single process (phase.py), ticks its encoded per-second histogram to
 the master, and sends its whole phase at the end. The master merges them bucket by bucket
 (merge.py). A worker that goes silent is marked lost and counted with what its ticks carried.
+
+A worker counts as joined only once it says `benchbox_ready`, sent after its handlers are
+registered: Locust marks a worker ready on its connect message, before the worker's constructor
+has returned, and a custom message that arrives in that gap is dropped as unknown. On a busy
+machine a worker held off the CPU for a few hundred ms after Locust's ack found the phase message
+already waiting, dropped it, and was reported lost at the phase's deadline.
 """
 
 from __future__ import annotations
@@ -32,7 +38,11 @@ from benchbox.load.users import BenchboxUser
 from benchbox.result import LoadPhase, WorkerReport, from_phase_dict, to_dict
 
 MSG_PHASE, MSG_TICK, MSG_RESULT, MSG_STOP = "benchbox_phase", "benchbox_tick", "benchbox_result", "benchbox_stop"
+MSG_READY = "benchbox_ready"
 READY_TIMEOUT_S = 60.0
+# Between phases, Locust drops each worker from its list on "stop" and adds it back on its next
+# "client_ready": the next phase waits up to this long for every worker that was not lost.
+REJOIN_TIMEOUT_S = 15.0
 # Past its phase's end (and request timeout), a worker has this long to hand over its result.
 RESULT_GRACE_S = 15.0
 
@@ -68,7 +78,11 @@ class Board:
         self.ticks: dict[int, list[dict[str, Any]]] = {}
         self.results: dict[int, LoadPhase] = {}
         self.lost: dict[int, str] = {}
+        self.joined: set[str] = set()  # workers whose handlers are registered (MSG_READY)
         self._emitted = -1
+
+    def on_ready(self, environment: Any, msg: Any, **_: Any) -> None:
+        self.joined.add(str(msg.node_id))
 
     def begin(self, index: int, ids: list[str]) -> None:
         self.index, self.ids = index, ids
@@ -133,6 +147,7 @@ class Master:
         self.board = Board()
         self.runner.register_message(MSG_TICK, self.board.on_tick)
         self.runner.register_message(MSG_RESULT, self.board.on_result)
+        self.runner.register_message(MSG_READY, self.board.on_ready)
         self.local = [_spawn_worker(self.port) for _ in range(run.workers)]
         self.count = 0  # phases sent so far: a phase's message index, unique for the master's life
 
@@ -140,23 +155,26 @@ class Master:
         return _config(run) == self.config
 
     def start(self) -> None:
-        """Wait until every expected worker has joined."""
+        """Wait until every expected worker has joined (and registered its handlers)."""
         self.emit({"type": "note",
                    "message": f"master on {self.bind}:{self.port}: waiting for {self.expected} workers"})
-        deadline = time.perf_counter() + READY_TIMEOUT_S
-        while len(self.runner.clients.ready) < self.expected:
-            if self.stop.is_set() or time.perf_counter() > deadline:
-                raise WorkersMissing(f"only {len(self.runner.clients.ready)} of {self.expected} workers joined "
-                                     f"the master on port {self.port} within {READY_TIMEOUT_S:g}s")
-            gevent.sleep(0.1)
+        ids = _wait_listening(self.runner, self.board, self.expected, READY_TIMEOUT_S, self.stop)
+        if len(ids) < self.expected and not self.stop.is_set():
+            raise WorkersMissing(f"only {len(ids)} of {self.expected} workers joined "
+                                 f"the master on port {self.port} within {READY_TIMEOUT_S:g}s")
 
     def run(self, phases: tuple[PhaseSpec, ...]) -> None:
         for index, spec in enumerate(phases):
+            # The workers of the last phase that were not lost, back from Locust's stop.
+            want = len(self.board.ids) - len(self.board.lost) if self.count else self.expected
+            ids = _wait_listening(self.runner, self.board, want, REJOIN_TIMEOUT_S, self.stop)
             if self.stop.is_set():
                 break
+            if not ids:
+                raise WorkersMissing(f"no worker came back for phase {index + 1} ({spec.name})")
             self.emit({"type": "phase", "index": index, "phase": spec.name})
             self.count += 1
-            phase = _master_phase(self.runner, self.board, self.count, spec, self.emit, self.stop, self.local)
+            phase = _master_phase(self.runner, self.board, self.count, spec, self.emit, self.stop, ids)
             self.emit({"type": "result", "index": index, "phase": to_dict(phase)})
 
     def close(self) -> None:
@@ -172,9 +190,21 @@ def _config(run: RunSpec) -> tuple[int, int, str, int]:
     return (run.workers, run.expect_workers, run.master_bind, run.master_port)
 
 
+def _listening(runner: MasterRunner, board: Board) -> list[str]:
+    """Workers Locust counts as ready that have also registered our handlers."""
+    return sorted(w.id for w in runner.clients.ready if w.id in board.joined)
+
+
+def _wait_listening(runner: MasterRunner, board: Board, want: int, timeout_s: float, stop: Event) -> list[str]:
+    """Until `want` workers listen (or the timeout, or an interrupt): the ones that do."""
+    deadline = time.perf_counter() + timeout_s
+    while len(_listening(runner, board)) < want and not stop.is_set() and time.perf_counter() < deadline:
+        gevent.sleep(0.05)
+    return _listening(runner, board)
+
+
 def _master_phase(runner: MasterRunner, board: Board, index: int, spec: PhaseSpec, emit: Emit,
-                  stop: Event, local: list[subprocess.Popen[bytes]]) -> LoadPhase:
-    ids = sorted(w.id for w in runner.clients.ready)
+                  stop: Event, ids: list[str]) -> LoadPhase:
     board.begin(index, ids)
     for i, worker_id in enumerate(ids):
         runner.send_message(MSG_PHASE, {"index": index, "worker": i, "spec": share(spec, i, len(ids)).to_dict()},
@@ -232,6 +262,7 @@ def run_worker(master_host: str, master_port: int, stop: Event) -> None:
 
     runner.register_message(MSG_PHASE, on_phase)
     runner.register_message(MSG_STOP, lambda environment, msg, **_: phase_stop.set())
+    runner.send_message(MSG_READY, {})  # only now can a phase message find its handler
     gevent.spawn(_relay_stop, stop, phase_stop, runner)
     runner.greenlet.join()
 

@@ -8,6 +8,7 @@ include there, any other is listed as data.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -92,9 +93,15 @@ def context(c: Comparison) -> dict[str, Any]:
     }
 
 
-def render(c: Comparison) -> str:
-    from benchbox.report.html import _environment
+@functools.cache
+def _environment() -> Any:
+    """One per process, with the comparison's filters (built once: compiling is the slow part)."""
+    from benchbox.report.html import new_environment
 
-    env = _environment()
+    env = new_environment()
     env.filters.update(change=show_change, ci=show_ci, metric=metric_label, value=show_value)
-    return env.get_template(TEMPLATE).render(**context(c))
+    return env
+
+
+def render(c: Comparison) -> str:
+    return _environment().get_template(TEMPLATE).render(**context(c))

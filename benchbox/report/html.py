@@ -7,6 +7,7 @@ only when a report is rendered.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import dataclass
@@ -197,7 +198,13 @@ def _evaluation_context(result: Result) -> dict[str, Any]:
     }
 
 
+@functools.cache
 def _environment() -> Any:
+    """One per process: a new environment compiles every template again (a third of a render)."""
+    return new_environment()
+
+
+def new_environment() -> Any:
     import jinja2
 
     env = jinja2.Environment(
