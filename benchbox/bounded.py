@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from benchbox import interrupts
 from benchbox.brakes import Pacer
 from benchbox.error_kinds import (
     AnswerTooSlow,
@@ -75,6 +76,7 @@ def send(client: httpx.Client, method: str, url: str, *, headers: Mapping[str, s
     bytes (the rest is still read, up to --max-body); `on_line` is called with each line of a 2xx
     text/event-stream answer and the moment it arrived (the chat rules time tokens that way).
     Never raises for anything the target does: a failure is an Exchange with `error_kind` set."""
+    interrupts.check()  # a Ctrl-C swallowed where it was raised (a gc callback) stops the run here
     started = time.perf_counter()
     limit = keep if keep is not None else -1
     timeout = timeout_s if timeout_s is not None else httpx.USE_CLIENT_DEFAULT

@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import signal
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from benchbox import __version__
-from benchbox.errors import BenchboxError, ExitCode, Interrupted
+from benchbox.errors import BenchboxError, ExitCode
 
 if TYPE_CHECKING:
     from benchbox.engine import Written
@@ -210,12 +208,11 @@ def _compare(results: tuple[str, ...], flags: Mapping[str, Any], quiet: bool) ->
 
         assert request.baseline is not None and request.candidate is not None
         say(f"benchbox {__version__}: compare {request.baseline.target} -> {request.candidate.target}")
-        previous = signal.signal(signal.SIGTERM, _raise_sigterm)
-        try:
+        from benchbox.interrupts import catching
+
+        with catching():
             outcome = run_live(request.baseline, request.candidate, request.live, request.settings,
                                request.gates, request.out_dir, say)
-        finally:
-            signal.signal(signal.SIGTERM, previous)
         comparison = outcome.comparison
         click.echo(f"baseline result: {outcome.baseline_json}")
         click.echo(f"candidate result: {outcome.candidate_json}")
@@ -288,19 +285,16 @@ def _run(flags: Mapping[str, Any], config: str | None, quiet: bool, command: str
     from benchbox.console import Console
 
     console = Console(quiet)
-    previous = signal.signal(signal.SIGTERM, _raise_sigterm)
+    from benchbox.interrupts import catching
+
     try:
-        result = engine.run(plan, command=command, observer=console)
+        with catching():
+            result = engine.run(plan, command=command, observer=console)
     finally:
-        signal.signal(signal.SIGTERM, previous)
         console.close()
     written = engine.write_outputs(result, plan.out_dir)
     _print_result(result, plan, written)
     return engine.exit_code(result)
-
-
-def _raise_sigterm(signum: int, frame: FrameType | None) -> NoReturn:
-    raise Interrupted("SIGTERM")
 
 
 def _print_result(result: Result, plan: Plan, written: Written) -> None:

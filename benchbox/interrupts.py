@@ -1,0 +1,47 @@
+"""Ctrl-C and SIGTERM, caught once and not lost.
+
+A signal handler raises in whatever Python code runs at that moment. When that is a garbage
+collector callback (Hypothesis registers one), Python prints "Exception ignored in gc_callback"
+and the run carries on as if nothing had happened: the contract phase then ran to its end and
+exited 1 instead of 130. So the handler also records the signal, and the request layer
+(`bounded.send`) calls `check()` before every request: a swallowed interrupt surfaces at the next
+request, a few milliseconds later.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+from typing import NoReturn
+
+from benchbox.errors import Interrupted
+
+_pending: str | None = None
+
+
+def check() -> None:
+    """Raise Interrupted if a signal arrived (and was perhaps swallowed where it was raised)."""
+    if _pending is not None:
+        raise Interrupted(_pending)
+
+
+def _handle(signum: int, frame: FrameType | None) -> NoReturn:
+    global _pending
+    _pending = signal.Signals(signum).name
+    raise Interrupted(_pending)
+
+
+@contextmanager
+def catching() -> Iterator[None]:
+    """SIGINT and SIGTERM become Interrupted for the block (main thread only), then as before."""
+    global _pending
+    _pending = None
+    previous = {s: signal.signal(s, _handle) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        _pending = None
