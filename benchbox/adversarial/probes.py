@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,6 +28,17 @@ def good_case(method: str, base: Any, cls: str = "known_good") -> Case:
     return Case(cls, method, dumps(base), JSON, "valid", "a known-good input", base)
 
 
+def without_and_wrong_key(headers: Mapping[str, str], secret: Iterable[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """The request's headers without the key, and with a wrong key in the same scheme."""
+    secret = set(secret)
+    bare = {k: v for k, v in headers.items() if k not in secret}
+    wrong = dict(headers)
+    for k in secret:
+        scheme = next((s for s in ("Bearer ", "Basic ", "Token ", "ApiKey ") if headers[k].startswith(s)), "")
+        wrong[k] = scheme + WRONG_KEY
+    return bare, wrong
+
+
 def auth_probe(client: httpx.Client, url: str, headers: Mapping[str, str], base: Any, method: str,
                report: Report, notes: list[str]) -> int:
     """Without the key and with a wrong one, the target operation must answer 401/403."""
@@ -36,11 +47,7 @@ def auth_probe(client: httpx.Client, url: str, headers: Mapping[str, str], base:
         notes.append("auth probe skipped: the plan names an api key but no secret header is sent")
         return 0
     case = good_case(method, base, "auth")
-    bare = {k: v for k, v in headers.items() if k not in secret}
-    wrong = dict(headers)
-    for k in secret:
-        scheme = next((s for s in ("Bearer ", "Basic ", "Token ", "ApiKey ") if headers[k].startswith(s)), "")
-        wrong[k] = scheme + WRONG_KEY
+    bare, wrong = without_and_wrong_key(headers, secret)
     sent = 0
     for label, hdrs, env in (("no key", bare, {}), ("a wrong key", wrong, {k: WRONG_KEY_ENV for k in secret})):
         out = _send_patiently(client, url, hdrs, case)

@@ -33,6 +33,7 @@ from benchbox import bounded
 from benchbox.adversarial.cases import JSON, Case, dumps
 from benchbox.adversarial.judge import Problem, send
 from benchbox.adversarial.model import AdversarialOptions
+from benchbox.adversarial.probes import WRONG_KEY_ENV, without_and_wrong_key
 from benchbox.contract import kserve
 from benchbox.contract.model import Contract, Route
 from benchbox.findings import is_secret_header
@@ -46,8 +47,6 @@ PUBLIC_NAMES = frozenset({"health", "healthz", "ready", "readyz", "live", "livez
 PUBLIC_PATHS = frozenset({"/", "/docs", "/redoc", "/openapi.json", "/docs/openapi.json", "/favicon.ico",
                           "/v2/health/live", "/v2/health/ready"})
 OPENAI_ROUTES = (("GET", "/models"), ("POST", "/chat/completions"), ("POST", "/completions"), ("POST", "/embeddings"))
-WRONG_KEY = "benchbox-wrong-key-0000"
-WRONG_KEY_ENV = "BENCHBOX_WRONG_KEY"
 Report = Callable[..., None]
 
 
@@ -104,11 +103,7 @@ def sweep(client: httpx.Client, url: str, headers: Mapping[str, str], contract: 
     if unsafe:
         notes.append(f"auth sweep: {len(unsafe)} routes that may change the server not sent "
                      f"(e.g. {unsafe[0].method} {unsafe[0].path})")
-    bare = {k: v for k, v in headers.items() if k not in secret}
-    wrong = dict(headers)
-    for k in secret:
-        scheme = next((s for s in ("Bearer ", "Basic ", "Token ", "ApiKey ") if headers[k].startswith(s)), "")
-        wrong[k] = scheme + WRONG_KEY
+    bare, wrong = without_and_wrong_key(headers, secret)
     sent = 0
     for route in swept:
         body = _body(client, origin, headers, route, contract, options.seed)

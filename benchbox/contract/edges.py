@@ -78,7 +78,7 @@ def edge_inputs(contract: Contract, base: Any, classify: Classify) -> list[Edge]
         if unbounded and path != batch_path and not isinstance(node.get("minItems"), int):
             continue  # an array with no documented size: its sizes say nothing (the batch array aside)
         for what, body in _cases(node, value, path, base):
-            got = _get(body, path)
+            got = get_at(body, path)
             size = len(got) if path == batch_path and isinstance(got, list) else None
             expect = classify(body)
             if unbounded and isinstance(got, list) and len(got) > UNBOUNDED_VALID and expect == "valid":
@@ -132,12 +132,12 @@ def _cases(node: Mapping[str, Any], value: Any, path: tuple[Any, ...], base: Any
         low = node.get("minItems") if isinstance(node.get("minItems"), int) else 0
         high = node.get("maxItems") if isinstance(node.get("maxItems"), int) else None
         item_bytes = max(len(json.dumps(v, default=str)) for v in value) + 1
-        return [(f"{where} with {n} items", _put(base, path, [copy.deepcopy(value[i % len(value)]) for i in range(n)]))
+        return [(f"{where} with {n} items", put_at(base, path, [copy.deepcopy(value[i % len(value)]) for i in range(n)]))
                 for n in sizes(low, high) if n * item_bytes <= MAX_EDGE_BYTES]
     if isinstance(value, str):
         longest, shortest = node["maxLength"], node.get("minLength", 0)
         lengths = [longest, longest + 1] + ([shortest - 1] if isinstance(shortest, int) and shortest > 0 else [])
-        return [(f"{where} with {n} characters", _put(base, path, "a" * n)) for n in lengths]
+        return [(f"{where} with {n} characters", put_at(base, path, "a" * n)) for n in lengths]
     integer = node.get("type") == "integer" or (isinstance(value, int) and node.get("type") != "number")
     out: list[tuple[str, Any]] = []
     for key, sign in (("minimum", -1), ("maximum", 1), ("exclusiveMinimum", -1), ("exclusiveMaximum", 1)):
@@ -148,9 +148,9 @@ def _cases(node: Mapping[str, Any], value: Any, path: tuple[Any, ...], base: Any
         at = bound if key.startswith("exclusive") else None
         outside = bound + sign * step if at is None else bound
         if at is None:
-            out.append((f"{where} = {bound!r} ({key})", _put(base, path, bound)))
+            out.append((f"{where} = {bound!r} ({key})", put_at(base, path, bound)))
         outside = int(outside) if integer else float(outside)
-        out.append((f"{where} = {outside!r} (just outside {key} {bound!r})", _put(base, path, outside)))
+        out.append((f"{where} = {outside!r} (just outside {key} {bound!r})", put_at(base, path, outside)))
     return out
 
 
@@ -179,15 +179,17 @@ def _kserve_batch(rows: list[Any], n: int) -> Any:
     return {**first, "inputs": tensors}
 
 
-def _get(doc: Any, path: tuple[Any, ...]) -> Any:
+def get_at(doc: Any, path: tuple[Any, ...]) -> Any:
+    """The value at a JSON path (keys and indexes)."""
     for p in path:
         doc = doc[p]
     return doc
 
 
-def _put(doc: Any, path: tuple[Any, ...], value: Any) -> Any:
+def put_at(doc: Any, path: tuple[Any, ...], value: Any) -> Any:
+    """A copy of `doc` with the value at `path` replaced (the original stays as it was)."""
     if not path:
         return value
     out = copy.deepcopy(doc)
-    _get(out, path[:-1])[path[-1]] = value
+    get_at(out, path[:-1])[path[-1]] = value
     return out

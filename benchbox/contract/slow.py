@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from benchbox.contract.edges import get_at, put_at
 from benchbox.contract.model import SlowRule
 from benchbox.contract.shrink import BatchView
 
@@ -250,13 +251,13 @@ def leaf_neighbours(current: Any, reference: Any) -> list[tuple[str, Any, str]]:
     out: list[tuple[str, Any, str]] = []
     for path, value in _leaves(current, ()):
         try:
-            other = _get(reference, path)
+            other = get_at(reference, path)
         except (KeyError, IndexError, TypeError):
             continue
         if isinstance(other, (dict, list)) or other == value:
             continue
         where = "".join(f"/{p}" for p in path) or "/"
-        out.append((f"{where} ({other!r:.40} instead of {value!r:.40})", _put(current, path, other), where))
+        out.append((f"{where} ({other!r:.40} instead of {value!r:.40})", put_at(current, path, other), where))
     return out
 
 
@@ -270,18 +271,3 @@ def _leaves(doc: Any, path: tuple[Any, ...]) -> Iterable[tuple[tuple[Any, ...], 
     else:
         yield path, doc
 
-
-def _get(doc: Any, path: tuple[Any, ...]) -> Any:
-    for p in path:
-        doc = doc[p]
-    return doc
-
-
-def _put(doc: Any, path: tuple[Any, ...], value: Any) -> Any:
-    import copy
-
-    if not path:
-        return value
-    out = copy.deepcopy(doc)
-    _get(out, path[:-1])[path[-1]] = value
-    return out
