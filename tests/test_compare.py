@@ -212,7 +212,9 @@ def test_live_compare_load_runs_under_the_brakes(fixed_servers, tmp_path) -> Non
         phase = result.main_phase
         assert phase is not None and phase.requests > 0
         assert phase.offered_rps == 30.0, phase.offered_rps  # 200 req/s asked, 30 allowed
-        assert phase.requests <= 30 * phase.elapsed_s + 2, (phase.requests, phase.elapsed_s)
+        # The schedule sends 30/s over each window's planned length; the measured windows may close a few ms
+        # short of it, so the bound is on the planned time (unbraked, 200/s would send about 400).
+        assert phase.requests <= 30 * max(phase.duration_s, phase.elapsed_s) + 2, (phase.requests, phase.duration_s)
         assert result.plan["brakes"]["max_rps"] == 30.0 and result.plan["load"]["rate"] == 200.0
 
 
