@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from benchbox import result as result_io
-from benchbox.capacity import CostPlan, cost_of, cost_section, size
+from benchbox.capacity import CostPlan, cost_section, size
+from benchbox.pipeline import cost_of
 from benchbox.gates import judge, parse_slo
 from tests.servers.harness import start_server
 

@@ -17,7 +17,7 @@ from benchbox.evaluate.data import EvalRow
 from benchbox.evaluate.gates import judge, parse_gate
 from benchbox.evaluate.model import EvalPlan
 from benchbox.evaluate.runner import score
-from benchbox.evaluate.scoring import slice_seed
+from benchbox.evaluate.bootstrap import slice_seed
 from benchbox.plan import build_plan
 from tests.servers.harness import start_server
 

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from benchbox.evaluate import bootstrap, metrics
+from benchbox.evaluate.bootstrap import slice_seed
 from benchbox.evaluate.model import SMALL_SLICE, GroupFigure, RowOutcome, SliceGap, SliceMetrics
 
 _POSITIVE_WORDS = ("1", "true", "yes", "positive", "pos")
@@ -39,8 +40,6 @@ def classification_gaps(data: metrics.Labelled, names: Sequence[str], groups: Se
                         confidence: float, notes: list[str]) -> tuple[SliceGap, ...]:
     """Per slice column: the gap of accuracy and macro P/R/F1, and (with a positive class) the
     demographic parity and equal opportunity differences."""
-    from benchbox.evaluate.scoring import slice_seed
-
     point = {(s.column, s.value, m.name): m.value for s in slices for m in s.metrics}
     chosen = choose_positive(data, names, positive, notes) if groups else None
     out: list[SliceGap] = []
@@ -66,8 +65,6 @@ def classification_gaps(data: metrics.Labelled, names: Sequence[str], groups: Se
 def _fairness(data: metrics.Labelled, positive: int, label: str, column: str, members: Sequence[Group], seed: int,
               resamples: int, confidence: float) -> list[SliceGap]:
     from sklearn.metrics import recall_score
-
-    from benchbox.evaluate.scoring import slice_seed
 
     parity, opportunity, parity_s, opportunity_s = [], [], [], []
     for value, pos in members:
@@ -97,8 +94,6 @@ def regression_gaps(outcomes: Sequence[RowOutcome], groups: Sequence[tuple[str, 
                     slices: Sequence[SliceMetrics], seed: int, resamples: int, confidence: float,
                     notes: list[str]) -> tuple[SliceGap, ...]:
     """Per slice column: the gap of MAE and of RMSE over the answered rows."""
-    from benchbox.evaluate.scoring import slice_seed
-
     point = {(s.column, s.value, m.name): m.value for s in slices for m in s.metrics}
     out: list[SliceGap] = []
     for column, members in _by_column(groups):

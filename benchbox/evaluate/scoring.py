@@ -9,8 +9,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from benchbox.evaluate import metrics
+from benchbox.evaluate.bootstrap import slice_seed
 from benchbox.evaluate.answers import Answer
 from benchbox.evaluate.data import EvalRow
+from benchbox.evaluate.fairness import classification_gaps, regression_gaps
 from benchbox.evaluate.model import ClassMetrics, Metric, RowOutcome, SliceGap, SliceMetrics
 
 INPUT_SHOWN = 500  # characters of an input kept per row in the result
@@ -95,8 +97,6 @@ def outcome(row: EvalRow, answer: Answer, classes: Classes | None) -> RowOutcome
 def classification_section(outcomes: Sequence[RowOutcome], classes: Classes, slice_columns: Sequence[str],
                             seed: int, resamples: int, confidence: float, notes: list[str],
                             positive: str | None = None) -> Core:
-    from benchbox.evaluate.fairness import classification_gaps
-
     data = encode(outcomes, classes.names)
     found = metrics.classification(data, confidence, resamples, seed)
     if data.proba is not None and not np.isfinite(data.proba).all() and any(o.error is None for o in outcomes):
@@ -152,8 +152,6 @@ def _worst_classified(outcomes: Sequence[RowOutcome], names: Sequence[str]) -> t
 
 def regression_section(outcomes: Sequence[RowOutcome], slice_columns: Sequence[str], seed: int, resamples: int,
                        confidence: float, notes: list[str] | None = None) -> Core:
-    from benchbox.evaluate.fairness import regression_gaps
-
     answered = [o for o in outcomes if o.value is not None]
     y_true = np.array([float(o.expected) for o in answered])
     y_pred = np.array([float(o.value) for o in answered])  # type: ignore[arg-type]
@@ -168,13 +166,6 @@ def regression_section(outcomes: Sequence[RowOutcome], slice_columns: Sequence[s
     gaps = regression_gaps(outcomes, groups, slices, seed, resamples, confidence, [] if notes is None else notes)
     return Core(metrics=metrics.regression(y_true, y_pred, confidence, resamples, seed), slices=tuple(slices),
                 worst=tuple(worst), gaps=gaps)
-
-
-def slice_seed(seed: int, column: str, value: str) -> int:
-    """A stable seed per slice, so adding a slice does not move another slice's interval."""
-    import zlib
-
-    return (seed + zlib.crc32(f"{column}={value}".encode())) % 2**32
 
 
 def slices_of(outcomes: Sequence[RowOutcome], columns: Sequence[str]) -> list[tuple[str, str, list[int]]]:
