@@ -146,9 +146,8 @@ class Plan:
         """Every load phase, in order: one steady phase, or one per step."""
         load = self.load
         w = self.workers
-        scale = {"workers": w.local, "expect_workers": w.expect, "master_bind": w.bind, "master_port": w.port}
         if not load.steps:
-            return RunSpec(phases=(self.phase_spec(),), **scale)
+            return RunSpec((self.phase_spec(),), w.local, w.expect, w.bind, w.port)
         base = self.phase_spec()
         step_s = load.step_duration_s or load.duration_s
         phases = []
@@ -158,7 +157,7 @@ class Plan:
                 base, name=f"step {i}: {level:g} {unit}", duration_s=step_s, seed=self.seed + i,
                 rate=level if load.mode == "open" else None,
                 users=int(level) if load.mode == "closed" else None))
-        return RunSpec(phases=tuple(phases), **scale)
+        return RunSpec(tuple(phases), w.local, w.expect, w.bind, w.port)
 
     def _body_example(self) -> str | None:
         """The first body, with the user's system prompt (which holds the canary) left out."""

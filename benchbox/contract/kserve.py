@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from hypothesis import strategies as st
 
@@ -107,7 +107,7 @@ def _element(datatype: str) -> st.SearchStrategy[Any]:
         return st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=16)
     if datatype.startswith(("INT", "UINT")):
         return st.integers(0, 10)
-    width = 16 if datatype == "FP16" else 64 if datatype == "FP64" else 32
+    width: Literal[16, 32, 64] = 16 if datatype == "FP16" else 64 if datatype == "FP64" else 32
     return st.floats(-10, 10, width=width, allow_nan=False, allow_infinity=False, allow_subnormal=False)
 
 

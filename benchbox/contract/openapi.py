@@ -243,7 +243,7 @@ def _fill(doc: Mapping[str, Any], template: str, params: list[Any], target_path:
     for name in names:
         spec = next((p for p in (_resolve_node(doc, q) for q in params)
                      if p.get("name") == name and p.get("in") == "path"), {})
-        schema = spec.get("schema") if isinstance(spec.get("schema"), dict) else {}
+        schema = given if isinstance(given := spec.get("schema"), dict) else {}
         lowered = name.lower()
         if "model" in lowered or lowered == "name":
             value = _after(target, "models")

@@ -220,7 +220,7 @@ def _shrink_batch(case: SlowCase, view: BatchView, slow: Callable[[Any], tuple[b
     size, current = view.size, case.body
     if best is not None:
         current, case.handle, size = best[0], best[1], hi
-        case.shrunk_ms = [best[2]]
+        case.shrunk_ms = [best[2]] if best[2] is not None else []
     if size > 1 and view.one is not None and time_left(cost_ms):
         alone = view.one(size - 1)
         if valid(alone) is not False:

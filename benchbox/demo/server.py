@@ -220,7 +220,7 @@ def _infer_batch(inp: s.InferInput) -> np.ndarray:
     elif any(nested):
         raise DemoError(400, "data must be flat or one list per row, not a mix")
     else:
-        flat = data  # type: ignore[assignment]
+        flat = data
     if len(flat) != shape[0] * shape[1]:
         raise DemoError(400, f"data has {len(flat)} values but shape {shape} needs {shape[0] * shape[1]}")
     # Round through the declared precision so FP32 inputs are exactly what the client meant.

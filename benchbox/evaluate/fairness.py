@@ -66,7 +66,10 @@ def _fairness(data: metrics.Labelled, positive: int, label: str, column: str, me
               resamples: int, confidence: float) -> list[SliceGap]:
     from sklearn.metrics import recall_score
 
-    parity, opportunity, parity_s, opportunity_s = [], [], [], []
+    parity: list[GroupFigure] = []
+    opportunity: list[GroupFigure] = []
+    parity_s: list[np.ndarray | None] = []
+    opportunity_s: list[np.ndarray | None] = []
     for value, pos in members:
         y_true, y_pred = data.y_true[pos], data.y_pred[pos]
         chosen = (y_pred == positive).astype(np.float64)
@@ -103,7 +106,7 @@ def regression_gaps(outcomes: Sequence[RowOutcome], groups: Sequence[tuple[str, 
         errors = []
         for value, pos in members:
             answered = [outcomes[i] for i in pos if outcomes[i].value is not None]
-            err = np.array([float(o.value) - float(o.expected) for o in answered])  # type: ignore[arg-type]
+            err = np.array([float(o.value) - float(o.expected) for o in answered])
             idx = bootstrap.indices(err.size, resamples, slice_seed(seed, column, value))
             errors.append((value, err, idx))
         for metric in ("mae", "rmse"):

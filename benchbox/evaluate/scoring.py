@@ -69,8 +69,9 @@ def class_order(rows: Sequence[EvalRow], answers: Sequence[Answer], notes: list[
         notes.append("the answers name classes by index only and the set's labels are names: give the names in "
                      "index order with --eval-classes, or label the set by index")
     head = [by_index[i] for i in range(width)]
-    seen = labels | {a.label or by_index.get(a.index, str(a.index)) for a in answers
-                     if a.error is None and (a.label is not None or a.index is not None)}
+    answered = [a for a in answers if a.error is None]
+    seen = labels | {a.label for a in answered if a.label} | {by_index.get(a.index, str(a.index)) for a in answered
+                                                              if not a.label and a.index is not None}
     seen |= {by_index[i] for i in by_index}
     return Classes(tuple(head + sorted(seen - set(head))), width, by_index)
 

@@ -8,6 +8,7 @@ figures are not those of one prompt size.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +53,7 @@ def _messages(value: Any) -> tuple[dict[str, Any], ...] | None:
     return None
 
 
-def chat_body(messages: tuple[dict[str, Any], ...] | list[dict[str, Any]], *, model: str | None,
+def chat_body(messages: Sequence[Mapping[str, Any]], *, model: str | None,
               max_tokens: int | None, stream: bool, system_prompt: str | None = None) -> dict[str, Any]:
     """One request body; usage is asked for in streams (`stream_options.include_usage`), so token
     counts come from the server rather than from counting chunks."""
@@ -71,5 +72,5 @@ def chat_body(messages: tuple[dict[str, Any], ...] | list[dict[str, Any]], *, mo
     return body
 
 
-def chat_bodies(prompts: tuple[tuple[dict[str, Any], ...], ...], **kw: Any) -> tuple[str, ...]:
+def chat_bodies(prompts: Sequence[Sequence[Mapping[str, Any]]], **kw: Any) -> tuple[str, ...]:
     return tuple(json.dumps(chat_body(p, **kw), separators=(",", ":"), ensure_ascii=False) for p in prompts)

@@ -17,7 +17,7 @@ from benchbox.load.process import PhaseInterrupted, run_phase
 from benchbox.load.spec import PhaseSpec
 from benchbox.plan import Plan
 from benchbox.result import LoadPhase
-from benchbox.saturation.model import Saturation, Step
+from benchbox.saturation.model import LimitedBy, Saturation, Step
 from benchbox.saturation.search import SearchInterrupted
 
 Notify = Callable[[str], None]
@@ -110,6 +110,7 @@ def _build(plan: Plan, steps: list[Step], held: dict[int, Step], failed: dict[in
     best = max(held.values(), key=lambda s: (s.output_tokens_per_s or 0.0, s.achieved_rps))
     top = max(held)
     above = [f for f in failed if f > top]
+    limited: LimitedBy
     if above:
         why = failed[min(above)]
         limited = "errors" if why.startswith("errors") else "latency"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from benchbox import hdr
 from benchbox.result import GeneratorHealth, LatencySummary, LoadPhase, NameStats, ResponseSample, TimePoint
@@ -155,7 +155,7 @@ class Recorder:
             self.llm.flush(point.t)
         return point
 
-    def build(self, spec_name: str, mode: str, duration_s: float, *, offered_rps: float | None,
+    def build(self, spec_name: str, mode: Literal["open", "closed"], duration_s: float, *, offered_rps: float | None,
               arrival: str | None, users: int | None, connections: int | None,
               waited_for_connection: int, peak_in_flight: int, partial: bool) -> LoadPhase:
         """The phase's entry in result.json; call after the last flush."""

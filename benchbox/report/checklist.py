@@ -141,7 +141,7 @@ def _overload(result: Result) -> Answer:
     if s is None or s.overload is None:
         return _saturation(result) if s is None else Answer("not checked", "no probe past capacity", "saturation")
     grade = s.overload.grade
-    status = "passed" if grade == "sheds" else ("failed" if grade == "fails" else "not checked")
+    status: Status = "passed" if grade == "sheds" else ("failed" if grade == "fails" else "not checked")
     return Answer(status, f"past capacity it {grade}: {s.overload.finding}", "saturation")
 
 

@@ -73,8 +73,9 @@ def junit(c: Comparison) -> str:
     tests = len(c.gates) + len(regressions) + errors
     counts = {"tests": str(tests), "failures": str(failures), "errors": str(errors),
               "skipped": str(sum(g.passed is None for g in c.gates))}
-    root = ET.Element("testsuites", name=SUITE, **counts, time="0.000")
-    suite = ET.SubElement(root, "testsuite", name=SUITE, **counts, time="0.000", timestamp=fmt.clean(c.created_at))
+    root = ET.Element("testsuites", {"name": SUITE, **counts, "time": "0.000"})
+    suite = ET.SubElement(root, "testsuite", {"name": SUITE, **counts, "time": "0.000",
+                                              "timestamp": fmt.clean(c.created_at)})
     props = ET.SubElement(suite, "properties")
     for name, value in (("verdict", c.verdict), ("baseline", c.baseline.url), ("candidate", c.candidate.url),
                         ("mode", c.mode)):

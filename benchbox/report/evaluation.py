@@ -208,7 +208,8 @@ def versus_rows(found: dict[str, object]) -> tuple[VersusRow, ...]:
     """compare.json's `sections["eval"]` (evaluate.versus, as JSON) as display strings: a
     difference in points for proportions, and which side the interval says is better."""
     rows = []
-    for m in found.get("metrics") or ():  # type: ignore[union-attr]
+    given = found.get("metrics")
+    for m in given if isinstance(given, (list, tuple)) else ():
         name = str(m["name"])
 
         def shown(value: object, signed: bool = False) -> str:

@@ -25,7 +25,7 @@ def curve(steps: Sequence[Step]) -> list[tuple[float, float]]:
     """(offered req/s, P95 ms) of every open-loop probe the target, not the generator, set."""
     points = {s.offered_rps: s.p95_ms for s in steps
               if s.mode == "open" and s.offered_rps and s.p95_ms and s.p95_ms > 0 and not s.generator_limited}
-    return sorted(points.items())  # type: ignore[arg-type]
+    return sorted(points.items())
 
 
 def find(steps: Sequence[Step]) -> tuple[Knee | None, str]:
