@@ -11,10 +11,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from benchbox.errors import bad_value
-from benchbox.findings import Finding
 from benchbox.adversarial.model import AdversarialSection
 from benchbox.contract.model import ContractSection
+from benchbox.errors import bad_value
+from benchbox.findings import Finding
 from benchbox.result import GateResult, LoadPhase
 from benchbox.units import format_ms, parse_duration, parse_percent, parse_positive
 

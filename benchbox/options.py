@@ -115,7 +115,7 @@ def _prompts(chat: Any) -> str | None:
     return chat.prompts_file or ("bundled" if chat.prompts else None)
 
 
-O = Option
+O = Option  # noqa: E741 - one letter keeps the long table below readable
 OPTIONS: tuple[Option, ...] = (
     # -- compare's own: which two things, and what counts as a regression
     O("baseline", "Live: the version running today.", COMPARE, "URL"),

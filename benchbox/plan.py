@@ -12,7 +12,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -260,7 +260,7 @@ def build_plan(flags: Mapping[str, Any], config: Mapping[str, Any] | None = None
     skip = parse.skip(pick("skip", ()))
     seed = get("seed")
     label = parse.label(pick("label"), target)
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     out = pick("out")
     out_dir = Path(out) if out else Path("reports") / f"{now:%Y%m%d-%H%M%S}-{label}"
     insecure = get("insecure")

@@ -428,7 +428,7 @@ def main(argv: list[str] | None = None) -> int:
           f"sharing this {len(os.sched_getaffinity(0))}-core machine with the generator (and with "
           "anything else running)")
     print(f"runs: {args.repeat} round(s) of A, B, C; {args.duration:g} s each; {args.users} users closed loop; "
-          f"open loop {OPEN_CONNECTIONS} connections at {'%g req/s' % args.rate if args.rate else f'{OPEN_RATE_SHARE:.0%} of B'}")
+          f"open loop {OPEN_CONNECTIONS} connections at {f'{args.rate:g} req/s' if args.rate else f'{OPEN_RATE_SHARE:.0%} of B'}")
     if args.duration < 10:
         print("NOTE: runs shorter than 10 s overstate what is sustainable and weigh start-up cost heavily")
     print()

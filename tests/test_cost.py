@@ -15,8 +15,8 @@ import pytest
 
 from benchbox import result as result_io
 from benchbox.capacity import CostPlan, cost_section, size
-from benchbox.pipeline import cost_of
 from benchbox.gates import judge, parse_slo
+from benchbox.pipeline import cost_of
 from tests.servers.harness import start_server
 
 PRICE = 3.20

@@ -13,11 +13,11 @@ import pytest
 
 from benchbox import engine
 from benchbox.evaluate.answers import Answer
+from benchbox.evaluate.bootstrap import slice_seed
 from benchbox.evaluate.data import EvalRow
 from benchbox.evaluate.gates import judge, parse_gate
 from benchbox.evaluate.model import EvalPlan
 from benchbox.evaluate.runner import score
-from benchbox.evaluate.bootstrap import slice_seed
 from benchbox.plan import build_plan
 from tests.servers.harness import start_server
 

@@ -17,8 +17,20 @@ from benchbox.findings import Finding, FindingResponse, build_finding
 from benchbox.report import JUNIT_NAME, MARKDOWN_NAME, checklist, render_all
 from benchbox.report import markdown as md
 from benchbox.result import (
-    GateResult, GeneratorHealth, LoadPhase, LoadSection, Machine, NameStats, Preflight, Probe, ProbeOutcome,
-    Result, Target, TimePoint, load, save,
+    GateResult,
+    GeneratorHealth,
+    LoadPhase,
+    LoadSection,
+    Machine,
+    NameStats,
+    Preflight,
+    Probe,
+    ProbeOutcome,
+    Result,
+    Target,
+    TimePoint,
+    load,
+    save,
 )
 from benchbox.units import format_ms
 
@@ -28,7 +40,7 @@ XSS = "<script>alert(1)</script>"
 # ---------------------------------------------------------------- factory
 
 
-@functools.lru_cache(maxsize=None)  # phases are frozen, and hdr.summarize takes ~0.3 s
+@functools.cache  # phases are frozen, and hdr.summarize takes ~0.3 s
 def make_phase(*, name: str = "steady", mode: str = "open", seconds: int = 20, rate: float = 50.0,
                seed: int = 7, error_every: int = 0, error_samples: tuple[str, ...] = (),
                limited: bool = False, partial: bool = False) -> LoadPhase:

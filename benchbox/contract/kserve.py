@@ -17,8 +17,15 @@ from typing import Any, Literal
 
 from hypothesis import strategies as st
 
-from benchbox.contract.invariants import (LABEL_KEYS, PROB_KEYS, SCORE_KEYS, Problem, check_vector, label_problem,
-                                          pointer)
+from benchbox.contract.invariants import (
+    LABEL_KEYS,
+    PROB_KEYS,
+    SCORE_KEYS,
+    Problem,
+    check_vector,
+    label_problem,
+    pointer,
+)
 from benchbox.contract.model import Contract, Route, TensorSpec
 
 INFER_PATH = re.compile(r"^(?P<prefix>.*?)/v2/models/(?P<name>[^/]+)(?:/versions/(?P<version>[^/]+))?/infer/?$")

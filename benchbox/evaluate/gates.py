@@ -12,8 +12,17 @@ from __future__ import annotations
 import re
 
 from benchbox.errors import bad_value
-from benchbox.evaluate.model import (CLASSIFICATION_METRICS, FAIRNESS_METRICS, GAP_METRICS, HIGHER_IS_BETTER,
-                                     REGRESSION_METRICS, EvalGate, EvaluationSection, Metric, SliceGap)
+from benchbox.evaluate.model import (
+    CLASSIFICATION_METRICS,
+    FAIRNESS_METRICS,
+    GAP_METRICS,
+    HIGHER_IS_BETTER,
+    REGRESSION_METRICS,
+    EvalGate,
+    EvaluationSection,
+    Metric,
+    SliceGap,
+)
 from benchbox.result import GateResult
 
 METRICS = CLASSIFICATION_METRICS + REGRESSION_METRICS

@@ -23,7 +23,6 @@ from benchbox.evaluate import bootstrap
 from benchbox.evaluate.model import ECE_BINS, ClassMetrics, Metric
 
 
-
 @dataclass(frozen=True)
 class Labelled:
     """Encoded classification answers: y_true, y_pred in 0..K (K: no answer), probabilities or None."""

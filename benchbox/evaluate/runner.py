@@ -17,6 +17,7 @@ from benchbox.evaluate.answers import Answer, read_answer
 from benchbox.evaluate.data import EvalRow
 from benchbox.evaluate.model import BOOTSTRAP_RESAMPLES, CONFIDENCE, WORST_SHOWN, EvalPlan, EvaluationSection, Task
 
+
 @dataclass(frozen=True)
 class Endpoint:
     """How to reach the target and in which shape it takes one instance."""

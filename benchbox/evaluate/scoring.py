@@ -9,8 +9,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from benchbox.evaluate import metrics
-from benchbox.evaluate.bootstrap import slice_seed
 from benchbox.evaluate.answers import Answer
+from benchbox.evaluate.bootstrap import slice_seed
 from benchbox.evaluate.data import EvalRow
 from benchbox.evaluate.fairness import classification_gaps, regression_gaps
 from benchbox.evaluate.model import ClassMetrics, Metric, RowOutcome, SliceGap, SliceMetrics

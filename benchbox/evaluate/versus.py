@@ -17,8 +17,7 @@ import numpy as np
 
 from benchbox.errors import UsageError
 from benchbox.evaluate import bootstrap, metrics, scoring
-from benchbox.evaluate.model import (BOOTSTRAP_RESAMPLES, CONFIDENCE, HIGHER_IS_BETTER, EvaluationSection,
-                                     RowOutcome)
+from benchbox.evaluate.model import BOOTSTRAP_RESAMPLES, CONFIDENCE, HIGHER_IS_BETTER, EvaluationSection, RowOutcome
 
 Right = Literal["baseline", "candidate", "neither"]
 

@@ -71,7 +71,7 @@ def build_cases(plan: Plan, seed: int) -> list[ChatCase]:
     for n in LONG_PROMPTS:
         text = " ".join(rng.choice(words) for _ in range(n // 4))[:n]
         out.append(ChatCase("long_prompt", body([{"role": "user", "content": text}], 8)))
-    for i in range(6):
+    for _ in range(6):
         text = "".join(rng.choice(_ODD) + rng.choice(words) for _ in range(rng.randint(2, 12)))
         out.append(ChatCase("unusual_unicode", body([{"role": "user", "content": f"Say hello. {text}"}]), True))
     for name, value in corpora.load():
@@ -249,7 +249,7 @@ class _Run:
                 if not isinstance(m.get("content"), str) or len(m["content"]) < 2:
                     continue
 
-                def with_text(text: str, i: int = i) -> dict[str, Any]:
+                def with_text(text: str, i: int = i, best: dict[str, Any] = best) -> dict[str, Any]:
                     msgs = [dict(x) for x in best["messages"]]
                     msgs[i]["content"] = text
                     return {**best, "messages": msgs}

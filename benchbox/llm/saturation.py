@@ -9,7 +9,6 @@ first that did not. Capacity is reported in requests/s and output tokens/s at th
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 
 from benchbox import gates as gates_mod

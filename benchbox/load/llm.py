@@ -16,9 +16,9 @@ import gevent
 from hdrh.histogram import HdrHistogram
 
 from benchbox import hdr
+from benchbox.error_kinds import BodyTooLarge, classify
 from benchbox.llm.model import ChatSpec
 from benchbox.llm.stream import StreamTally, completion_problems, completion_tokens
-from benchbox.error_kinds import BodyTooLarge, classify
 from benchbox.load.client import Connection, Outcome
 from benchbox.result import LatencySummary, LlmPoint, LlmStats
 
@@ -75,7 +75,7 @@ class StreamConnection(Connection):
             out.status = None
             out.error_kind, out.detail = "timeout", f"no complete answer within {self.timeout:g}s"
             self._reset()
-        except Exception as exc:  # noqa: BLE001 - every failure is data about the target
+        except Exception as exc:
             out.status = None
             out.error_kind, out.detail = classify(exc), f"{type(exc).__name__}: {exc}"
             self._reset()

@@ -11,8 +11,14 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchbox.report.files import (HTML_NAME, JUNIT_NAME, MARKDOWN_NAME, STEP_SUMMARY_ENV, append_step_summary,
-                                   write_atomic)
+from benchbox.report.files import (
+    HTML_NAME,
+    JUNIT_NAME,
+    MARKDOWN_NAME,
+    STEP_SUMMARY_ENV,
+    append_step_summary,
+    write_atomic,
+)
 from benchbox.result import Result
 
 

@@ -11,8 +11,8 @@ import xml.etree.ElementTree as ET
 
 from benchbox.compare.model import Comparison
 from benchbox.report import fmt
-from benchbox.report.evaluation import versus_rows
 from benchbox.report.compare_html import headline, metric_label, show_change, show_ci, show_value
+from benchbox.report.evaluation import versus_rows
 from benchbox.report.junit import _gate_case
 from benchbox.report.markdown import code, text
 

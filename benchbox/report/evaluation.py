@@ -212,7 +212,7 @@ def versus_rows(found: dict[str, object]) -> tuple[VersusRow, ...]:
     for m in given if isinstance(given, (list, tuple)) else ():
         name = str(m["name"])
 
-        def shown(value: object, signed: bool = False) -> str:
+        def shown(value: object, signed: bool = False, name: str = name) -> str:
             if not isinstance(value, (int, float)):
                 return "n/a"
             if name in _PROPORTIONS:

@@ -9,7 +9,6 @@ is judged on whole seconds after a 1 s warm-up and needs three of them to be cal
 from __future__ import annotations
 
 import math
-
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
