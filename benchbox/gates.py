@@ -137,7 +137,8 @@ def _judge_one(spec: GateSpec, phase: LoadPhase | None, skipped_reason: str | No
     if observed is None:
         return result(None, False, "no request got an answer, so there is nothing to measure")
     passed = observed <= spec.threshold if spec.op == "<=" else observed >= spec.threshold
-    detail = f"{_show(observed, spec.unit)} {'within' if passed else 'breaks'} {spec.op} {_show(spec.threshold, spec.unit)}"
+    detail = (f"{_show(observed, spec.unit)} {'within' if passed else 'breaks'} "
+              f"{spec.op} {_show(spec.threshold, spec.unit)}")
     if phase.generator.limited and spec.unit != "ratio":
         detail += " (generator-limited: this figure may describe the generator, not the target)"
     if phase.partial:
@@ -169,7 +170,8 @@ def judge_cost(spec: GateSpec, cost: CostSection | None) -> GateResult:
     if spec.metric.startswith("sizing."):
         sizing = cost.sizing if cost is not None else None
         if sizing is None or sizing.replicas is None:
-            return result(None, None, "not checked: " + (sizing.statement if sizing else "no expected load to size for"))
+            return result(None, None,
+                          "not checked: " + (sizing.statement if sizing else "no expected load to size for"))
         observed, upper = float(sizing.replicas), sizing.at_most
         shown = f"{sizing.replicas} replicas for {sizing.expected_rps:g} req/s with {100 * sizing.headroom:g}% headroom"
     else:

@@ -237,7 +237,8 @@ def build_plan(flags: Mapping[str, Any], config: Mapping[str, Any] | None = None
     if api_key_env:
         key = env.get(str(api_key_env))
         if not key:
-            raise bad_value("--api-key-env", api_key_env, "the name of a set, non-empty environment variable holding the API key")
+            raise bad_value("--api-key-env", api_key_env,
+                            "the name of a set, non-empty environment variable holding the API key")
         headers["Authorization"] = f"Bearer {key}"
     if bodies and not any(n.lower() == "content-type" for n in headers):
         headers["Content-Type"] = "application/json"
@@ -298,7 +299,8 @@ def _contract_plan(pick: Any, get: Any, base_dir: Path) -> ContractPlan:
             if not candidate.is_absolute() and not candidate.exists() and (base_dir / candidate).exists():
                 candidate = base_dir / candidate
         except OSError as exc:  # a name too long for the file system, say
-            raise bad_value(f"--{key.replace('_', '-')}", str(value)[:80], f"a file path ({exc.strerror or exc})") from None
+            raise bad_value(f"--{key.replace('_', '-')}", str(value)[:80],
+                            f"a file path ({exc.strerror or exc})") from None
         return str(candidate)
 
     input_schema, output_schema, accept = path("input_schema"), path("output_schema"), path("accept")

@@ -37,8 +37,10 @@ TARGETS = [
     ("10 slots x 20 ms, queues", ["--slots", "10", "--service-ms", "20"], 500.0),
     # A queue of 2 before refusing: with none at all, arrival jitter alone brings a third request
     # now and then, and the 1 % error budget then binds at ~80 % of nominal (measured 78-89 %).
-    ("2 x 20 ms, queue 2, sheds 429", ["--slots", "2", "--service-ms", "20", "--overload", "shed", "--queue-limit", "2"], 100.0),
-    ("2 x 20 ms, queue 2, fails", ["--slots", "2", "--service-ms", "20", "--overload", "fail", "--queue-limit", "2"], 100.0),
+    ("2 x 20 ms, queue 2, sheds 429",
+     ["--slots", "2", "--service-ms", "20", "--overload", "shed", "--queue-limit", "2"], 100.0),
+    ("2 x 20 ms, queue 2, fails",
+     ["--slots", "2", "--service-ms", "20", "--overload", "fail", "--queue-limit", "2"], 100.0),
 ]
 QUICK = (0, 2)
 
@@ -67,7 +69,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="only the 50 and 500 req/s targets")
     parser.add_argument("--repeat", type=int, default=1)
-    parser.add_argument("--budget", type=float, default=SearchSettings().budget_s, help="seconds of load a search may use")
+    parser.add_argument("--budget", type=float, default=SearchSettings().budget_s,
+                        help="seconds of load a search may use")
     args = parser.parse_args()
     settings = dataclasses.replace(SearchSettings(), budget_s=args.budget)
     targets = [TARGETS[i] for i in QUICK] if args.quick else TARGETS

@@ -86,7 +86,8 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def verdict_of(gates: tuple[GateResult, ...], problems: tuple[str, ...], measured: bool) -> Literal["pass", "fail", "error"]:
+def verdict_of(gates: tuple[GateResult, ...], problems: tuple[str, ...],
+               measured: bool) -> Literal["pass", "fail", "error"]:
     """A failed gate fails. A side's problems (listed in the report) make an error only when they
     left nothing to compare: a run cut short still compares what it measured."""
     if any(g.passed is False for g in gates):

@@ -130,7 +130,8 @@ def _payload(answer: Answer) -> Any:
     return answer.json if answer.json is not None else answer.text
 
 
-def diff_answers(a: Any, b: Any, tolerance: float, ignore: frozenset[str]) -> tuple[tuple[str, ...], bool, float | None]:
+def diff_answers(a: Any, b: Any, tolerance: float,
+                 ignore: frozenset[str]) -> tuple[tuple[str, ...], bool, float | None]:
     """Paths where two answers differ, whether a categorical value changed, the largest numeric gap."""
     fields: list[str] = []
     state: dict[str, Any] = {"label": False, "largest": None}

@@ -84,7 +84,8 @@ def face_routes(prefix: str, name: str) -> tuple[Route, ...]:
     """A model's whole V2 face (for a JSON target whose model also answers on V2)."""
     base = f"{prefix}/v2/models/{name}"
     why = "KServe V2 face of the same model"
-    return (Route("POST", f"{base}/infer", None, why), Route("GET", base, None, why), Route("GET", f"{base}/ready", None, why))
+    return (Route("POST", f"{base}/infer", None, why), Route("GET", base, None, why),
+            Route("GET", f"{base}/ready", None, why))
 
 
 def parse_metadata(doc: Any) -> tuple[str, tuple[TensorSpec, ...], tuple[TensorSpec, ...]]:

@@ -40,7 +40,8 @@ def load_explicit(source: str, client: httpx.Client) -> dict[str, Any]:
         try:
             text = Path(source).read_text(encoding="utf-8")
         except OSError as exc:
-            raise UsageError(f"bad --openapi {source!r}: cannot read it ({exc.strerror or exc}); expected {expected}") from None
+            raise UsageError(f"bad --openapi {source!r}: cannot read it ({exc.strerror or exc}); "
+                             f"expected {expected}") from None
     doc = _parse(text)
     if doc is None:
         raise UsageError(f"bad --openapi {source!r}: not an OpenAPI JSON document (no 'paths'); expected {expected}")

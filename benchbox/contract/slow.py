@@ -180,7 +180,8 @@ def investigate(body: Any, first_ms: float, probe: Probe, rule: SlowRule, median
                 break
     # Proportional cost is a fair excuse for batches only: n items may take n times one item, but one
     # value (a long string, a number) that costs seconds is the cheap request that holds a worker.
-    if size_of is not None and (case.batch_cause is not None or (view is not None and view.size > 1 and not case.neighbour)):
+    if size_of is not None and (case.batch_cause is not None
+                                or (view is not None and view.size > 1 and not case.neighbour)):
         _proportion(case, current, reference, size_of)
     return case
 

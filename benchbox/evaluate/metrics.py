@@ -159,7 +159,8 @@ def confusion(data: Labelled) -> tuple[tuple[int, ...], ...]:
     return tuple(tuple(int(v) for v in row) for row in matrix)
 
 
-def regression(y_true: np.ndarray, y_pred: np.ndarray, confidence: float, resamples: int, seed: int) -> tuple[Metric, ...]:
+def regression(y_true: np.ndarray, y_pred: np.ndarray, confidence: float, resamples: int,
+               seed: int) -> tuple[Metric, ...]:
     """MAE and RMSE over the answered rows, with intervals."""
     from sklearn.metrics import mean_absolute_error, mean_squared_error
 

@@ -127,13 +127,15 @@ def _ece_diff(da: metrics.Labelled, db: metrics.Labelled, idx: np.ndarray, confi
         assert d.proba is not None
         conf = d.proba.max(axis=1)
         gap = (d.proba.argmax(axis=1) == d.y_true).astype(np.float64) - conf
-        return metrics.expected_calibration_error(d.y_true, d.proba), metrics.ece_samples(metrics.ece_bins(conf), gap, idx)
+        return (metrics.expected_calibration_error(d.y_true, d.proba),
+                metrics.ece_samples(metrics.ece_bins(conf), gap, idx))
 
     (ea, sa), (eb, sb) = samples(da), samples(db)
     return _diff("ece", ea, eb, sb - sa, confidence)
 
 
-def _regression_diffs(a: list[RowOutcome], b: list[RowOutcome], idx: np.ndarray, confidence: float) -> tuple[MetricDiff, ...]:
+def _regression_diffs(a: list[RowOutcome], b: list[RowOutcome], idx: np.ndarray,
+                      confidence: float) -> tuple[MetricDiff, ...]:
     answered = np.array([x.value is not None and y.value is not None for x, y in zip(a, b)])
     if not answered.all():
         raise UsageError("cannot compare regression evaluations where a row has no answer from one version")
@@ -163,7 +165,9 @@ def _which(x: RowOutcome, y: RowOutcome) -> Right:
 
 def _closer(x: RowOutcome, y: RowOutcome) -> Right:
     if x.value is None or y.value is None:
-        return "candidate" if x.value is None and y.value is not None else "baseline" if y.value is None and x.value is not None else "neither"
+        if x.value is None and y.value is not None:
+            return "candidate"
+        return "baseline" if y.value is None and x.value is not None else "neither"
     ex, ey = abs(x.value - float(x.expected)), abs(y.value - float(y.expected))
     return "baseline" if ex < ey else "candidate" if ey < ex else "neither"
 

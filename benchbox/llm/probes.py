@@ -37,7 +37,8 @@ LONG_PROMPTS = (16_000, 200_000, 1_200_000)  # characters
 MAX_SHRINK_STEPS = 48
 _STRUCTURAL = frozenset({CHUNK_JSON, DONE, ERROR_EVENT, ROLE, FINISH})
 _ODD = ("\u0301" * 40, "\u202e", "\u200d", "\u200b", "\ufeff", "\U0001F469\u200d\U0001F4BB", "\U0001D54F\U0001D560",
-        "\u0000", "\ud800", "\U0010FFFF", "\u0e01\u0e34\u0e4a", "\u2028", "\x1b[31m", "Z\u0351\u0334\u0359a\u0352\u0335lgo")
+        "\u0000", "\ud800", "\U0010FFFF", "\u0e01\u0e34\u0e4a", "\u2028", "\x1b[31m",
+        "Z\u0351\u0334\u0359a\u0352\u0335lgo")
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,8 @@ class _Run:
         try:
             for case in cases:
                 if time.perf_counter() > self.deadline:
-                    notes.append(f"budget of {self.plan.adversarial.budget_s:g}s spent after {sent} of {len(cases)} cases")
+                    notes.append(f"budget of {self.plan.adversarial.budget_s:g}s spent "
+                                 f"after {sent} of {len(cases)} cases")
                     break
                 sent += 1
                 self._exercise(case)

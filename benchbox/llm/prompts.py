@@ -1,8 +1,9 @@
 """Prompt sets and the chat request bodies made from them.
 
 A prompt file is JSON Lines, one prompt per line, in any of three forms: a JSON string (one user
-message), {"prompt": "..."} , or {"messages": [...]} (an OpenAI message list). The bundled set (prompts.jsonl) mixes lengths from a word to a few KB, so TTFT
-figures are not those of one prompt size.
+message), {"prompt": "..."} , or {"messages": [...]} (an OpenAI message list). The bundled set
+(prompts.jsonl) mixes lengths from a word to a few KB, so TTFT figures are not those of one
+prompt size.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ def load_prompts(path: str | Path | None = None, flag: str = "--prompts") -> tup
     try:
         lines = p.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
-        raise bad_value(flag, str(p), f"a readable UTF-8 file of {EXPECTED} ({getattr(exc, 'strerror', None) or exc})") from None
+        raise bad_value(flag, str(p),
+                        f"a readable UTF-8 file of {EXPECTED} ({getattr(exc, 'strerror', None) or exc})") from None
     out: list[tuple[dict[str, Any], ...]] = []
     for n, line in enumerate(lines, 1):
         if not line.strip():

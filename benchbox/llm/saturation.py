@@ -46,7 +46,8 @@ def run_concurrency_search(plan: Plan, notify: Notify | None = None, probe_s: fl
         try:
             phase = run_phase(spec)
         except PhaseInterrupted as exc:
-            raise SearchInterrupted(exc.signal_name, _build(plan, steps, held, failed, criterion, used, False)) from None
+            raise SearchInterrupted(exc.signal_name,
+                                    _build(plan, steps, held, failed, criterion, used, False)) from None
         used += max(phase.elapsed_s, phase.duration_s)
         step, reasons = _step(len(steps), stage, level, phase, specs)
         steps.append(step)

@@ -65,7 +65,8 @@ class StreamConnection(Connection):
                     while block := response.read(65536):
                         kept += block
                         if len(kept) > self.max_body:
-                            raise BodyTooLarge(f"answer body over {self.max_body} bytes (--max-body): reading stopped there")
+                            raise BodyTooLarge(f"answer body over {self.max_body} bytes (--max-body): "
+                                               "reading stopped there")
                     out.body = bytes(kept)
             finally:
                 response.release()

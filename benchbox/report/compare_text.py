@@ -62,7 +62,8 @@ def markdown(c: Comparison) -> str:
                                                                 "interval", "better"]),
                   _row(["---", "---:", "---:", "---:", "---:", "---"])]
         lines += [_row([r.name, r.baseline, r.candidate, r.diff, r.interval, r.better]) for r in versus_rows(found)]
-    lines += [f"- section {code(key, in_table=False)}: see report.html" for key in c.sections if key not in ("eval", "cost")]
+    lines += [f"- section {code(key, in_table=False)}: see report.html"
+              for key in c.sections if key not in ("eval", "cost")]
     return "\n".join(lines) + "\n"
 
 

@@ -127,7 +127,8 @@ def calibration_chart(section: EvaluationSection, key: str = "calibration") -> C
         acc = np.bincount(bins, weights=right, minlength=ECE_BINS)[shown] / counts[shown]
         mean_conf = np.bincount(bins, weights=conf, minlength=ECE_BINS)[shown] / counts[shown]
         ax = figure.add_subplot()  # type: ignore[attr-defined]
-        ax.plot([0, 1], [0, 1], color=plot.COLORS["offered"], linestyle=(0, (4, 3)), linewidth=1, label="perfectly calibrated")
+        ax.plot([0, 1], [0, 1], color=plot.COLORS["offered"], linestyle=(0, (4, 3)), linewidth=1,
+                label="perfectly calibrated")
         ax.scatter(mean_conf, acc, s=12 + 120 * counts[shown] / counts.max(), color=plot.COLORS["p50"],
                    alpha=0.85, label="bins (size: rows)", zorder=3)
         ax.plot(mean_conf, acc, color=plot.COLORS["p50"], linewidth=1)

@@ -84,7 +84,8 @@ def token_latency_chart(s: LlmStats, key: str) -> charts.Chart | None:
 
     svg = plot.render(key, draw, label="TTFT and inter-token latency by percentile")
     return charts.Chart("TTFT and inter-token latency by percentile",
-                        "whole phase, from its HDR histograms (log scale: the two differ by an order of magnitude)", svg)
+                        "whole phase, from its HDR histograms (log scale: the two differ by an order of magnitude)",
+                        svg)
 
 
 def tokens_over_time(s: LlmStats, key: str) -> charts.Chart | None:

@@ -58,7 +58,8 @@ def _two_segment(points: Sequence[tuple[float, float]]) -> Knee | None:
     best: tuple[float, int, np.ndarray, np.ndarray] | None = None
     for k in range(2, len(points) - 1):  # at least two points on each side
         left, right = np.polyfit(xs[:k], ys[:k], 1), np.polyfit(xs[k:], ys[k:], 1)
-        sse = float(((np.polyval(left, xs[:k]) - ys[:k]) ** 2).sum() + ((np.polyval(right, xs[k:]) - ys[k:]) ** 2).sum())
+        sse = float(((np.polyval(left, xs[:k]) - ys[:k]) ** 2).sum()
+                    + ((np.polyval(right, xs[k:]) - ys[k:]) ** 2).sum())
         if best is None or sse < best[0]:
             best = (sse, k, left, right)
     assert best is not None
