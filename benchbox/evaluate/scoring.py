@@ -155,15 +155,15 @@ def regression_section(outcomes: Sequence[RowOutcome], slice_columns: Sequence[s
                        confidence: float, notes: list[str] | None = None) -> Core:
     answered = [o for o in outcomes if o.value is not None]
     y_true = np.array([float(o.expected) for o in answered])
-    y_pred = np.array([float(o.value) for o in answered])  # type: ignore[arg-type]
+    y_pred = np.array([o.number() for o in answered])
     slices = []
     groups = slices_of(outcomes, slice_columns)
     for column, value, pos in groups:
         rows = [outcomes[i] for i in pos if outcomes[i].value is not None]
         slices.append(SliceMetrics(column, value, len(pos), metrics.regression(
-            np.array([float(o.expected) for o in rows]), np.array([float(o.value) for o in rows]),  # type: ignore[arg-type]
+            np.array([float(o.expected) for o in rows]), np.array([o.number() for o in rows]),
             confidence, resamples, slice_seed(seed, column, value))))
-    worst = sorted(answered, key=lambda o: (-abs(float(o.value) - float(o.expected)), o.line))  # type: ignore[arg-type]
+    worst = sorted(answered, key=lambda o: (-abs(o.number() - float(o.expected)), o.line))
     gaps = regression_gaps(outcomes, groups, slices, seed, resamples, confidence, [] if notes is None else notes)
     return Core(metrics=metrics.regression(y_true, y_pred, confidence, resamples, seed), slices=tuple(slices),
                 worst=tuple(worst), gaps=gaps)

@@ -140,8 +140,8 @@ def _regression_diffs(a: list[RowOutcome], b: list[RowOutcome], idx: np.ndarray,
     if not answered.all():
         raise UsageError("cannot compare regression evaluations where a row has no answer from one version")
     y = np.array([float(o.expected) for o in a])
-    ea = np.array([float(o.value) for o in a]) - y  # type: ignore[arg-type]
-    eb = np.array([float(o.value) for o in b]) - y  # type: ignore[arg-type]
+    ea = np.array([o.number() for o in a]) - y
+    eb = np.array([o.number() for o in b]) - y
     mae = _diff("mae", float(np.abs(ea).mean()), float(np.abs(eb).mean()),
                 np.abs(eb)[idx].mean(axis=1) - np.abs(ea)[idx].mean(axis=1), confidence)
     rmse = _diff("rmse", float(np.sqrt((ea ** 2).mean())), float(np.sqrt((eb ** 2).mean())),
