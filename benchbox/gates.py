@@ -198,7 +198,7 @@ def observe_llm(metric: str, phase: LoadPhase) -> float | None:
         value = getattr(value, part, None)
         if value is None:
             return None
-    return float(value)  # type: ignore[arg-type]
+    return float(value) if isinstance(value, int | float) else None
 
 
 def goodput_thresholds(specs: Iterable[GateSpec]) -> tuple[float | None, float | None]:

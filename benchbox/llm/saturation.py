@@ -16,7 +16,7 @@ from benchbox.load.process import PhaseInterrupted, run_phase
 from benchbox.load.spec import PhaseSpec
 from benchbox.plan import Plan
 from benchbox.result import LoadPhase
-from benchbox.saturation.model import LimitedBy, Saturation, Step
+from benchbox.saturation.model import LimitedBy, Saturation, Stage, Step
 from benchbox.saturation.search import SearchInterrupted
 
 Notify = Callable[[str], None]
@@ -36,7 +36,7 @@ def run_concurrency_search(plan: Plan, notify: Notify | None = None, probe_s: fl
     held: dict[int, Step] = {}
     failed: dict[int, str] = {}
 
-    def probe(level: int, stage: str) -> Step | None:
+    def probe(level: int, stage: Stage) -> Step | None:
         nonlocal used
         if used + probe_s > budget + 1e-9:
             return None
@@ -82,13 +82,13 @@ def run_concurrency_search(plan: Plan, notify: Notify | None = None, probe_s: fl
     return _build(plan, steps, held, failed, criterion, used, plateau)
 
 
-def _step(index: int, stage: str, level: int, phase: LoadPhase, specs: tuple) -> tuple[Step, list[str]]:
+def _step(index: int, stage: Stage, level: int, phase: LoadPhase, specs: tuple) -> tuple[Step, list[str]]:
     judged = gates_mod.judge(specs, phase)
     broken = [f"{g.name}: {g.detail}" for g in judged if g.passed is False]
     lat = phase.latency_ms
     tokens = phase.llm.output_tokens_per_s if phase.llm is not None else None
     step = Step(
-        index=index, stage=stage, mode="closed", offered_rps=None, users=level,  # type: ignore[arg-type]
+        index=index, stage=stage, mode="closed", offered_rps=None, users=level,
         achieved_rps=round(phase.throughput_rps * (1 - phase.error_rate), 3),
         p50_ms=lat.p50 if lat else None, p95_ms=lat.p95 if lat else None, p99_ms=lat.p99 if lat else None,
         mean_ms=lat.mean if lat else None, error_rate=round(phase.error_rate, 6),

@@ -135,8 +135,8 @@ class StreamTally:
                 self.output_chunks += 1
                 if self.first_at is None:
                     self.first_at = now
-                else:
-                    self.gaps.append(now - self.last_at)  # type: ignore[operator]
+                elif self.last_at is not None:  # always, once first_at is set
+                    self.gaps.append(now - self.last_at)
                 self.last_at = now
                 self._count_words(delta)
                 if self.keep_text and isinstance(delta.get("content"), str):

@@ -130,6 +130,8 @@ def throughput_over_time(c: Comparison) -> Chart | None:
 def differences(metrics: Sequence[MetricDiff], min_effect: float) -> Chart | None:
     """Each relative difference with its confidence interval; the shaded band is the minimum effect."""
     shown = [m for m in metrics if m.relative is not None and m.ci_low is not None and m.ci_high is not None]
+    bounds = [(100 * m.relative, 100 * m.ci_low, 100 * m.ci_high)
+              for m in shown if m.relative is not None and m.ci_low is not None and m.ci_high is not None]
     if not shown:
         return None
 
@@ -140,9 +142,8 @@ def differences(metrics: Sequence[MetricDiff], min_effect: float) -> Chart | Non
         ys = list(range(len(shown)))[::-1]
         ax.axvspan(-100 * min_effect, 100 * min_effect, color="#d8dee4", alpha=0.5, linewidth=0)
         ax.axvline(0, color="#59636e", linewidth=0.8)
-        for y, m in zip(ys, shown):
+        for y, m, (rel, low, high) in zip(ys, shown, bounds):
             color = {"regression": "#cf222e", "improvement": "#1a7f37"}.get(m.verdict, "#59636e")
-            rel, low, high = 100 * m.relative, 100 * m.ci_low, 100 * m.ci_high  # type: ignore[operator]
             ax.errorbar([rel], [y], xerr=[[max(rel - low, 0.0)], [max(high - rel, 0.0)]], fmt="o", color=color,
                         capsize=3)
         ax.set_yticks(ys, [m.name.upper() if m.name.startswith("p") else m.name for m in shown])
