@@ -173,7 +173,7 @@ class _Run:
             return "any"
         try:
             return "valid" if self.check.is_valid(doc) else "invalid"
-        except Exception:
+        except Exception:  # noqa: BLE001 - a schema the validator cannot apply tells us nothing
             return "any"
 
     def _late(self, cost: float = 0.0) -> bool:
@@ -251,7 +251,7 @@ class _Run:
         except _Failed as failed:  # Hypothesis replayed the shrunk input and it failed again
             self._record(failed.case, failed.out, failed.problem, stats, minimal=self.o.shrink and not self.gone)
             return
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - Flaky and friends: fall back to our own re-check
             if state["best"] is None:
                 self.notes.append(f"{name}: generation stopped: {type(exc).__name__}: {str(exc)[:160]}")
                 return

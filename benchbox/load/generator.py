@@ -58,7 +58,7 @@ def main() -> int:
     except (LocustfileError, WorkersMissing) as exc:
         emit({"type": "error", "kind": "usage", "message": str(exc)})
         return 1
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the parent turns this into a one-line error
         emit({"type": "error", "message": f"{type(exc).__name__}: {exc}"})
         return 1
     return 0

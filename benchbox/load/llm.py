@@ -76,7 +76,7 @@ class StreamConnection(Connection):
             out.status = None
             out.error_kind, out.detail = "timeout", f"no complete answer within {self.timeout:g}s"
             self._reset()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - every failure is data about the target
             out.status = None
             out.error_kind, out.detail = classify(exc), f"{type(exc).__name__}: {exc}"
             self._reset()

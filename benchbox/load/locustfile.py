@@ -31,7 +31,7 @@ def load_scenario(path: str) -> tuple[list[type[User]], LoadTestShape | None]:
         users, shapes = load_locustfile(path)
     except SystemExit as exc:  # Locust's loader exits on some errors instead of raising
         raise LocustfileError(f"cannot load locustfile {path!r} (Locust exited with {exc.code})") from None
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any import-time error in user code
         raise LocustfileError(f"cannot load locustfile {path!r}: {type(exc).__name__}: {exc}") from None
     if not users:
         raise LocustfileError(f"locustfile {path!r} defines no User class")

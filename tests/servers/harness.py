@@ -228,7 +228,7 @@ def _kill_leftovers() -> None:
     for srv in list(_LIVE):
         try:
             srv.kill()
-        except Exception:
+        except Exception:  # noqa: BLE001 - best effort at interpreter exit
             pass
 
 
