@@ -18,11 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
-
-if TYPE_CHECKING:
-    from benchbox.result import LoadPhase
-    from benchbox.saturation.model import Saturation
+from typing import Literal
 
 DEFAULT_HEADROOM = 0.30
 
@@ -150,20 +146,6 @@ def cost_section(plan: CostPlan, capacity_rps: float | None, found: bool, upper_
         if plan.expected_rps is not None else None
     return CostSection(price, plan.replicas, at_capacity, at_load, sizing, describe(at_capacity, at_load, plan),
                        tuple(notes))
-
-
-def cost_of(plan: CostPlan, saturation: Saturation | None, phase: LoadPhase | None) -> CostSection | None:
-    """The section for a run: the plan priced against the saturation search's answer (the
-    capacity found, or the floor a generator-bound search reached) and the load phase as run."""
-    capacity, found, upper, tokens = None, False, None, None
-    if saturation is not None:
-        found = saturation.found and saturation.max_sustainable_rps is not None
-        capacity = saturation.max_sustainable_rps if found else saturation.capacity_floor_rps
-        upper = saturation.upper_bound_rps if found else None
-        tokens = saturation.max_output_tokens_per_s
-    load_rps = phase.throughput_rps if phase is not None and phase.requests else None
-    load_tokens = phase.llm.output_tokens_per_s if phase is not None and phase.llm is not None else None
-    return cost_section(plan, capacity, found, upper, load_rps, tokens, load_tokens)
 
 
 def describe(at_capacity: CostFigures | None, at_load: CostFigures | None, plan: CostPlan) -> str:

@@ -14,6 +14,7 @@ from benchbox.errors import UsageError
 from benchbox.gates import GateSpec
 from benchbox.units import parse_percent, parse_positive
 
+
 def cost_plan(pick: Callable[..., Any], gates: Sequence[GateSpec]) -> CostPlan:
     """Price and expected load from flags over config."""
     price, expected = pick("cost_per_hour"), pick("expected_rps")

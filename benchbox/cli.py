@@ -266,7 +266,8 @@ def _run(flags: Mapping[str, Any], config: str | None, quiet: bool, command: str
 
     # Hypothesis keeps an example database; it belongs in a cache, not the user's project.
     os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY",
-                          str(Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "benchbox" / "hypothesis"))
+                          str(Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+                              / "benchbox" / "hypothesis"))
     layered = {**(profile or {}), **(read_config(config) if config else {})}  # a file beats a profile
     plan = build_plan(flags, layered or None)
     if profile and profile.get("skip"):  # smoke never searches for saturation, whatever else --skip says
@@ -321,7 +322,8 @@ def _print_result(result: Result, plan: Plan, written: Written) -> None:
         if phase.workers:
             click.echo(f"  {len(phase.workers)} workers" + (f", {len(lost)} lost" if lost else ""))
         for w in lost:
-            click.echo(f"  warning: worker {w.index} lost: {w.detail}; its {w.requests} requests up to then are counted")
+            click.echo(f"  warning: worker {w.index} lost: {w.detail}; "
+                       f"its {w.requests} requests up to then are counted")
         for reason in phase.generator.reasons:
             click.echo(f"  warning: {reason}: these figures describe the generator, not the target")
     if result.evaluation is not None:
@@ -381,7 +383,8 @@ def main(argv: list[str] | None = None) -> NoReturn:
         click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
         sys.exit(int(ExitCode.USAGE))
     except click.UsageError as exc:
-        hint = f" (see 'benchbox {exc.ctx.info_name} --help')" if exc.ctx and exc.ctx.info_name != "benchbox" else " (see 'benchbox --help')"
+        hint = (f" (see 'benchbox {exc.ctx.info_name} --help')" if exc.ctx and exc.ctx.info_name != "benchbox"
+                else " (see 'benchbox --help')")
         click.echo(f"benchbox: error: {exc.format_message()}{hint}", err=True)
         sys.exit(int(ExitCode.USAGE))
     except click.exceptions.Abort:

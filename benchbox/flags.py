@@ -126,7 +126,8 @@ def _parse_body_text(text: str, base_dir: Path) -> list[str]:
         raise bad_value("--body", text, f"a readable UTF-8 file ({getattr(exc, 'strerror', None) or exc})") from None
     if path.suffix.lower() != ".jsonl":
         return [_json_text(f"--body {text}", content)]
-    bodies = [_json_text(f"--body {text} line {i}", line) for i, line in enumerate(content.splitlines(), 1) if line.strip()]
+    bodies = [_json_text(f"--body {text} line {i}", line)
+              for i, line in enumerate(content.splitlines(), 1) if line.strip()]
     if not bodies:
         raise bad_value("--body", text, "a .jsonl file with at least one JSON value per line")
     return bodies

@@ -11,10 +11,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from benchbox.errors import bad_value
-from benchbox.findings import Finding
 from benchbox.adversarial.model import AdversarialSection
 from benchbox.contract.model import ContractSection
+from benchbox.errors import bad_value
+from benchbox.findings import Finding
 from benchbox.result import GateResult, LoadPhase
 from benchbox.units import format_ms, parse_duration, parse_percent, parse_positive
 
@@ -137,7 +137,8 @@ def _judge_one(spec: GateSpec, phase: LoadPhase | None, skipped_reason: str | No
     if observed is None:
         return result(None, False, "no request got an answer, so there is nothing to measure")
     passed = observed <= spec.threshold if spec.op == "<=" else observed >= spec.threshold
-    detail = f"{_show(observed, spec.unit)} {'within' if passed else 'breaks'} {spec.op} {_show(spec.threshold, spec.unit)}"
+    detail = (f"{_show(observed, spec.unit)} {'within' if passed else 'breaks'} "
+              f"{spec.op} {_show(spec.threshold, spec.unit)}")
     if phase.generator.limited and spec.unit != "ratio":
         detail += " (generator-limited: this figure may describe the generator, not the target)"
     if phase.partial:
@@ -169,7 +170,8 @@ def judge_cost(spec: GateSpec, cost: CostSection | None) -> GateResult:
     if spec.metric.startswith("sizing."):
         sizing = cost.sizing if cost is not None else None
         if sizing is None or sizing.replicas is None:
-            return result(None, None, "not checked: " + (sizing.statement if sizing else "no expected load to size for"))
+            return result(None, None,
+                          "not checked: " + (sizing.statement if sizing else "no expected load to size for"))
         observed, upper = float(sizing.replicas), sizing.at_most
         shown = f"{sizing.replicas} replicas for {sizing.expected_rps:g} req/s with {100 * sizing.headroom:g}% headroom"
     else:
@@ -196,7 +198,7 @@ def observe_llm(metric: str, phase: LoadPhase) -> float | None:
         value = getattr(value, part, None)
         if value is None:
             return None
-    return float(value)  # type: ignore[arg-type]
+    return float(value) if isinstance(value, int | float) else None
 
 
 def goodput_thresholds(specs: Iterable[GateSpec]) -> tuple[float | None, float | None]:

@@ -115,7 +115,7 @@ def _prompts(chat: Any) -> str | None:
     return chat.prompts_file or ("bundled" if chat.prompts else None)
 
 
-O = Option
+O = Option  # noqa: E741 - one letter keeps the long table below readable
 OPTIONS: tuple[Option, ...] = (
     # -- compare's own: which two things, and what counts as a regression
     O("baseline", "Live: the version running today.", COMPARE, "URL"),
@@ -148,7 +148,8 @@ OPTIONS: tuple[Option, ...] = (
     O("method", "HTTP method (default POST with a body, else GET).", LIVE, "METHOD",
       record="method", read="request.method"),
     O("header", "Extra request header; repeatable.", LIVE, "'NAME: VALUE'", short="-H", multiple=True,
-      config="headers", shape=TABLE, example='{X-Team = "ml"}', record="headers", read="request.headers", show=_headers),
+      config="headers", shape=TABLE, example='{X-Team = "ml"}', record="headers", read="request.headers",
+      show=_headers),
     O("api_key_env", "Send 'Authorization: Bearer $VAR'; the key is never written anywhere.", LIVE, "VAR",
       record="api_key_env"),
     # -- the load
@@ -161,7 +162,8 @@ OPTIONS: tuple[Option, ...] = (
       parse=choice("constant", "poisson"), record="load.arrival"),
     O("duration", "Length of the load phase (default 20s).", LIVE | DEMO, "20s", default=20.0, parse=duration,
       record="load.duration_s", metavar_for={"demo": "10s"},
-      help_for={"compare": "Load time per side (default 20s).", "demo": "Length of the demo's load phase (default 10s)."}),
+      help_for={"compare": "Load time per side (default 20s).",
+                "demo": "Length of the demo's load phase (default 10s)."}),
     O("timeout", "Per-request timeout (default 10s).", LIVE, "10s", default=10.0, parse=duration,
       record="timeout_s", read="request.timeout_s"),
     O("connections", "Open loop: most requests in flight at once (default 256).", LIVE, "N", default=256,

@@ -18,12 +18,14 @@ from typing import Protocol
 
 from benchbox import __version__, evidence, gates
 from benchbox.adapters import initial
+from benchbox.capacity import CostPlan, CostSection, cost_section
 from benchbox.context import RunContext, now
 from benchbox.errors import GeneratorFailed, Interrupted
 from benchbox.events import Observer, ignore
 from benchbox.plan import Plan
 from benchbox.redact import scrub_result
-from benchbox.result import LoadSection, Result, Target, Verdict
+from benchbox.result import LoadPhase, LoadSection, Result, Target, Verdict
+from benchbox.saturation.model import Saturation as SaturationResult
 
 
 class Stage(Protocol):
@@ -185,8 +187,6 @@ def assemble(ctx: RunContext, covered: Collection[str]) -> Result:
     phase = phases[-1] if phases else None
     s = ctx.saturation
     capacity = s.max_sustainable_rps if s is not None and s.found else None
-    from benchbox.capacity import cost_of
-
     cost = cost_of(plan.cost, s, phase)
     judged = gates.judge(effective.gates, phase, _load_unchecked(ctx), capacity, cost) if "load" in covered else ()
     if "contract" in covered:
@@ -232,3 +232,18 @@ def _load_unchecked(ctx: RunContext) -> str:
     if ctx.interrupted:
         return f"not checked: interrupted by {ctx.interrupted} before the load phase"
     return "not checked: no load phase ran"
+
+
+def cost_of(plan: CostPlan, saturation: SaturationResult | None, phase: LoadPhase | None) -> CostSection | None:
+    """The cost section for a run: the plan priced against the saturation search's answer (the
+    capacity found, or the floor a generator-bound search reached) and the load phase as run.
+    Here rather than in capacity.py, which stays below result.py and takes plain numbers."""
+    capacity, found, upper, tokens = None, False, None, None
+    if saturation is not None:
+        found = saturation.found and saturation.max_sustainable_rps is not None
+        capacity = saturation.max_sustainable_rps if found else saturation.capacity_floor_rps
+        upper = saturation.upper_bound_rps if found else None
+        tokens = saturation.max_output_tokens_per_s
+    load_rps = phase.throughput_rps if phase is not None and phase.requests else None
+    load_tokens = phase.llm.output_tokens_per_s if phase is not None and phase.llm is not None else None
+    return cost_section(plan, capacity, found, upper, load_rps, tokens, load_tokens)

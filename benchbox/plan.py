@@ -12,7 +12,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -146,9 +146,8 @@ class Plan:
         """Every load phase, in order: one steady phase, or one per step."""
         load = self.load
         w = self.workers
-        scale = {"workers": w.local, "expect_workers": w.expect, "master_bind": w.bind, "master_port": w.port}
         if not load.steps:
-            return RunSpec(phases=(self.phase_spec(),), **scale)
+            return RunSpec((self.phase_spec(),), w.local, w.expect, w.bind, w.port)
         base = self.phase_spec()
         step_s = load.step_duration_s or load.duration_s
         phases = []
@@ -158,7 +157,7 @@ class Plan:
                 base, name=f"step {i}: {level:g} {unit}", duration_s=step_s, seed=self.seed + i,
                 rate=level if load.mode == "open" else None,
                 users=int(level) if load.mode == "closed" else None))
-        return RunSpec(phases=tuple(phases), **scale)
+        return RunSpec(tuple(phases), w.local, w.expect, w.bind, w.port)
 
     def _body_example(self) -> str | None:
         """The first body, with the user's system prompt (which holds the canary) left out."""
@@ -238,7 +237,8 @@ def build_plan(flags: Mapping[str, Any], config: Mapping[str, Any] | None = None
     if api_key_env:
         key = env.get(str(api_key_env))
         if not key:
-            raise bad_value("--api-key-env", api_key_env, "the name of a set, non-empty environment variable holding the API key")
+            raise bad_value("--api-key-env", api_key_env,
+                            "the name of a set, non-empty environment variable holding the API key")
         headers["Authorization"] = f"Bearer {key}"
     if bodies and not any(n.lower() == "content-type" for n in headers):
         headers["Content-Type"] = "application/json"
@@ -261,7 +261,7 @@ def build_plan(flags: Mapping[str, Any], config: Mapping[str, Any] | None = None
     skip = parse.skip(pick("skip", ()))
     seed = get("seed")
     label = parse.label(pick("label"), target)
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     out = pick("out")
     out_dir = Path(out) if out else Path("reports") / f"{now:%Y%m%d-%H%M%S}-{label}"
     insecure = get("insecure")
@@ -299,7 +299,8 @@ def _contract_plan(pick: Any, get: Any, base_dir: Path) -> ContractPlan:
             if not candidate.is_absolute() and not candidate.exists() and (base_dir / candidate).exists():
                 candidate = base_dir / candidate
         except OSError as exc:  # a name too long for the file system, say
-            raise bad_value(f"--{key.replace('_', '-')}", str(value)[:80], f"a file path ({exc.strerror or exc})") from None
+            raise bad_value(f"--{key.replace('_', '-')}", str(value)[:80],
+                            f"a file path ({exc.strerror or exc})") from None
         return str(candidate)
 
     input_schema, output_schema, accept = path("input_schema"), path("output_schema"), path("accept")

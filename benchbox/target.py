@@ -92,7 +92,8 @@ def _probe_paths(client: httpx.Client, paths: tuple[str, ...],
 def _outcome(state: bool | None, probes: list[Probe], good: str, missing: str) -> ProbeOutcome:
     if state is True:
         path = probes[-1].path
-        return ProbeOutcome(ok=True, path=path, detail=f"{good}: GET {path} answered {probes[-1].status}", probes=tuple(probes))
+        return ProbeOutcome(ok=True, path=path, detail=f"{good}: GET {path} answered {probes[-1].status}",
+                            probes=tuple(probes))
     if state is None:
         tried = ", ".join(p.path for p in probes)
         return ProbeOutcome(ok=None, path=None, detail=f"{missing} (tried {tried})", probes=tuple(probes))

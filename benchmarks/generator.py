@@ -353,7 +353,8 @@ def print_summary(runs: list[Run], startup: list[float]) -> None:
     print()
     print(f"SUMMARY (median of {max(len(v) for v in by.values())} run(s) each; requests as counted by "
           f"the server; CPU = rusage of the generator process, start-up and imports included)")
-    head = f"{'contender':<20} | {'req/s':>8} | {'CPU s':>6} | {'req per CPU-s':>13} | ratio vs locust (req/s, per CPU-s)"
+    head = (f"{'contender':<20} | {'req/s':>8} | {'CPU s':>6} | {'req per CPU-s':>13} | "
+            "ratio vs locust (req/s, per CPU-s)")
     print(head)
     print("-" * len(head))
     for name, rps, cpu, per, rat in rows:
@@ -428,7 +429,8 @@ def main(argv: list[str] | None = None) -> int:
           f"sharing this {len(os.sched_getaffinity(0))}-core machine with the generator (and with "
           "anything else running)")
     print(f"runs: {args.repeat} round(s) of A, B, C; {args.duration:g} s each; {args.users} users closed loop; "
-          f"open loop {OPEN_CONNECTIONS} connections at {'%g req/s' % args.rate if args.rate else f'{OPEN_RATE_SHARE:.0%} of B'}")
+          f"open loop {OPEN_CONNECTIONS} connections at "
+          f"{f'{args.rate:g} req/s' if args.rate else f'{OPEN_RATE_SHARE:.0%} of B'}")
     if args.duration < 10:
         print("NOTE: runs shorter than 10 s overstate what is sustainable and weigh start-up cost heavily")
     print()

@@ -7,7 +7,8 @@ max(1 ms, 5 %) of those delays. Each figure is printed with its ratio to the kno
 beside a bare sequential httpx client's (no gevent, no Locust): the floor any client sees here, so
 a tail both share is the server's timer jitter on a busy machine, not benchbox's error.
 
-    .venv/bin/python benchmarks/llm_accuracy.py [--first-token-ms 200] [--token-ms 40] [--rate 8] [--users 4] [--duration 10]
+    .venv/bin/python benchmarks/llm_accuracy.py [--first-token-ms 200] [--token-ms 40] [--rate 8] \
+        [--users 4] [--duration 10]
 """
 
 from __future__ import annotations
@@ -77,7 +78,8 @@ def main() -> int:
             level = f"{args.rate:g} req/s" if mode == "open" else f"{args.users} users"
             print(f"{mode} loop, {level}, {args.duration:g}s: {llm.completed} streams, "
                   f"{llm.output_tokens_per_s:g} output tokens/s, generator CPU {phase.generator.cpu_percent_mean}%")
-            for name, summary, known in (("TTFT", llm.ttft_ms, args.first_token_ms), ("ITL", llm.itl_ms, args.token_ms)):
+            for name, summary, known in (("TTFT", llm.ttft_ms, args.first_token_ms),
+                                         ("ITL", llm.itl_ms, args.token_ms)):
                 if summary is None:
                     continue
                 cells = []
@@ -89,7 +91,8 @@ def main() -> int:
         ttft, itl = bare_client(server.chat_url, bodies, args.duration)
         print(f"bare httpx client, sequential, {args.duration:g}s:")
         for name, summary in (("TTFT", ttft), ("ITL", itl)):
-            print(f"  {name:4} n={summary.count}: " + ", ".join(f"{p} {getattr(summary, p):.2f} ms" for p in PERCENTILES))  # type: ignore[union-attr]
+            shown = ", ".join(f"{p} {getattr(summary, p):.2f} ms" for p in PERCENTILES)
+            print(f"  {name:4} n={summary.count}: {shown}")  # type: ignore[union-attr]
     return 0
 
 

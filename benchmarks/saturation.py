@@ -5,8 +5,8 @@ Targets are tests/servers/capacity.py, whose capacity is slots / service time by
 below is against the nominal one, as the issue states it). For each target the search runs at
 its default settings; printed: found vs true capacity, load seconds used (the budget counts
 these), probes, wall time (load, drains and settle pauses: one generator process serves every
-probe), the overload grade, the knee and the USL fit. Also one run against fixed.py with no service time, a target faster than
-one generator process: it must come out generator-bound.
+probe), the overload grade, the knee and the USL fit. Also one run against fixed.py with no
+service time, a target faster than one generator process: it must come out generator-bound.
 
     .venv/bin/python benchmarks/saturation.py [--quick] [--repeat N]
 """
@@ -37,8 +37,10 @@ TARGETS = [
     ("10 slots x 20 ms, queues", ["--slots", "10", "--service-ms", "20"], 500.0),
     # A queue of 2 before refusing: with none at all, arrival jitter alone brings a third request
     # now and then, and the 1 % error budget then binds at ~80 % of nominal (measured 78-89 %).
-    ("2 x 20 ms, queue 2, sheds 429", ["--slots", "2", "--service-ms", "20", "--overload", "shed", "--queue-limit", "2"], 100.0),
-    ("2 x 20 ms, queue 2, fails", ["--slots", "2", "--service-ms", "20", "--overload", "fail", "--queue-limit", "2"], 100.0),
+    ("2 x 20 ms, queue 2, sheds 429",
+     ["--slots", "2", "--service-ms", "20", "--overload", "shed", "--queue-limit", "2"], 100.0),
+    ("2 x 20 ms, queue 2, fails",
+     ["--slots", "2", "--service-ms", "20", "--overload", "fail", "--queue-limit", "2"], 100.0),
 ]
 QUICK = (0, 2)
 
@@ -67,7 +69,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="only the 50 and 500 req/s targets")
     parser.add_argument("--repeat", type=int, default=1)
-    parser.add_argument("--budget", type=float, default=SearchSettings().budget_s, help="seconds of load a search may use")
+    parser.add_argument("--budget", type=float, default=SearchSettings().budget_s,
+                        help="seconds of load a search may use")
     args = parser.parse_args()
     settings = dataclasses.replace(SearchSettings(), budget_s=args.budget)
     targets = [TARGETS[i] for i in QUICK] if args.quick else TARGETS

@@ -40,7 +40,7 @@ def timed(tree: Path, args: list[str], out: Path) -> tuple[float, dict | None, i
     env = dict(os.environ, PYTHONPATH=str(tree))
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "benchbox", *args, "--out", str(out)], env=env, cwd=tree,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=600)
+                          capture_output=True, text=True, timeout=600)
     wall = time.perf_counter() - t0
     path = out / "result.json"
     data = json.loads(path.read_text()) if path.exists() else None

@@ -143,8 +143,10 @@ def test_moved_class_shares_are_flagged_and_an_honest_twin_is_not(models, benchb
     (("a.json", "b.json", "--baseline", "http://127.0.0.1:1/"), "not both"),
     (("--baseline", "http://127.0.0.1:1/"), "missing --candidate"),
     (("--baseline", "http://127.0.0.1:1/", "--candidate", "ftp://x", "--skip", "load"), "bad --target 'ftp://x'"),
-    (("--baseline", "http://127.0.0.1:1/", "--candidate", "http://127.0.0.1:2/", "--skip", "bogus"), "bad --skip 'bogus'"),
-    (("--baseline", "http://127.0.0.1:1/", "--candidate", "http://127.0.0.1:2/", "--rate", "fast"), "bad --rate 'fast'"),
+    (("--baseline", "http://127.0.0.1:1/", "--candidate", "http://127.0.0.1:2/", "--skip", "bogus"),
+     "bad --skip 'bogus'"),
+    (("--baseline", "http://127.0.0.1:1/", "--candidate", "http://127.0.0.1:2/", "--rate", "fast"),
+     "bad --rate 'fast'"),
     (("missing-a.json", "missing-b.json"), "cannot read result 'missing-a.json'"),
 ])
 def test_bad_flags_are_one_line_and_exit_2(benchbox_cli, tmp_path, args, expected) -> None:

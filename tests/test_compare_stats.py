@@ -117,8 +117,9 @@ def test_gates_parse_judge_and_round_trip() -> None:
     assert by_name["max-regression rps"].passed is True
     assert by_name["min-agreement"].passed is None  # saved results hold no answers
     assert comparison.verdict == "fail"
-    from benchbox.compare.model import dumps
     import json
+
+    from benchbox.compare.model import dumps
 
     again = from_dict(json.loads(dumps(comparison)))
     assert again.metrics == comparison.metrics and again.gates == comparison.gates

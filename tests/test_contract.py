@@ -18,8 +18,17 @@ from typing import Any
 import dacite
 import pytest
 
-from benchbox.contract import (ContractOptions, ContractSection, check_response, discover, read_accept,
-                               run_contract, split_accepted, valid_inputs, write_accept)
+from benchbox.contract import (
+    ContractOptions,
+    ContractSection,
+    check_response,
+    discover,
+    read_accept,
+    run_contract,
+    split_accepted,
+    valid_inputs,
+    write_accept,
+)
 from benchbox.contract.model import TensorSpec
 from benchbox.demo.launcher import DemoServer
 from benchbox.demo.options import DemoOptions

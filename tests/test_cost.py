@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from benchbox import result as result_io
-from benchbox.capacity import CostPlan, cost_of, cost_section, size
+from benchbox.capacity import CostPlan, cost_section, size
 from benchbox.gates import judge, parse_slo
+from benchbox.pipeline import cost_of
 from tests.servers.harness import start_server
 
 PRICE = 3.20

@@ -110,7 +110,8 @@ def test_figures_equal_an_independent_recomputation(v1_run) -> None:
 
 def test_a_kserve_v2_target_gets_tensors_and_named_indices(v1_run, demo_server: DemoServer, tmp_path: Path) -> None:
     """The V2 face answers with class indices: --eval-classes names them, and the figures match the JSON face."""
-    flags = {**_flags(demo_server.url + "/v2/models/demo/infer", tmp_path), "eval_classes": "setosa,versicolor,virginica"}
+    flags = {**_flags(demo_server.url + "/v2/models/demo/infer", tmp_path),
+             "eval_classes": "setosa,versicolor,virginica"}
     e = engine.run(build_plan(flags)).evaluation
     json_face = v1_run[1].evaluation
     assert e is not None and e.answered == 300 and e.notes == json_face.notes  # no note about unnamed classes
@@ -230,7 +231,8 @@ def test_ece_equals_one_computed_from_sklearn_calibration_curve() -> None:
     frac, mean_conf = calibration_curve(correct, conf, n_bins=15, strategy="uniform")
     counts = np.bincount(np.searchsorted(np.linspace(0, 1 + 1e-8, 16)[1:-1], conf), minlength=15)
     weights = counts[counts > 0] / y.size
-    assert metrics.expected_calibration_error(y, proba) == pytest.approx(float(np.sum(weights * np.abs(frac - mean_conf))))
+    expected = float(np.sum(weights * np.abs(frac - mean_conf)))
+    assert metrics.expected_calibration_error(y, proba) == pytest.approx(expected)
     # A perfectly calibrated toy: confidence 0.75, right 3 times in 4.
     toy = np.array([[0.75, 0.25]] * 4)
     assert metrics.expected_calibration_error(np.array([0, 0, 0, 1]), toy) == pytest.approx(0.0)
@@ -268,7 +270,8 @@ def test_v2_answers_and_index_labels_are_read() -> None:
     doc = {"outputs": [{"name": "probabilities", "shape": [1, 3], "datatype": "FP32", "data": [0.1, 0.7, 0.2]},
                        {"name": "label", "shape": [1], "datatype": "INT64", "data": [1]}]}
     assert read_answer(doc, regression=False) == Answer(index=1, probabilities=(0.1, 0.7, 0.2))
-    assert read_answer({"predictions": [{"label": "b", "class_index": 1, "probabilities": [0.2, 0.8]}]}, False).label == "b"
+    assert read_answer({"predictions": [{"label": "b", "class_index": 1, "probabilities": [0.2, 0.8]}]},
+                       False).label == "b"
 
 
 def _local_section(version: str, seed: int = 3):
@@ -279,7 +282,8 @@ def _local_section(version: str, seed: int = 3):
     rows = read_set(plan.path, plan.input_columns, plan.label, plan.slices)
     model = fit_model(version)
     proba = model.predict_proba(np.array([r.features for r in rows]))
-    answers = [Answer(label=model.labels[int(p.argmax())], index=int(p.argmax()), probabilities=tuple(p)) for p in proba]
+    answers = [Answer(label=model.labels[int(p.argmax())], index=int(p.argmax()),
+                      probabilities=tuple(p)) for p in proba]
     return score(rows, answers, plan, "classification", seed)
 
 
@@ -311,7 +315,8 @@ def test_benchbox_toml_keys_and_the_recorded_plan(tmp_path: Path) -> None:
     (tmp_path / "set.csv").write_text("a,b,y,site\n1,2,x,eu\n3,4,z,us\n")
     config = tmp_path / "benchbox.toml"
     config.write_text('target = "http://127.0.0.1:9/p"\neval = "set.csv"\neval_input = ["a", "b"]\n'
-                      'eval_label = "y"\neval_slice = ["site"]\ngate = ["accuracy>=0.9", "slice:site=eu:f1_macro>=80%"]\n')
+                      'eval_label = "y"\neval_slice = ["site"]\n'
+                      'gate = ["accuracy>=0.9", "slice:site=eu:f1_macro>=80%"]\n')
     plan = build_plan({"gate": ("ece<=0.1",)}, read_config(config))
     e = plan.evaluation
     assert e is not None and e.path == str(tmp_path / "set.csv") and e.input_columns == ("a", "b")

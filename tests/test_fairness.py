@@ -13,11 +13,11 @@ import pytest
 
 from benchbox import engine
 from benchbox.evaluate.answers import Answer
+from benchbox.evaluate.bootstrap import slice_seed
 from benchbox.evaluate.data import EvalRow
 from benchbox.evaluate.gates import judge, parse_gate
 from benchbox.evaluate.model import EvalPlan
 from benchbox.evaluate.runner import score
-from benchbox.evaluate.scoring import slice_seed
 from benchbox.plan import build_plan
 from tests.servers.harness import start_server
 
@@ -83,7 +83,8 @@ def test_small_slices_say_so_with_the_rule_of_three() -> None:
 def test_gap_gates_flip_at_the_known_margin_and_say_when_the_interval_straddles() -> None:
     section, _ = _section()
     gap = section.gap("region", "accuracy")
-    below, above = f"slice_gap:region:accuracy<={gap.value + 1e-9!r}", f"slice_gap:region:accuracy<={gap.value - 1e-9!r}"
+    below = f"slice_gap:region:accuracy<={gap.value + 1e-9!r}"
+    above = f"slice_gap:region:accuracy<={gap.value - 1e-9!r}"
     inside = f"slice_gap:region:accuracy<={(gap.value + gap.high) / 2!r}"
     held, broke, straddled = judge(tuple(parse_gate(g) for g in (below, above, inside)), section, "skipped")
     assert held.passed is True and broke.passed is False and straddled.passed is True
@@ -94,7 +95,8 @@ def test_gap_gates_flip_at_the_known_margin_and_say_when_the_interval_straddles(
 
 
 def test_a_named_positive_class_is_used_and_a_multiclass_set_needs_one() -> None:
-    rows = [EvalRow(line=i + 2, label="abc"[i % 3], body={"x": i}, slices=(("region", "xy"[i % 2]),)) for i in range(60)]
+    rows = [EvalRow(line=i + 2, label="abc"[i % 3], body={"x": i},
+                    slices=(("region", "xy"[i % 2]),)) for i in range(60)]
     answers = [Answer(label="abc"[(i // 5) % 3]) for i in range(60)]
     plan = EvalPlan(path="set.jsonl", slices=("region",))
     multi = score(rows, answers, plan, "classification", SEED, resamples=200)

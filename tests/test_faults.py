@@ -147,7 +147,8 @@ CHECKS: dict[str, Callable[[Run], None]] = {
     "slow-body": lambda r: (_kinds(r).get("timeout") == r.phase["requests"]
                             and "timeout" in _findings(r, "contract", "violations")) or pytest.fail(_kinds(r)),
     "bad-json": lambda r: '"json"' in _findings(r, "contract", "violations") or pytest.fail(r.result["contract"]),
-    "wrong-type": lambda r: "content_type" in _findings(r, "contract", "violations") or pytest.fail(r.result["contract"]),
+    "wrong-type": lambda r: ("content_type" in _findings(r, "contract", "violations")
+                             or pytest.fail(r.result["contract"])),
     "tls-insecure": lambda r: r.phase["status_counts"] == {"200": r.phase["requests"]} or pytest.fail(r.phase),
     "all-500": lambda r: None,  # test_brake_abandons_a_target_that_fails_everything
 }

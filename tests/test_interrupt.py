@@ -136,10 +136,10 @@ def test_result_json_is_written_to_a_temp_file_and_renamed(tmp_path, monkeypatch
 
 
 def _a_saved_result(tmp_path: Path) -> Path:
-    from benchbox.plan import build_plan
-    from benchbox.engine import write_outputs
-    from benchbox.result import Preflight, ProbeOutcome, Result, Target
     from benchbox import evidence
+    from benchbox.engine import write_outputs
+    from benchbox.plan import build_plan
+    from benchbox.result import Preflight, ProbeOutcome, Result, Target
 
     plan = build_plan({"target": "http://127.0.0.1:9/predict", "seed": "1"})
     outcome = ProbeOutcome(ok=None, path=None, detail="not probed")

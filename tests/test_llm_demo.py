@@ -44,8 +44,10 @@ def test_stream_is_openai_shaped_with_usage_when_asked(chat_demo) -> None:
     assert lines[-1] == "data: [DONE]"
     chunks = [json.loads(line[len("data: "):]) for line in lines[:-1]]
     assert chunks[0]["choices"][0]["delta"]["role"] == "assistant"
-    content = [c["choices"][0]["delta"]["content"] for c in chunks if c["choices"] and "content" in c["choices"][0]["delta"]]
-    assert chunks[-1]["choices"] == [] and chunks[-1]["usage"]["completion_tokens"] == len([t for t in content if t]) == 6
+    content = [c["choices"][0]["delta"]["content"] for c in chunks
+               if c["choices"] and "content" in c["choices"][0]["delta"]]
+    assert chunks[-1]["choices"] == []
+    assert chunks[-1]["usage"]["completion_tokens"] == len([t for t in content if t]) == 6
     assert chunks[-2]["choices"][0]["finish_reason"] == "length"
     without = _stream(chat_demo.chat_url, {**body, "stream_options": None})
     assert not any('"usage"' in line for line in without)

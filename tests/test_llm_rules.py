@@ -44,9 +44,11 @@ def test_tally_times_tokens_and_reads_usage() -> None:
 
 
 def test_tally_joins_multi_line_data_and_counts_chunks_without_usage() -> None:
-    body = json.dumps({"choices": [{"index": 0, "delta": {"role": "assistant", "content": "a"}, "finish_reason": None}]})
+    body = json.dumps({"choices": [{"index": 0, "delta": {"role": "assistant", "content": "a"},
+                                    "finish_reason": None}]})
     half = body.index("\"delta\"")  # between two members: a newline there is still JSON
-    t = _feed([f"data: {body[:half]}", f"data:{body[half:]}", "", _chunk({"content": "b"}, "length"), "", "data: [DONE]"])
+    t = _feed([f"data: {body[:half]}", f"data:{body[half:]}", "", _chunk({"content": "b"}, "length"), "",
+               "data: [DONE]"])
     # One event split over two data lines is one chunk (SSE joins them with a newline: still JSON).
     assert t.bad_chunks == 0 and t.output_chunks == 2 and t.output_tokens == 2
     assert [p.rule for p in t.problems(None, usage_asked=True)] == ["stream.usage"]
@@ -65,7 +67,8 @@ def test_each_broken_stream_rule_is_named(lines: list[str], rule: str) -> None:
 
 def test_llm_gates_parse_and_goodput_needs_a_per_request_slo() -> None:
     ttft, itl, good = parse_slo("ttft_p95=500ms"), parse_slo("itl_p95=50ms"), parse_slo("goodput=90%")
-    assert (ttft.metric, ttft.threshold, itl.threshold, good.op, good.threshold) == ("llm.ttft_ms.p95", 500.0, 50.0, ">=", 0.9)
+    assert (ttft.metric, ttft.threshold, itl.threshold, good.op, good.threshold) == \
+        ("llm.ttft_ms.p95", 500.0, 50.0, ">=", 0.9)
     assert goodput_thresholds([ttft, itl, parse_slo("ttft_p50=200ms")]) == (200.0, 50.0)
     with pytest.raises(UsageError, match="goodput"):
         build_plan({"target": "http://127.0.0.1:1/v1/chat/completions", "slo": ("goodput=90%",)}, env={})

@@ -105,7 +105,8 @@ def test_the_config_check_accepts_every_key_in_the_table(tmp_path: Path) -> None
     assert not CONFIG_KEYS & {"dry_run", "quiet", "config", "serve", "master"}  # not settings of a run
 
 
-@pytest.mark.parametrize("key", sorted(k for k in CONFIG_KEYS if next(o for o in OPTIONS if o.toml_key == k).shape != JSON))
+@pytest.mark.parametrize("key", sorted(k for k in CONFIG_KEYS
+                                       if next(o for o in OPTIONS if o.toml_key == k).shape != JSON))
 def test_a_key_of_the_wrong_shape_is_one_line_naming_it(tmp_path: Path, key: str) -> None:
     config = tmp_path / "bad.toml"
     first = "" if key == "target" else f'target = "{TARGET}"\n'

@@ -76,4 +76,5 @@ def test_the_engine_stops_at_an_interrupt_and_the_assembler_keeps_what_was_learn
     assert result.ran is not None and result.ran["method"] == "POST" and result.ran["bodies"] == 1
     assert result.ran["stages"] == ["inputs", "load"] and result.ran["bodies_from"] == "the test"
     assert key not in json.dumps(dataclasses.asdict(result)) and "<redacted>" in result.notes[0]
-    assert [g.detail for g in result.gates if g.name == "p95"] == ["not checked: interrupted by SIGTERM before the load phase"]
+    assert [g.detail for g in result.gates if g.name == "p95"] == \
+        ["not checked: interrupted by SIGTERM before the load phase"]

@@ -17,8 +17,20 @@ from benchbox.findings import Finding, FindingResponse, build_finding
 from benchbox.report import JUNIT_NAME, MARKDOWN_NAME, ReportFiles, checklist, render_all
 from benchbox.report import markdown as md
 from benchbox.result import (
-    GateResult, GeneratorHealth, LoadPhase, LoadSection, Machine, NameStats, Preflight, Probe, ProbeOutcome,
-    Result, Target, TimePoint, load, save,
+    GateResult,
+    GeneratorHealth,
+    LoadPhase,
+    LoadSection,
+    Machine,
+    NameStats,
+    Preflight,
+    Probe,
+    ProbeOutcome,
+    Result,
+    Target,
+    TimePoint,
+    load,
+    save,
 )
 from benchbox.units import format_ms
 
@@ -28,7 +40,7 @@ XSS = "<script>alert(1)</script>"
 # ---------------------------------------------------------------- factory
 
 
-@functools.lru_cache(maxsize=None)  # phases are frozen, and hdr.summarize takes ~0.3 s
+@functools.cache  # phases are frozen, and hdr.summarize takes ~0.3 s
 def make_phase(*, name: str = "steady", mode: str = "open", seconds: int = 20, rate: float = 50.0,
                seed: int = 7, error_every: int = 0, error_samples: tuple[str, ...] = (),
                limited: bool = False, partial: bool = False) -> LoadPhase:
@@ -293,7 +305,8 @@ def test_error_result_without_load_renders(tmp_path: Path) -> None:
     assert run is not None and run.get("classname") == "benchbox.run"
     error = run.find("error")
     assert error is not None and error.get("message") == result.problems[0]
-    assert (suite.get("tests"), suite.get("errors"), suite.get("skipped"), suite.get("failures")) == ("3", "1", "2", "0")
+    counts = (suite.get("tests"), suite.get("errors"), suite.get("skipped"), suite.get("failures"))
+    assert counts == ("3", "1", "2", "0")
 
 
 def test_phase_with_no_answers_renders(tmp_path: Path) -> None:
@@ -370,7 +383,8 @@ def test_same_result_same_bytes_in_a_fresh_interpreter(default_files: ReportFile
     result = make_result()
     path = save(result, tmp_path / "result.json")
     here = default_files.html.read_bytes()
-    code = ("import sys; from pathlib import Path; from benchbox.result import load; from benchbox.report import render_all;"
+    code = ("import sys; from pathlib import Path; from benchbox.result import load; "
+            "from benchbox.report import render_all;"
             "render_all(load(Path(sys.argv[1])), Path(sys.argv[2]))")
     subprocess.run([sys.executable, "-c", code, str(path), str(tmp_path / "there")], check=True, timeout=120,
                    env={**__import__("os").environ, "PYTHONHASHSEED": "12345"})
@@ -441,7 +455,8 @@ def test_checklist_answers_from_gates_preflight_and_load() -> None:
     assert rows["Audit evidence: model version, plan, machine, commit, times"].status == "passed"
     throughput = rows["Throughput over time"]
     assert throughput.status == "not checked" and throughput.why.startswith("saturation was skipped; measured")
-    assert rows["Inputs and outputs match the expected shape, type and range"].why == "this result has no contract section"
+    why = rows["Inputs and outputs match the expected shape, type and range"].why
+    assert why == "this result has no contract section"
     assert rows["Malformed, adversarial and boundary inputs handled"].why == "this result has no adversarial section"
     assert rows["Known saturation point; capacity against expected load"].why == "this result has no saturation section"
     for item in ("Output distribution matches expectations (statistical test)",
@@ -451,7 +466,8 @@ def test_checklist_answers_from_gates_preflight_and_load() -> None:
     assert evaluation.status == "not checked" and evaluation.why.startswith("no labelled set given (--eval FILE")
     # Every row says why, and every linked section exists on the page.
     assert all(row.why for row in rows.values())
-    assert {row.evidence for row in rows.values()} <= {None, "gates", "preflight", "load", "evidence", "contract", "adversarial", "saturation"}
+    assert {row.evidence for row in rows.values()} <= {None, "gates", "preflight", "load", "evidence", "contract",
+                                                       "adversarial", "saturation"}
 
 
 def test_checklist_says_what_was_skipped_or_cut_short() -> None:

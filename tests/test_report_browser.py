@@ -23,10 +23,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_report import make_contract, make_finding, make_phase, make_result
 
 from benchbox.report import render_all
 from benchbox.result import GateResult, NameStats
-from test_report import make_contract, make_finding, make_phase, make_result
 
 IMG = "<img src=x onerror=alert(1)>"
 TIMEOUT_S = 90

@@ -160,11 +160,13 @@ def test_generator_reasons_separate_the_generator_from_a_slow_target():
     # A target holding requests: service time ~ latency, and a pool big enough for the SLO ran out.
     assert generator_reasons(phase(slow, rate=750, connections=1532, waited=200), CRITERIA) == ()
     # The same, with a pool too small for what the SLO allows in flight: the generator's limit.
-    assert any("connections" in r for r in generator_reasons(phase(slow, rate=750, connections=256, waited=200), CRITERIA))
+    reasons = generator_reasons(phase(slow, rate=750, connections=256, waited=200), CRITERIA)
+    assert any("connections" in r for r in reasons)
     fast = [window(t, 4000, 10.0) for t in range(4)]
     assert any("CPU" in r for r in generator_reasons(phase(fast, rate=4000, cpu=97.0), CRITERIA))
     # Most of the P95 spent before the send: the generator was behind its schedule.
-    assert any("before requests were sent" in r for r in generator_reasons(phase(fast, rate=4000, service_ms=2.0), CRITERIA))
+    reasons = generator_reasons(phase(fast, rate=4000, service_ms=2.0), CRITERIA)
+    assert any("before requests were sent" in r for r in reasons)
 
 
 def test_criteria_fill_in_default_slos_and_leave_throughput_gates_out():

@@ -126,5 +126,6 @@ def test_live_compare_writes_no_secret_on_either_side(tmp_path: Path) -> None:
     assert "Authorization: <redacted>" in echoed and "X-Api-Key: <redacted>" in echoed, echoed
     for side in ("baseline", "candidate"):
         result = json.loads((out / side / "result.json").read_text())
-        assert result["plan"]["headers"]["Authorization"] == "<redacted>" and result["ran"]["headers"]["Cookie"] == "<redacted>"
+        assert result["plan"]["headers"]["Authorization"] == "<redacted>"
+        assert result["ran"]["headers"]["Cookie"] == "<redacted>"
         assert result["ran"]["stages"] == ["preflight", "load"] and result["ran"]["bodies_from"] == "--body"

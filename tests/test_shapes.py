@@ -38,7 +38,8 @@ def probes_of(out: Path) -> int:
 
 def test_steps_are_phases_with_their_own_histograms(benchbox_cli, tmp_path):
     with start_server(FIXED, "--service-ms", "2") as server:
-        outcome = benchbox_cli("run", "--target", server.url + "/p", "--steps", "20,40", "--step-duration", "2s", "--skip", "contract,adversarial,saturation",
+        outcome = benchbox_cli("run", "--target", server.url + "/p", "--steps", "20,40", "--step-duration", "2s",
+                               "--skip", "contract,adversarial,saturation",
                                "--out", str(tmp_path), "-q")
         served = server.stats().count
     assert outcome.code == 0, outcome.err
@@ -52,7 +53,8 @@ def test_steps_are_phases_with_their_own_histograms(benchbox_cli, tmp_path):
 
 def test_open_loop_ramp_rises_over_the_phase(benchbox_cli, tmp_path):
     with start_server(FIXED, "--service-ms", "1") as server:
-        outcome = benchbox_cli("run", "--target", server.url + "/p", "--rate", "100", "--ramp", "--duration", "4s", "--skip", "contract,adversarial,saturation",
+        outcome = benchbox_cli("run", "--target", server.url + "/p", "--rate", "100", "--ramp", "--duration", "4s",
+                               "--skip", "contract,adversarial,saturation",
                                "--out", str(tmp_path), "-q")
     assert outcome.code == 0, outcome.err
     (phase,) = phases_of(tmp_path)

@@ -21,7 +21,8 @@ SLOW_WORKER = HERE / "slow_worker.py"
 
 def open_phase(url: str, rate: float, duration: float) -> PhaseSpec:
     request = RequestSpec(url=url + "/w", method="GET", headers=(), bodies=(), timeout_s=5)
-    return PhaseSpec(name="steady", mode="open", duration_s=duration, request=request, rate=rate, connections=32, seed=3)
+    return PhaseSpec(name="steady", mode="open", duration_s=duration, request=request, rate=rate, connections=32,
+                     seed=3)
 
 
 def free_port() -> int:
@@ -106,7 +107,8 @@ def test_a_remote_worker_joins_with_benchbox_worker(benchbox_cli, tmp_path):
         remote = subprocess.Popen([sys.executable, "-m", "benchbox", "worker", "--master", f"127.0.0.1:{port}"],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         try:
-            outcome = benchbox_cli("run", "--target", server.url + "/r", "--rate", "40", "--duration", "2s", "--skip", "contract,adversarial,saturation",
+            outcome = benchbox_cli("run", "--target", server.url + "/r", "--rate", "40", "--duration", "2s",
+                                   "--skip", "contract,adversarial,saturation",
                                    "--expect-workers", "1", "--master-port", str(port), "--out", str(tmp_path), "-q")
         finally:
             remote.wait(timeout=20)

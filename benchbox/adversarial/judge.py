@@ -26,12 +26,14 @@ LEAK_PATTERNS = (
     ("python traceback", re.compile(r"Traceback \(most recent call last\)")),
     ("python frame", re.compile(r'File "[^"\n]+", line \d+')),
     ("python file path", re.compile(r'\.py", line \d+|/(?:site|dist)-packages/')),
-    ("java stack frame", re.compile(r"\bat (?:com|org|java|javax|sun|io|net)\.[\w.$]+\([\w$]+\.(?:java|kt|scala):\d+\)")),
+    ("java stack frame",
+     re.compile(r"\bat (?:com|org|java|javax|sun|io|net)\.[\w.$]+\([\w$]+\.(?:java|kt|scala):\d+\)")),
     ("java exception", re.compile(r"Exception in thread \"|\bjava\.lang\.\w+(?:Exception|Error)\b")),
     ("node stack frame", re.compile(r"\bat [\w.<>$ ]+ \((?:/|[A-Z]:\\)[^)]+\.(?:js|ts|mjs):\d+:\d+\)")),
     ("go panic", re.compile(r"goroutine \d+ \[running\]|panic: .+\n\ngoroutine")),
     (".NET stack frame", re.compile(r"\bat [\w.]+\(.*\) in [A-Z]:\\.*:line \d+")),
-    ("server file path", re.compile(r"(?<![\w.])/(?:home|usr|opt|srv|var|app|root)/[\w.\-/]+\.(?:py|js|ts|java|rb|go|php)\b")),
+    ("server file path",
+     re.compile(r"(?<![\w.])/(?:home|usr|opt|srv|var|app|root)/[\w.\-/]+\.(?:py|js|ts|java|rb|go|php)\b")),
 )
 
 
@@ -99,7 +101,8 @@ def judge(case: Case, out: Outcome, contract: Contract | None, timeout_s: float)
     if out.latency_ms > timeout_s * 1000:
         return Problem("timeout", "no_hang", f"every input must be answered within {timeout_s:g} s",
                        f"{case.what}: answered {status} only after {out.latency_ms:.0f} ms")
-    if status >= 500 and not (status == 501 and case.cls == "odd_method"):  # 501: RFC 9110's answer to an unknown method
+    # 501: RFC 9110's answer to an unknown method
+    if status >= 500 and not (status == 501 and case.cls == "odd_method"):
         return Problem("server_error", "no_server_error", "a hostile or malformed input must not cause a 5xx",
                        f"{case.what}: answered {status}")
     found = leak(out.content, case.body)

@@ -308,7 +308,8 @@ class _Run:
         if problem.kind == "contract_violation":
             return f"the response contract: {doc}"
         if problem.kind == "auth_missing":
-            return "--api-key-env (the endpoint needs a key)" + (f"; route from {case.what}" if case.cls == "auth_route" else "")
+            route = f"; route from {case.what}" if case.cls == "auth_route" else ""
+            return "--api-key-env (the endpoint needs a key)" + route
         if problem.kind == "rate_limit_missing":
             return "--expect-rate-limit"
         if problem.kind == "slow_input":

@@ -88,7 +88,8 @@ def routes_of(client: httpx.Client, url: str, headers: Mapping[str, str], contra
 
 
 def sweep(client: httpx.Client, url: str, headers: Mapping[str, str], contract: Contract | None,
-          options: AdversarialOptions, base: Any, report: Report, notes: list[str], include_target: bool = False) -> int:
+          options: AdversarialOptions, base: Any, report: Report, notes: list[str],
+          include_target: bool = False) -> int:
     """Every non-public route without a key and with a wrong key; returns the requests sent."""
     secret = [k for k in headers if is_secret_header(k)]
     if not secret:
@@ -98,7 +99,8 @@ def sweep(client: httpx.Client, url: str, headers: Mapping[str, str], contract: 
     routes = routes_of(client, url, headers, contract, contract.method if contract is not None else "POST",
                        include_target)
     public = [r for r in routes if is_public(r.path, options.public_paths)]
-    unsafe = [r for r in routes if r.method not in ("GET", "HEAD", "POST") or (r.method == "POST" and MUTATING.search(r.path))]
+    unsafe = [r for r in routes
+              if r.method not in ("GET", "HEAD", "POST") or (r.method == "POST" and MUTATING.search(r.path))]
     swept = [r for r in routes if r not in public and r not in unsafe][:MAX_ROUTES]
     if unsafe:
         notes.append(f"auth sweep: {len(unsafe)} routes that may change the server not sent "

@@ -106,7 +106,8 @@ def run_live(baseline: Plan, candidate: Plan, options: LiveOptions, settings: Co
             joined = join_windows([p for p in phases if p.name.startswith(role)])
             ctx.phases = [joined] if joined is not None else []
     results = [pipeline.assemble(ctx, COVERED) for ctx in sides]
-    paths = (save(results[0], out_dir / "baseline" / "result.json"), save(results[1], out_dir / "candidate" / "result.json"))
+    paths = (save(results[0], out_dir / "baseline" / "result.json"),
+             save(results[1], out_dir / "candidate" / "result.json"))
     interleave = Interleave(window_s=options.window_s, windows_per_side=len(run.phases) // 2,
                             order="baseline, candidate, candidate, baseline, ...") if options.load else None
     comparison = compare_results(results[0], results[1], settings, gates, mode="live",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,7 @@ def build_request(results: Sequence[str], flags: Mapping[str, Any], now: datetim
     flags = {**_own_from_config(config), **{k: v for k, v in flags.items() if v is not None and v != ()}}
     settings = _settings(flags)
     gates = parse_gates(flags.get("max_regression") or (), flags.get("min_agreement"), settings.min_effect)
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     urls = flags.get("baseline"), flags.get("candidate")
     if results and any(urls):
         raise UsageError("bad compare: give two result files OR --baseline URL --candidate URL, not both")

@@ -7,7 +7,7 @@ files later gives the same verdicts (the bootstrap is seeded).
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from benchbox import __version__
@@ -49,7 +49,7 @@ def compare_results(baseline: Result, candidate: Result, settings: CompareSettin
     if cost is not None:
         sections["cost"] = cost
     return Comparison(
-        benchbox_version=__version__, created_at=datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+        benchbox_version=__version__, created_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
         mode=mode, baseline=base, candidate=cand, settings=settings, metrics=metrics, gates=judged,
         verdict=verdict_of(judged, problems, any(m.verdict != "not measured" for m in metrics) or shadow is not None),
         warnings=tuple(warnings), shadow=shadow, interleave=interleave,
@@ -86,7 +86,8 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def verdict_of(gates: tuple[GateResult, ...], problems: tuple[str, ...], measured: bool) -> Literal["pass", "fail", "error"]:
+def verdict_of(gates: tuple[GateResult, ...], problems: tuple[str, ...],
+               measured: bool) -> Literal["pass", "fail", "error"]:
     """A failed gate fails. A side's problems (listed in the report) make an error only when they
     left nothing to compare: a run cut short still compares what it measured."""
     if any(g.passed is False for g in gates):

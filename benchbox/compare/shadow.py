@@ -131,10 +131,11 @@ def _payload(answer: Answer) -> Any:
     return answer.json if answer.json is not None else answer.text
 
 
-def diff_answers(a: Any, b: Any, tolerance: float, ignore: frozenset[str]) -> tuple[tuple[str, ...], bool, float | None]:
+def diff_answers(a: Any, b: Any, tolerance: float,
+                 ignore: frozenset[str]) -> tuple[tuple[str, ...], bool, float | None]:
     """Paths where two answers differ, whether a categorical value changed, the largest numeric gap."""
     fields: list[str] = []
-    state = {"label": False, "largest": None}
+    state: dict[str, Any] = {"label": False, "largest": None}
 
     def walk(x: Any, y: Any, path: str) -> None:
         if isinstance(x, dict) and isinstance(y, dict):
@@ -221,15 +222,15 @@ def distribution_shift(base: Sequence[Any], cand: Sequence[Any], ignore: frozens
     tests = max(1, len(categorical) + len(numeric))
     shares = []
     for path in categorical:
-        a, b = Counter(json.dumps(v) for v in by_side[0][path]), Counter(json.dumps(v) for v in by_side[1][path])
-        classes = sorted(set(a) | set(b))
+        ca, cb = Counter(json.dumps(v) for v in by_side[0][path]), Counter(json.dumps(v) for v in by_side[1][path])
+        classes = sorted(set(ca) | set(cb))
         if len(classes) < 2:
             continue
-        table = [[a[c] for c in classes], [b[c] for c in classes]]
+        table = [[ca[c] for c in classes], [cb[c] for c in classes]]
         chi2, p, _, _ = stats.chi2_contingency(table)
         na, nb = sum(table[0]), sum(table[1])
-        share_a = {_show(c): round(a[c] / na, 4) for c in classes}
-        share_b = {_show(c): round(b[c] / nb, 4) for c in classes}
+        share_a = {_show(c): round(ca[c] / na, 4) for c in classes}
+        share_b = {_show(c): round(cb[c] / nb, 4) for c in classes}
         change = max(abs(share_a[k] - share_b[k]) for k in share_a) * 100
         shares.append(ShareShift(path=path, baseline_shares=share_a, candidate_shares=share_b, baseline_n=na,
                                  candidate_n=nb, statistic=round(float(chi2), 4), p_value=float(f"{p:.4g}"),

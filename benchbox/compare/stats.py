@@ -75,7 +75,8 @@ def compare_phases(baseline: LoadPhase, candidate: LoadPhase, settings: CompareS
     return compare_seconds(seconds_of(baseline), seconds_of(candidate), settings)
 
 
-def compare_seconds(base: Sequence[Second], cand: Sequence[Second], settings: CompareSettings) -> tuple[MetricDiff, ...]:
+def compare_seconds(base: Sequence[Second], cand: Sequence[Second],
+                    settings: CompareSettings) -> tuple[MetricDiff, ...]:
     """Every metric, both sides, with a bootstrap confidence interval of the difference and a
     permutation test of it.
 

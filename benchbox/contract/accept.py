@@ -39,9 +39,11 @@ def read_accept(path: str | Path) -> frozenset[str]:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
-        raise UsageError(f"bad --accept {shown!r}: cannot read it ({exc.strerror or exc}); expected {_EXPECTED}") from None
+        raise UsageError(f"bad --accept {shown!r}: cannot read it ({exc.strerror or exc}); "
+                         f"expected {_EXPECTED}") from None
     except json.JSONDecodeError as exc:
-        raise UsageError(f"bad --accept {shown!r}: not JSON ({exc.msg} at line {exc.lineno}); expected {_EXPECTED}") from None
+        raise UsageError(f"bad --accept {shown!r}: not JSON ({exc.msg} at line {exc.lineno}); "
+                         f"expected {_EXPECTED}") from None
     if not isinstance(data, dict) or data.get("schema") != SCHEMA or not isinstance(data.get("accepted"), list):
         raise UsageError(f"bad --accept {shown!r}: expected {_EXPECTED}")
     ids = []
@@ -52,7 +54,8 @@ def read_accept(path: str | Path) -> frozenset[str]:
     return frozenset(ids)
 
 
-def split_accepted(findings: Iterable[Finding], accepted: frozenset[str]) -> tuple[tuple[Finding, ...], tuple[Finding, ...]]:
+def split_accepted(findings: Iterable[Finding],
+                   accepted: frozenset[str]) -> tuple[tuple[Finding, ...], tuple[Finding, ...]]:
     """(still open, accepted): the gate fails only on the first."""
     items = tuple(findings)
     return (tuple(f for f in items if f.id not in accepted), tuple(f for f in items if f.id in accepted))

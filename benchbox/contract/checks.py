@@ -15,8 +15,15 @@ from typing import Any, Literal
 from jsonschema.exceptions import best_match
 
 from benchbox.contract import kserve
-from benchbox.contract.invariants import (Problem, check_batch, check_consistency, check_finite,
-                                          check_probabilities, pointer, probability_keys)
+from benchbox.contract.invariants import (
+    Problem,
+    check_batch,
+    check_consistency,
+    check_finite,
+    check_probabilities,
+    pointer,
+    probability_keys,
+)
 from benchbox.contract.model import Contract
 from benchbox.contract.schema import validator
 from benchbox.findings import Finding, build_finding, pointer_pattern
@@ -147,14 +154,16 @@ def _schema(schema: Mapping[str, Any], doc: Any) -> list[Problem] | None:
         return []
     where = pointer(error.absolute_path)
     return [Problem("contract_violation", "high", "response_schema",
-                    f"the answer must match the documented schema ({error.validator} at {pointer_pattern(where) or '/'})",
+                    f"the answer must match the documented schema "
+                    f"({error.validator} at {pointer_pattern(where) or '/'})",
                     where, error.message[:240])]
 
 
 def to_finding(problem: Problem, *, method: str, url: str, headers: Mapping[str, str], body_text: str | None,
                status: int | None, content_type: str | None, response: bytes | None, minimal: bool = False,
                error: str | None = None, secret_headers: Mapping[str, str] | None = None, basis: str = "") -> Finding:
-    return build_finding(basis=basis, kind=problem.kind, severity=problem.severity, rule=problem.rule, message=problem.message,
+    return build_finding(basis=basis, kind=problem.kind, severity=problem.severity, rule=problem.rule,
+                         message=problem.message,
                          method=method, url=url, headers=headers, body=body_text, status=status,
                          content_type=content_type, response_body=response, pointer=problem.pointer,
                          detail=problem.detail, minimal=minimal, error=error, secret_headers=secret_headers)

@@ -129,10 +129,11 @@ def _places(schema: Any, value: Any, path: tuple[Any, ...]) -> list[tuple[tuple[
 def _cases(node: Mapping[str, Any], value: Any, path: tuple[Any, ...], base: Any) -> list[tuple[str, Any]]:
     where = "".join(f"/{p}" for p in path) or "/"
     if isinstance(value, list):
-        low = node.get("minItems") if isinstance(node.get("minItems"), int) else 0
-        high = node.get("maxItems") if isinstance(node.get("maxItems"), int) else None
+        low = least if isinstance(least := node.get("minItems"), int) else 0
+        high = most if isinstance(most := node.get("maxItems"), int) else None
         item_bytes = max(len(json.dumps(v, default=str)) for v in value) + 1
-        return [(f"{where} with {n} items", put_at(base, path, [copy.deepcopy(value[i % len(value)]) for i in range(n)]))
+        return [(f"{where} with {n} items",
+                 put_at(base, path, [copy.deepcopy(value[i % len(value)]) for i in range(n)]))
                 for n in sizes(low, high) if n * item_bytes <= MAX_EDGE_BYTES]
     if isinstance(value, str):
         longest, shortest = node["maxLength"], node.get("minLength", 0)

@@ -57,9 +57,9 @@ def _hypothesis_jsonschema_compat() -> None:
         def reject(self, why: str | None = None) -> None:
             self._many.reject(why)
 
-    proxy = types.SimpleNamespace(**{k: getattr(cu, k) for k in dir(cu) if not k.startswith("__")})
-    proxy.many = LegacyMany
-    proxy._benchbox_compat = True
+    proxy = types.ModuleType(cu.__name__)
+    vars(proxy).update({k: getattr(cu, k) for k in dir(cu) if not k.startswith("__")},
+                       many=LegacyMany, _benchbox_compat=True)
     hjs.cu = proxy
 
 
@@ -90,7 +90,7 @@ def strategy_for(contract: Contract) -> st.SearchStrategy[Any] | None:
 
     # No NUL characters: a valid input should be one a careful client would send; NULs are the
     # adversarial stage's material.
-    return from_schema(contract.request_schema, allow_x00=False)
+    return from_schema(dict(contract.request_schema), allow_x00=False)
 
 
 def valid_inputs(contract: Contract, n: int, seed_value: int, notes: list[str] | None = None) -> list[Any]:

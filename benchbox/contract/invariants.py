@@ -28,7 +28,8 @@ RESPONSE_BATCH_KEYS = ("predictions", "outputs", "results", "embeddings", "data"
 _SOFTMAX_DOC = re.compile(r"softmax|sums? to (1|one)|probability distribution", re.IGNORECASE)
 _NOT_SOFTMAX_DOC = re.compile(r"multi-?label|sigmoid|independent", re.IGNORECASE)
 _VOLATILE = re.compile(r"^(id|uuid|request_?id|trace_?id|created(_at)?|timestamp|time|date"
-                       r"|.*_(ms|us|ns|seconds|time|latency|duration|elapsed)|latency.*|duration.*|elapsed.*)$", re.IGNORECASE)
+                       r"|.*_(ms|us|ns|seconds|time|latency|duration|elapsed)|latency.*|duration.*|elapsed.*)$",
+                       re.IGNORECASE)
 _RANGE_EPS = 1e-6  # float32 softmax can print 1.0000001
 
 
@@ -224,7 +225,8 @@ LABEL_KEYS = ("label", "predicted_label", "class", "predicted_class", "class_id"
 SCORE_KEYS = ("probabilities", "probs", "proba", "probas", "class_probabilities", "class_probs", "predict_proba",
               "softmax", "scores", "logits", "confidences")
 CLASS_LIST_KEYS = ("classes", "class_names", "labels_list", "label_names", "categories")
-RANKED_KEYS = re.compile(r"^(top_?\d*|top_?k|topk|ranked|ranking|top_classes|top_labels|top_predictions)$", re.IGNORECASE)
+RANKED_KEYS = re.compile(r"^(top_?\d*|top_?k|topk|ranked|ranking|top_classes|top_labels|top_predictions)$",
+                         re.IGNORECASE)
 ITEM_SCORE_KEYS = ("score", "probability", "prob", "confidence")
 _PAGING = frozenset({"next", "previous", "prev", "page", "pages", "offset", "limit", "cursor", "next_page",
                      "total", "page_size", "has_more"})

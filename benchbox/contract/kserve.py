@@ -13,12 +13,19 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from hypothesis import strategies as st
 
-from benchbox.contract.invariants import (LABEL_KEYS, PROB_KEYS, SCORE_KEYS, Problem, check_vector, label_problem,
-                                          pointer)
+from benchbox.contract.invariants import (
+    LABEL_KEYS,
+    PROB_KEYS,
+    SCORE_KEYS,
+    Problem,
+    check_vector,
+    label_problem,
+    pointer,
+)
 from benchbox.contract.model import Contract, Route, TensorSpec
 
 INFER_PATH = re.compile(r"^(?P<prefix>.*?)/v2/models/(?P<name>[^/]+)(?:/versions/(?P<version>[^/]+))?/infer/?$")
@@ -77,7 +84,8 @@ def face_routes(prefix: str, name: str) -> tuple[Route, ...]:
     """A model's whole V2 face (for a JSON target whose model also answers on V2)."""
     base = f"{prefix}/v2/models/{name}"
     why = "KServe V2 face of the same model"
-    return (Route("POST", f"{base}/infer", None, why), Route("GET", base, None, why), Route("GET", f"{base}/ready", None, why))
+    return (Route("POST", f"{base}/infer", None, why), Route("GET", base, None, why),
+            Route("GET", f"{base}/ready", None, why))
 
 
 def parse_metadata(doc: Any) -> tuple[str, tuple[TensorSpec, ...], tuple[TensorSpec, ...]]:
@@ -107,7 +115,7 @@ def _element(datatype: str) -> st.SearchStrategy[Any]:
         return st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=16)
     if datatype.startswith(("INT", "UINT")):
         return st.integers(0, 10)
-    width = 16 if datatype == "FP16" else 64 if datatype == "FP64" else 32
+    width: Literal[16, 32, 64] = 16 if datatype == "FP16" else 64 if datatype == "FP64" else 32
     return st.floats(-10, 10, width=width, allow_nan=False, allow_infinity=False, allow_subnormal=False)
 
 

@@ -40,7 +40,8 @@ def load_explicit(source: str, client: httpx.Client) -> dict[str, Any]:
         try:
             text = Path(source).read_text(encoding="utf-8")
         except OSError as exc:
-            raise UsageError(f"bad --openapi {source!r}: cannot read it ({exc.strerror or exc}); expected {expected}") from None
+            raise UsageError(f"bad --openapi {source!r}: cannot read it ({exc.strerror or exc}); "
+                             f"expected {expected}") from None
     doc = _parse(text)
     if doc is None:
         raise UsageError(f"bad --openapi {source!r}: not an OpenAPI JSON document (no 'paths'); expected {expected}")
@@ -243,7 +244,7 @@ def _fill(doc: Mapping[str, Any], template: str, params: list[Any], target_path:
     for name in names:
         spec = next((p for p in (_resolve_node(doc, q) for q in params)
                      if p.get("name") == name and p.get("in") == "path"), {})
-        schema = spec.get("schema") if isinstance(spec.get("schema"), dict) else {}
+        schema = given if isinstance(given := spec.get("schema"), dict) else {}
         lowered = name.lower()
         if "model" in lowered or lowered == "name":
             value = _after(target, "models")

@@ -376,7 +376,8 @@ def _transport_problem(ex: Exchange) -> Problem:
 def _answer_versioned(doc: Any, headers: Mapping[str, str]) -> bool:
     if any(h in {k.lower() for k in headers} for h in _VERSION_HEADERS):
         return True
-    return isinstance(doc, Mapping) and any(isinstance(doc.get(k), (str, int)) and str(doc.get(k)) for k in _VERSION_KEYS)
+    return isinstance(doc, Mapping) and any(isinstance(doc.get(k), (str, int)) and str(doc.get(k))
+                                            for k in _VERSION_KEYS)
 
 
 def _distinct(bodies: list[Any]) -> list[Any]:

@@ -181,7 +181,8 @@ def investigate(body: Any, first_ms: float, probe: Probe, rule: SlowRule, median
                 break
     # Proportional cost is a fair excuse for batches only: n items may take n times one item, but one
     # value (a long string, a number) that costs seconds is the cheap request that holds a worker.
-    if size_of is not None and (case.batch_cause is not None or (view is not None and view.size > 1 and not case.neighbour)):
+    if size_of is not None and (case.batch_cause is not None
+                                or (view is not None and view.size > 1 and not case.neighbour)):
         _proportion(case, current, reference, size_of)
     return case
 
@@ -221,7 +222,7 @@ def _shrink_batch(case: SlowCase, view: BatchView, slow: Callable[[Any], tuple[b
     size, current = view.size, case.body
     if best is not None:
         current, case.handle, size = best[0], best[1], hi
-        case.shrunk_ms = [best[2]]
+        case.shrunk_ms = [best[2]] if best[2] is not None else []
     if size > 1 and view.one is not None and time_left(cost_ms):
         alone = view.one(size - 1)
         if valid(alone) is not False:

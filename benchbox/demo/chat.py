@@ -106,7 +106,7 @@ def parse_request(body: Any) -> tuple[list[dict[str, Any]], int, bool, bool, str
             parts = [p.get("text") for p in content if isinstance(p, dict) and p.get("type") == "text"]
             if len(parts) != len(content) or not all(isinstance(p, str) for p in parts):
                 raise ChatError(f"messages[{i}].content parts must be text parts", f"messages[{i}].content")
-            content = "".join(parts)  # type: ignore[arg-type]
+            content = "".join(p for p in parts if isinstance(p, str))  # all are, checked above
         if content is None and role == "assistant" and m.get("tool_calls"):
             content = ""
         if not isinstance(content, str):

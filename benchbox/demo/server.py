@@ -212,15 +212,15 @@ def _infer_batch(inp: s.InferInput) -> np.ndarray:
     if not 1 <= shape[0] <= s.MAX_BATCH:
         raise DemoError(400, f"batch size must be between 1 and {s.MAX_BATCH}, got {shape[0]}")
     data = inp.data
-    nested = [isinstance(v, list) for v in data]
-    if data and all(nested):
-        if len(data) != shape[0] or any(len(row) != s.N_FEATURES for row in data):  # type: ignore[arg-type]
+    rows = [v for v in data if isinstance(v, list)]
+    if data and len(rows) == len(data):
+        if len(rows) != shape[0] or any(len(row) != s.N_FEATURES for row in rows):
             raise DemoError(400, f"nested data does not match shape {shape}")
-        flat = [x for row in data for x in row]  # type: ignore[union-attr]
-    elif any(nested):
+        flat = [x for row in rows for x in row]
+    elif rows:
         raise DemoError(400, "data must be flat or one list per row, not a mix")
     else:
-        flat = data  # type: ignore[assignment]
+        flat = [v for v in data if not isinstance(v, list)]  # all of them
     if len(flat) != shape[0] * shape[1]:
         raise DemoError(400, f"data has {len(flat)} values but shape {shape} needs {shape[0] * shape[1]}")
     # Round through the declared precision so FP32 inputs are exactly what the client meant.

@@ -10,6 +10,8 @@ themselves, so the indices are drawn here and shared.
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 
 MIN_ROWS = 2  # fewer rows than this: no interval, said so
@@ -37,3 +39,8 @@ def mean_interval(per_row: np.ndarray, idx: np.ndarray, confidence: float) -> tu
     if per_row.size < MIN_ROWS:
         return None, None
     return interval(np.asarray(per_row, dtype=np.float64)[idx].mean(axis=1), confidence)
+
+
+def slice_seed(seed: int, column: str, value: str) -> int:
+    """A stable seed per slice, so adding a slice does not move another slice's interval."""
+    return (seed + zlib.crc32(f"{column}={value}".encode())) % 2**32

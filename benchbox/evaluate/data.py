@@ -65,7 +65,8 @@ def _jsonl_records(p: Path, text: str) -> Iterator[tuple[int, Mapping[str, Any]]
         try:
             record = json.loads(raw)
         except json.JSONDecodeError as exc:
-            raise _bad(p, line, f"expected one JSON object per line (not JSON: {exc.msg} at column {exc.colno})") from None
+            raise _bad(p, line,
+                       f"expected one JSON object per line (not JSON: {exc.msg} at column {exc.colno})") from None
         if not isinstance(record, dict):
             raise _bad(p, line, f"expected a JSON object per line, got {type(record).__name__}")
         yield line, record

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from benchbox.evaluate import bootstrap, metrics
+from benchbox.evaluate.bootstrap import slice_seed
 from benchbox.evaluate.model import SMALL_SLICE, GroupFigure, RowOutcome, SliceGap, SliceMetrics
 
 _POSITIVE_WORDS = ("1", "true", "yes", "positive", "pos")
@@ -39,8 +40,6 @@ def classification_gaps(data: metrics.Labelled, names: Sequence[str], groups: Se
                         confidence: float, notes: list[str]) -> tuple[SliceGap, ...]:
     """Per slice column: the gap of accuracy and macro P/R/F1, and (with a positive class) the
     demographic parity and equal opportunity differences."""
-    from benchbox.evaluate.scoring import slice_seed
-
     point = {(s.column, s.value, m.name): m.value for s in slices for m in s.metrics}
     chosen = choose_positive(data, names, positive, notes) if groups else None
     out: list[SliceGap] = []
@@ -67,9 +66,10 @@ def _fairness(data: metrics.Labelled, positive: int, label: str, column: str, me
               resamples: int, confidence: float) -> list[SliceGap]:
     from sklearn.metrics import recall_score
 
-    from benchbox.evaluate.scoring import slice_seed
-
-    parity, opportunity, parity_s, opportunity_s = [], [], [], []
+    parity: list[GroupFigure] = []
+    opportunity: list[GroupFigure] = []
+    parity_s: list[np.ndarray | None] = []
+    opportunity_s: list[np.ndarray | None] = []
     for value, pos in members:
         y_true, y_pred = data.y_true[pos], data.y_pred[pos]
         chosen = (y_pred == positive).astype(np.float64)
@@ -97,8 +97,6 @@ def regression_gaps(outcomes: Sequence[RowOutcome], groups: Sequence[tuple[str, 
                     slices: Sequence[SliceMetrics], seed: int, resamples: int, confidence: float,
                     notes: list[str]) -> tuple[SliceGap, ...]:
     """Per slice column: the gap of MAE and of RMSE over the answered rows."""
-    from benchbox.evaluate.scoring import slice_seed
-
     point = {(s.column, s.value, m.name): m.value for s in slices for m in s.metrics}
     out: list[SliceGap] = []
     for column, members in _by_column(groups):
@@ -108,7 +106,7 @@ def regression_gaps(outcomes: Sequence[RowOutcome], groups: Sequence[tuple[str, 
         errors = []
         for value, pos in members:
             answered = [outcomes[i] for i in pos if outcomes[i].value is not None]
-            err = np.array([float(o.value) - float(o.expected) for o in answered])  # type: ignore[arg-type]
+            err = np.array([o.number() - float(o.expected) for o in answered])
             idx = bootstrap.indices(err.size, resamples, slice_seed(seed, column, value))
             errors.append((value, err, idx))
         for metric in ("mae", "rmse"):
@@ -183,7 +181,7 @@ def small_bound(metric: str, n: int, figure: float, confidence: float) -> str:
 
 def _gap(column: str, metric: str, figures: Sequence[GroupFigure], samples: Sequence[np.ndarray | None],
          confidence: float, positive: str | None = None) -> SliceGap:
-    usable = [(f, s) for f, s in zip(figures, samples) if f.figure is not None]
+    usable = [(f, f.figure, s) for f, s in zip(figures, samples) if f.figure is not None]
     notes = []
     small = [f for f in figures if f.small and f.rows]
     if small:
@@ -194,15 +192,14 @@ def _gap(column: str, metric: str, figures: Sequence[GroupFigure], samples: Sequ
     if len(usable) < 2:
         return SliceGap(column, metric, None, groups=tuple(figures), positive=positive,
                         notes=tuple(notes) + ("fewer than two slices have this figure, so there is no gap",))
-    top = max(usable, key=lambda u: u[0].figure)  # type: ignore[arg-type,return-value]
-    bottom = min(usable, key=lambda u: u[0].figure)  # type: ignore[arg-type,return-value]
-    value = float(top[0].figure) - float(bottom[0].figure)  # type: ignore[arg-type]
+    top = max(usable, key=lambda u: u[1])
+    bottom = min(usable, key=lambda u: u[1])
+    value = float(top[1]) - float(bottom[1])
     low = high = None
-    if any(s is not None for _, s in usable):
-        resamples = next(s.size for _, s in usable if s is not None)
+    if any(s is not None for _, _, s in usable):
+        resamples = next(s.size for _, _, s in usable if s is not None)
         # A slice too small to resample stays at its own figure in every resample.
-        rows = [s if s is not None else np.full(resamples, float(f.figure))  # type: ignore[arg-type]
-                for f, s in usable]
+        rows = [s if s is not None else np.full(resamples, float(figure)) for _, figure, s in usable]
         matrix = np.vstack(rows)
         with np.errstate(invalid="ignore"):
             low, high = bootstrap.interval(np.nanmax(matrix, axis=0) - np.nanmin(matrix, axis=0), confidence)

@@ -12,8 +12,17 @@ from __future__ import annotations
 import re
 
 from benchbox.errors import bad_value
-from benchbox.evaluate.model import (CLASSIFICATION_METRICS, FAIRNESS_METRICS, GAP_METRICS, HIGHER_IS_BETTER,
-                                     REGRESSION_METRICS, EvalGate, EvaluationSection, Metric, SliceGap)
+from benchbox.evaluate.model import (
+    CLASSIFICATION_METRICS,
+    FAIRNESS_METRICS,
+    GAP_METRICS,
+    HIGHER_IS_BETTER,
+    REGRESSION_METRICS,
+    EvalGate,
+    EvaluationSection,
+    Metric,
+    SliceGap,
+)
 from benchbox.result import GateResult
 
 METRICS = CLASSIFICATION_METRICS + REGRESSION_METRICS
@@ -119,7 +128,7 @@ def _judge_gap(gate: EvalGate, section: EvaluationSection | None, skipped: str) 
         why = "; ".join(gap.notes) if gap is not None else _why_no_gap(gate.metric, section)
         return result(None, False, f"{gate.metric} gap across {column} could not be computed ({why})")
     passed = gap.value <= gate.threshold
-    detail = (f"{gate.metric} gap across {column} {_show(gap.value, unit)}{_ci(gap, unit, section)} "  # type: ignore[arg-type]
+    detail = (f"{gate.metric} gap across {column} {_show(gap.value, unit)}{_ci(gap, unit, section)} "
               f"({gap.highest} highest, {gap.lowest} lowest) {'within' if passed else 'breaks'} "
               f"<= {_show(gate.threshold, unit)}")
     if gap.low is not None and gap.high is not None and gap.low < gate.threshold < gap.high:

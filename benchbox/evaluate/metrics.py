@@ -23,7 +23,6 @@ from benchbox.evaluate import bootstrap
 from benchbox.evaluate.model import ECE_BINS, ClassMetrics, Metric
 
 
-
 @dataclass(frozen=True)
 class Labelled:
     """Encoded classification answers: y_true, y_pred in 0..K (K: no answer), probabilities or None."""
@@ -160,7 +159,8 @@ def confusion(data: Labelled) -> tuple[tuple[int, ...], ...]:
     return tuple(tuple(int(v) for v in row) for row in matrix)
 
 
-def regression(y_true: np.ndarray, y_pred: np.ndarray, confidence: float, resamples: int, seed: int) -> tuple[Metric, ...]:
+def regression(y_true: np.ndarray, y_pred: np.ndarray, confidence: float, resamples: int,
+               seed: int) -> tuple[Metric, ...]:
     """MAE and RMSE over the answered rows, with intervals."""
     from sklearn.metrics import mean_absolute_error, mean_squared_error
 

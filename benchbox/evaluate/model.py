@@ -149,6 +149,12 @@ class RowOutcome:
     slices: tuple[tuple[str, str], ...] = ()
     error: str | None = None
 
+    def number(self) -> float:
+        """The answered number, for rows already known to have one (regression figures skip the rest)."""
+        if self.value is None:
+            raise ValueError(f"line {self.line} has no answered number")
+        return self.value
+
 
 @dataclass(frozen=True)
 class EvaluationSection:

@@ -17,6 +17,7 @@ from benchbox.evaluate.answers import Answer, read_answer
 from benchbox.evaluate.data import EvalRow
 from benchbox.evaluate.model import BOOTSTRAP_RESAMPLES, CONFIDENCE, WORST_SHOWN, EvalPlan, EvaluationSection, Task
 
+
 @dataclass(frozen=True)
 class Endpoint:
     """How to reach the target and in which shape it takes one instance."""
@@ -152,7 +153,8 @@ def evaluate(plan: EvalPlan, url: str, request: Any, contract: Any, seed: int,
                         timeout_s=request.timeout_s, protocol=_protocol(url, protocol),
                         insecure=getattr(request, "insecure", False),
                         max_body_bytes=getattr(request, "max_body_bytes", 4 * 1024 * 1024),
-                        max_rps=getattr(brakes, "max_rps", None), max_concurrency=getattr(brakes, "max_concurrency", None))
+                        max_rps=getattr(brakes, "max_rps", None),
+                        max_concurrency=getattr(brakes, "max_concurrency", None))
     if contract is not None and getattr(contract, "source", None):
         spec = contract.inputs[0] if contract.inputs else None
         endpoint = replace(endpoint, method=contract.method, protocol=contract.protocol,

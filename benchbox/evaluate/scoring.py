@@ -10,7 +10,9 @@ import numpy as np
 
 from benchbox.evaluate import metrics
 from benchbox.evaluate.answers import Answer
+from benchbox.evaluate.bootstrap import slice_seed
 from benchbox.evaluate.data import EvalRow
+from benchbox.evaluate.fairness import classification_gaps, regression_gaps
 from benchbox.evaluate.model import ClassMetrics, Metric, RowOutcome, SliceGap, SliceMetrics
 
 INPUT_SHOWN = 500  # characters of an input kept per row in the result
@@ -67,8 +69,9 @@ def class_order(rows: Sequence[EvalRow], answers: Sequence[Answer], notes: list[
         notes.append("the answers name classes by index only and the set's labels are names: give the names in "
                      "index order with --eval-classes, or label the set by index")
     head = [by_index[i] for i in range(width)]
-    seen = labels | {a.label or by_index.get(a.index, str(a.index)) for a in answers
-                     if a.error is None and (a.label is not None or a.index is not None)}
+    answered = [a for a in answers if a.error is None]
+    seen = labels | {a.label for a in answered if a.label} | {by_index.get(a.index, str(a.index)) for a in answered
+                                                              if not a.label and a.index is not None}
     seen |= {by_index[i] for i in by_index}
     return Classes(tuple(head + sorted(seen - set(head))), width, by_index)
 
@@ -95,8 +98,6 @@ def outcome(row: EvalRow, answer: Answer, classes: Classes | None) -> RowOutcome
 def classification_section(outcomes: Sequence[RowOutcome], classes: Classes, slice_columns: Sequence[str],
                             seed: int, resamples: int, confidence: float, notes: list[str],
                             positive: str | None = None) -> Core:
-    from benchbox.evaluate.fairness import classification_gaps
-
     data = encode(outcomes, classes.names)
     found = metrics.classification(data, confidence, resamples, seed)
     if data.proba is not None and not np.isfinite(data.proba).all() and any(o.error is None for o in outcomes):
@@ -152,29 +153,20 @@ def _worst_classified(outcomes: Sequence[RowOutcome], names: Sequence[str]) -> t
 
 def regression_section(outcomes: Sequence[RowOutcome], slice_columns: Sequence[str], seed: int, resamples: int,
                        confidence: float, notes: list[str] | None = None) -> Core:
-    from benchbox.evaluate.fairness import regression_gaps
-
     answered = [o for o in outcomes if o.value is not None]
     y_true = np.array([float(o.expected) for o in answered])
-    y_pred = np.array([float(o.value) for o in answered])  # type: ignore[arg-type]
+    y_pred = np.array([o.number() for o in answered])
     slices = []
     groups = slices_of(outcomes, slice_columns)
     for column, value, pos in groups:
         rows = [outcomes[i] for i in pos if outcomes[i].value is not None]
         slices.append(SliceMetrics(column, value, len(pos), metrics.regression(
-            np.array([float(o.expected) for o in rows]), np.array([float(o.value) for o in rows]),  # type: ignore[arg-type]
+            np.array([float(o.expected) for o in rows]), np.array([o.number() for o in rows]),
             confidence, resamples, slice_seed(seed, column, value))))
-    worst = sorted(answered, key=lambda o: (-abs(float(o.value) - float(o.expected)), o.line))  # type: ignore[arg-type]
+    worst = sorted(answered, key=lambda o: (-abs(o.number() - float(o.expected)), o.line))
     gaps = regression_gaps(outcomes, groups, slices, seed, resamples, confidence, [] if notes is None else notes)
     return Core(metrics=metrics.regression(y_true, y_pred, confidence, resamples, seed), slices=tuple(slices),
                 worst=tuple(worst), gaps=gaps)
-
-
-def slice_seed(seed: int, column: str, value: str) -> int:
-    """A stable seed per slice, so adding a slice does not move another slice's interval."""
-    import zlib
-
-    return (seed + zlib.crc32(f"{column}={value}".encode())) % 2**32
 
 
 def slices_of(outcomes: Sequence[RowOutcome], columns: Sequence[str]) -> list[tuple[str, str, list[int]]]:

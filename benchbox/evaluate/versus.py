@@ -17,8 +17,7 @@ import numpy as np
 
 from benchbox.errors import UsageError
 from benchbox.evaluate import bootstrap, metrics, scoring
-from benchbox.evaluate.model import (BOOTSTRAP_RESAMPLES, CONFIDENCE, HIGHER_IS_BETTER, EvaluationSection,
-                                     RowOutcome)
+from benchbox.evaluate.model import BOOTSTRAP_RESAMPLES, CONFIDENCE, HIGHER_IS_BETTER, EvaluationSection, RowOutcome
 
 Right = Literal["baseline", "candidate", "neither"]
 
@@ -128,19 +127,21 @@ def _ece_diff(da: metrics.Labelled, db: metrics.Labelled, idx: np.ndarray, confi
         assert d.proba is not None
         conf = d.proba.max(axis=1)
         gap = (d.proba.argmax(axis=1) == d.y_true).astype(np.float64) - conf
-        return metrics.expected_calibration_error(d.y_true, d.proba), metrics.ece_samples(metrics.ece_bins(conf), gap, idx)
+        return (metrics.expected_calibration_error(d.y_true, d.proba),
+                metrics.ece_samples(metrics.ece_bins(conf), gap, idx))
 
     (ea, sa), (eb, sb) = samples(da), samples(db)
     return _diff("ece", ea, eb, sb - sa, confidence)
 
 
-def _regression_diffs(a: list[RowOutcome], b: list[RowOutcome], idx: np.ndarray, confidence: float) -> tuple[MetricDiff, ...]:
+def _regression_diffs(a: list[RowOutcome], b: list[RowOutcome], idx: np.ndarray,
+                      confidence: float) -> tuple[MetricDiff, ...]:
     answered = np.array([x.value is not None and y.value is not None for x, y in zip(a, b)])
     if not answered.all():
         raise UsageError("cannot compare regression evaluations where a row has no answer from one version")
     y = np.array([float(o.expected) for o in a])
-    ea = np.array([float(o.value) for o in a]) - y  # type: ignore[arg-type]
-    eb = np.array([float(o.value) for o in b]) - y  # type: ignore[arg-type]
+    ea = np.array([o.number() for o in a]) - y
+    eb = np.array([o.number() for o in b]) - y
     mae = _diff("mae", float(np.abs(ea).mean()), float(np.abs(eb).mean()),
                 np.abs(eb)[idx].mean(axis=1) - np.abs(ea)[idx].mean(axis=1), confidence)
     rmse = _diff("rmse", float(np.sqrt((ea ** 2).mean())), float(np.sqrt((eb ** 2).mean())),
@@ -164,7 +165,9 @@ def _which(x: RowOutcome, y: RowOutcome) -> Right:
 
 def _closer(x: RowOutcome, y: RowOutcome) -> Right:
     if x.value is None or y.value is None:
-        return "candidate" if x.value is None and y.value is not None else "baseline" if y.value is None and x.value is not None else "neither"
+        if x.value is None and y.value is not None:
+            return "candidate"
+        return "baseline" if y.value is None and x.value is not None else "neither"
     ex, ey = abs(x.value - float(x.expected)), abs(y.value - float(y.expected))
     return "baseline" if ex < ey else "candidate" if ey < ex else "neither"
 

@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-
 from benchbox import __version__
 from benchbox.contract.model import ContractSection, RuleCount
 from benchbox.findings import Finding, build_finding, group

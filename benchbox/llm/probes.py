@@ -37,7 +37,8 @@ LONG_PROMPTS = (16_000, 200_000, 1_200_000)  # characters
 MAX_SHRINK_STEPS = 48
 _STRUCTURAL = frozenset({CHUNK_JSON, DONE, ERROR_EVENT, ROLE, FINISH})
 _ODD = ("\u0301" * 40, "\u202e", "\u200d", "\u200b", "\ufeff", "\U0001F469\u200d\U0001F4BB", "\U0001D54F\U0001D560",
-        "\u0000", "\ud800", "\U0010FFFF", "\u0e01\u0e34\u0e4a", "\u2028", "\x1b[31m", "Z\u0351\u0334\u0359a\u0352\u0335lgo")
+        "\u0000", "\ud800", "\U0010FFFF", "\u0e01\u0e34\u0e4a", "\u2028", "\x1b[31m",
+        "Z\u0351\u0334\u0359a\u0352\u0335lgo")
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ def build_cases(plan: Plan, seed: int) -> list[ChatCase]:
     for n in LONG_PROMPTS:
         text = " ".join(rng.choice(words) for _ in range(n // 4))[:n]
         out.append(ChatCase("long_prompt", body([{"role": "user", "content": text}], 8)))
-    for i in range(6):
+    for _ in range(6):
         text = "".join(rng.choice(_ODD) + rng.choice(words) for _ in range(rng.randint(2, 12)))
         out.append(ChatCase("unusual_unicode", body([{"role": "user", "content": f"Say hello. {text}"}]), True))
     for name, value in corpora.load():
@@ -114,7 +115,8 @@ class _Run:
         try:
             for case in cases:
                 if time.perf_counter() > self.deadline:
-                    notes.append(f"budget of {self.plan.adversarial.budget_s:g}s spent after {sent} of {len(cases)} cases")
+                    notes.append(f"budget of {self.plan.adversarial.budget_s:g}s spent "
+                                 f"after {sent} of {len(cases)} cases")
                     break
                 sent += 1
                 self._exercise(case)
@@ -249,7 +251,7 @@ class _Run:
                 if not isinstance(m.get("content"), str) or len(m["content"]) < 2:
                     continue
 
-                def with_text(text: str, i: int = i) -> dict[str, Any]:
+                def with_text(text: str, i: int = i, best: dict[str, Any] = best) -> dict[str, Any]:
                     msgs = [dict(x) for x in best["messages"]]
                     msgs[i]["content"] = text
                     return {**best, "messages": msgs}

@@ -1,13 +1,15 @@
 """Prompt sets and the chat request bodies made from them.
 
 A prompt file is JSON Lines, one prompt per line, in any of three forms: a JSON string (one user
-message), {"prompt": "..."} , or {"messages": [...]} (an OpenAI message list). The bundled set (prompts.jsonl) mixes lengths from a word to a few KB, so TTFT
-figures are not those of one prompt size.
+message), {"prompt": "..."} , or {"messages": [...]} (an OpenAI message list). The bundled set
+(prompts.jsonl) mixes lengths from a word to a few KB, so TTFT figures are not those of one
+prompt size.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,8 @@ def load_prompts(path: str | Path | None = None, flag: str = "--prompts") -> tup
     try:
         lines = p.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
-        raise bad_value(flag, str(p), f"a readable UTF-8 file of {EXPECTED} ({getattr(exc, 'strerror', None) or exc})") from None
+        raise bad_value(flag, str(p),
+                        f"a readable UTF-8 file of {EXPECTED} ({getattr(exc, 'strerror', None) or exc})") from None
     out: list[tuple[dict[str, Any], ...]] = []
     for n, line in enumerate(lines, 1):
         if not line.strip():
@@ -52,7 +55,7 @@ def _messages(value: Any) -> tuple[dict[str, Any], ...] | None:
     return None
 
 
-def chat_body(messages: tuple[dict[str, Any], ...] | list[dict[str, Any]], *, model: str | None,
+def chat_body(messages: Sequence[Mapping[str, Any]], *, model: str | None,
               max_tokens: int | None, stream: bool, system_prompt: str | None = None) -> dict[str, Any]:
     """One request body; usage is asked for in streams (`stream_options.include_usage`), so token
     counts come from the server rather than from counting chunks."""
@@ -71,5 +74,5 @@ def chat_body(messages: tuple[dict[str, Any], ...] | list[dict[str, Any]], *, mo
     return body
 
 
-def chat_bodies(prompts: tuple[tuple[dict[str, Any], ...], ...], **kw: Any) -> tuple[str, ...]:
+def chat_bodies(prompts: Sequence[Sequence[Mapping[str, Any]]], **kw: Any) -> tuple[str, ...]:
     return tuple(json.dumps(chat_body(p, **kw), separators=(",", ":"), ensure_ascii=False) for p in prompts)

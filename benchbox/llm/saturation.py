@@ -9,7 +9,6 @@ first that did not. Capacity is reported in requests/s and output tokens/s at th
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 
 from benchbox import gates as gates_mod
@@ -17,7 +16,7 @@ from benchbox.load.process import PhaseInterrupted, run_phase
 from benchbox.load.spec import PhaseSpec
 from benchbox.plan import Plan
 from benchbox.result import LoadPhase
-from benchbox.saturation.model import Saturation, Step
+from benchbox.saturation.model import LimitedBy, Saturation, Stage, Step
 from benchbox.saturation.search import SearchInterrupted
 
 Notify = Callable[[str], None]
@@ -37,7 +36,7 @@ def run_concurrency_search(plan: Plan, notify: Notify | None = None, probe_s: fl
     held: dict[int, Step] = {}
     failed: dict[int, str] = {}
 
-    def probe(level: int, stage: str) -> Step | None:
+    def probe(level: int, stage: Stage) -> Step | None:
         nonlocal used
         if used + probe_s > budget + 1e-9:
             return None
@@ -47,7 +46,8 @@ def run_concurrency_search(plan: Plan, notify: Notify | None = None, probe_s: fl
         try:
             phase = run_phase(spec)
         except PhaseInterrupted as exc:
-            raise SearchInterrupted(exc.signal_name, _build(plan, steps, held, failed, criterion, used, False)) from None
+            raise SearchInterrupted(exc.signal_name,
+                                    _build(plan, steps, held, failed, criterion, used, False)) from None
         used += max(phase.elapsed_s, phase.duration_s)
         step, reasons = _step(len(steps), stage, level, phase, specs)
         steps.append(step)
@@ -82,13 +82,13 @@ def run_concurrency_search(plan: Plan, notify: Notify | None = None, probe_s: fl
     return _build(plan, steps, held, failed, criterion, used, plateau)
 
 
-def _step(index: int, stage: str, level: int, phase: LoadPhase, specs: tuple) -> tuple[Step, list[str]]:
+def _step(index: int, stage: Stage, level: int, phase: LoadPhase, specs: tuple) -> tuple[Step, list[str]]:
     judged = gates_mod.judge(specs, phase)
     broken = [f"{g.name}: {g.detail}" for g in judged if g.passed is False]
     lat = phase.latency_ms
     tokens = phase.llm.output_tokens_per_s if phase.llm is not None else None
     step = Step(
-        index=index, stage=stage, mode="closed", offered_rps=None, users=level,  # type: ignore[arg-type]
+        index=index, stage=stage, mode="closed", offered_rps=None, users=level,
         achieved_rps=round(phase.throughput_rps * (1 - phase.error_rate), 3),
         p50_ms=lat.p50 if lat else None, p95_ms=lat.p95 if lat else None, p99_ms=lat.p99 if lat else None,
         mean_ms=lat.mean if lat else None, error_rate=round(phase.error_rate, 6),
@@ -110,6 +110,7 @@ def _build(plan: Plan, steps: list[Step], held: dict[int, Step], failed: dict[in
     best = max(held.values(), key=lambda s: (s.output_tokens_per_s or 0.0, s.achieved_rps))
     top = max(held)
     above = [f for f in failed if f > top]
+    limited: LimitedBy
     if above:
         why = failed[min(above)]
         limited = "errors" if why.startswith("errors") else "latency"

@@ -135,8 +135,8 @@ class StreamTally:
                 self.output_chunks += 1
                 if self.first_at is None:
                     self.first_at = now
-                else:
-                    self.gaps.append(now - self.last_at)  # type: ignore[operator]
+                elif self.last_at is not None:  # always, once first_at is set
+                    self.gaps.append(now - self.last_at)
                 self.last_at = now
                 self._count_words(delta)
                 if self.keep_text and isinstance(delta.get("content"), str):
@@ -226,9 +226,9 @@ def usage_problems(usage: Any, words: int, asked: bool, *, streamed: bool) -> li
     if bad:
         return [Problem(USAGE, "usage has a missing or non-integer count", f"{bad[0]} = {fields[bad[0]]!r}")]
     p, c, t = fields["prompt_tokens"], fields["completion_tokens"], fields["total_tokens"]
-    if p + c != t:  # type: ignore[operator]
+    if p + c != t:
         return [Problem(USAGE, "usage.total_tokens is not prompt_tokens + completion_tokens", f"{p} + {c} != {t}")]
-    if streamed and c < words:  # type: ignore[operator]
+    if streamed and c < words:
         return [Problem(USAGE, "usage.completion_tokens is smaller than the number of words streamed",
                         f"completion_tokens {c}, words streamed {words}")]
     return []

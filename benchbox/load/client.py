@@ -139,7 +139,8 @@ class Connection:
                 while block := response.read(_READ_BLOCK):
                     seen += len(block)
                     if seen > self.max_body:
-                        raise BodyTooLarge(f"answer body over {self.max_body} bytes (--max-body): reading stopped there")
+                        raise BodyTooLarge(f"answer body over {self.max_body} bytes (--max-body): "
+                                           "reading stopped there")
                     if out.keep and len(kept) < SAMPLE_BYTES:
                         kept += block
                 if out.keep:

@@ -31,7 +31,7 @@ from locust.runners import STATE_MISSING, MasterRunner, WorkerRunner
 
 from benchbox import hdr
 from benchbox.load.merge import merge_phases, phase_from_ticks
-from benchbox.load.phase import Emit, start_closed, drive
+from benchbox.load.phase import Emit, drive, start_closed
 from benchbox.load.recorder import Recorder
 from benchbox.load.spec import PhaseSpec, RunSpec
 from benchbox.load.users import BenchboxUser

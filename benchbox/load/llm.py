@@ -16,9 +16,9 @@ import gevent
 from hdrh.histogram import HdrHistogram
 
 from benchbox import hdr
+from benchbox.error_kinds import BodyTooLarge, classify
 from benchbox.llm.model import ChatSpec
 from benchbox.llm.stream import StreamTally, completion_problems, completion_tokens
-from benchbox.error_kinds import BodyTooLarge, classify
 from benchbox.load.client import Connection, Outcome
 from benchbox.result import LatencySummary, LlmPoint, LlmStats
 
@@ -65,7 +65,8 @@ class StreamConnection(Connection):
                     while block := response.read(65536):
                         kept += block
                         if len(kept) > self.max_body:
-                            raise BodyTooLarge(f"answer body over {self.max_body} bytes (--max-body): reading stopped there")
+                            raise BodyTooLarge(f"answer body over {self.max_body} bytes (--max-body): "
+                                               "reading stopped there")
                     out.body = bytes(kept)
             finally:
                 response.release()

@@ -35,7 +35,7 @@ def load_scenario(path: str) -> tuple[list[type[User]], LoadTestShape | None]:
         raise LocustfileError(f"cannot load locustfile {path!r}: {type(exc).__name__}: {exc}") from None
     if not users:
         raise LocustfileError(f"locustfile {path!r} defines no User class")
-    return list(users.values()), (shapes[0]() if shapes else None)
+    return list(users.values()), (shapes[0] if shapes else None)  # Locust returns instances
 
 
 def request_listener(recorder: Recorder) -> Any:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from benchbox import hdr
 from benchbox.result import GeneratorHealth, LatencySummary, LoadPhase, NameStats, ResponseSample, TimePoint
@@ -155,7 +155,7 @@ class Recorder:
             self.llm.flush(point.t)
         return point
 
-    def build(self, spec_name: str, mode: str, duration_s: float, *, offered_rps: float | None,
+    def build(self, spec_name: str, mode: Literal["open", "closed"], duration_s: float, *, offered_rps: float | None,
               arrival: str | None, users: int | None, connections: int | None,
               waited_for_connection: int, peak_in_flight: int, partial: bool) -> LoadPhase:
         """The phase's entry in result.json; call after the last flush."""
@@ -216,7 +216,8 @@ def judge_generator(meter: GeneratorMeter, lag: LatencySummary | None, waited: i
         reasons.append(f"generator CPU at {mean:.0f}% of one core (spread the load with --workers N)")
     # A lone hiccup in a short run is not a generator limit: P99 of a few dozen sends is their max.
     if lag is not None and (lag.p99 if lag.count >= 200 else lag.p50) > LAG_LIMIT_MS:
-        reasons.append(f"generator fell behind its schedule (lag p99 {lag.p99:.1f} ms; spread the load with --workers N)")
+        reasons.append(f"generator fell behind its schedule (lag p99 {lag.p99:.1f} ms; "
+                       "spread the load with --workers N)")
     if requests and waited / requests > WAITED_LIMIT:
         reasons.append(f"all {connections} connections were busy for {100 * waited / requests:.1f}% "
                        "of sends (raise --connections)")

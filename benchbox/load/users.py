@@ -32,7 +32,7 @@ class Shared:
         self.request = request
         self.pacer = Pacer(max_rps)  # --max-rps: closed-loop users queue for send slots
         self.recorder = recorder
-        encoded = [b.encode("utf-8") for b in request.bodies] or [None]
+        encoded: list[bytes | None] = [b.encode("utf-8") for b in request.bodies] or [None]
         self.bodies: Iterator[bytes | None] = itertools.cycle(encoded)
         self.stopping = False
         self.in_flight = 0

@@ -64,7 +64,7 @@ def downsample(points: Sequence[TimePoint]) -> tuple[list[TimePoint], int]:
     for i in range(0, len(points), size):
         chunk = points[i:i + size]
 
-        def peak(attr: str) -> float | None:
+        def peak(attr: str, chunk: Sequence[TimePoint] = chunk) -> float | None:
             values = [getattr(p, attr) for p in chunk if getattr(p, attr) is not None]
             return max(values) if values else None
 

@@ -81,7 +81,8 @@ def _contract(result: Result) -> Answer:
         return _not_run(result, "contract") or Answer("not checked", "this result has no contract section")
     if section.skipped:
         return Answer("not checked", section.skipped, "contract")
-    checked = f"{fmt.count(section.requests)} requests, {section.cases} valid and {section.invalid_cases} invalid inputs"
+    checked = (f"{fmt.count(section.requests)} requests, {section.cases} valid and "
+               f"{section.invalid_cases} invalid inputs")
     if section.passed:
         accepted = f", {len(section.accepted)} accepted" if section.accepted else ""
         return Answer("passed", f"{checked}: no finding{accepted} (contract from {section.source or 'examples'})",
@@ -101,7 +102,8 @@ def _adversarial(result: Result) -> Answer:
         kinds = ", ".join(sorted({f.kind for f in blocking}))
         return Answer("failed", f"{len(blocking)} findings ({kinds}) in {section.cases} inputs", "adversarial")
     after = "; healthy afterwards" if section.healthy_after else ""
-    return Answer("passed", f"{section.cases} malformed or hostile inputs answered as they should{after}", "adversarial")
+    return Answer("passed", f"{section.cases} malformed or hostile inputs answered as they should{after}",
+                  "adversarial")
 
 
 _SECURITY = ("auth_missing", "rate_limit_missing")
@@ -115,11 +117,13 @@ def _security(result: Result) -> Answer:
     if section is None or section.skipped:
         return _adversarial(result) if section is None or section.skipped else Answer("not checked", "")
     if not (expects_auth or expects_limit):
-        return Answer("not checked", "the plan names no API key (--api-key-env) and no rate limit (--expect-rate-limit)")
+        return Answer("not checked",
+                      "the plan names no API key (--api-key-env) and no rate limit (--expect-rate-limit)")
     found = [f for f in section.findings if f.kind in _SECURITY]
     if found:
         return Answer("failed", ", ".join(sorted({f.kind for f in found})), "adversarial")
-    checked = " and ".join(w for w, on in (("401/403 without a key", expects_auth), ("429 past the limit", expects_limit)) if on)
+    checked = " and ".join(w for w, on in (("401/403 without a key", expects_auth),
+                                           ("429 past the limit", expects_limit)) if on)
     return Answer("passed", f"{checked}, as promised", "adversarial")
 
 
@@ -141,7 +145,7 @@ def _overload(result: Result) -> Answer:
     if s is None or s.overload is None:
         return _saturation(result) if s is None else Answer("not checked", "no probe past capacity", "saturation")
     grade = s.overload.grade
-    status = "passed" if grade == "sheds" else ("failed" if grade == "fails" else "not checked")
+    status: Status = "passed" if grade == "sheds" else ("failed" if grade == "fails" else "not checked")
     return Answer(status, f"past capacity it {grade}: {s.overload.finding}", "saturation")
 
 
@@ -161,7 +165,8 @@ def _unchecked(detail: str) -> str:
 
 
 def _gate_words(g: GateResult) -> str:
-    return f"{g.name} {fmt.in_unit(g.observed, g.unit)} {'breaks' if g.passed is False else 'within'} {fmt.threshold(g)}"
+    return (f"{g.name} {fmt.in_unit(g.observed, g.unit)} {'breaks' if g.passed is False else 'within'} "
+            f"{fmt.threshold(g)}")
 
 
 def _judge(gates: Sequence[GateResult], unset: str, result: Result) -> Answer:
@@ -226,8 +231,8 @@ def _load(result: Result) -> Answer:
         return Answer("not checked", f"the load generator was the limit ({reasons}): {fmt.LIMITED_WARNING}", "load")
     part = "; partial run" if phase.partial else ""
     loop = "open loop" if phase.mode == "open" else "closed loop"
-    return Answer("passed", f"{fmt.count(phase.requests)} requests in {fmt.seconds(phase.elapsed_s)}, {loop}{_at(phase)}, "
-                  f"achieved {fmt.rps(phase.throughput_rps)}{part}", "load")
+    return Answer("passed", f"{fmt.count(phase.requests)} requests in {fmt.seconds(phase.elapsed_s)}, "
+                  f"{loop}{_at(phase)}, achieved {fmt.rps(phase.throughput_rps)}{part}", "load")
 
 
 def _health(result: Result) -> Answer:
@@ -245,15 +250,15 @@ def _health(result: Result) -> Answer:
         return Answer("failed", "no health or readiness endpoint answered at the paths tried "
                       "(--health-path, --ready-path)", "preflight")
     missing = [name for name, o in outcomes if o.ok is None]
-    return Answer("passed", f"{' and '.join(found)} answered" + (f"; no {missing[0]} endpoint found" if missing else ""),
-                  "preflight")
+    absent = f"; no {missing[0]} endpoint found" if missing else ""
+    return Answer("passed", f"{' and '.join(found)} answered{absent}", "preflight")
 
 
 def _ci(result: Result) -> Answer:
     failed = [g.name for g in result.gates if g.passed is False]
     if result.verdict == "error":
-        return Answer("failed", f"the run ended in error ({result.problems[0] if result.problems else 'see Problems'}): "
-                      "a CI job running benchbox fails here", "gates")
+        first = result.problems[0] if result.problems else "see Problems"
+        return Answer("failed", f"the run ended in error ({first}): a CI job running benchbox fails here", "gates")
     if failed:
         return Answer("failed", f"{len(failed)} of {len(result.gates)} gates failed ({', '.join(failed)}): "
                       "benchbox exits non-zero, a CI job stops here", "gates")
@@ -285,7 +290,8 @@ def _evaluation(result: Result) -> Answer:
     if failed:
         return Answer("failed", "; ".join(_gate_words(g) for g in failed) + f" ({scored})", "evaluation")
     if not gates:
-        return Answer("not checked", f"scored on {scored}, but no threshold was set (--gate accuracy>=0.9)", "evaluation")
+        return Answer("not checked", f"scored on {scored}, but no threshold was set (--gate accuracy>=0.9)",
+                      "evaluation")
     return Answer("passed", "; ".join(_gate_words(g) for g in gates) + f" ({scored})", "evaluation")
 
 

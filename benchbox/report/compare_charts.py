@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from benchbox import hdr
 from benchbox.compare.model import Comparison, MetricDiff
 from benchbox.report import plot
 from benchbox.report.charts import Chart, downsample
 from benchbox.result import LoadPhase, TimePoint
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 BASE, CAND = "#0969da", "#bc4c00"
 _TICKS = ("0%", "90%", "99%", "99.9%", "99.99%", "99.999%", "99.9999%")
@@ -47,10 +51,10 @@ def distributions(c: Comparison) -> Chart | None:
     def x_of(pct: float) -> float:
         return x_end if pct >= 100.0 else min(1.0 / (1.0 - pct / 100.0), x_end)
 
-    def draw(fig: object) -> None:
+    def draw(fig: Figure) -> None:
         from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
-        ax = fig.add_subplot()  # type: ignore[attr-defined]
+        ax = fig.add_subplot()
         for role, color, pts in curves:
             ax.plot([x_of(p) for p, _ in pts], [ms for _, ms in pts], color=color, label=role, drawstyle="steps-post")
         ax.set_xscale("log")
@@ -78,10 +82,10 @@ def latency_over_time(c: Comparison) -> Chart | None:
     if len(sides) < 2:
         return None
 
-    def draw(fig: object) -> None:
+    def draw(fig: Figure) -> None:
         from matplotlib.ticker import FuncFormatter
 
-        ax = fig.add_subplot()  # type: ignore[attr-defined]
+        ax = fig.add_subplot()
         for role, color, (points, size) in sides:
             xs = [p.t + 0.5 * size for p in points]
             for attr, style in (("p99", "-"), ("p50", (0, (3, 2)))):
@@ -105,8 +109,8 @@ def throughput_over_time(c: Comparison) -> Chart | None:
     if len(sides) < 2:
         return None
 
-    def draw(fig: object) -> None:
-        ax = fig.add_subplot()  # type: ignore[attr-defined]
+    def draw(fig: Figure) -> None:
+        ax = fig.add_subplot()
         for role, color, (points, size) in sides:
             xs = [p.t + 0.5 * size for p in points]
             ys = [p.requests / (p.duration_s or 1.0) if p.duration_s else p.requests for p in points]
@@ -126,19 +130,20 @@ def throughput_over_time(c: Comparison) -> Chart | None:
 def differences(metrics: Sequence[MetricDiff], min_effect: float) -> Chart | None:
     """Each relative difference with its confidence interval; the shaded band is the minimum effect."""
     shown = [m for m in metrics if m.relative is not None and m.ci_low is not None and m.ci_high is not None]
+    bounds = [(100 * m.relative, 100 * m.ci_low, 100 * m.ci_high)
+              for m in shown if m.relative is not None and m.ci_low is not None and m.ci_high is not None]
     if not shown:
         return None
 
-    def draw(fig: object) -> None:
+    def draw(fig: Figure) -> None:
         from matplotlib.ticker import FuncFormatter
 
-        ax = fig.add_subplot()  # type: ignore[attr-defined]
+        ax = fig.add_subplot()
         ys = list(range(len(shown)))[::-1]
         ax.axvspan(-100 * min_effect, 100 * min_effect, color="#d8dee4", alpha=0.5, linewidth=0)
         ax.axvline(0, color="#59636e", linewidth=0.8)
-        for y, m in zip(ys, shown):
+        for y, m, (rel, low, high) in zip(ys, shown, bounds):
             color = {"regression": "#cf222e", "improvement": "#1a7f37"}.get(m.verdict, "#59636e")
-            rel, low, high = 100 * m.relative, 100 * m.ci_low, 100 * m.ci_high  # type: ignore[operator]
             ax.errorbar([rel], [y], xerr=[[max(rel - low, 0.0)], [max(high - rel, 0.0)]], fmt="o", color=color,
                         capsize=3)
         ax.set_yticks(ys, [m.name.upper() if m.name.startswith("p") else m.name for m in shown])

@@ -11,8 +11,8 @@ import xml.etree.ElementTree as ET
 
 from benchbox.compare.model import Comparison
 from benchbox.report import fmt
-from benchbox.report.evaluation import versus_rows
 from benchbox.report.compare_html import headline, metric_label, show_change, show_ci, show_value
+from benchbox.report.evaluation import versus_rows
 from benchbox.report.junit import _gate_case
 from benchbox.report.markdown import code, text
 
@@ -62,7 +62,8 @@ def markdown(c: Comparison) -> str:
                                                                 "interval", "better"]),
                   _row(["---", "---:", "---:", "---:", "---:", "---"])]
         lines += [_row([r.name, r.baseline, r.candidate, r.diff, r.interval, r.better]) for r in versus_rows(found)]
-    lines += [f"- section {code(key, in_table=False)}: see report.html" for key in c.sections if key not in ("eval", "cost")]
+    lines += [f"- section {code(key, in_table=False)}: see report.html"
+              for key in c.sections if key not in ("eval", "cost")]
     return "\n".join(lines) + "\n"
 
 
@@ -73,8 +74,9 @@ def junit(c: Comparison) -> str:
     tests = len(c.gates) + len(regressions) + errors
     counts = {"tests": str(tests), "failures": str(failures), "errors": str(errors),
               "skipped": str(sum(g.passed is None for g in c.gates))}
-    root = ET.Element("testsuites", name=SUITE, **counts, time="0.000")
-    suite = ET.SubElement(root, "testsuite", name=SUITE, **counts, time="0.000", timestamp=fmt.clean(c.created_at))
+    root = ET.Element("testsuites", {"name": SUITE, **counts, "time": "0.000"})
+    suite = ET.SubElement(root, "testsuite", {"name": SUITE, **counts, "time": "0.000",
+                                              "timestamp": fmt.clean(c.created_at)})
     props = ET.SubElement(suite, "properties")
     for name, value in (("verdict", c.verdict), ("baseline", c.baseline.url), ("candidate", c.candidate.url),
                         ("mode", c.mode)):

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from benchbox.evaluate.model import ECE_BINS, EvaluationSection, Metric
 from benchbox.report import plot
 from benchbox.report.charts import Chart
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 NAMES = {"accuracy": "accuracy", "precision_macro": "precision (macro)", "recall_macro": "recall (macro)",
          "f1_macro": "F1 (macro)", "log_loss": "log-loss", "ece": "calibration error (ECE)", "mae": "MAE",
@@ -74,12 +78,12 @@ def confusion_chart(section: EvaluationSection, key: str = "confusion") -> Chart
         return None
     k = len(matrix)
 
-    def draw(figure: object) -> None:
+    def draw(figure: Figure) -> None:
         import numpy as np
 
         counts = np.array(matrix, dtype=np.float64)
         share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
-        ax = figure.add_subplot()  # type: ignore[attr-defined]
+        ax = figure.add_subplot()
         ax.pcolormesh(np.arange(k + 1) - 0.5, np.arange(k + 1) - 0.5, share, cmap="Blues", vmin=0, vmax=1,
                       edgecolors="white", linewidth=1)
         for i in range(k):
@@ -112,7 +116,7 @@ def calibration_chart(section: EvaluationSection, key: str = "calibration") -> C
         return None
     index = {c: i for i, c in enumerate(section.classes)}
 
-    def draw(figure: object) -> None:
+    def draw(figure: Figure) -> None:
         import numpy as np
 
         from benchbox.evaluate.metrics import ece_bins
@@ -126,8 +130,9 @@ def calibration_chart(section: EvaluationSection, key: str = "calibration") -> C
         shown = counts > 0
         acc = np.bincount(bins, weights=right, minlength=ECE_BINS)[shown] / counts[shown]
         mean_conf = np.bincount(bins, weights=conf, minlength=ECE_BINS)[shown] / counts[shown]
-        ax = figure.add_subplot()  # type: ignore[attr-defined]
-        ax.plot([0, 1], [0, 1], color=plot.COLORS["offered"], linestyle=(0, (4, 3)), linewidth=1, label="perfectly calibrated")
+        ax = figure.add_subplot()
+        ax.plot([0, 1], [0, 1], color=plot.COLORS["offered"], linestyle=(0, (4, 3)), linewidth=1,
+                label="perfectly calibrated")
         ax.scatter(mean_conf, acc, s=12 + 120 * counts[shown] / counts.max(), color=plot.COLORS["p50"],
                    alpha=0.85, label="bins (size: rows)", zorder=3)
         ax.plot(mean_conf, acc, color=plot.COLORS["p50"], linewidth=1)
@@ -208,10 +213,11 @@ def versus_rows(found: dict[str, object]) -> tuple[VersusRow, ...]:
     """compare.json's `sections["eval"]` (evaluate.versus, as JSON) as display strings: a
     difference in points for proportions, and which side the interval says is better."""
     rows = []
-    for m in found.get("metrics") or ():  # type: ignore[union-attr]
+    given = found.get("metrics")
+    for m in given if isinstance(given, (list, tuple)) else ():
         name = str(m["name"])
 
-        def shown(value: object, signed: bool = False) -> str:
+        def shown(value: object, signed: bool = False, name: str = name) -> str:
             if not isinstance(value, (int, float)):
                 return "n/a"
             if name in _PROPORTIONS:

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from benchbox.evaluate.model import EvaluationSection, SliceGap
 from benchbox.report import plot
 from benchbox.report.charts import Chart
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 GAP_NAMES = {"accuracy": "accuracy", "precision_macro": "precision (macro)", "recall_macro": "recall (macro)",
              "f1_macro": "F1 (macro)", "mae": "MAE", "rmse": "RMSE",
@@ -84,19 +88,20 @@ def charts(section: EvaluationSection) -> list[Chart]:
 
 def _chart(gap: SliceGap, index: int) -> Chart | None:
     groups = [f for f in gap.groups if f.figure is not None]
+    figures = [f.figure for f in groups if f.figure is not None]  # the same slices, typed as numbers
     if len(groups) < 2 or len(groups) > 40:
         return None
     scale = 1.0 if gap.metric in _ABSOLUTE else 100.0
 
-    def draw(figure: object) -> None:
-        ax = figure.add_subplot()  # type: ignore[attr-defined]
-        for y, f in enumerate(groups, 1):
-            x = scale * float(f.figure)  # type: ignore[arg-type]
+    def draw(figure: Figure) -> None:
+        ax = figure.add_subplot()
+        for y, (f, figure_value) in enumerate(zip(groups, figures), 1):
+            x = scale * figure_value
             if f.low is not None and f.high is not None:
                 ax.plot([scale * f.low, scale * f.high], [y, y], color=plot.COLORS["p50"], linewidth=2, alpha=0.5)
             ax.plot([x], [y], "o", color=plot.COLORS["p50"], markersize=6,
                     markerfacecolor="white" if f.small else plot.COLORS["p50"])
-        xs = [scale * float(f.figure) for f in groups]  # type: ignore[arg-type]
+        xs = [scale * v for v in figures]
         for value in (max(xs), min(xs)):
             ax.axvline(value, color=plot.COLORS["offered"], linestyle=(0, (4, 3)), linewidth=1)
         ax.set_yticks(range(1, len(groups) + 1), [str(i) for i in range(1, len(groups) + 1)])

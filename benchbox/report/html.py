@@ -170,7 +170,8 @@ def headline(result: Result) -> list[str]:
     failed = [g for g in result.gates if g.passed is False]
     cost = [fmt.clean(f"cost: {result.cost.statement}")] if result.cost is not None and result.cost.statement else []
     if failed:
-        return [f"{fmt.clean(g.name)}: {fmt.in_unit(g.observed, g.unit)} breaks {fmt.threshold(g)}" for g in failed] + cost
+        return [f"{fmt.clean(g.name)}: {fmt.in_unit(g.observed, g.unit)} breaks {fmt.threshold(g)}"
+                for g in failed] + cost
     checked = sum(g.passed is True for g in result.gates)
     if not checked:
         return ["no gate was checked"] + cost
@@ -187,7 +188,8 @@ def _evaluation_context(result: Result) -> dict[str, Any]:
         "evaluation": e,
         "evaluation_absent": ("" if e is not None else checklist.absent(result, "eval")
                               if (result.plan or {}).get("evaluation") else
-                              "No labelled set was given (--eval FILE, with --gate thresholds), so the answers were not scored."),
+                              "No labelled set was given (--eval FILE, with --gate thresholds), "
+                              "so the answers were not scored."),
         "evaluation_metrics": ev.metric_rows(e) if e else (),
         "evaluation_classes": ev.class_rows(e) if e else (),
         "evaluation_slices": ev.slice_rows(e) if e else (),

@@ -91,9 +91,9 @@ def render(result: Result) -> str:
     elapsed = _time(fmt.run_seconds(result))
     counts = {"tests": str(tests), "failures": str(failures), "errors": str(errors), "skipped": str(skipped)}
 
-    root = ET.Element("testsuites", name=SUITE, **counts, time=elapsed)
-    suite = ET.SubElement(root, "testsuite", name=SUITE, **counts, time=elapsed,
-                          timestamp=fmt.clean(result.started_at), hostname=fmt.clean(result.machine.hostname))
+    root = ET.Element("testsuites", {"name": SUITE, **counts, "time": elapsed})
+    suite = ET.SubElement(root, "testsuite", {"name": SUITE, **counts, "time": elapsed,
+                          "timestamp": fmt.clean(result.started_at), "hostname": fmt.clean(result.machine.hostname)})
     _properties(suite, result)
     for gate in gates:
         _gate_case(suite, gate)

@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from benchbox import hdr
 from benchbox.report import charts, plot
 from benchbox.result import LatencySummary, LlmStats, LoadPhase
 from benchbox.units import format_ms
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 _ROWS = (("P50", "p50"), ("P90", "p90"), ("P95", "p95"), ("P99", "p99"), ("max", "max"))
 
@@ -63,10 +67,10 @@ def token_latency_chart(s: LlmStats, key: str) -> charts.Chart | None:
     def x_of(pct: float) -> float:
         return x_end if pct >= 100.0 else min(1.0 / (1.0 - pct / 100.0), x_end)
 
-    def draw(fig: object) -> None:
+    def draw(fig: Figure) -> None:
         from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter, NullLocator
 
-        ax = fig.add_subplot()  # type: ignore[attr-defined]
+        ax = fig.add_subplot()
         for (label, pts, _), color in zip(curves, (plot.COLORS["p95"], plot.COLORS["p50"])):
             ax.plot([x_of(p) for p, _ in pts], [v for _, v in pts], color=color, label=label, drawstyle="steps-post")
         ax.set_xscale("log")
@@ -84,7 +88,8 @@ def token_latency_chart(s: LlmStats, key: str) -> charts.Chart | None:
 
     svg = plot.render(key, draw, label="TTFT and inter-token latency by percentile")
     return charts.Chart("TTFT and inter-token latency by percentile",
-                        "whole phase, from its HDR histograms (log scale: the two differ by an order of magnitude)", svg)
+                        "whole phase, from its HDR histograms (log scale: the two differ by an order of magnitude)",
+                        svg)
 
 
 def tokens_over_time(s: LlmStats, key: str) -> charts.Chart | None:
@@ -94,10 +99,10 @@ def tokens_over_time(s: LlmStats, key: str) -> charts.Chart | None:
     xs = [p.t + 0.5 for p in s.timeseries]
     end = s.timeseries[-1].t + 1
 
-    def draw(fig: object) -> None:
+    def draw(fig: Figure) -> None:
         from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-        ax = fig.add_subplot()  # type: ignore[attr-defined]
+        ax = fig.add_subplot()
         tokens = [p.output_tokens for p in s.timeseries]
         ax.fill_between(xs, tokens, color=plot.COLORS["done"], alpha=0.12, linewidth=0)
         ax.plot(xs, tokens, color=plot.COLORS["done"], label="output tokens/s")

@@ -59,10 +59,10 @@ def _phases(phases: tuple[LoadPhase, ...]) -> list[str]:
              _row(["---", "---", "---:", "---:", "---:", "---:", "---:", "---:"])]
     for p in phases:
         lat = p.latency_ms
-        pick = (lambda attr: fmt.in_unit(getattr(lat, attr), "ms")) if lat else (lambda attr: "n/a")
+        percentiles = [fmt.in_unit(getattr(lat, q), "ms") if lat else "n/a" for q in ("p50", "p95", "p99")]
         name = text(p.name) + (" (partial)" if p.partial else "")
         lines.append(_row([name, text(fmt.mode(p)), fmt.count(p.requests), fmt.rps(p.throughput_rps),
-                           pick("p50"), pick("p95"), pick("p99"), text(fmt.percent(p.error_rate))]))
+                           *percentiles, text(fmt.percent(p.error_rate))]))
     return lines
 
 

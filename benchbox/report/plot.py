@@ -23,9 +23,12 @@ import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup, escape
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 # Inches at 72 pt/inch: the SVG's viewBox is 72x these; the page scales it to its column.
 HALF = (6.0, 2.75)
@@ -59,7 +62,7 @@ COLORS = {
     "pass": "#1a7f37", "fail": "#cf222e",
 }
 
-_RC: dict[str, Any] = {
+_RC: dict[RcKeyType, Any] = {
     "svg.fonttype": "none",
     "svg.image_inline": True,
     "text.parse_math": False,

@@ -25,7 +25,7 @@ def curve(steps: Sequence[Step]) -> list[tuple[float, float]]:
     """(offered req/s, P95 ms) of every open-loop probe the target, not the generator, set."""
     points = {s.offered_rps: s.p95_ms for s in steps
               if s.mode == "open" and s.offered_rps and s.p95_ms and s.p95_ms > 0 and not s.generator_limited}
-    return sorted(points.items())  # type: ignore[arg-type]
+    return sorted(points.items())
 
 
 def find(steps: Sequence[Step]) -> tuple[Knee | None, str]:
@@ -58,7 +58,8 @@ def _two_segment(points: Sequence[tuple[float, float]]) -> Knee | None:
     best: tuple[float, int, np.ndarray, np.ndarray] | None = None
     for k in range(2, len(points) - 1):  # at least two points on each side
         left, right = np.polyfit(xs[:k], ys[:k], 1), np.polyfit(xs[k:], ys[k:], 1)
-        sse = float(((np.polyval(left, xs[:k]) - ys[:k]) ** 2).sum() + ((np.polyval(right, xs[k:]) - ys[k:]) ** 2).sum())
+        sse = float(((np.polyval(left, xs[:k]) - ys[:k]) ** 2).sum()
+                    + ((np.polyval(right, xs[k:]) - ys[k:]) ** 2).sum())
         if best is None or sse < best[0]:
             best = (sse, k, left, right)
     assert best is not None

@@ -11,7 +11,6 @@ typically 15-25 s of load.
 from __future__ import annotations
 
 import math
-
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal

@@ -39,14 +39,16 @@ def judge(phase: LoadPhase, criteria: Criteria, settings: SearchSettings) -> Ver
                                  error_rate=reading.error_rate, latency_ms=reading.latency_ms)
     for result in gates_mod.judge(criteria.gates, steady):
         if result.passed is False:
-            failures.append(("errors" if result.metric == "error_rate" else "latency", f"{result.name}: {result.detail}"))
+            failures.append(("errors" if result.metric == "error_rate" else "latency",
+                             f"{result.name}: {result.detail}"))
     offered = phase.offered_rps
     if offered and reading.goodput_rps < settings.keep_up * offered:
         failures.append(("throughput", f"achieved {reading.goodput_rps:.1f} req/s, under "
                          f"{100 * settings.keep_up:.0f}% of the {offered:g} offered"))
     if win.climbing(windows, settings):
         p95 = [w.p95 for w in windows[-(settings.stable_windows + 1):]]
-        failures.append(("throughput", "latency still climbing (P95 " + " -> ".join(f"{v:.0f}" for v in p95 if v is not None)
+        failures.append(("throughput",
+                         "latency still climbing (P95 " + " -> ".join(f"{v:.0f}" for v in p95 if v is not None)
                          + " ms): a backlog is building"))
     is_stable = win.stable(windows, settings)
     gen = generator_reasons(phase, criteria)

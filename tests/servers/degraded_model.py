@@ -26,10 +26,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # benchbox, for the demo model itself
 
-import numpy as np  # noqa: E402
-from lifecycle import serve_threaded  # noqa: E402  (beside this script)
+import numpy as np
+from lifecycle import serve_threaded
 
-from benchbox.demo.model import fit_model  # noqa: E402
+from benchbox.demo.model import fit_model
 
 PREDICT = "/v1/models/demo/predict"
 MODEL = fit_model("v1")

@@ -59,7 +59,8 @@ OPENAPI = {
                     "type": "array", "items": {"type": "object", "required": ["label", "probabilities"],
                                                "properties": {"label": {"type": "string", "enum": list(LABELS)},
                                                               "probabilities": {"type": "array", "items": {
-                                                                  "type": "number", "minimum": 0, "maximum": 1}}}}}}}}}},
+                                                                  "type": "number", "minimum": 0,
+                                                                  "maximum": 1}}}}}}}}}},
                           "422": {"description": "invalid input"}},
         }},
         "/health": {"get": {"responses": {"200": {"description": "OK"}}}},

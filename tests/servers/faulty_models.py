@@ -67,7 +67,8 @@ OPENAPI = {
     "paths": {
         PREDICT: {"post": {
             "requestBody": {"required": True,
-                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PredictRequest"}}}},
+                            "content": {"application/json": {
+                                "schema": {"$ref": "#/components/schemas/PredictRequest"}}}},
             "responses": {"200": _ok("#/components/schemas/PredictResponse"),
                           "422": {"description": "invalid input"}},
         }},
@@ -167,7 +168,8 @@ class Handler(BaseHTTPRequestHandler):
         if self.fault == "rejects-valid" and any(v < 0 for row in rows for v in row):
             return self.send_json(422, {"detail": "negative features are not supported"})
         rows = [[min(HIGH, max(LOW, v)) for v in row] for row in rows]  # only reached out of range in accepts-invalid
-        probs = [self.compare_fault(row, p) for row, p in zip(rows, softmax_rows(rows, noise=self.fault == "nondeterministic"))]
+        noisy = softmax_rows(rows, noise=self.fault == "nondeterministic")
+        probs = [self.compare_fault(row, p) for row, p in zip(rows, noisy)]
         preds = []
         for p in probs:
             c = max(range(3), key=p.__getitem__)
@@ -221,7 +223,8 @@ class Handler(BaseHTTPRequestHandler):
             flat = flat[:-1]
         out: dict[str, Any] = {"model_name": MODEL, "model_version": VERSION, "outputs": [
             {"name": "probabilities", "datatype": "FP32", "shape": [n, 3], "data": flat},
-            {"name": "label", "datatype": "INT64", "shape": [n], "data": [max(range(3), key=r.__getitem__) for r in probs]},
+            {"name": "label", "datatype": "INT64", "shape": [n],
+             "data": [max(range(3), key=r.__getitem__) for r in probs]},
         ]}
         if "id" in body:
             out["id"] = body["id"]

@@ -33,8 +33,9 @@ import socket
 import sys
 import time
 from collections import deque
+from collections.abc import Callable
 from http import HTTPStatus
-from typing import Any, Callable
+from typing import Any
 
 from lifecycle import run_async, serve_protocols  # beside this script (run as `python tests/servers/X.py`)
 

@@ -18,8 +18,7 @@ if __package__ in (None, ""):  # run as a script: make `tests.servers` importabl
 
 import httpx
 
-from tests.servers.harness import (FIXED, MISBEHAVE, ServerProcess, ServerStartError, ServerStats,
-                                   start_server)
+from tests.servers.harness import FIXED, MISBEHAVE, ServerProcess, ServerStartError, ServerStats, start_server
 
 REQ = b"GET /predict HTTP/1.1\r\nHost: t\r\n\r\n"
 
@@ -41,7 +40,7 @@ def _raw(srv: ServerProcess, payload: bytes, wait: float = 1.0) -> tuple[bytes, 
             if not d:
                 return out, "eof"
             out += d
-    except socket.timeout:
+    except TimeoutError:
         return out, "timeout"
     except ConnectionResetError:
         return out, "reset"
