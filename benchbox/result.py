@@ -19,7 +19,7 @@ from benchbox.adversarial.model import AdversarialSection
 from benchbox.atomic import write_atomic
 from benchbox.capacity import CostSection
 from benchbox.contract.model import ContractSection
-from benchbox.errors import UnknownResultSchema, UsageError
+from benchbox.errors import ExitCode, UnknownResultSchema, UsageError
 from benchbox.evaluate.model import EvaluationSection
 from benchbox.latency import LatencySummary, TimePoint  # defined below hdr, which builds them
 from benchbox.saturation.model import Saturation
@@ -255,6 +255,25 @@ class Result:
     def main_phase(self) -> LoadPhase | None:
         """The phase the gates judge: the last steady-load phase."""
         return self.load.phases[-1] if self.load and self.load.phases else None
+
+    @property
+    def passed(self) -> bool:
+        """Every gate held (the verdict is "pass"): what a test or a script asserts."""
+        return self.verdict == "pass"
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """DESIGN.md's exit codes, decided from the Result alone (so `benchbox report` agrees)."""
+        if self.interrupted:
+            return ExitCode.TERMINATED if self.interrupted == "SIGTERM" else ExitCode.INTERRUPTED
+        if self.preflight is not None and self.preflight.error:
+            return ExitCode.UNREACHABLE
+        if self.verdict == "fail":
+            return ExitCode.GATE_FAILED
+        return ExitCode.USAGE if self.verdict == "error" else ExitCode.PASS
+
+    def failed_gates(self) -> tuple[GateResult, ...]:
+        return tuple(g for g in self.gates if g.passed is False)
 
 
 def to_dict(value: Any) -> dict[str, Any]:
