@@ -217,7 +217,7 @@ class Machine:
     memory_gb: float | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Result:
     """A whole run. `partial` marks a run cut short; its figures cover what was measured."""
 
@@ -274,6 +274,27 @@ class Result:
 
     def failed_gates(self) -> tuple[GateResult, ...]:
         return tuple(g for g in self.gates if g.passed is False)
+
+    @property
+    def report_path(self) -> Path | None:
+        """Where the run wrote report.html (its --out), when it recorded one."""
+        out = self.plan.get("out_dir") if isinstance(self.plan, Mapping) else None
+        return Path(out) / "report.html" if out else None
+
+    def summary(self) -> str:
+        """A few lines for an assertion message: the verdict, what failed, and where the report is."""
+        lines = [f"benchbox verdict: {self.verdict.upper()}" + (" (partial run)" if self.partial else "")]
+        lines += [f"  [FAIL] {g.name}: {g.detail}" for g in self.failed_gates()]
+        lines += [f"  problem: {p}" for p in self.problems]
+        if self.report_path is not None:
+            lines.append(f"  report: {self.report_path}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:  # short: pytest shows it under a failed `assert result.passed`
+        failed = ", ".join(g.name for g in self.failed_gates())
+        return (f"Result(verdict={self.verdict!r}, target={self.target.url!r}"
+                + (f", failed=[{failed}]" if failed else "")
+                + (f", report='{self.report_path}'" if self.report_path is not None else "") + ")")
 
 
 def to_dict(value: Any) -> dict[str, Any]:
