@@ -64,7 +64,7 @@ class BenchboxRuns:
 
         options = self._out(options)
         comparison = api.compare(baseline_json, candidate_json, **options)
-        self.reports.append(Path(options["out"]) / "compare.html")
+        self.reports.append(Path(options["out"]) / "report.html")
         self._property("verdict", comparison.verdict, key="compare")
         return comparison
 

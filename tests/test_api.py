@@ -67,6 +67,16 @@ def test_a_script_passes_and_fails_as_the_cli_does(demo_server, benchbox_cli, tm
         assert {"result.json", "report.html", "summary.md", "junit.xml"} <= {p.name for p in saved.iterdir()}
         assert result_io.load(saved / "result.json").plan["gates"] == cli.plan["gates"]
 
+    # Saved compare: the API's Comparison and the CLI's compare.json agree, gate by gate.
+    pair = (tmp_path / "api" / "passing" / "result.json", tmp_path / "cli" / "passing" / "result.json")
+    comparison = benchbox.compare(*pair, max_regression={"p95": "10%"}, out=str(tmp_path / "cmp-api"))
+    outcome = benchbox_cli("compare", *map(str, pair), "--max-regression", "p95=10%", "--out", str(tmp_path / "cmp-cli"))
+    cli_doc = json.loads((tmp_path / "cmp-cli" / "compare.json").read_text())
+    assert outcome.code == (0 if comparison.passed else 1)
+    assert comparison.verdict == cli_doc["verdict"]
+    assert [[g.name, g.passed] for g in comparison.gates] == [[g["name"], g["passed"]] for g in cli_doc["gates"]]
+    assert (tmp_path / "cmp-api" / "report.html").is_file()
+
 
 @pytest.mark.parametrize("options,flag_args", [
     ({"rate": "abc"}, ["--rate", "abc"]),
@@ -120,6 +130,16 @@ def test_ready(benchbox):
 def test_too_slow(benchbox):
     result = benchbox.run(target=TARGET, body=BODY, slo={{"p50": "0.1ms"}}, **QUICK)
     assert result.passed
+
+@pytest.mark.benchbox
+def test_versus(benchbox, pytestconfig):
+    kept = pytestconfig.getoption("--benchbox-out")
+    comparison = benchbox.compare(f"{{kept}}/test_ready/result.json", f"{{kept}}/test_too_slow/result.json",
+                                  max_regression="none")
+    assert comparison.passed
+
+def test_not_an_acceptance_test():  # left out by -m benchbox
+    assert False
 """
 
 
@@ -134,7 +154,7 @@ def test_the_pytest_plugin_runs_reports_and_records(demo_server, tmp_path):
                            "--benchbox-out", str(kept), f"--junitxml={junit}", "test_release.py"],
                           cwd=project, capture_output=True, text=True, timeout=120)
     assert done.returncode == 1, done.stdout + done.stderr  # one test failed, through the entry point's fixture
-    assert "1 failed, 1 passed" in done.stdout, done.stdout
+    assert "1 failed, 2 passed, 1 deselected" in done.stdout, done.stdout
     ready, slow = kept / "test_ready", kept / "test_too_slow"
     assert result_io.load(ready / "result.json").verdict == "pass"
     assert result_io.load(slow / "result.json").verdict == "fail"
@@ -154,3 +174,5 @@ def test_the_pytest_plugin_runs_reports_and_records(demo_server, tmp_path):
     assert float(props["test_ready"]["benchbox.p95_ms"]) == pytest.approx(saved.latency_ms.p95, abs=1e-3)
     assert float(props["test_ready"]["benchbox.throughput_rps"]) == pytest.approx(saved.throughput_rps, abs=1e-3)
     assert {"benchbox.p50_ms", "benchbox.p99_ms", "benchbox.error_rate", "benchbox.report"} <= set(props["test_ready"])
+    assert props["test_versus"] == {"benchbox.compare.verdict": "pass"}
+    assert (kept / "test_versus" / "compare.json").is_file() and (kept / "test_versus" / "report.html").is_file()
