@@ -19,6 +19,10 @@ __all__ = ["__version__", *_API]
 
 def __getattr__(name: str) -> object:
     """PEP 562: the API functions are loaded when first asked for, not at import."""
+    if name == "compare":  # the package benchbox.compare, which is callable as the API's compare
+        import benchbox.compare
+
+        return benchbox.compare
     if name in _API:
         from benchbox import api
 

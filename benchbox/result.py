@@ -277,9 +277,11 @@ class Result:
 
     @property
     def report_path(self) -> Path | None:
-        """Where the run wrote report.html (its --out), when it recorded one."""
+        """Where the run wrote report.html (its --out); None when no report is there (write=False,
+        or a result.json read on another machine)."""
         out = self.plan.get("out_dir") if isinstance(self.plan, Mapping) else None
-        return Path(out) / "report.html" if out else None
+        path = Path(out) / "report.html" if out else None
+        return path if path is not None and path.is_file() else None
 
     def summary(self) -> str:
         """A few lines for an assertion message: the verdict, what failed, and where the report is."""

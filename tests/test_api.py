@@ -103,6 +103,12 @@ def test_an_unknown_keyword_names_it_and_the_close_ones():
         benchbox.smoke(target="http://127.0.0.1:9/predict", quiet=True)
     with pytest.raises(UsageError, match=r"bad --insecure 'yes': expected True or False"):
         benchbox.run(target="http://127.0.0.1:9/predict", insecure="yes")
+    # benchbox.compare is also the package benchbox.compare: callable as the API's compare even
+    # after its modules are imported (which makes the package the attribute of benchbox).
+    import benchbox.compare.options  # noqa: F401
+
+    with pytest.raises(UsageError, match=r"missing --candidate: expected two result files"):
+        benchbox.compare(baseline="http://127.0.0.1:9/predict")
 
 
 def test_import_benchbox_stays_light():
