@@ -7,6 +7,7 @@ keep its reports under --benchbox-out, and put the key figures in the JUnit XML.
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
@@ -105,7 +106,7 @@ def test_an_unknown_keyword_names_it_and_the_close_ones():
         benchbox.run(target="http://127.0.0.1:9/predict", insecure="yes")
     # benchbox.compare is also the package benchbox.compare: callable as the API's compare even
     # after its modules are imported (which makes the package the attribute of benchbox).
-    import benchbox.compare.options  # noqa: F401
+    importlib.import_module("benchbox.compare.options")
 
     with pytest.raises(UsageError, match=r"missing --candidate: expected two result files"):
         benchbox.compare(baseline="http://127.0.0.1:9/predict")
