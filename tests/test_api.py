@@ -68,6 +68,15 @@ def test_a_script_passes_and_fails_as_the_cli_does(demo_server, benchbox_cli, tm
         assert {"result.json", "report.html", "summary.md", "junit.xml"} <= {p.name for p in saved.iterdir()}
         assert result_io.load(saved / "result.json").plan["gates"] == cli.plan["gates"]
 
+    # benchbox.check(result): the failed gates and the report path as the assertion message.
+    from benchbox.pytest_plugin import BenchboxRuns
+
+    failed = result_io.load(tmp_path / "api" / "failing" / "result.json")
+    with pytest.raises(AssertionError) as raised:
+        BenchboxRuns.check(failed)
+    assert "benchbox verdict: FAIL" in str(raised.value) and "[FAIL] p50:" in str(raised.value)
+    assert f"report: {tmp_path / 'api' / 'failing' / 'report.html'}" in str(raised.value)
+
     # Saved compare: the API's Comparison and the CLI's compare.json agree, gate by gate.
     pair = (tmp_path / "api" / "passing" / "result.json", tmp_path / "cli" / "passing" / "result.json")
     comparison = benchbox.compare(*pair, max_regression={"p95": "10%"}, out=str(tmp_path / "cmp-api"))
