@@ -6,7 +6,6 @@ Jinja2, numpy) is imported inside the commands, so `benchbox --help` starts inst
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import sys
 from collections.abc import Callable, Mapping
@@ -17,6 +16,7 @@ import click
 
 from benchbox import __version__
 from benchbox.errors import BenchboxError, ExitCode
+from benchbox.profiles import SMOKE_PROFILE
 
 if TYPE_CHECKING:
     from benchbox.engine import Written
@@ -84,9 +84,6 @@ def run(quiet: bool, config: str | None, dry_run: bool, **flags: Any) -> None:
     _fail_or_exit(lambda: _run(flags, config, quiet, command="run", dry_run=dry_run))
 
 
-# The CI profile: a short load at the expected rate, no saturation search; about 15 s against the demo.
-SMOKE_PROFILE = {"duration": "6s", "ready_timeout": "15s", "skip": ["saturation"], "contract_cases": 20,
-                 "adversarial_budget": "4s", "adversarial_cases": 40}
 
 
 @cli.command(help="""The CI smoke-test stage: preflight, a short load at the expected rate (--rate),
@@ -262,16 +259,9 @@ def _print_comparison(c: Any) -> None:
 def _run(flags: Mapping[str, Any], config: str | None, quiet: bool, command: str,
          profile: Mapping[str, Any] | None = None, dry_run: bool = False) -> ExitCode:
     from benchbox import engine
-    from benchbox.plan import build_plan, read_config
+    from benchbox.profiles import plan_for
 
-    # Hypothesis keeps an example database; it belongs in a cache, not the user's project.
-    os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY",
-                          str(Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-                              / "benchbox" / "hypothesis"))
-    layered = {**(profile or {}), **(read_config(config) if config else {})}  # a file beats a profile
-    plan = build_plan(flags, layered or None)
-    if profile and profile.get("skip"):  # smoke never searches for saturation, whatever else --skip says
-        plan = dataclasses.replace(plan, skip=plan.skip | frozenset(profile["skip"]))
+    plan = plan_for(flags, config, profile)
     if dry_run:  # like `k6 inspect`: everything validated, nothing sent, nothing written
         import json
 

@@ -26,16 +26,8 @@ def run(plan: Plan, command: str = "run", observer: Observer | None = None) -> R
 
 
 def exit_code(result: Result) -> ExitCode:
-    """DESIGN.md's exit codes, decided from the Result alone (so `benchbox report` agrees)."""
-    if result.interrupted:
-        return ExitCode.TERMINATED if result.interrupted == "SIGTERM" else ExitCode.INTERRUPTED
-    if result.preflight is not None and result.preflight.error:
-        return ExitCode.UNREACHABLE
-    if result.verdict == "fail":
-        return ExitCode.GATE_FAILED
-    if result.verdict == "error":
-        return ExitCode.USAGE
-    return ExitCode.PASS
+    """DESIGN.md's exit codes, decided from the Result alone (Result.exit_code)."""
+    return result.exit_code
 
 
 def prepare_out_dir(out_dir: Path) -> Path:

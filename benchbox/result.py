@@ -19,7 +19,7 @@ from benchbox.adversarial.model import AdversarialSection
 from benchbox.atomic import write_atomic
 from benchbox.capacity import CostSection
 from benchbox.contract.model import ContractSection
-from benchbox.errors import UnknownResultSchema, UsageError
+from benchbox.errors import ExitCode, UnknownResultSchema, UsageError
 from benchbox.evaluate.model import EvaluationSection
 from benchbox.latency import LatencySummary, TimePoint  # defined below hdr, which builds them
 from benchbox.saturation.model import Saturation
@@ -217,7 +217,7 @@ class Machine:
     memory_gb: float | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Result:
     """A whole run. `partial` marks a run cut short; its figures cover what was measured."""
 
@@ -255,6 +255,48 @@ class Result:
     def main_phase(self) -> LoadPhase | None:
         """The phase the gates judge: the last steady-load phase."""
         return self.load.phases[-1] if self.load and self.load.phases else None
+
+    @property
+    def passed(self) -> bool:
+        """Every gate held (the verdict is "pass"): what a test or a script asserts."""
+        return self.verdict == "pass"
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """DESIGN.md's exit codes, decided from the Result alone (so `benchbox report` agrees)."""
+        if self.interrupted:
+            return ExitCode.TERMINATED if self.interrupted == "SIGTERM" else ExitCode.INTERRUPTED
+        if self.preflight is not None and self.preflight.error:
+            return ExitCode.UNREACHABLE
+        if self.verdict == "fail":
+            return ExitCode.GATE_FAILED
+        return ExitCode.USAGE if self.verdict == "error" else ExitCode.PASS
+
+    def failed_gates(self) -> tuple[GateResult, ...]:
+        return tuple(g for g in self.gates if g.passed is False)
+
+    @property
+    def report_path(self) -> Path | None:
+        """Where the run wrote report.html (its --out); None when no report is there (write=False,
+        or a result.json read on another machine)."""
+        out = self.plan.get("out_dir") if isinstance(self.plan, Mapping) else None
+        path = Path(out) / "report.html" if out else None
+        return path if path is not None and path.is_file() else None
+
+    def summary(self) -> str:
+        """A few lines for an assertion message: the verdict, what failed, and where the report is."""
+        lines = [f"benchbox verdict: {self.verdict.upper()}" + (" (partial run)" if self.partial else "")]
+        lines += [f"  [FAIL] {g.name}: {g.detail}" for g in self.failed_gates()]
+        lines += [f"  problem: {p}" for p in self.problems]
+        if self.report_path is not None:
+            lines.append(f"  report: {self.report_path}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:  # short: pytest shows it under a failed `assert result.passed`
+        failed = ", ".join(g.name for g in self.failed_gates())
+        return (f"Result(verdict={self.verdict!r}, target={self.target.url!r}"
+                + (f", failed=[{failed}]" if failed else "")
+                + (f", report='{self.report_path}'" if self.report_path is not None else "") + ")")
 
 
 def to_dict(value: Any) -> dict[str, Any]:

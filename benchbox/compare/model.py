@@ -171,6 +171,11 @@ class Comparison:
     def metric(self, name: str) -> MetricDiff | None:
         return next((m for m in self.metrics if m.name == name), None)
 
+    @property
+    def passed(self) -> bool:
+        """No gate failed (the verdict is "pass"): what a test or a script asserts."""
+        return self.verdict == "pass"
+
 
 def dumps(comparison: Comparison) -> str:
     data = dataclasses.asdict(comparison)
