@@ -305,7 +305,7 @@ def _print_result(result: Result, plan: Plan, written: Written) -> None:
     for problem in result.problems:
         click.echo(f"  problem: {problem}")
     for note in result.notes:
-        click.echo(f"  brake: {note}")
+        click.echo(f"  note: {note}")
     for gate in result.gates:
         mark = {True: "pass", False: "FAIL", None: "skip"}[gate.passed]
         click.echo(f"  [{mark}] {gate.name}: {gate.detail}")

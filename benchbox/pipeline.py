@@ -146,13 +146,22 @@ def run(plan: Plan, command: str = "run", observer: Observer | None = None,
     """Run the stages and return the Result; an interruption ends the run early, not badly."""
     from benchbox.load.process import GeneratorSession  # process management only: no Locust here
 
-    ctx = start(plan, command, observer)
-    with GeneratorSession() as generator:  # one generator process for every load phase and probe
-        ctx.generator = generator
-        if "load" not in plan.skip:
-            generator.start()  # its start-up overlaps preflight, contract and adversarial
-        drive(ctx, stages)
-    return assemble(ctx, [s.name for s in stages])
+    from benchbox.outputs.fanout import open_outputs
+
+    outputs = open_outputs(plan)  # --output: each tick also goes out live, from this process
+    ctx = start(plan, command, outputs.observe(observer or ignore) if outputs else observer)
+    try:
+        with GeneratorSession() as generator:  # one generator process for every load phase and probe
+            ctx.generator = generator
+            if "load" not in plan.skip:
+                generator.start()  # its start-up overlaps preflight, contract and adversarial
+            drive(ctx, stages)
+        result = assemble(ctx, [s.name for s in stages])
+    except BaseException:
+        if outputs is not None:
+            outputs.close()
+        raise
+    return outputs.finish(result) if outputs is not None else result
 
 
 def drive(ctx: RunContext, stages: Sequence[Stage]) -> RunContext:
