@@ -159,7 +159,7 @@ def run(plan: Plan, command: str = "run", observer: Observer | None = None,
         result = assemble(ctx, [s.name for s in stages])
     except BaseException:
         if outputs is not None:
-            outputs.close()
+            outputs.end()
         raise
     return outputs.finish(result) if outputs is not None else result
 

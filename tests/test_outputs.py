@@ -162,3 +162,37 @@ def test_a_bad_output_is_a_usage_error(benchbox_cli, value):
     assert outcome.code == 2
     assert f"bad --output {value!r}" in outcome.err
     assert "Traceback" not in outcome.err
+
+
+def test_workers_send_the_masters_merged_seconds_once(demo_server, benchbox_cli, tmp_path):
+    """With --workers 2 the parent gets the master's merged ticks: one row per second, each one
+    covering both workers, summing to the run's count; the workers themselves send nothing."""
+    out = tmp_path / "run-workers"
+    outcome = benchbox_cli(*tiny_run(demo_server.predict_url, out, f"jsonl={tmp_path / 'w.jsonl'}"),
+                           "--workers", "2")
+    assert outcome.code == 0, outcome.out + outcome.err
+    phase = json.loads((out / "result.json").read_text())["load"]["phases"][0]
+    seconds = [r for r in map(json.loads, (tmp_path / "w.jsonl").read_text().splitlines()) if r["kind"] == "second"]
+    assert [r["t"] for r in seconds] == [p["t"] for p in phase["timeseries"]]  # each second once
+    assert {r["workers"] for r in seconds} == {2}
+    assert sum(r["requests"] for r in seconds) == phase["requests"] == 60
+
+
+def test_live_compare_tags_each_window_with_its_side(demo_server, benchbox_cli, tmp_path):
+    out = tmp_path / "cmp"
+    outcome = benchbox_cli("compare", "--baseline", demo_server.predict_url, "--candidate", demo_server.predict_url,
+                           "--body", DEMO_BODY, "--rate", "20", "--duration", "4s", "--skip", "shadow",
+                           "--out", str(out), "--output", f"jsonl={tmp_path / 'c.jsonl'}")
+    assert outcome.code in (0, 1), outcome.out + outcome.err
+    records = [json.loads(line) for line in (tmp_path / "c.jsonl").read_text().splitlines()]
+    seconds = [r for r in records if r["kind"] == "second"]
+    assert {r["side"] for r in seconds} == {"baseline", "candidate"}
+    assert all(r["phase"].startswith(r["side"] + " ") for r in seconds)  # window 'baseline 1', ...
+    assert {r["run_id"] for r in records} == {out.name}
+    for side in ("baseline", "candidate"):
+        result = json.loads((out / side / "result.json").read_text())
+        mine = [r for r in seconds if r["side"] == side]
+        assert sum(r["requests"] for r in mine) == result["load"]["phases"][0]["requests"]
+        assert {r["label"] for r in mine} == {result["target"]["label"]}
+    compared = json.loads((out / "compare.json").read_text())
+    assert records[-1]["kind"] == "run" and records[-1]["verdict"] == compared["verdict"]

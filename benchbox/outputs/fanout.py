@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from benchbox.events import Event, Observer
 from benchbox.outputs import OutputSpec
-from benchbox.outputs.points import phase_summary, run_summary, second
+from benchbox.outputs.points import Record, phase_summary, run_summary, second
 from benchbox.outputs.sink import Sender, Sink
 
 
@@ -36,10 +36,12 @@ def open_sink(spec: OutputSpec) -> Sink:
 
 
 class Outputs:
-    """Open with the run's specs and tags; wrap the observer; `finish(result)` at the end."""
+    """Open with the run's specs and tags; wrap the observer; `finish(result)` at the end.
+    `by_side`: in a live compare, each side's own tags (label, target), added to its windows' points."""
 
-    def __init__(self, specs: Sequence[OutputSpec], tags: dict[str, str]) -> None:
-        self.tags = tags
+    def __init__(self, specs: Sequence[OutputSpec], tags: dict[str, str],
+                 by_side: Mapping[str, Mapping[str, str]] | None = None) -> None:
+        self.tags, self.by_side = tags, by_side
         self.senders: list[Sender] = []
         self.notes: list[str] = []
         for spec in specs:
@@ -51,7 +53,7 @@ class Outputs:
     def observe(self, inner: Observer) -> Observer:
         def observer(event: Event) -> None:
             if event.kind == "tick" and event.data:
-                record = second(event.data, self.tags, int(time.time() * 1000))
+                record = second(event.data, self.tags, int(time.time() * 1000), self.by_side)
                 for sender in self.senders:
                     sender.offer(record)
             inner(event)
@@ -63,33 +65,53 @@ class Outputs:
         with a note for each output that dropped points."""
         now = int(time.time() * 1000)
         records = [phase_summary(p, self.tags, now) for p in (result.load.phases if result.load else ())]
-        passed = sum(1 for g in result.gates if g.passed is True)
-        failed = sum(1 for g in result.gates if g.passed is False)
-        records.append(run_summary(result.verdict, passed, failed, self.tags, now))
+        records.append(run_summary(result.verdict, *_gates(result.gates), self.tags, now))
+        notes = self.end(records)
+        return dataclasses.replace(result, notes=tuple(result.notes) + tuple(notes)) if notes else result
+
+    def finish_compare(self, results: Sequence[Any], comparison: Any) -> list[str]:
+        """A live compare's end: each side's whole-load figures, then the comparison's verdict."""
+        now = int(time.time() * 1000)
+        records = [phase_summary(p, self.tags, now, self.by_side, side)
+                   for side, result in zip(("baseline", "candidate"), results)
+                   for p in (result.load.phases if result.load else ())]
+        records.append(run_summary(comparison.verdict, *_gates(comparison.gates), self.tags, now))
+        return self.end(records)
+
+    def end(self, records: Sequence[Record] = ()) -> list[str]:
+        """Offer the last records, close every sender (bounded); a sentence per output that lost points."""
         for sender in self.senders:
             for record in records:
                 sender.offer(record)
-        return self.close(result)
-
-    def close(self, result: Any = None) -> Any:
         notes = list(self.notes)
         for sender in self.senders:
             note = sender.close()
             if note:
                 notes.append(note)
-        self.senders = []
-        if result is None or not notes:
-            return result
-        return dataclasses.replace(result, notes=tuple(result.notes) + tuple(notes))
+        self.senders, self.notes = [], []
+        return notes
 
 
-def open_outputs(plan: Any, side: str | None = None) -> Outputs | None:
+def _gates(gates: Sequence[Any]) -> tuple[int, int]:
+    return sum(1 for g in gates if g.passed is True), sum(1 for g in gates if g.passed is False)
+
+
+def _tags(plan: Any) -> dict[str, str]:
+    from benchbox.outputs import redact_url
+
+    return {"label": plan.label, "target": redact_url(plan.target)}
+
+
+def open_outputs(plan: Any) -> Outputs | None:
     """The plan's outputs, tagged with its run id (the report directory's name), label and target."""
     if not plan.outputs:
         return None
-    from benchbox.outputs import redact_url
+    return Outputs(plan.outputs, {"run_id": plan.out_dir.name, **_tags(plan)})
 
-    tags = {"run_id": plan.out_dir.name, "label": plan.label, "target": redact_url(plan.target)}
-    if side:
-        tags["side"] = side
-    return Outputs(plan.outputs, tags)
+
+def open_compare_outputs(baseline: Any, candidate: Any, out_dir: Any) -> Outputs | None:
+    """A live compare's outputs (the flags are the same on both sides): one run id, each side's own tags."""
+    if not baseline.outputs:
+        return None
+    return Outputs(baseline.outputs, {"run_id": out_dir.name},
+                   by_side={"baseline": _tags(baseline), "candidate": _tags(candidate)})

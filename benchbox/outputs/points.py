@@ -32,22 +32,27 @@ class Record:
 
 
 def side_and_phase(phase: str) -> tuple[str | None, str]:
-    """A live compare's windows are named baseline-N / candidate-N: the side is the prefix."""
+    """A live compare's windows are named 'baseline N' / 'candidate N' (benchbox.compare.live):
+    the side is the first word."""
     for side in ("baseline", "candidate"):
-        if phase.startswith(side + "-"):
+        if phase.startswith((side + " ", side + "-")):
             return side, phase
     return None, phase
 
 
-def tags_for(base: Mapping[str, str], phase: str) -> dict[str, str]:
-    side, phase = side_and_phase(phase)
-    tags = {**base, "phase": phase}
+def tags_for(base: Mapping[str, str], phase: str,
+             by_side: Mapping[str, Mapping[str, str]] | None = None, side: str | None = None) -> dict[str, str]:
+    """The run's tags, the phase, and in a live compare the side with that side's label and target."""
+    named, phase = side_and_phase(phase)
+    side = side or named
+    tags = {**base, **((by_side or {}).get(side or "", {})), "phase": phase}
     if side:
         tags["side"] = side
     return tags
 
 
-def second(tick: Mapping[str, Any], base: Mapping[str, str], ts_ms: int) -> Record:
+def second(tick: Mapping[str, Any], base: Mapping[str, str], ts_ms: int,
+           by_side: Mapping[str, Mapping[str, str]] | None = None) -> Record:
     """One tick -> the second's figures."""
     values: dict[str, float | None] = {
         "t": float(tick.get("t", 0)),
@@ -64,10 +69,11 @@ def second(tick: Mapping[str, Any], base: Mapping[str, str], ts_ms: int) -> Reco
         values[f"p{q:g}_ms"] = found[q] / 1000.0 if q in found else None
     if tick.get("workers"):
         values["workers"] = float(tick["workers"])
-    return Record("second", ts_ms, tags_for(base, str(tick.get("phase", ""))), values)
+    return Record("second", ts_ms, tags_for(base, str(tick.get("phase", "")), by_side), values)
 
 
-def phase_summary(phase: Any, base: Mapping[str, str], ts_ms: int) -> Record:
+def phase_summary(phase: Any, base: Mapping[str, str], ts_ms: int,
+                  by_side: Mapping[str, Mapping[str, str]] | None = None, side: str | None = None) -> Record:
     """A finished phase's whole-phase figures (a benchbox.result.LoadPhase)."""
     latency = phase.latency_ms
     values: dict[str, float | None] = {
@@ -79,7 +85,7 @@ def phase_summary(phase: Any, base: Mapping[str, str], ts_ms: int) -> Record:
         values[f"p{q:g}_ms"] = _num(getattr(latency, f"p{q:g}", None))
     for kind, count in sorted(phase.errors_by_kind.items()):
         values[f"errors:{kind}"] = float(count)  # by kind: whole-phase only (a tick carries totals)
-    return Record("phase", ts_ms, tags_for(base, phase.name), values)
+    return Record("phase", ts_ms, tags_for(base, phase.name, by_side, side), values)
 
 
 def run_summary(verdict: str, passed_gates: int, failed_gates: int, base: Mapping[str, str], ts_ms: int) -> Record:
