@@ -196,3 +196,18 @@ def test_live_compare_tags_each_window_with_its_side(demo_server, benchbox_cli, 
         assert {r["label"] for r in mine} == {result["target"]["label"]}
     compared = json.loads((out / "compare.json").read_text())
     assert records[-1]["kind"] == "run" and records[-1]["verdict"] == compared["verdict"]
+
+
+def test_saturation_probes_are_sent_second_by_second(demo_server, benchbox_cli, tmp_path):
+    out = tmp_path / "run-sat"
+    args = tiny_run(demo_server.predict_url, out, f"jsonl={tmp_path / 'p.jsonl'}")
+    args[args.index("contract,adversarial,saturation")] = "contract,adversarial"
+    outcome = benchbox_cli(*args, "--saturation-budget", "12s")
+    assert outcome.code in (0, 1), outcome.out + outcome.err
+    steps = json.loads((out / "result.json").read_text())["saturation"]["steps"]
+    probes = [r for r in map(json.loads, (tmp_path / "p.jsonl").read_text().splitlines())
+              if r["kind"] == "second" and r["phase"].startswith("saturation-")]
+    assert steps, "the search ran no probe: nothing to compare"
+    # Each probe the search made (saturation-INDEX-STAGE) sent its seconds while it ran.
+    assert {f"saturation-{s['index']}-{s['stage']}" for s in steps} <= {r["phase"] for r in probes}
+    assert all(r["p95_ms"] is None or r["p95_ms"] > 0 for r in probes)
