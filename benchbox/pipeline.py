@@ -145,7 +145,6 @@ def run(plan: Plan, command: str = "run", observer: Observer | None = None,
         stages: Sequence[Stage] = RUN) -> Result:
     """Run the stages and return the Result; an interruption ends the run early, not badly."""
     from benchbox.load.process import GeneratorSession  # process management only: no Locust here
-
     from benchbox.outputs.fanout import open_outputs
 
     outputs = open_outputs(plan)  # --output: each tick also goes out live, from this process

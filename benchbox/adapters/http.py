@@ -11,8 +11,8 @@ from benchbox import brakes
 from benchbox.adapters.base import Adapter
 from benchbox.adversarial.model import AdversarialSection
 from benchbox.context import RunContext
-from benchbox.events import Event
 from benchbox.contract.model import ContractSection, SlowRule
+from benchbox.events import Event
 from benchbox.saturation.model import Saturation
 
 
