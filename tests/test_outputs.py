@@ -12,12 +12,16 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 
 from apt import ensure
+from benchbox.events import Event
+from benchbox.pipeline import run as run_pipeline
+from benchbox.plan import build_plan
 from conftest import DEMO_BODY
 
 PROMETHEUS = "/usr/bin/prometheus"
@@ -37,8 +41,13 @@ def find_prometheus() -> str | None:
 @pytest.fixture(scope="module")
 def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real Prometheus with its remote-write receiver on a free 127.0.0.1 port; its base URL."""
+    with start_prometheus(tmp_path_factory.mktemp("prometheus")) as (base, _):
+        yield base
+
+
+@contextmanager
+def start_prometheus(tmp: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     binary = ensure(find_prometheus, ("prometheus",), "The live-output test writes into a real Prometheus.")
-    tmp = tmp_path_factory.mktemp("prometheus")
     config = tmp / "prometheus.yml"
     config.write_text("global:\n  scrape_interval: 1h\n")  # scrapes nothing: only what benchbox writes
     port = free_port()
@@ -58,7 +67,7 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 pass
             assert time.monotonic() < deadline, f"prometheus not ready in {START_TIMEOUT_S}s"
             time.sleep(0.2)
-        yield base
+        yield base, proc
     finally:
         proc.terminate()
         try:
@@ -211,3 +220,33 @@ def test_saturation_probes_are_sent_second_by_second(demo_server, benchbox_cli, 
     # Each probe the search made (saturation-INDEX-STAGE) sent its seconds while it ran.
     assert {f"saturation-{s['index']}-{s['stage']}" for s in steps} <= {r["phase"] for r in probes}
     assert all(r["p95_ms"] is None or r["p95_ms"] > 0 for r in probes)
+
+
+def test_receiver_killed_mid_run_the_run_finishes_and_says_what_was_lost(demo_server, tmp_path):
+    """Prometheus is killed when the second second of load arrives: the load goes on to the end
+    with every request, and the result says once how many points never reached it."""
+    (tmp_path / "prom").mkdir()
+    with start_prometheus(tmp_path / "prom") as (base, proc):
+        url = f"{base}/api/v1/write"
+        plan = build_plan({"target": demo_server.predict_url, "body": DEMO_BODY, "rate": "20", "duration": "3s",
+                           "skip": "contract,adversarial,saturation", "out": str(tmp_path / "run-kill"),
+                           "output": (f"prometheus-rw={url}",)})
+        ticks: list[int] = []
+
+        def watch(event: Event) -> None:
+            if event.kind == "tick":
+                ticks.append(int(event.data["t"]))
+                if len(ticks) == 2:
+                    proc.kill()
+                    proc.wait()
+
+        result = run_pipeline(plan, observer=watch)
+    assert proc.returncode is not None and len(ticks) >= 2  # killed mid-run
+    phase = result.load.phases[0]
+    assert phase.requests == 60 and phase.errors == 0
+    said = [n for n in result.notes if n.startswith("prometheus-rw:")]
+    assert len(said) == 1, result.notes
+    found = re.fullmatch(rf"prometheus-rw: receiver at {re.escape(url)} unreachable; (\d+) of (\d+) points dropped",
+                         said[0])
+    assert found, said[0]
+    assert 0 < int(found[1]) <= int(found[2])

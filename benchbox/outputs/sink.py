@@ -118,8 +118,8 @@ def _why(exc: Exception) -> str:
         return str(exc)
     import httpx
 
-    if isinstance(exc, httpx.ConnectError):
-        return "unreachable"
     if isinstance(exc, httpx.TimeoutException):
         return "did not answer in time"
+    if isinstance(exc, httpx.TransportError):  # refused, reset, gone mid-request
+        return "unreachable"
     return f"failed ({type(exc).__name__}: {exc})"[:200]
