@@ -165,7 +165,7 @@ def test_csv_and_jsonl_rows_are_the_results_seconds(demo_server, benchbox_cli, t
     assert records[-1]["kind"] == "run" and records[-1]["verdict"] == result["verdict"]
 
 
-@pytest.mark.parametrize("value", ["kafka=x", "csv=", "prometheus-rw=127.0.0.1:9090", "nothing"])
+@pytest.mark.parametrize("value", ["kafka=x", "csv=", "prometheus-rw=127.0.0.1:9090", "nothing", "otlp=http://127.0.0.1:4318/v1/metrics"])
 def test_a_bad_output_is_a_usage_error(benchbox_cli, value):
     outcome = benchbox_cli("run", "--target", "http://127.0.0.1:9/", "--output", value)
     assert outcome.code == 2
@@ -250,3 +250,17 @@ def test_receiver_killed_mid_run_the_run_finishes_and_says_what_was_lost(demo_se
                          said[0])
     assert found, said[0]
     assert 0 < int(found[1]) <= int(found[2])
+
+
+def test_outputs_from_benchbox_toml_and_the_record_keeps_no_password(tmp_path, benchbox_cli):
+    config = tmp_path / "benchbox.toml"
+    config.write_text('target = "http://127.0.0.1:9/p"\n'
+                      'outputs = ["csv=seconds.csv", "prometheus-rw=http://bench:s3cret@127.0.0.1:9090/api/v1/write"]\n')
+    plan = build_plan({}, {"target": "http://127.0.0.1:9/p", "outputs": ["csv=seconds.csv"]})
+    assert [(o.kind, o.target) for o in plan.outputs] == [("csv", "seconds.csv")]
+    given = build_plan({"output": ("jsonl=a.jsonl",)}, {"target": "http://127.0.0.1:9/p", "outputs": ["csv=b.csv"]})
+    assert [o.kind for o in given.outputs] == ["jsonl"]  # the flag wins over the config, as every option
+    outcome = benchbox_cli("run", "--config", str(config), "--dry-run")
+    assert outcome.code == 0, outcome.err
+    assert "s3cret" not in outcome.out
+    assert "prometheus-rw=http://127.0.0.1:9090/api/v1/write" in outcome.out

@@ -12,8 +12,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from benchbox.errors import UsageError
 
-KINDS = ("csv", "jsonl", "prometheus-rw", "otlp")
-EXPECTED = "KIND=TARGET with KIND one of csv=FILE, jsonl=FILE, prometheus-rw=URL, otlp=URL"
+KINDS = ("csv", "jsonl", "prometheus-rw")  # otlp=URL: not yet (no OTLP receiver to test against here)
+EXPECTED = "KIND=TARGET with KIND one of csv=FILE, jsonl=FILE, prometheus-rw=URL"
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ def parse_output(flag: str, raw: object) -> OutputSpec:
     kind, target = kind.strip().lower(), target.strip()
     if not sep or kind not in KINDS or not target:
         raise UsageError(f"bad {flag} {text!r}: expected {EXPECTED}")
-    if kind in ("prometheus-rw", "otlp"):
+    if kind == "prometheus-rw":
         parts = urlsplit(target)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise UsageError(f"bad {flag} {text!r}: expected an http(s) URL after {kind}=, "

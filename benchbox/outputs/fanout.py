@@ -32,7 +32,7 @@ def open_sink(spec: OutputSpec) -> Sink:
         from benchbox.outputs.remote_write import RemoteWriteSink
 
         return RemoteWriteSink(spec.target, redact_url(spec.target))
-    raise ValueError(f"output kind {spec.kind!r} is not available in this version")
+    raise AssertionError(f"unknown output kind {spec.kind!r}")  # parse_output admits only KINDS
 
 
 class Outputs:
