@@ -4,7 +4,9 @@ The same closed-loop phase against tests/servers/fixed.py (0 ms service: the gen
 bottleneck), alternately with no output and with every output on (csv, jsonl, and remote write
 into a real Prometheus started here when /usr/bin/prometheus exists, else into a closed port,
 which exercises the drop path). The outputs work in the parent, off the generator's process, so
-the goal (issue 20) is a throughput ratio within 5 % of 1.0, measured in the same run.
+the goal (issue 20) is a throughput ratio within 5 % of 1.0, measured in the same run. The
+parent's CPU per second of load is printed too: the outputs' whole cost is there (the receiver,
+a Prometheus on this same machine, costs CPU of its own, which a shared small machine feels).
 
     .venv/bin/python benchmarks/outputs.py [--users 8] [--duration 8] [--repeat 3]
 """
@@ -70,11 +72,14 @@ def prometheus(tmp: Path) -> Iterator[str]:
         proc.wait(timeout=20)
 
 
-def one(session: GeneratorSession, spec: PhaseSpec, outputs: Outputs | None) -> tuple[float, list[str]]:
+def one(session: GeneratorSession, spec: PhaseSpec, outputs: Outputs | None) -> tuple[float, float, list[str]]:
+    """Throughput, this (parent) process's CPU per second of load (the outputs' whole cost lands
+    here, the generator is another process), and any note an output left."""
     observer = outputs.observe(ignore) if outputs else ignore
+    cpu = time.process_time()
     phases, _ = run_load(RunSpec(phases=(spec,)), observer, announce=False, session=session)
     notes = outputs.end() if outputs else []
-    return phases[0].throughput_rps, notes
+    return phases[0].throughput_rps, (time.process_time() - cpu) * 1000 / spec.duration_s, notes
 
 
 def main() -> None:
@@ -94,12 +99,16 @@ def main() -> None:
         specs = [parse_output("--output", v) for v in
                  (f"csv={tmp / 's.csv'}", f"jsonl={tmp / 's.jsonl'}", f"prometheus-rw={write_url}")]
         for rnd in range(1, args.repeat + 1):
-            off, _ = one(session, spec, None)
-            on, notes = one(session, spec, Outputs(specs, {"run_id": f"bench-{rnd}", "label": "bench",
-                                                           "target": server.url}))
+            first_on = rnd % 2 == 0  # alternate which goes first: a busy machine's drift hits both
+            results = {}
+            for on in ((True, False) if first_on else (False, True)):
+                outputs = Outputs(specs, {"run_id": f"bench-{rnd}", "label": "bench", "target": server.url}) if on else None
+                results[on] = one(session, spec, outputs)
+            (off, cpu_off, _), (rps_on, cpu_on, notes) = results[False], results[True]
             none.append(off)
-            every.append(on)
-            print(f"round {rnd}: none {off:8.0f} req/s   all outputs {on:8.0f} req/s   ratio {on / off:.3f}"
+            every.append(rps_on)
+            print(f"round {rnd}: none {off:8.0f} req/s (parent {cpu_off:5.1f} CPU-ms/s)   all outputs {rps_on:8.0f} req/s "
+                  f"(parent {cpu_on:5.1f} CPU-ms/s)   ratio {rps_on / off:.3f}"
                   + (f"   ({'; '.join(notes)})" if notes else ""))
     ratio = statistics.median(every) / statistics.median(none)
     print(f"median: none {statistics.median(none):.0f} req/s, all outputs {statistics.median(every):.0f} req/s, "
