@@ -11,7 +11,7 @@ The Python API (benchbox.api) is imported on first use, so `import benchbox` and
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from benchbox.version import __version__
 
 _API = ("run", "smoke", "compare", "load_result", "render")
 __all__ = ["__version__", "compare", "load_result", "render", "run", "smoke"]

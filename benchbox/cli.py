@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from benchbox import __version__
 from benchbox.errors import BenchboxError, ExitCode
 from benchbox.profiles import SMOKE_PROFILE
+from benchbox.version import __version__
 
 if TYPE_CHECKING:
     from benchbox.engine import Written
@@ -296,7 +296,7 @@ def _print_result(result: Result, plan: Plan, written: Written) -> None:
     for problem in result.problems:
         click.echo(f"  problem: {problem}")
     for note in result.notes:
-        click.echo(f"  brake: {note}")
+        click.echo(f"  note: {note}")
     for gate in result.gates:
         mark = {True: "pass", False: "FAIL", None: "skip"}[gate.passed]
         click.echo(f"  [{mark}] {gate.name}: {gate.detail}")

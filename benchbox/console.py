@@ -36,7 +36,8 @@ class Console:
         if self.quiet:
             return
         if event.kind == "tick":
-            self._tick(dict(event.data))
+            if not event.data.get("probe"):  # a saturation probe's seconds are for live outputs only
+                self._tick(dict(event.data))
             return
         if event.kind == "phase":
             self._reset(str(event.data.get("phase", "")), float(event.data.get("duration_s", 0.0)))

@@ -38,6 +38,7 @@ from benchbox.option_kinds import (
     slow_input,
     tolerance,
 )
+from benchbox.outputs import parse_outputs
 
 Command = Literal["run", "smoke", "demo", "compare", "worker", "report"]
 COMMANDS: tuple[Command, ...] = ("run", "smoke", "demo", "compare", "worker", "report")
@@ -275,6 +276,10 @@ OPTIONS: tuple[Option, ...] = (
       help_for={"compare": "Where to write (default reports/<time>-compare/, or beside CANDIDATE.json).",
                 "demo": "Where to write the demo's report.",
                 "report": "Where to write the reports (default: beside RESULT.json)."}),
+    O("output", "Send each second's figures live while the run goes: csv=FILE, jsonl=FILE, "
+                "prometheus-rw=URL (remote write); repeatable.", LIVE, "KIND=TARGET", multiple=True,
+      config="outputs", shape=LIST, example='["prometheus-rw=http://127.0.0.1:9090/api/v1/write"]',
+      parse=parse_outputs, record="outputs", read="outputs", show=lambda specs: [s.shown for s in specs]),
     O("label", "Name for this run (default host-port).", RUN, "NAME", record="label"),
     O("seed", "Seed for every random choice (default: random, recorded in the result).", LIVE, "N", parse=seed,
       record="seed", help_for={"compare": "Seed for the inputs, the load and the bootstrap."}),

@@ -16,7 +16,7 @@ import dataclasses
 from collections.abc import Collection, Sequence
 from typing import Protocol
 
-from benchbox import __version__, evidence, gates
+from benchbox import evidence, gates
 from benchbox.adapters import initial
 from benchbox.capacity import CostPlan, CostSection, cost_section
 from benchbox.context import RunContext, now
@@ -26,6 +26,7 @@ from benchbox.plan import Plan
 from benchbox.redact import scrub_result
 from benchbox.result import LoadPhase, LoadSection, Result, Target, Verdict
 from benchbox.saturation.model import Saturation as SaturationResult
+from benchbox.version import __version__
 
 
 class Stage(Protocol):
@@ -147,14 +148,22 @@ def run(plan: Plan, command: str = "run", observer: Observer | None = None,
         stages: Sequence[Stage] = RUN) -> Result:
     """Run the stages and return the Result; an interruption ends the run early, not badly."""
     from benchbox.load.process import GeneratorSession  # process management only: no Locust here
+    from benchbox.outputs.fanout import open_outputs
 
-    ctx = start(plan, command, observer)
-    with GeneratorSession() as generator:  # one generator process for every load phase and probe
-        ctx.generator = generator
-        if "load" not in plan.skip:
-            generator.start()  # its start-up overlaps preflight, contract and adversarial
-        drive(ctx, stages)
-    return assemble(ctx, [s.name for s in stages])
+    outputs = open_outputs(plan)  # --output: each tick also goes out live, from this process
+    ctx = start(plan, command, outputs.observe(observer or ignore) if outputs else observer)
+    try:
+        with GeneratorSession() as generator:  # one generator process for every load phase and probe
+            ctx.generator = generator
+            if "load" not in plan.skip:
+                generator.start()  # its start-up overlaps preflight, contract and adversarial
+            drive(ctx, stages)
+        result = assemble(ctx, [s.name for s in stages])
+    except BaseException:
+        if outputs is not None:
+            outputs.end()
+        raise
+    return outputs.finish(result) if outputs is not None else result
 
 
 def drive(ctx: RunContext, stages: Sequence[Stage]) -> RunContext:

@@ -30,6 +30,7 @@ from benchbox.llm.model import ChatSpec
 from benchbox.llm.options import ChatPlan, chat_plan
 from benchbox.load.spec import PhaseSpec, RequestSpec, RunSpec
 from benchbox.options import BY_NAME, CONFIG_KEYS, parsed  # noqa: F401 - CONFIG_KEYS re-exported
+from benchbox.outputs import OutputSpec
 from benchbox.units import parse_duration, parse_positive
 
 DEFAULT_RATE = 10.0  # neither --rate nor --users: open loop at this rate
@@ -130,6 +131,7 @@ class Plan:
     llm: ChatSpec | None = None
     slo_given: frozenset[str] = frozenset()  # gates the user set (flags or config), not defaults
     cost: CostPlan = CostPlan()  # --cost-per-hour, --replicas, --expected-rps, --headroom
+    outputs: tuple[OutputSpec, ...] = ()  # --output KIND=TARGET: each second sent live (benchbox.outputs)
 
     def phase_spec(self, name: str = "steady") -> PhaseSpec:
         """The steady (or ramp) phase at the plan's level."""
@@ -281,7 +283,7 @@ def build_plan(flags: Mapping[str, Any], config: Mapping[str, Any] | None = None
             public_paths=parse.paths("--public-path", pick("public_path"), ())),
         saturation_budget_s=get("saturation_budget"),
         chat=chat_plan(pick, base_dir, gates), slo_given=slo_given,
-        evaluation=eval_plan(pick, base_dir), cost=cost_plan(pick, gates),
+        evaluation=eval_plan(pick, base_dir), cost=cost_plan(pick, gates), outputs=get("output"),
     )
 
 

@@ -14,9 +14,10 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from benchbox import __version__, bounded
+from benchbox import bounded
 from benchbox.plan import Plan
 from benchbox.result import Preflight, Probe, ProbeOutcome
+from benchbox.version import __version__
 
 Notify = Callable[[str], None]
 PROBE_TIMEOUT_S = 5.0

@@ -10,19 +10,18 @@ Every Chromium call runs in its own session with a fresh profile and is killed a
 from __future__ import annotations
 
 import dataclasses
-import fcntl
 import os
 import shutil
 import signal
 import struct
 import subprocess
-import tempfile
 import zlib
 from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
 import pytest
+from apt import ensure
 from test_report import make_contract, make_finding, make_phase, make_result
 
 from benchbox.report import render_all
@@ -37,48 +36,16 @@ CHART_COLORS = {"P99": (0x82, 0x50, 0xDF), "P95": (0xBC, 0x4C, 0x00)}
 
 
 PACKAGES = ("chromium", "fonts-dejavu-core")  # the browser, and a font so the text is drawn
-APT_TIMEOUT_S = 1200
-INSTALL_LOCK = Path(tempfile.gettempdir()) / "benchbox-chromium-install.lock"
 
 
 def find_chromium() -> str | None:
     return next(filter(None, (shutil.which(name) for name in ("chromium", "chromium-browser"))), None)
 
 
-def apt_install(packages: tuple[str, ...]) -> None:
-    """`apt-get update` and `install`, as root or through passwordless sudo; a failure says why."""
-    if os.geteuid() == 0:
-        prefix = []
-    elif shutil.which("sudo"):
-        prefix = ["sudo", "-n"]
-    else:
-        prefix = None
-    if prefix is None or shutil.which("apt-get") is None:
-        pytest.fail("chromium is not on PATH and cannot be installed here (that takes apt-get, as root or "
-                    "with passwordless sudo): install Debian's `chromium` package. The report's browser "
-                    "check needs it and is never skipped.")
-    apt = [*prefix, "env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "-q", "-o", "DPkg::Lock::Timeout=300"]
-    for argv in ([*apt, "update"], [*apt, "install", "-y", "--no-install-recommends", *packages]):
-        done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=APT_TIMEOUT_S)
-        if done.returncode != 0:
-            pytest.fail(f"installing chromium failed: `{' '.join(argv)}` exited {done.returncode}: "
-                        f"{(done.stderr or done.stdout)[-2000:]}")
-
-
 @pytest.fixture(scope="session")
 def chromium() -> str:
     """Chromium's path; installed first when missing (the first pytest worker installs, others wait)."""
-    found = find_chromium()
-    if found is None:
-        with INSTALL_LOCK.open("a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
-            found = find_chromium()  # another worker may have installed it while we waited
-            if found is None:
-                apt_install(PACKAGES)
-                found = find_chromium()
-    if found is None:
-        pytest.fail(f"`apt-get install {' '.join(PACKAGES)}` succeeded but no chromium is on PATH")
-    return found
+    return ensure(find_chromium, PACKAGES, "The report's browser check needs it.")
 
 
 def run_chromium(browser: str, tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -12,6 +12,7 @@ from benchbox.adapters.base import Adapter
 from benchbox.adversarial.model import AdversarialSection
 from benchbox.context import RunContext
 from benchbox.contract.model import ContractSection, SlowRule
+from benchbox.events import Event
 from benchbox.saturation.model import Saturation
 
 
@@ -115,7 +116,7 @@ class JsonApi(Adapter):
         ctx.phase(f"saturation: searching for the highest sustainable throughput "
                   f"(up to {plan.saturation_budget_s:g}s of load)")
         result = run_search(plan.request, plan.gates, brakes.braked_search(plan), plan.seed, notify=ctx.say,
-                            session=ctx.generator)
+                            session=ctx.generator, on_tick=lambda tick: ctx.notify(Event("tick", data=tick)))
         ctx.say(f"saturation: {result.statement}")
         return result
 

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import httpx
 from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 
-from benchbox import __version__, bounded
+from benchbox import bounded
 from benchbox.adversarial import corpora, probes, surface
 from benchbox.adversarial.cases import Builder, Case, Expect, corpus_cases
 from benchbox.adversarial.judge import Outcome, Problem, judge, retry_after_s, send
@@ -35,6 +35,7 @@ from benchbox.contract.model import Contract
 from benchbox.contract.schema import validator
 from benchbox.findings import Finding, group
 from benchbox.shrinking import Fails, confirm
+from benchbox.version import __version__
 
 Notify = Callable[[str], None]
 CLASS_WEIGHTS = {"wrong_type": 1.5, "missing_field": 1, "extra_field": 1, "boundary_number": 2,

@@ -94,12 +94,22 @@ def run_live(baseline: Plan, candidate: Plan, options: LiveOptions, settings: Co
         _drive(sides, pipeline.Evaluate())
 
     run = interleaved(_braked_spec(sides[0]), _braked_spec(sides[1]), options.window_s)
+    outputs = None
     interrupted = _interrupted(sides)
     if options.load and not interrupted:
         per_side = len(run.phases) // 2
         say(f"load: {per_side} windows of {options.window_s:g}s on each side, alternating "
             f"({describe(run.phases[0])})")
-        phases, interrupted = run_load(run, sides[0].notify, announce=False)
+        from benchbox.outputs.fanout import open_compare_outputs
+
+        outputs = open_compare_outputs(baseline, candidate, out_dir)  # --output: windows tagged by side
+        try:
+            phases, interrupted = run_load(run, outputs.observe(sides[0].notify) if outputs else sides[0].notify,
+                                           announce=False)
+        except BaseException:
+            if outputs is not None:
+                outputs.end()
+            raise
         for ctx, role in zip(sides, ("baseline", "candidate")):
             ctx.ran.append("load")
             ctx.interrupted = ctx.interrupted or interrupted
@@ -113,6 +123,9 @@ def run_live(baseline: Plan, candidate: Plan, options: LiveOptions, settings: Co
     comparison = compare_results(results[0], results[1], settings, gates, mode="live",
                                  sources=(str(paths[0]), str(paths[1])), shadow=shadow, interleave=interleave,
                                  shadow_skipped=shadow_skipped, load_skipped=not options.load)
+    if outputs is not None:  # the verdict goes out too; what a receiver lost is a warning of the comparison
+        lost = outputs.finish_compare(results, comparison)
+        comparison = dataclasses.replace(comparison, warnings=tuple(comparison.warnings) + tuple(lost))
     return LiveOutcome(_scrubbed(comparison, baseline, candidate), paths[0], paths[1], interrupted)
 
 

@@ -10,11 +10,11 @@ import math
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from benchbox import __version__
 from benchbox.compare import gates as compare_gates
 from benchbox.compare.model import CompareSettings, Comparison, Interleave, MetricDiff, ShadowSection, Side
 from benchbox.compare.stats import compare_phases, compare_seconds
 from benchbox.result import GateResult, LoadPhase, Result
+from benchbox.version import __version__
 
 # Loads whose level differs by more than this are different loads, and latency depends on load.
 LOAD_TOLERANCE = 0.10

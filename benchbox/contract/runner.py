@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from benchbox import __version__
 from benchbox.contract import faces, slow
 from benchbox.contract.checks import Judgement, basis_of, body_text, evaluate, to_finding
 from benchbox.contract.discovery import discover, make_client, origin_of
@@ -28,6 +27,7 @@ from benchbox.contract.schema import validator
 from benchbox.contract.session import Exchange, Session
 from benchbox.contract.shrink import batch_view, shrink
 from benchbox.findings import group
+from benchbox.version import __version__
 
 Notify = Callable[[str], None]
 RULE_ORDER = ("status", "deadline", "content_type", "json", "response_schema", "finite", "batch_size",

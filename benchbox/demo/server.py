@@ -21,11 +21,11 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from benchbox import __version__
 from benchbox.demo import schemas as s
 from benchbox.demo.gate import PUBLIC_PATHS, PUBLIC_PREFIXES, Gate, TokenBucket
 from benchbox.demo.model import SoftmaxModel, fit_model
 from benchbox.demo.options import DemoOptions
+from benchbox.version import __version__
 
 __all__ = ["DemoOptions", "create_app", "PREDICT_PATH", "INFER_PATH", "MAX_BODY_BYTES"]
 

@@ -13,13 +13,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from benchbox import __version__
 from benchbox.contract.model import ContractSection, RuleCount
 from benchbox.findings import Finding, build_finding, group
 from benchbox.llm.client import Exchange, chat_client, exchange
 from benchbox.llm.prompts import chat_body
 from benchbox.llm.stream import RULES, Problem, completion_problems
 from benchbox.plan import Plan
+from benchbox.version import __version__
 
 Notify = Callable[[str], None]
 # Rules whose break makes the answer unreadable by a client; the rest are medium.

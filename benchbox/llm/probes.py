@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchbox import __version__, bounded
+from benchbox import bounded
 from benchbox.adversarial import corpora
 from benchbox.adversarial.model import AdversarialSection, ClassStats
 from benchbox.findings import Finding, build_finding, group
@@ -29,6 +29,7 @@ from benchbox.llm.stream import CHUNK_JSON, DONE, ERROR_EVENT, FINISH, ROLE, com
 from benchbox.plan import Plan
 from benchbox.shrinking import ddmin
 from benchbox.target import origin_of
+from benchbox.version import __version__
 
 Notify = Callable[[str], None]
 CORPUS_DIR = Path(corpora.__file__).resolve().parent / "corpora" / "llm"

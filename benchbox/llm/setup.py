@@ -12,11 +12,12 @@ import json
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from benchbox import __version__, bounded
+from benchbox import bounded
 from benchbox.gates import goodput_thresholds, parse_slo
 from benchbox.llm.model import ChatSpec
 from benchbox.llm.prompts import chat_bodies
 from benchbox.plan import Plan
+from benchbox.version import __version__
 
 CHAT_SUFFIX = "/chat/completions"
 _BASE_PATHS = ("", "/", "/v1", "/v1/", "/v1/models", "/models")

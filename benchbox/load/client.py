@@ -19,9 +19,9 @@ from urllib.parse import urlsplit
 import gevent
 from geventhttpclient import HTTPClient
 
-from benchbox import __version__
 from benchbox.error_kinds import BodyTooLarge, classify
 from benchbox.load.spec import RequestSpec
+from benchbox.version import __version__
 
 _READ_BLOCK = 65536
 SAMPLE_BYTES = 65536

@@ -114,7 +114,8 @@ class Board:
                         "requests": sum(k["requests"] for k in ticks), "errors": sum(k["errors"] for k in ticks),
                         "hdr": hdr.encode(merged) if merged else None,
                         "in_flight": sum(k.get("in_flight", 0) for k in ticks),
-                        "cpu_percent": max(k.get("cpu_percent", 0.0) for k in ticks), "workers": len(live)})
+                        "cpu_percent": max(k.get("cpu_percent", 0.0) for k in ticks), "workers": len(live),
+                        "lag_max_ms": max(k.get("lag_max_ms", 0.0) for k in ticks)})
         self._emitted = max(self._emitted, ready)
         return out
 

@@ -73,7 +73,8 @@ def _tick(spec: PhaseSpec, recorder: Recorder, in_flight: Callable[[], int], emi
         point = recorder.flush(time.perf_counter())
         emit({"type": "tick", "phase": spec.name, "t": point.t, "requests": point.requests,
               "errors": point.errors, "hdr": point.hdr, "in_flight": in_flight(),
-              "cpu_percent": round(cpu, 1), "sent": recorder.sent, "responses": recorder.responses})
+              "cpu_percent": round(cpu, 1), "sent": recorder.sent, "responses": recorder.responses,
+              "lag_max_ms": recorder.lag.get_max_value() / 1000.0})
 
 
 def _wait_until(deadline: float, stop: Event, runner: Runner, halt: Event | None = None) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from benchbox.errors import GeneratorFailed, Interrupted
@@ -25,6 +25,9 @@ from benchbox.saturation.settings import SearchSettings
 _DONE = "saturation: probe decided"
 
 
+# A probe second, as the generator ticked it (marked "probe"), for whoever watches the run.
+OnProbeTick = Callable[[dict[str, Any]], None]
+
 class _ProbeDecided(Interrupted):
     """Raised from on_tick to end a probe early; never escapes GeneratorProbe."""
 
@@ -34,15 +37,15 @@ class _ProbeDecided(Interrupted):
 
 def run_search(request: RequestSpec, gates: Sequence[GateSpec] | None = None,
                settings: SearchSettings = SearchSettings(), seed: int = 0, notify: Notify | None = None,
-               session: GeneratorSession | None = None) -> Saturation:
+               session: GeneratorSession | None = None, on_tick: OnProbeTick | None = None) -> Saturation:
     """Search the target `request` describes for its maximum sustainable throughput.
 
     Every probe runs in `session`'s generator process (a run's own, when the caller has one),
     else in one started for this search: a probe then starts within milliseconds of the last."""
     if session is None:
         with GeneratorSession() as own:
-            return run_search(request, gates, settings, seed, notify, own)
-    probe = GeneratorProbe(request, settings, seed, session)
+            return run_search(request, gates, settings, seed, notify, own, on_tick)
+    probe = GeneratorProbe(request, settings, seed, session, on_tick)
     return search(probe, gates, settings, notify, timeout_s=request.timeout_s)
 
 
@@ -51,7 +54,8 @@ class GeneratorProbe:
     process of its own per probe when given none)."""
 
     def __init__(self, request: RequestSpec, settings: SearchSettings, seed: int = 0,
-                 session: GeneratorSession | None = None) -> None:
+                 session: GeneratorSession | None = None, on_tick: OnProbeTick | None = None) -> None:
+        self.on_tick = on_tick  # each probe second also goes to whoever watches (live outputs)
         self.request = request
         self.settings = settings
         self.seed = seed
@@ -74,6 +78,8 @@ class GeneratorProbe:
             # generator before it hands its result over, so decide once.
             if decided or tick.get("phase") != spec.name:
                 return
+            if self.on_tick is not None:
+                self.on_tick({**tick, "probe": True})
             seen.append(TimePoint(t=int(tick["t"]), requests=int(tick["requests"]), errors=int(tick["errors"]),
                                   p50=tick.get("p50"), p95=tick.get("p95"), p99=tick.get("p99")))
             if sampler is not None:

@@ -1,0 +1,121 @@
+"""What live outputs cost the load generator (a script: it prints, never asserts).
+
+The same closed-loop phase against tests/servers/fixed.py (0 ms service: the generator is the
+bottleneck), alternately with no output and with every output on (csv, jsonl, and remote write
+into a real Prometheus started here when /usr/bin/prometheus exists, else into a closed port,
+which exercises the drop path). The outputs work in the parent, off the generator's process, so
+the goal (issue 20) is a throughput ratio within 5 % of 1.0, measured in the same run. The
+parent's CPU per second of load is printed too: the outputs' whole cost is there (the receiver,
+a Prometheus on this same machine, costs CPU of its own, which a shared small machine feels).
+
+    .venv/bin/python benchmarks/outputs.py [--users 8] [--duration 8] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+
+from benchbox.adapters import run_load  # noqa: E402
+from benchbox.events import ignore  # noqa: E402
+from benchbox.load.process import GeneratorSession  # noqa: E402
+from benchbox.load.spec import PhaseSpec, RequestSpec, RunSpec  # noqa: E402
+from benchbox.outputs import parse_output  # noqa: E402
+from benchbox.outputs.fanout import Outputs  # noqa: E402
+from tests.servers.harness import FIXED, start_server  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def prometheus(tmp: Path) -> Iterator[str]:
+    """A remote-write URL: a real Prometheus when installed, else a port nobody listens on."""
+    binary = shutil.which("prometheus") or "/usr/bin/prometheus"
+    port = free_port()
+    if not Path(binary).exists():
+        print("prometheus not installed: remote write goes to a closed port (the drop path)")
+        yield f"http://127.0.0.1:{port}/api/v1/write"
+        return
+    (tmp / "p.yml").write_text("global:\n  scrape_interval: 1h\n")
+    proc = subprocess.Popen([binary, f"--config.file={tmp / 'p.yml'}", f"--storage.tsdb.path={tmp / 'tsdb'}",
+                             f"--web.listen-address=127.0.0.1:{port}", "--web.enable-remote-write-receiver"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/-/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        print(f"prometheus on 127.0.0.1:{port}")
+        yield f"http://127.0.0.1:{port}/api/v1/write"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def one(session: GeneratorSession, spec: PhaseSpec, outputs: Outputs | None) -> tuple[float, float, list[str]]:
+    """Throughput, this (parent) process's CPU per second of load (the outputs' whole cost lands
+    here, the generator is another process), and any note an output left."""
+    observer = outputs.observe(ignore) if outputs else ignore
+    cpu = time.process_time()
+    phases, _ = run_load(RunSpec(phases=(spec,)), observer, announce=False, session=session)
+    notes = outputs.end() if outputs else []
+    return phases[0].throughput_rps, (time.process_time() - cpu) * 1000 / spec.duration_s, notes
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--users", type=int, default=8)
+    parser.add_argument("--duration", type=float, default=8.0)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    none: list[float] = []
+    every: list[float] = []
+    with tempfile.TemporaryDirectory(prefix="benchbox-outbench-") as name, \
+            start_server(FIXED, "--service-ms", "0") as server, prometheus(Path(name)) as write_url, \
+            GeneratorSession() as session:
+        tmp = Path(name)
+        request = RequestSpec(url=server.url + "/bench", method="GET", headers=(), bodies=(), timeout_s=10)
+        spec = PhaseSpec(name="bench", mode="closed", duration_s=args.duration, request=request, users=args.users)
+        specs = [parse_output("--output", v) for v in
+                 (f"csv={tmp / 's.csv'}", f"jsonl={tmp / 's.jsonl'}", f"prometheus-rw={write_url}")]
+        for rnd in range(1, args.repeat + 1):
+            first_on = rnd % 2 == 0  # alternate which goes first: a busy machine's drift hits both
+            results = {}
+            for on in ((True, False) if first_on else (False, True)):
+                tags = {"run_id": f"bench-{rnd}", "label": "bench", "target": server.url}
+                outputs = Outputs(specs, tags) if on else None
+                results[on] = one(session, spec, outputs)
+            (off, cpu_off, _), (rps_on, cpu_on, notes) = results[False], results[True]
+            none.append(off)
+            every.append(rps_on)
+            print(f"round {rnd}: none {off:8.0f} req/s (parent {cpu_off:5.1f} CPU-ms/s)   "
+                  f"all outputs {rps_on:8.0f} req/s "
+                  f"(parent {cpu_on:5.1f} CPU-ms/s)   ratio {rps_on / off:.3f}"
+                  + (f"   ({'; '.join(notes)})" if notes else ""))
+    ratio = statistics.median(every) / statistics.median(none)
+    print(f"median: none {statistics.median(none):.0f} req/s, all outputs {statistics.median(every):.0f} req/s, "
+          f"ratio {ratio:.3f} (goal: within 5 %, i.e. >= 0.95)")
+
+
+if __name__ == "__main__":
+    main()
