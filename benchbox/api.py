@@ -40,8 +40,14 @@ def smoke(*, observer: Observer | None = None, write: bool = True, **options: An
     return _run("smoke", options, observer, write)
 
 
-def compare(baseline_json: str | Path | None = None, candidate_json: str | Path | None = None, *,
-            observer: Observer | None = None, write: bool = True, **options: Any) -> Comparison:
+def compare(
+    baseline_json: str | Path | None = None,
+    candidate_json: str | Path | None = None,
+    *,
+    observer: Observer | None = None,
+    write: bool = True,
+    **options: Any,
+) -> Comparison:
     """`benchbox compare`: two saved results (paths), or `baseline=URL, candidate=URL` live.
     Returns the Comparison; with `write`, compare.json and its reports go to `out`."""
     from benchbox.compare.options import build_request
@@ -57,8 +63,9 @@ def compare(baseline_json: str | Path | None = None, candidate_json: str | Path 
         from benchbox.compare.saved import compare_results
 
         base, cand = (result_io.load(p) for p in request.saved)
-        comparison = compare_results(base, cand, request.settings, request.gates,
-                                     sources=(str(request.saved[0]), str(request.saved[1])))
+        comparison = compare_results(
+            base, cand, request.settings, request.gates, sources=(str(request.saved[0]), str(request.saved[1]))
+        )
     else:
         from benchbox.compare.live import run_live
         from benchbox.events import Event
@@ -67,8 +74,9 @@ def compare(baseline_json: str | Path | None = None, candidate_json: str | Path 
         watch = observer
         say = (lambda text: watch(Event("note", text))) if watch is not None else (lambda text: None)
         with _signals():
-            outcome = run_live(request.baseline, request.candidate, request.live, request.settings,
-                               request.gates, request.out_dir, say)
+            outcome = run_live(
+                request.baseline, request.candidate, request.live, request.settings, request.gates, request.out_dir, say
+            )
         comparison = outcome.comparison
     if write:
         from benchbox.report.compare_files import write_compare
@@ -103,8 +111,11 @@ def flags_for(command: str, options: Mapping[str, Any]) -> dict[str, Any]:
         option = table.get(name)
         if option is None:
             close = difflib.get_close_matches(name, table, n=3, cutoff=0.6)
-            hint = f"did you mean {', '.join(repr(c) for c in close)}?" if close else \
-                f"expected one of {', '.join(sorted(table))}"
+            hint = (
+                f"did you mean {', '.join(repr(c) for c in close)}?"
+                if close
+                else f"expected one of {', '.join(sorted(table))}"
+            )
             raise UsageError(f"unknown option {name!r} for benchbox.{command}(): {hint}")
         flags[name] = _raw(option.flag, option.name, option.kind, option.multiple, value)
     return flags

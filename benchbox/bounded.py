@@ -32,8 +32,16 @@ from benchbox.error_kinds import (
     describe,
 )
 
-__all__ = ["MAX_BODY_BYTES", "AnswerTooSlow", "BodyTooLarge", "BoundedTransport", "Exchange", "client",
-           "describe", "send"]
+__all__ = [
+    "MAX_BODY_BYTES",
+    "AnswerTooSlow",
+    "BodyTooLarge",
+    "BoundedTransport",
+    "Exchange",
+    "client",
+    "describe",
+    "send",
+]
 
 # The default of --max-body: bodies are cut off past it. A prediction is far smaller; a model
 # that answers more is worth a look, and a flag away.
@@ -67,9 +75,17 @@ class Exchange:
         return self.body.decode("utf-8", "replace")
 
 
-def send(client: httpx.Client, method: str, url: str, *, headers: Mapping[str, str] | None = None,
-         content: bytes | None = None, timeout_s: float | None = None, keep: int | None = None,
-         on_line: OnLine | None = None) -> Exchange:
+def send(
+    client: httpx.Client,
+    method: str,
+    url: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    content: bytes | None = None,
+    timeout_s: float | None = None,
+    keep: int | None = None,
+    on_line: OnLine | None = None,
+) -> Exchange:
     """Send one request on a `client()` and read the answer to its end, within its bounds.
 
     `timeout_s` narrows the client's deadline for this request; `keep` keeps only the body's first
@@ -83,8 +99,11 @@ def send(client: httpx.Client, method: str, url: str, *, headers: Mapping[str, s
     try:
         with client.stream(method, url, headers=headers, content=content, timeout=timeout) as response:
             kept = bytearray()
-            stream = on_line is not None and response.status_code < 300 \
+            stream = (
+                on_line is not None
+                and response.status_code < 300
                 and "event-stream" in response.headers.get("content-type", "")
+            )
             if stream:
                 assert on_line is not None
                 for line in response.iter_lines():
@@ -95,11 +114,14 @@ def send(client: httpx.Client, method: str, url: str, *, headers: Mapping[str, s
                 for chunk in response.iter_bytes():
                     if limit < 0 or len(kept) < limit:
                         kept += chunk
-            return Exchange(response.status_code, dict(response.headers),
-                            bytes(kept if limit < 0 else kept[:limit]), time.perf_counter() - started)
+            return Exchange(
+                response.status_code,
+                dict(response.headers),
+                bytes(kept if limit < 0 else kept[:limit]),
+                time.perf_counter() - started,
+            )
     except (httpx.HTTPError, BodyTooLarge, AnswerTooSlow) as exc:
-        return Exchange(None, elapsed_s=time.perf_counter() - started, error_kind=classify(exc),
-                        error=describe(exc))
+        return Exchange(None, elapsed_s=time.perf_counter() - started, error_kind=classify(exc), error=describe(exc))
 
 
 class _BoundedStream(httpx.SyncByteStream):
@@ -126,8 +148,9 @@ class _BoundedStream(httpx.SyncByteStream):
 class BoundedTransport(httpx.BaseTransport):
     """Wraps httpx's HTTPTransport: every answer bounded in size and total time, sends paced."""
 
-    def __init__(self, *, timeout_s: float, verify: bool = True, max_rps: float | None = None,
-                 max_bytes: int = MAX_BODY_BYTES) -> None:
+    def __init__(
+        self, *, timeout_s: float, verify: bool = True, max_rps: float | None = None, max_bytes: int = MAX_BODY_BYTES
+    ) -> None:
         self._inner = httpx.HTTPTransport(verify=verify, retries=0)
         self._timeout_s = timeout_s
         self._max_bytes = max_bytes
@@ -142,12 +165,17 @@ class BoundedTransport(httpx.BaseTransport):
         length = response.headers.get("content-length", "")
         if length.isdigit() and int(length) > self._max_bytes:
             response.close()
-            raise BodyTooLarge(f"response body of {int(length) // 1024} KiB announced, over the "
-                               f"{self._max_bytes // 1024} KiB benchbox reads")
+            raise BodyTooLarge(
+                f"response body of {int(length) // 1024} KiB announced, over the "
+                f"{self._max_bytes // 1024} KiB benchbox reads"
+            )
         assert isinstance(response.stream, httpx.SyncByteStream)
-        return httpx.Response(response.status_code, headers=response.headers,
-                              stream=_BoundedStream(response.stream, self._max_bytes, deadline),
-                              extensions=response.extensions)
+        return httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            stream=_BoundedStream(response.stream, self._max_bytes, deadline),
+            extensions=response.extensions,
+        )
 
     def _send(self, request: httpx.Request) -> httpx.Response:
         """Send once; re-send once on a new connection when a kept-alive one was found closed.
@@ -181,11 +209,21 @@ def _no_answer(exc: httpx.HTTPError) -> bool:
     return True
 
 
-def client(*, timeout_s: float, headers: Mapping[str, str] | None = None, insecure: bool = False,
-           max_rps: float | None = None, max_bytes: int = MAX_BODY_BYTES, trust_env: bool = True,
-           **kwargs: Any) -> httpx.Client:
+def client(
+    *,
+    timeout_s: float,
+    headers: Mapping[str, str] | None = None,
+    insecure: bool = False,
+    max_rps: float | None = None,
+    max_bytes: int = MAX_BODY_BYTES,
+    trust_env: bool = True,
+    **kwargs: Any,
+) -> httpx.Client:
     """An httpx.Client whose every answer is bounded (see the module docstring)."""
-    return httpx.Client(headers=dict(headers or {}), timeout=timeout_s, trust_env=trust_env,
-                        transport=BoundedTransport(timeout_s=timeout_s, verify=not insecure, max_rps=max_rps,
-                                                   max_bytes=max_bytes),
-                        **kwargs)
+    return httpx.Client(
+        headers=dict(headers or {}),
+        timeout=timeout_s,
+        trust_env=trust_env,
+        transport=BoundedTransport(timeout_s=timeout_s, verify=not insecure, max_rps=max_rps, max_bytes=max_bytes),
+        **kwargs,
+    )

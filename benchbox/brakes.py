@@ -88,9 +88,13 @@ def build_brakes(max_rps: Any, max_concurrency: Any, abort_on: Any) -> Brakes:
     rate, grace = parse_abort_on(abort_on)
     return Brakes(
         max_rps=parse_positive("--max-rps", max_rps) if max_rps is not None else None,
-        max_concurrency=(int(parse_positive("--max-concurrency", max_concurrency, integer=True))
-                         if max_concurrency is not None else None),
-        abort_error_rate=rate, abort_grace_s=grace,
+        max_concurrency=(
+            int(parse_positive("--max-concurrency", max_concurrency, integer=True))
+            if max_concurrency is not None
+            else None
+        ),
+        abort_error_rate=rate,
+        abort_grace_s=grace,
     )
 
 
@@ -142,8 +146,9 @@ def braked_search(plan: Braked) -> Any:
     b = plan.brakes
     changes: dict[str, Any] = {"max_rps": b.max_rps}
     if b.max_concurrency is not None:
-        changes.update(max_connections=b.max_concurrency,
-                       estimate_users=min(settings.estimate_users, b.max_concurrency))
+        changes.update(
+            max_connections=b.max_concurrency, estimate_users=min(settings.estimate_users, b.max_concurrency)
+        )
     return dataclasses.replace(settings, **changes)
 
 
@@ -154,11 +159,21 @@ def braked_run(plan: Braked) -> Any:
 
     def cap(spec: PhaseSpec) -> PhaseSpec:
         rate = min(spec.rate, b.max_rps) if spec.rate is not None and b.max_rps else spec.rate
-        start = min(spec.ramp_from, b.max_rps) if spec.ramp_from is not None and b.max_rps and spec.mode == "open" \
+        start = (
+            min(spec.ramp_from, b.max_rps)
+            if spec.ramp_from is not None and b.max_rps and spec.mode == "open"
             else spec.ramp_from
+        )
         users = b.cap(spec.users) if spec.users is not None else None
-        return dataclasses.replace(spec, rate=rate, ramp_from=start, users=users, connections=b.cap(spec.connections),
-                                   max_rps=b.max_rps, abort_error_rate=b.abort_error_rate,
-                                   abort_grace_s=b.abort_grace_s)
+        return dataclasses.replace(
+            spec,
+            rate=rate,
+            ramp_from=start,
+            users=users,
+            connections=b.cap(spec.connections),
+            max_rps=b.max_rps,
+            abort_error_rate=b.abort_error_rate,
+            abort_grace_s=b.abort_grace_s,
+        )
 
     return dataclasses.replace(run, phases=tuple(cap(p) for p in run.phases))

@@ -83,26 +83,46 @@ class CostSection:
     notes: tuple[str, ...] = ()
 
 
-def figures(price_per_hour: float, replicas: int, rps: float, basis: Basis, upper_rps: float | None = None,
-            tokens_per_s: float | None = None) -> CostFigures:
+def figures(
+    price_per_hour: float,
+    replicas: int,
+    rps: float,
+    basis: Basis,
+    upper_rps: float | None = None,
+    tokens_per_s: float | None = None,
+) -> CostFigures:
     """The cost of a request at `rps` for a target of `replicas` instances at `price_per_hour` each."""
     hourly = price_per_hour * replicas
     per_request = hourly / (rps * 3600.0)
     per_1m_low = hourly * 1e6 / (upper_rps * 3600.0) if upper_rps else None
     per_token = hourly * 1e6 / (tokens_per_s * 3600.0) if tokens_per_s else None
-    return CostFigures(basis, rps, per_request, per_request * 1e3, per_request * 1e6, per_1m_low,
-                       tokens_per_s, per_token)
+    return CostFigures(
+        basis, rps, per_request, per_request * 1e3, per_request * 1e6, per_1m_low, tokens_per_s, per_token
+    )
 
 
-def size(expected_rps: float, headroom: float, capacity_rps: float | None, replicas_tested: int,
-         price_per_hour: float | None, floor: bool = False) -> Sizing:
+def size(
+    expected_rps: float,
+    headroom: float,
+    capacity_rps: float | None,
+    replicas_tested: int,
+    price_per_hour: float | None,
+    floor: bool = False,
+) -> Sizing:
     """Replicas for the expected load, from the capacity of the target as tested."""
     needed = expected_rps * (1.0 + headroom)
     load = f"{_num(expected_rps)} req/s with {_pct(headroom)} headroom needs {_num(needed)} req/s within the SLO"
     if not capacity_rps:
-        return Sizing(expected_rps, headroom, needed, 0.0, None, False,
-                      statement=f"{load}; no capacity was measured (the saturation search did not run or found "
-                                "nothing that held), so the replicas it takes are not known")
+        return Sizing(
+            expected_rps,
+            headroom,
+            needed,
+            0.0,
+            None,
+            False,
+            statement=f"{load}; no capacity was measured (the saturation search did not run or found "
+            "nothing that held), so the replicas it takes are not known",
+        )
     per_replica = capacity_rps / replicas_tested
     count = max(1, math.ceil(needed / per_replica - 1e-9))
     short = per_replica < needed
@@ -111,19 +131,29 @@ def size(expected_rps: float, headroom: float, capacity_rps: float | None, repli
     carries = "carries at least" if floor else "carries"
     measured = f" ({_num(capacity_rps)} req/s measured on {replicas_tested})" if replicas_tested > 1 else ""
     if short:
-        text = (f"one replica is short of the expected load: it {carries} {_num(per_replica)} req/s within the SLO"
-                f"{measured}, but {load}: {'at most ' if floor else ''}{count} replicas like it")
+        text = (
+            f"one replica is short of the expected load: it {carries} {_num(per_replica)} req/s within the SLO"
+            f"{measured}, but {load}: {'at most ' if floor else ''}{count} replicas like it"
+        )
     else:
         text = f"one replica is enough: it {carries} {_num(per_replica)} req/s within the SLO{measured}, and {load}"
     if hourly is not None and per_1m is not None:
-        text += (f"; {count} replica{'s cost' if count > 1 else ' costs'} {money(hourly)} per hour, "
-                 f"{money(per_1m)} per 1M requests at {_num(expected_rps)} req/s")
+        text += (
+            f"; {count} replica{'s cost' if count > 1 else ' costs'} {money(hourly)} per hour, "
+            f"{money(per_1m)} per 1M requests at {_num(expected_rps)} req/s"
+        )
     return Sizing(expected_rps, headroom, needed, per_replica, count, short, hourly, per_1m, floor, text)
 
 
-def cost_section(plan: CostPlan, capacity_rps: float | None, found: bool, upper_rps: float | None,
-                 load_rps: float | None, capacity_tokens_per_s: float | None = None,
-                 load_tokens_per_s: float | None = None) -> CostSection | None:
+def cost_section(
+    plan: CostPlan,
+    capacity_rps: float | None,
+    found: bool,
+    upper_rps: float | None,
+    load_rps: float | None,
+    capacity_tokens_per_s: float | None = None,
+    load_tokens_per_s: float | None = None,
+) -> CostSection | None:
     """The section from the plan and what was measured; None when neither a price nor an expected load was given.
 
     `capacity_rps` is the saturation search's answer; `found` False means it is a floor (the
@@ -135,32 +165,51 @@ def cost_section(plan: CostPlan, capacity_rps: float | None, found: bool, upper_
     price = plan.cost_per_hour
     if price is not None:
         if capacity_rps:
-            at_capacity = figures(price, plan.replicas, capacity_rps, "capacity" if found else "capacity_floor",
-                                  upper_rps if found else None, capacity_tokens_per_s)
+            at_capacity = figures(
+                price,
+                plan.replicas,
+                capacity_rps,
+                "capacity" if found else "capacity_floor",
+                upper_rps if found else None,
+                capacity_tokens_per_s,
+            )
         else:
-            notes.append("no capacity within the SLO was measured, so the cost at capacity is not known "
-                         "(the saturation search did not run, or nothing held)")
+            notes.append(
+                "no capacity within the SLO was measured, so the cost at capacity is not known "
+                "(the saturation search did not run, or nothing held)"
+            )
         if load_rps:
             at_load = figures(price, plan.replicas, load_rps, "load", None, load_tokens_per_s)
-    sizing = size(plan.expected_rps, plan.headroom, capacity_rps, plan.replicas, price, floor=not found) \
-        if plan.expected_rps is not None else None
-    return CostSection(price, plan.replicas, at_capacity, at_load, sizing, describe(at_capacity, at_load, plan),
-                       tuple(notes))
+    sizing = (
+        size(plan.expected_rps, plan.headroom, capacity_rps, plan.replicas, price, floor=not found)
+        if plan.expected_rps is not None
+        else None
+    )
+    return CostSection(
+        price, plan.replicas, at_capacity, at_load, sizing, describe(at_capacity, at_load, plan), tuple(notes)
+    )
 
 
 def describe(at_capacity: CostFigures | None, at_load: CostFigures | None, plan: CostPlan) -> str:
     """One sentence: the cost per 1M requests at capacity (and at the load run)."""
     if plan.cost_per_hour is None:
         return ""
-    target = f"{plan.replicas} replicas at {money(plan.cost_per_hour)}/h each" if plan.replicas > 1 \
+    target = (
+        f"{plan.replicas} replicas at {money(plan.cost_per_hour)}/h each"
+        if plan.replicas > 1
         else f"{money(plan.cost_per_hour)}/h"
+    )
     parts = []
     if at_capacity is not None:
         bound = "at most " if at_capacity.basis == "capacity_floor" else ""
-        rng = f" (down to {money(at_capacity.per_1m_low)} if the capacity is nearer the rate that failed)" \
-            if at_capacity.per_1m_low is not None and at_capacity.per_1m_low < at_capacity.per_1m * 0.995 else ""
-        parts.append(f"{bound}{money(at_capacity.per_1m)} per 1M requests at capacity "
-                     f"({_num(at_capacity.rps)} req/s){rng}")
+        rng = (
+            f" (down to {money(at_capacity.per_1m_low)} if the capacity is nearer the rate that failed)"
+            if at_capacity.per_1m_low is not None and at_capacity.per_1m_low < at_capacity.per_1m * 0.995
+            else ""
+        )
+        parts.append(
+            f"{bound}{money(at_capacity.per_1m)} per 1M requests at capacity ({_num(at_capacity.rps)} req/s){rng}"
+        )
         if at_capacity.per_1m_output_tokens is not None:
             parts.append(f"{bound}{money(at_capacity.per_1m_output_tokens)} per 1M output tokens at capacity")
     if at_load is not None:
@@ -189,5 +238,3 @@ def _num(value: float) -> str:
 
 def _pct(value: float) -> str:
     return f"{100 * value:g}%"
-
-

@@ -22,11 +22,14 @@ def cost_plan(pick: Callable[..., Any], gates: Sequence[GateSpec]) -> CostPlan:
         cost_per_hour=parse_positive("--cost-per-hour", price) if price is not None else None,
         replicas=int(parse_positive("--replicas", pick("replicas", 1), integer=True)),
         expected_rps=parse_positive("--expected-rps", expected) if expected is not None else None,
-        headroom=parse_percent("--headroom", pick("headroom", f"{100 * DEFAULT_HEADROOM:g}%")))
+        headroom=parse_percent("--headroom", pick("headroom", f"{100 * DEFAULT_HEADROOM:g}%")),
+    )
     for gate in gates:
         if gate.metric.startswith("cost.") and plan.cost_per_hour is None:
-            raise UsageError(f"bad --slo {gate.name}: a cost gate needs the price of one instance, "
-                             "--cost-per-hour PRICE (e.g. --cost-per-hour 3.20)")
+            raise UsageError(
+                f"bad --slo {gate.name}: a cost gate needs the price of one instance, "
+                "--cost-per-hour PRICE (e.g. --cost-per-hour 3.20)"
+            )
         if gate.metric.startswith("sizing.") and plan.expected_rps is None:
             raise UsageError(f"bad --slo {gate.name}: a replica gate needs the load to size for, --expected-rps R")
     return plan

@@ -84,10 +84,10 @@ def run(quiet: bool, config: str | None, dry_run: bool, **flags: Any) -> None:
     _fail_or_exit(lambda: _run(flags, config, quiet, command="run", dry_run=dry_run))
 
 
-
-
-@cli.command(help="""The CI smoke-test stage: preflight, a short load at the expected rate (--rate),
-no saturation search; the same outputs and exit codes as `run`, in about 15 s by default.""")
+@cli.command(
+    help="""The CI smoke-test stage: preflight, a short load at the expected rate (--rate),
+no saturation search; the same outputs and exit codes as `run`, in about 15 s by default."""
+)
 @_options("smoke")
 def smoke(quiet: bool, config: str | None, dry_run: bool, **flags: Any) -> None:
     _fail_or_exit(lambda: _run(flags, config, quiet, command="smoke", profile=SMOKE_PROFILE, dry_run=dry_run))
@@ -95,8 +95,17 @@ def smoke(quiet: bool, config: str | None, dry_run: bool, **flags: Any) -> None:
 
 @cli.command()
 @_options("demo")
-def demo(serve: bool, port: str | None, service_ms: str | None, concurrency: str | None,
-         model_version: str | None, duration: str | None, rate: str | None, out: str | None, quiet: bool) -> None:
+def demo(
+    serve: bool,
+    port: str | None,
+    service_ms: str | None,
+    concurrency: str | None,
+    model_version: str | None,
+    duration: str | None,
+    rate: str | None,
+    out: str | None,
+    quiet: bool,
+) -> None:
     """Run the whole pipeline against the bundled demo model server and show the report."""
     from benchbox.demo.profile import demo_options, serve_forever, start_demo
 
@@ -105,8 +114,10 @@ def demo(serve: bool, port: str | None, service_ms: str | None, concurrency: str
         if serve:
             _say(f"serving the demo model on http://127.0.0.1:{port or 8000} (Ctrl-C to stop)")
             return serve_forever(options, port)
-        _say(f"starting the demo model server ({options.model_version}, "
-             f"{options.service_ms:g} ms service time, {options.concurrency} at once)")
+        _say(
+            f"starting the demo model server ({options.model_version}, "
+            f"{options.service_ms:g} ms service time, {options.concurrency} at once)"
+        )
         with start_demo(options) as (server, flags):
             _say(f"demo server ready at {server.url}")
             flags.update({k: v for k, v in {"duration": duration, "rate": rate, "out": out}.items() if v})
@@ -198,8 +209,9 @@ def _compare(results: tuple[str, ...], flags: Mapping[str, Any], quiet: bool) ->
         from benchbox.compare.saved import compare_results
 
         base, cand = (result_io.load(p) for p in request.saved)
-        comparison = compare_results(base, cand, request.settings, request.gates,
-                                     sources=(str(request.saved[0]), str(request.saved[1])))
+        comparison = compare_results(
+            base, cand, request.settings, request.gates, sources=(str(request.saved[0]), str(request.saved[1]))
+        )
     else:
         from benchbox.compare.live import run_live
 
@@ -208,8 +220,9 @@ def _compare(results: tuple[str, ...], flags: Mapping[str, Any], quiet: bool) ->
         from benchbox.interrupts import catching
 
         with catching():
-            outcome = run_live(request.baseline, request.candidate, request.live, request.settings,
-                               request.gates, request.out_dir, say)
+            outcome = run_live(
+                request.baseline, request.candidate, request.live, request.settings, request.gates, request.out_dir, say
+            )
         comparison = outcome.comparison
         click.echo(f"baseline result: {outcome.baseline_json}")
         click.echo(f"candidate result: {outcome.candidate_json}")
@@ -219,8 +232,11 @@ def _compare(results: tuple[str, ...], flags: Mapping[str, Any], quiet: bool) ->
     click.echo(f"compare: {files.document}")
     if request.saved is None and outcome.interrupted:  # written first: nothing measured is lost
         return ExitCode.TERMINATED if outcome.interrupted == "SIGTERM" else ExitCode.INTERRUPTED
-    return ExitCode.GATE_FAILED if comparison.verdict == "fail" else (
-        ExitCode.USAGE if comparison.verdict == "error" else ExitCode.PASS)
+    return (
+        ExitCode.GATE_FAILED
+        if comparison.verdict == "fail"
+        else (ExitCode.USAGE if comparison.verdict == "error" else ExitCode.PASS)
+    )
 
 
 def _print_comparison(c: Any) -> None:
@@ -236,13 +252,17 @@ def _print_comparison(c: Any) -> None:
         click.echo("  latency and throughput: not compared (no load measured on both sides)")
     for m in (m for m in c.metrics if m.verdict != "not measured"):
         note = "" if m.stable else "  (unstable: too little data)"
-        click.echo(f"  {metric_label(m.name):>10}: {show_value(m, m.baseline)} -> {show_value(m, m.candidate)}  "
-                   f"{show_change(m)}  [{show_ci(m)}]  {m.verdict}{note}")
+        click.echo(
+            f"  {metric_label(m.name):>10}: {show_value(m, m.baseline)} -> {show_value(m, m.candidate)}  "
+            f"{show_change(m)}  [{show_ci(m)}]  {m.verdict}{note}"
+        )
     s = c.shadow
     if s is not None:
         agreement = "n/a" if s.agreement is None else f"{100 * s.agreement:.2f}%"
-        click.echo(f"  shadow: {agreement} of {s.compared} answers agree"
-                   + ("; output distribution SHIFTED" if s.shifted else "; no distribution shift"))
+        click.echo(
+            f"  shadow: {agreement} of {s.compared} answers agree"
+            + ("; output distribution SHIFTED" if s.shifted else "; no distribution shift")
+        )
     if "eval" in c.sections:
         from benchbox.report.evaluation import versus_headline
 
@@ -256,8 +276,14 @@ def _print_comparison(c: Any) -> None:
         click.echo(f"  [{mark}] {gate.name}: {gate.detail}")
 
 
-def _run(flags: Mapping[str, Any], config: str | None, quiet: bool, command: str,
-         profile: Mapping[str, Any] | None = None, dry_run: bool = False) -> ExitCode:
+def _run(
+    flags: Mapping[str, Any],
+    config: str | None,
+    quiet: bool,
+    command: str,
+    profile: Mapping[str, Any] | None = None,
+    dry_run: bool = False,
+) -> ExitCode:
     from benchbox import engine
     from benchbox.profiles import plan_for
 
@@ -269,9 +295,13 @@ def _run(flags: Mapping[str, Any], config: str | None, quiet: bool, command: str
         click.echo(json.dumps(plan.redacted(), indent=2))
         return ExitCode.PASS
     engine.prepare_out_dir(plan.out_dir)
-    what = (f"locustfile {plan.load.scenario} against {plan.target}" if plan.load.scenario
-            else f"{plan.request.method} {plan.target}" if plan.method_given or plan.request.bodies
-            else f"{plan.target} (method: from its contract, else GET)")
+    what = (
+        f"locustfile {plan.load.scenario} against {plan.target}"
+        if plan.load.scenario
+        else f"{plan.request.method} {plan.target}"
+        if plan.method_given or plan.request.bodies
+        else f"{plan.target} (method: from its contract, else GET)"
+    )
     _say(f"benchbox {__version__}: {what} (seed {plan.seed})")
     from benchbox.console import Console
 
@@ -303,17 +333,21 @@ def _print_result(result: Result, plan: Plan, written: Written) -> None:
     phase = result.main_phase
     if phase is not None:
         lat = phase.latency_ms
-        click.echo(f"  {phase.requests} requests, {phase.throughput_rps:.1f} req/s, "
-                   f"errors {100 * phase.error_rate:.2f}%")
+        click.echo(
+            f"  {phase.requests} requests, {phase.throughput_rps:.1f} req/s, errors {100 * phase.error_rate:.2f}%"
+        )
         if lat is not None:
-            click.echo(f"  latency p50 {format_ms(lat.p50)}  p95 {format_ms(lat.p95)}  p99 {format_ms(lat.p99)}  "
-                       f"p99.9 {format_ms(lat.p99_9)}  max {format_ms(lat.max)}")
+            click.echo(
+                f"  latency p50 {format_ms(lat.p50)}  p95 {format_ms(lat.p95)}  p99 {format_ms(lat.p99)}  "
+                f"p99.9 {format_ms(lat.p99_9)}  max {format_ms(lat.max)}"
+            )
         lost = [w for w in phase.workers if w.state != "ok"]
         if phase.workers:
             click.echo(f"  {len(phase.workers)} workers" + (f", {len(lost)} lost" if lost else ""))
         for w in lost:
-            click.echo(f"  warning: worker {w.index} lost: {w.detail}; "
-                       f"its {w.requests} requests up to then are counted")
+            click.echo(
+                f"  warning: worker {w.index} lost: {w.detail}; its {w.requests} requests up to then are counted"
+            )
         for reason in phase.generator.reasons:
             click.echo(f"  warning: {reason}: these figures describe the generator, not the target")
     if result.evaluation is not None:
@@ -331,9 +365,11 @@ def _print_result(result: Result, plan: Plan, written: Written) -> None:
         if result.saturation.overload is not None:
             click.echo(f"  past capacity: {result.saturation.overload.grade}: {result.saturation.overload.finding}")
     if result.cost is not None:
-        for label, line in (("cost", result.cost.statement),
-                            ("expected load", result.cost.sizing.statement if result.cost.sizing else ""),
-                            *(("cost note", n) for n in result.cost.notes)):
+        for label, line in (
+            ("cost", result.cost.statement),
+            ("expected load", result.cost.sizing.statement if result.cost.sizing else ""),
+            *(("cost note", n) for n in result.cost.notes),
+        ):
             if line:
                 click.echo(f"  {label}: {line}")
     for warning in written.warnings:
@@ -359,8 +395,9 @@ def _fail_or_exit(action: Callable[[], ExitCode]) -> NoReturn:
     except Exception as exc:  # a bug in benchbox: one line for the user, the traceback on request
         if os.environ.get("BENCHBOX_DEBUG"):
             raise
-        click.echo(f"benchbox: internal error: {type(exc).__name__}: {exc} "
-                   "(set BENCHBOX_DEBUG=1 for the traceback)", err=True)
+        click.echo(
+            f"benchbox: internal error: {type(exc).__name__}: {exc} (set BENCHBOX_DEBUG=1 for the traceback)", err=True
+        )
         code = ExitCode.USAGE
     sys.exit(int(code))
 
@@ -373,8 +410,11 @@ def main(argv: list[str] | None = None) -> NoReturn:
         click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
         sys.exit(int(ExitCode.USAGE))
     except click.UsageError as exc:
-        hint = (f" (see 'benchbox {exc.ctx.info_name} --help')" if exc.ctx and exc.ctx.info_name != "benchbox"
-                else " (see 'benchbox --help')")
+        hint = (
+            f" (see 'benchbox {exc.ctx.info_name} --help')"
+            if exc.ctx and exc.ctx.info_name != "benchbox"
+            else " (see 'benchbox --help')"
+        )
         click.echo(f"benchbox: error: {exc.format_message()}{hint}", err=True)
         sys.exit(int(ExitCode.USAGE))
     except click.exceptions.Abort:

@@ -30,8 +30,7 @@ def check_config_type(path: str, key: str, value: Any) -> None:
     if not shape.fits(value):
         expected = shape.expected + (f" like {key} = {option.example}" if option.example else "")
         shown = f" {_clip_value(value)}" if shape.echo and not option.secret else ""  # it may hold a secret
-        raise ConfigError(f"bad config {path!r}: key {key!r} is {type(value).__name__}{shown}; "
-                          f"expected {expected}")
+        raise ConfigError(f"bad config {path!r}: key {key!r} is {type(value).__name__}{shown}; expected {expected}")
 
 
 def _clip_value(value: Any) -> str:

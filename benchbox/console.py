@@ -61,9 +61,11 @@ class Console:
         share = f" ({100 * self.errors / self.requests:.2f}%)" if self.requests else ""
         clock = f"{t:>4}s" + (f" / {self.duration_s:g}s" if self.duration_s else "")
         workers = f"  workers {d['workers']}" if d.get("workers") else ""
-        return (f"{clock}  {d.get('requests', 0):>6} req/s  P95 {_ms(d.get('p95'))} (so far {_ms(so_far)})  "
-                f"errors {self.errors}{share}  in flight {d.get('in_flight', 0)}  cpu {d.get('cpu_percent', 0):.0f}%"
-                f"{workers}")
+        return (
+            f"{clock}  {d.get('requests', 0):>6} req/s  P95 {_ms(d.get('p95'))} (so far {_ms(so_far)})  "
+            f"errors {self.errors}{share}  in flight {d.get('in_flight', 0)}  cpu {d.get('cpu_percent', 0):.0f}%"
+            f"{workers}"
+        )
 
     def _live_update(self, text: str) -> None:
         from rich.live import Live
@@ -71,8 +73,7 @@ class Console:
 
         line = Text(f"{self.phase}  ", style="bold") + Text(text)
         if self.live is None:
-            self.live = Live(line, refresh_per_second=4, transient=True, redirect_stdout=False,
-                             redirect_stderr=False)
+            self.live = Live(line, refresh_per_second=4, transient=True, redirect_stdout=False, redirect_stderr=False)
             self.live.start()
         else:
             self.live.update(line)

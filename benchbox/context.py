@@ -103,9 +103,14 @@ class RunContext:
         e = self.effective
         headers = {n: (REDACTED if is_secret_header(n) else v) for n, v in e.request.headers}
         return {
-            "stages": list(self.ran), "adapter": self.adapter.name, "target": e.target,
-            "method": e.request.method, "headers": headers, "bodies": len(e.request.bodies),
-            "bodies_from": self.inputs, "body_example": e.redacted()["body_example"],
+            "stages": list(self.ran),
+            "adapter": self.adapter.name,
+            "target": e.target,
+            "method": e.request.method,
+            "headers": headers,
+            "bodies": len(e.request.bodies),
+            "bodies_from": self.inputs,
+            "body_example": e.redacted()["body_example"],
             "gates": [g.name for g in e.gates],
             "model": e.chat.model if e.llm is not None else None,
         }

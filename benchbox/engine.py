@@ -74,6 +74,10 @@ def write_outputs(result: Result, out_dir: Path) -> Written:
 
     path = save(result, out_dir / "result.json")
     files = render_all(result, out_dir)
-    return Written(result_json=path, report_html=files.html, summary_md=files.markdown,
-                   junit_xml=files.junit, warnings=files.warnings)
-
+    return Written(
+        result_json=path,
+        report_html=files.html,
+        summary_md=files.markdown,
+        junit_xml=files.junit,
+        warnings=files.warnings,
+    )

@@ -17,8 +17,12 @@ from benchbox.result import Machine
 
 def machine() -> Machine:
     return Machine(
-        hostname=socket.gethostname(), platform=platform.platform(), python=platform.python_version(),
-        cpu_count=os.cpu_count() or 1, cpu_model=_cpu_model(), memory_gb=_memory_gb(),
+        hostname=socket.gethostname(),
+        platform=platform.platform(),
+        python=platform.python_version(),
+        cpu_count=os.cpu_count() or 1,
+        cpu_model=_cpu_model(),
+        memory_gb=_memory_gb(),
     )
 
 
@@ -28,8 +32,9 @@ def commit(cwd: Path | None = None) -> str | None:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=2)
         if head.returncode != 0:
             return None
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
-                               capture_output=True, text=True, timeout=2)
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd, capture_output=True, text=True, timeout=2
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")

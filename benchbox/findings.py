@@ -109,7 +109,7 @@ def secret_values(headers: Mapping[str, str]) -> tuple[str, ...]:
         found.append(value)
         for scheme in _AUTH_SCHEMES:
             if value.startswith(scheme) and len(value) > len(scheme):
-                found.append(value[len(scheme):])
+                found.append(value[len(scheme) :])
     # Longest first, so a whole "Bearer x" goes before its "x".
     return tuple(sorted({v for v in found if len(v) >= 4}, key=len, reverse=True))
 
@@ -124,8 +124,13 @@ def truncate(text: str, limit: int) -> tuple[str, bool]:
     return (text, False) if len(text) <= limit else (text[:limit], True)
 
 
-def curl_line(method: str, url: str, headers: Mapping[str, str], body: str | bytes | None,
-              secret_headers: Mapping[str, str] | None = None) -> str:
+def curl_line(
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    body: str | bytes | None,
+    secret_headers: Mapping[str, str] | None = None,
+) -> str:
     """A shell line that replays the request. Secret headers read their value from the
     environment: `secret_headers` maps a header name to the variable to use (e.g. the user's
     --api-key-env), else `env_name_for(name)`. Everything else is quoted with shlex."""
@@ -157,24 +162,59 @@ def finding_id(kind: str, rule: str, pointer: str, method: str, path: str) -> st
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
-def build_finding(*, kind: str, severity: Severity, rule: str, message: str, method: str, url: str,
-                  headers: Mapping[str, str], body: str | None, status: int | None = None,
-                  content_type: str | None = None, response_body: bytes | str | None = None,
-                  pointer: str = "", detail: str = "", minimal: bool = False, error: str | None = None,
-                  secret_headers: Mapping[str, str] | None = None, basis: str = "") -> Finding:
+def build_finding(
+    *,
+    kind: str,
+    severity: Severity,
+    rule: str,
+    message: str,
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    body: str | None,
+    status: int | None = None,
+    content_type: str | None = None,
+    response_body: bytes | str | None = None,
+    pointer: str = "",
+    detail: str = "",
+    minimal: bool = False,
+    error: str | None = None,
+    secret_headers: Mapping[str, str] | None = None,
+    basis: str = "",
+) -> Finding:
     """The one place a Finding is made from live data, so redaction cannot be forgotten."""
     secrets = secret_values(headers)
     raw = response_body.decode("utf-8", "replace") if isinstance(response_body, bytes) else (response_body or "")
     shown, cut = truncate(scrub(raw, secrets), RESPONSE_BODY_LIMIT)
     req_body, req_cut = (None, False) if body is None else truncate(scrub(body, secrets), REQUEST_BODY_LIMIT)
-    request = FindingRequest(method=method.upper(), url=scrub(url, secrets), path=urlsplit(url).path or "/",
-                             headers=redact_headers(headers), body=req_body, body_truncated=req_cut)
-    response = FindingResponse(status=status, content_type=content_type, body=shown, truncated=cut,
-                               error=scrub(error, secrets) if error else None)
-    return Finding(kind=kind, severity=severity, rule=rule, message=scrub(message, secrets),
-                   request=request, response=response,
-                   curl=curl_line(method, url, headers, body, secret_headers),
-                   pointer=pointer, detail=scrub(detail, secrets), minimal=minimal, basis=scrub(basis, secrets))
+    request = FindingRequest(
+        method=method.upper(),
+        url=scrub(url, secrets),
+        path=urlsplit(url).path or "/",
+        headers=redact_headers(headers),
+        body=req_body,
+        body_truncated=req_cut,
+    )
+    response = FindingResponse(
+        status=status,
+        content_type=content_type,
+        body=shown,
+        truncated=cut,
+        error=scrub(error, secrets) if error else None,
+    )
+    return Finding(
+        kind=kind,
+        severity=severity,
+        rule=rule,
+        message=scrub(message, secrets),
+        request=request,
+        response=response,
+        curl=curl_line(method, url, headers, body, secret_headers),
+        pointer=pointer,
+        detail=scrub(detail, secrets),
+        minimal=minimal,
+        basis=scrub(basis, secrets),
+    )
 
 
 def group_key(f: Finding) -> tuple[str, str, str, str]:

@@ -88,8 +88,9 @@ def check_locustfile(path: Path, shown: str) -> None:
     try:
         tree = ast.parse(path.read_bytes(), filename=str(path))
     except SyntaxError as exc:
-        raise bad_value("--scenario", shown, f"a locustfile that parses (SyntaxError at line {exc.lineno}: "
-                                             f"{exc.msg})") from None
+        raise bad_value(
+            "--scenario", shown, f"a locustfile that parses (SyntaxError at line {exc.lineno}: {exc.msg})"
+        ) from None
     except (OSError, ValueError) as exc:
         raise bad_value("--scenario", shown, f"a readable Python file ({exc})") from None
     for node in ast.walk(tree):
@@ -101,8 +102,9 @@ def check_locustfile(path: Path, shown: str) -> None:
                 name = base.attr if isinstance(base, ast.Attribute) else getattr(base, "id", "")
                 if name.endswith("User"):
                     return
-    raise bad_value("--scenario", shown, "a locustfile defining a User class, like class MyUser(HttpUser): "
-                                         "it has no User class")
+    raise bad_value(
+        "--scenario", shown, "a locustfile defining a User class, like class MyUser(HttpUser): it has no User class"
+    )
 
 
 def bodies(flag: str | None, cfg_value: Any, base_dir: Path) -> list[str]:
@@ -126,8 +128,9 @@ def _parse_body_text(text: str, base_dir: Path) -> list[str]:
         raise bad_value("--body", text, f"a readable UTF-8 file ({getattr(exc, 'strerror', None) or exc})") from None
     if path.suffix.lower() != ".jsonl":
         return [_json_text(f"--body {text}", content)]
-    bodies = [_json_text(f"--body {text} line {i}", line)
-              for i, line in enumerate(content.splitlines(), 1) if line.strip()]
+    bodies = [
+        _json_text(f"--body {text} line {i}", line) for i, line in enumerate(content.splitlines(), 1) if line.strip()
+    ]
     if not bodies:
         raise bad_value("--body", text, "a .jsonl file with at least one JSON value per line")
     return bodies
@@ -181,7 +184,7 @@ def slo_list(value: Any) -> list[str]:
         return [f"{k}={v}" for k, v in value.items()]
     if isinstance(value, list):
         return [str(v) for v in value]
-    raise ConfigError("bad config key 'slo': expected a table like slo = {p95 = \"200ms\", errors = \"1%\"}")
+    raise ConfigError('bad config key \'slo\': expected a table like slo = {p95 = "200ms", errors = "1%"}')
 
 
 def skip(value: Any) -> frozenset[str]:

@@ -42,8 +42,12 @@ _KEYS: dict[str, tuple[str, Op, str, str]] = {
     # replicas the expected load needs (needs --expected-rps): benchbox.capacity.
     "cost_per_1k": ("cost.at_capacity.per_1k", "<=", "cost", "a price per 1,000 requests, like 0.05"),
     "cost_per_1m": ("cost.at_capacity.per_1m", "<=", "cost", "a price per 1M requests, like 50"),
-    "cost_per_1m_tokens": ("cost.at_capacity.per_1m_output_tokens", "<=", "cost",
-                           "a price per 1M output tokens, like 2.50"),
+    "cost_per_1m_tokens": (
+        "cost.at_capacity.per_1m_output_tokens",
+        "<=",
+        "cost",
+        "a price per 1M output tokens, like 2.50",
+    ),
     "replicas": ("sizing.replicas", "<=", "replicas", "a whole number of replicas, like 4"),
 }
 SLO_KEYS = tuple(_KEYS)
@@ -99,8 +103,13 @@ def merge_slos(layers: Iterable[Iterable[str]]) -> tuple[GateSpec, ...]:
     return tuple(gates.values())
 
 
-def judge(specs: Iterable[GateSpec], phase: LoadPhase | None, skipped_reason: str | None = None,
-          capacity_rps: float | None = None, cost: CostSection | None = None) -> tuple[GateResult, ...]:
+def judge(
+    specs: Iterable[GateSpec],
+    phase: LoadPhase | None,
+    skipped_reason: str | None = None,
+    capacity_rps: float | None = None,
+    cost: CostSection | None = None,
+) -> tuple[GateResult, ...]:
     """Judge every gate against the phase; without a phase a gate is 'not checked', not passed.
 
     When the saturation search found a capacity, `min_rps` is judged against it: the question
@@ -112,11 +121,19 @@ def judge(specs: Iterable[GateSpec], phase: LoadPhase | None, skipped_reason: st
             results.append(judge_cost(spec, cost))
         elif spec.metric == "throughput_rps" and capacity_rps is not None:
             passed = capacity_rps >= spec.threshold
-            results.append(GateResult(
-                name=spec.name, metric="saturation.max_sustainable_rps", op=spec.op, threshold=spec.threshold,
-                unit=spec.unit, observed=capacity_rps, passed=passed,
-                detail=f"capacity {_show(capacity_rps, spec.unit)} {'within' if passed else 'breaks'} "
-                       f"{spec.op} {_show(spec.threshold, spec.unit)}"))
+            results.append(
+                GateResult(
+                    name=spec.name,
+                    metric="saturation.max_sustainable_rps",
+                    op=spec.op,
+                    threshold=spec.threshold,
+                    unit=spec.unit,
+                    observed=capacity_rps,
+                    passed=passed,
+                    detail=f"capacity {_show(capacity_rps, spec.unit)} {'within' if passed else 'breaks'} "
+                    f"{spec.op} {_show(spec.threshold, spec.unit)}",
+                )
+            )
         else:
             results.append(_judge_one(spec, phase, skipped_reason))
     return tuple(results)
@@ -124,8 +141,16 @@ def judge(specs: Iterable[GateSpec], phase: LoadPhase | None, skipped_reason: st
 
 def _judge_one(spec: GateSpec, phase: LoadPhase | None, skipped_reason: str | None) -> GateResult:
     def result(observed: float | None, passed: bool | None, detail: str) -> GateResult:
-        return GateResult(name=spec.name, metric=spec.metric, op=spec.op, threshold=spec.threshold,
-                          unit=spec.unit, observed=observed, passed=passed, detail=detail)
+        return GateResult(
+            name=spec.name,
+            metric=spec.metric,
+            op=spec.op,
+            threshold=spec.threshold,
+            unit=spec.unit,
+            observed=observed,
+            passed=passed,
+            detail=detail,
+        )
 
     if phase is None:
         return result(None, None, skipped_reason or "not checked: no load phase ran")
@@ -137,8 +162,9 @@ def _judge_one(spec: GateSpec, phase: LoadPhase | None, skipped_reason: str | No
     if observed is None:
         return result(None, False, "no request got an answer, so there is nothing to measure")
     passed = observed <= spec.threshold if spec.op == "<=" else observed >= spec.threshold
-    detail = (f"{_show(observed, spec.unit)} {'within' if passed else 'breaks'} "
-              f"{spec.op} {_show(spec.threshold, spec.unit)}")
+    detail = (
+        f"{_show(observed, spec.unit)} {'within' if passed else 'breaks'} {spec.op} {_show(spec.threshold, spec.unit)}"
+    )
     if phase.generator.limited and spec.unit != "ratio":
         detail += " (generator-limited: this figure may describe the generator, not the target)"
     if phase.partial:
@@ -162,16 +188,26 @@ def judge_cost(spec: GateSpec, cost: CostSection | None) -> GateResult:
     """A cost gate on the cost at capacity, a replica gate on the sizing. When the capacity is only a
     floor (the generator or the budget stopped the search first), the figure is an upper bound:
     within the threshold it passes; beyond it, it says nothing (not checked): the capacity may be higher."""
+
     def result(observed: float | None, passed: bool | None, detail: str) -> GateResult:
-        return GateResult(name=spec.name, metric=spec.metric, op=spec.op, threshold=spec.threshold,
-                          unit=spec.unit, observed=observed, passed=passed, detail=detail)
+        return GateResult(
+            name=spec.name,
+            metric=spec.metric,
+            op=spec.op,
+            threshold=spec.threshold,
+            unit=spec.unit,
+            observed=observed,
+            passed=passed,
+            detail=detail,
+        )
 
     limit = f"{spec.op} {_show(spec.threshold, spec.unit)}"
     if spec.metric.startswith("sizing."):
         sizing = cost.sizing if cost is not None else None
         if sizing is None or sizing.replicas is None:
-            return result(None, None,
-                          "not checked: " + (sizing.statement if sizing else "no expected load to size for"))
+            return result(
+                None, None, "not checked: " + (sizing.statement if sizing else "no expected load to size for")
+            )
         observed, upper = float(sizing.replicas), sizing.at_most
         shown = f"{sizing.replicas} replicas for {sizing.expected_rps:g} req/s with {100 * sizing.headroom:g}% headroom"
     else:
@@ -180,14 +216,22 @@ def judge_cost(spec: GateSpec, cost: CostSection | None) -> GateResult:
         if figures is None or value is None:
             at_load = getattr(cost.at_load, spec.metric.rsplit(".", 1)[1], None) if cost and cost.at_load else None
             seen = f"; at the load run it is {_show(at_load, spec.unit)}" if at_load is not None else ""
-            return result(None, None, "not checked: no capacity within the SLO was measured (the saturation "
-                                      f"search did not run or nothing held){seen}")
+            return result(
+                None,
+                None,
+                "not checked: no capacity within the SLO was measured (the saturation "
+                f"search did not run or nothing held){seen}",
+            )
         observed, upper = float(value), figures.basis == "capacity_floor"
         shown = f"{_show(observed, spec.unit)} at {figures.rps:g} req/s"
     passed = observed <= spec.threshold
     if upper and not passed:
-        return result(observed, None, f"not checked: at most {shown} (the capacity is a floor: the search stopped "
-                                      f"before the target failed), which cannot show whether it is within {limit}")
+        return result(
+            observed,
+            None,
+            f"not checked: at most {shown} (the capacity is a floor: the search stopped "
+            f"before the target failed), which cannot show whether it is within {limit}",
+        )
     return result(observed, passed, f"{'at most ' if upper else ''}{shown} {'within' if passed else 'breaks'} {limit}")
 
 
@@ -222,24 +266,41 @@ def _show(value: float, unit: str) -> str:
     return f"{value:g} {unit}"
 
 
-def _findings_gate(name: str, metric: str, findings: Sequence[Finding], accepted: Sequence[Finding],
-                   label: Callable[[Finding], str], clean: str, tail: str = "") -> GateResult:
+def _findings_gate(
+    name: str,
+    metric: str,
+    findings: Sequence[Finding],
+    accepted: Sequence[Finding],
+    label: Callable[[Finding], str],
+    clean: str,
+    tail: str = "",
+) -> GateResult:
     """Any high or medium finding fails; accepted ones (--accept) and low-severity ones (advice,
     such as an unversioned path) are shown but never fail the gate."""
     blocking = [f for f in findings if f.severity != "low"]
     advice = len(findings) - len(blocking)
     extra = (f"; {len(accepted)} accepted" if accepted else "") + (
-        f"; {advice} low-severity (advice)" if advice else "")
+        f"; {advice} low-severity (advice)" if advice else ""
+    )
     if not blocking:
         return _findings_result(name, metric, 0.0, True, f"{clean}{extra}")
     kinds = ", ".join(sorted({label(f) for f in blocking}))
-    return _findings_result(name, metric, float(len(blocking)), False,
-                            f"{len(blocking)} findings ({kinds}){extra}{tail}")
+    return _findings_result(
+        name, metric, float(len(blocking)), False, f"{len(blocking)} findings ({kinds}){extra}{tail}"
+    )
 
 
 def _findings_result(name: str, metric: str, observed: float | None, passed: bool | None, detail: str) -> GateResult:
-    return GateResult(name=name, metric=metric, op="<=", threshold=0.0, unit="findings",
-                      observed=observed, passed=passed, detail=detail)
+    return GateResult(
+        name=name,
+        metric=metric,
+        op="<=",
+        threshold=0.0,
+        unit="findings",
+        observed=observed,
+        passed=passed,
+        detail=detail,
+    )
 
 
 def contract_gate(section: ContractSection | None, skipped_reason: str) -> GateResult:
@@ -247,8 +308,14 @@ def contract_gate(section: ContractSection | None, skipped_reason: str) -> GateR
     if section is None or section.skipped:
         why = skipped_reason if section is None else f"not checked: {section.skipped}"
         return _findings_result("contract", "contract.violations", None, None, why)
-    return _findings_gate("contract", "contract.violations", section.violations, section.accepted,
-                          lambda f: f.rule, f"{section.requests} requests, no finding")
+    return _findings_gate(
+        "contract",
+        "contract.violations",
+        section.violations,
+        section.accepted,
+        lambda f: f.rule,
+        f"{section.requests} requests, no finding",
+    )
 
 
 def adversarial_gate(section: AdversarialSection | None, skipped_reason: str) -> GateResult:
@@ -257,5 +324,12 @@ def adversarial_gate(section: AdversarialSection | None, skipped_reason: str) ->
         why = skipped_reason if section is None else f"not checked: {section.skipped}"
         return _findings_result("adversarial", "adversarial.findings", None, None, why)
     tail = "; the target was not healthy afterwards" if section.healthy_after is False else ""
-    return _findings_gate("adversarial", "adversarial.findings", section.findings, section.accepted,
-                          lambda f: f.kind, f"{section.cases} malformed or hostile inputs, no finding", tail)
+    return _findings_gate(
+        "adversarial",
+        "adversarial.findings",
+        section.findings,
+        section.accepted,
+        lambda f: f.kind,
+        f"{section.cases} malformed or hostile inputs, no finding",
+        tail,
+    )

@@ -88,8 +88,9 @@ def _moments(histogram: HdrHistogram) -> tuple[float, float]:
     counts = np.ctypeslib.as_array(histogram.counts)
     nonzero = np.nonzero(counts)[0]
     weights = counts[nonzero].astype(np.float64)
-    values = np.array([_median_equivalent(histogram, histogram.get_value_from_index(int(i))) for i in nonzero],
-                      dtype=np.float64)
+    values = np.array(
+        [_median_equivalent(histogram, histogram.get_value_from_index(int(i))) for i in nonzero], dtype=np.float64
+    )
     total = weights.sum()
     mean = float((values * weights).sum() / total)
     stdev = float(np.sqrt((weights * (values - mean) ** 2).sum() / total))

@@ -40,8 +40,9 @@ BOOL = Shape((bool,), "true or false", booleans=True)
 LIST = Shape((str, list), "a list")
 TABLE = Shape((dict,), "a table", echo=False)
 TABLE_OR_LIST = Shape((dict, list), "a table")
-JSON = Shape((str, dict, list, int, float, bool), 'JSON as TOML, or "@file.json"', booleans=True,
-             scalar_items=False, echo=False)
+JSON = Shape(
+    (str, dict, list, int, float, bool), 'JSON as TOML, or "@file.json"', booleans=True, scalar_items=False, echo=False
+)
 
 
 def duration(flag: str, value: Any) -> float:

@@ -144,8 +144,7 @@ def start(plan: Plan, command: str = "run", observer: Observer | None = None) ->
     return RunContext(plan, command, observer or ignore, adapter=initial(plan))
 
 
-def run(plan: Plan, command: str = "run", observer: Observer | None = None,
-        stages: Sequence[Stage] = RUN) -> Result:
+def run(plan: Plan, command: str = "run", observer: Observer | None = None, stages: Sequence[Stage] = RUN) -> Result:
     """Run the stages and return the Result; an interruption ends the run early, not badly."""
     from benchbox.load.process import GeneratorSession  # process management only: no Locust here
     from benchbox.outputs.fanout import open_outputs
@@ -207,18 +206,39 @@ def assemble(ctx: RunContext, covered: Collection[str]) -> Result:
 
         judged += judge_evaluation(plan.evaluation.gates, ctx.evaluation, _unchecked(ctx, "eval"))
     verdict: Verdict = "error" if problems else ("fail" if any(g.passed is False for g in judged) else "pass")
-    return scrub_result(plan.request.headers, Result(
-        benchbox_version=__version__, started_at=ctx.started, finished_at=now(), command=ctx.command,
-        plan=plan.redacted(), ran=ctx.ran_section(),
-        target=Target(url=effective.target, protocol=ctx.adapter.protocol(ctx), label=plan.label,
-                      model_version=ctx.model_version),
-        verdict=verdict, gates=judged, machine=evidence.machine(), seed=plan.seed, preflight=ctx.preflight,
-        contract=ctx.contract, adversarial=ctx.adversarial, saturation=ctx.saturation, evaluation=ctx.evaluation,
-        cost=cost,
-        load=LoadSection(phases=tuple(phases)) if phases else None, commit=evidence.commit(),
-        partial=ctx.interrupted is not None or any(p.partial for p in phases), interrupted=ctx.interrupted,
-        problems=tuple(problems), notes=tuple(ctx.notes),
-    ))
+    return scrub_result(
+        plan.request.headers,
+        Result(
+            benchbox_version=__version__,
+            started_at=ctx.started,
+            finished_at=now(),
+            command=ctx.command,
+            plan=plan.redacted(),
+            ran=ctx.ran_section(),
+            target=Target(
+                url=effective.target,
+                protocol=ctx.adapter.protocol(ctx),
+                label=plan.label,
+                model_version=ctx.model_version,
+            ),
+            verdict=verdict,
+            gates=judged,
+            machine=evidence.machine(),
+            seed=plan.seed,
+            preflight=ctx.preflight,
+            contract=ctx.contract,
+            adversarial=ctx.adversarial,
+            saturation=ctx.saturation,
+            evaluation=ctx.evaluation,
+            cost=cost,
+            load=LoadSection(phases=tuple(phases)) if phases else None,
+            commit=evidence.commit(),
+            partial=ctx.interrupted is not None or any(p.partial for p in phases),
+            interrupted=ctx.interrupted,
+            problems=tuple(problems),
+            notes=tuple(ctx.notes),
+        ),
+    )
 
 
 def _unchecked(ctx: RunContext, stage: str) -> str:

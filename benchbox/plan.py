@@ -137,10 +137,17 @@ class Plan:
         """The steady (or ramp) phase at the plan's level."""
         load = self.load
         return PhaseSpec(
-            name="ramp" if load.ramp else name, mode=load.mode, duration_s=load.duration_s,
-            request=self.request, rate=load.rate, arrival=load.arrival, users=load.users,
-            connections=load.connections, seed=self.seed,
-            ramp_from=(0.0 if load.mode == "open" else 1.0) if load.ramp else None, scenario=load.scenario,
+            name="ramp" if load.ramp else name,
+            mode=load.mode,
+            duration_s=load.duration_s,
+            request=self.request,
+            rate=load.rate,
+            arrival=load.arrival,
+            users=load.users,
+            connections=load.connections,
+            seed=self.seed,
+            ramp_from=(0.0 if load.mode == "open" else 1.0) if load.ramp else None,
+            scenario=load.scenario,
             chat=self.llm,
         )
 
@@ -155,10 +162,16 @@ class Plan:
         phases = []
         for i, level in enumerate(load.steps, 1):
             unit = "req/s" if load.mode == "open" else "users"
-            phases.append(dataclasses.replace(
-                base, name=f"step {i}: {level:g} {unit}", duration_s=step_s, seed=self.seed + i,
-                rate=level if load.mode == "open" else None,
-                users=int(level) if load.mode == "closed" else None))
+            phases.append(
+                dataclasses.replace(
+                    base,
+                    name=f"step {i}: {level:g} {unit}",
+                    duration_s=step_s,
+                    seed=self.seed + i,
+                    rate=level if load.mode == "open" else None,
+                    users=int(level) if load.mode == "closed" else None,
+                )
+            )
         return RunSpec(tuple(phases), w.local, w.expect, w.bind, w.port)
 
     def _body_example(self) -> str | None:
@@ -177,9 +190,15 @@ class Plan:
         table: every credential and secret option replaced, nothing else hidden."""
         from benchbox.options import recorded
 
-        return recorded(self, {"load.mode": self.load.mode, "body_example": self._body_example(),
-                               "chat.prompt_count": len(self.chat.prompts),
-                               "cost": dataclasses.asdict(self.cost)})
+        return recorded(
+            self,
+            {
+                "load.mode": self.load.mode,
+                "body_example": self._body_example(),
+                "chat.prompt_count": len(self.chat.prompts),
+                "cost": dataclasses.asdict(self.cost),
+            },
+        )
 
 
 def read_config(path: str | Path) -> dict[str, Any]:
@@ -201,8 +220,12 @@ def read_config(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def build_plan(flags: Mapping[str, Any], config: Mapping[str, Any] | None = None,
-               env: Mapping[str, str] | None = None, now: datetime | None = None) -> Plan:
+def build_plan(
+    flags: Mapping[str, Any],
+    config: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+    now: datetime | None = None,
+) -> Plan:
     """Flags over config over defaults -> one validated Plan. `flags` holds None for 'not given'."""
     env = os.environ if env is None else env
     parse.reject_nul(flags)
@@ -239,8 +262,9 @@ def build_plan(flags: Mapping[str, Any], config: Mapping[str, Any] | None = None
     if api_key_env:
         key = env.get(str(api_key_env))
         if not key:
-            raise bad_value("--api-key-env", api_key_env,
-                            "the name of a set, non-empty environment variable holding the API key")
+            raise bad_value(
+                "--api-key-env", api_key_env, "the name of a set, non-empty environment variable holding the API key"
+            )
         headers["Authorization"] = f"Bearer {key}"
     if bodies and not any(n.lower() == "content-type" for n in headers):
         headers["Content-Type"] = "application/json"
@@ -255,8 +279,9 @@ def build_plan(flags: Mapping[str, Any], config: Mapping[str, Any] | None = None
     user_slos = [*parse.slo_list(cfg.get("slo")), *(flags.get("slo") or ())]
     gates = merge_slos([DEFAULT_SLOS, user_slos])
     slo_given = frozenset(spec.name for spec in merge_slos([user_slos]))
-    workers = WorkerPlan(local=get("workers"), expect=get("expect_workers"), bind=get("master_bind"),
-                         port=get("master_port"))
+    workers = WorkerPlan(
+        local=get("workers"), expect=get("expect_workers"), bind=get("master_bind"), port=get("master_port")
+    )
     contract = _contract_plan(pick, get, base_dir)
     if (workers.local or workers.expect) and load.scenario:
         raise UsageError("bad load: --scenario runs in one process for now; leave out --workers/--expect-workers")
@@ -268,22 +293,49 @@ def build_plan(flags: Mapping[str, Any], config: Mapping[str, Any] | None = None
     out_dir = Path(out) if out else Path("reports") / f"{now:%Y%m%d-%H%M%S}-{label}"
     insecure = get("insecure")
     abort_rate, abort_grace_s = get("abort_on")
-    brakes = Brakes(max_rps=get("max_rps"), max_concurrency=get("max_concurrency"),
-                    abort_error_rate=abort_rate, abort_grace_s=abort_grace_s)
+    brakes = Brakes(
+        max_rps=get("max_rps"),
+        max_concurrency=get("max_concurrency"),
+        abort_error_rate=abort_rate,
+        abort_grace_s=abort_grace_s,
+    )
     return Plan(
-        target=target, label=label, insecure=insecure, brakes=brakes,
-        request=RequestSpec(url=target, method=method, headers=tuple(headers.items()),
-                            bodies=tuple(bodies), timeout_s=timeout_s, insecure=insecure,
-                            max_body_bytes=get("max_body")),
-        load=load, probes=probes, gates=gates, skip=skip, out_dir=out_dir, seed=seed,
-        api_key_env=str(api_key_env) if api_key_env else None, config_path=config_path, workers=workers,
-        contract=contract, method_given=method_given, adversarial=AdversarialPlan(
-            budget_s=get("adversarial_budget"), cases=get("adversarial_cases"),
+        target=target,
+        label=label,
+        insecure=insecure,
+        brakes=brakes,
+        request=RequestSpec(
+            url=target,
+            method=method,
+            headers=tuple(headers.items()),
+            bodies=tuple(bodies),
+            timeout_s=timeout_s,
+            insecure=insecure,
+            max_body_bytes=get("max_body"),
+        ),
+        load=load,
+        probes=probes,
+        gates=gates,
+        skip=skip,
+        out_dir=out_dir,
+        seed=seed,
+        api_key_env=str(api_key_env) if api_key_env else None,
+        config_path=config_path,
+        workers=workers,
+        contract=contract,
+        method_given=method_given,
+        adversarial=AdversarialPlan(
+            budget_s=get("adversarial_budget"),
+            cases=get("adversarial_cases"),
             expect_rate_limit=get("expect_rate_limit"),
-            public_paths=parse.paths("--public-path", pick("public_path"), ())),
+            public_paths=parse.paths("--public-path", pick("public_path"), ()),
+        ),
         saturation_budget_s=get("saturation_budget"),
-        chat=chat_plan(pick, base_dir, gates), slo_given=slo_given,
-        evaluation=eval_plan(pick, base_dir), cost=cost_plan(pick, gates), outputs=get("output"),
+        chat=chat_plan(pick, base_dir, gates),
+        slo_given=slo_given,
+        evaluation=eval_plan(pick, base_dir),
+        cost=cost_plan(pick, gates),
+        outputs=get("output"),
     )
 
 
@@ -301,8 +353,9 @@ def _contract_plan(pick: Any, get: Any, base_dir: Path) -> ContractPlan:
             if not candidate.is_absolute() and not candidate.exists() and (base_dir / candidate).exists():
                 candidate = base_dir / candidate
         except OSError as exc:  # a name too long for the file system, say
-            raise bad_value(f"--{key.replace('_', '-')}", str(value)[:80],
-                            f"a file path ({exc.strerror or exc})") from None
+            raise bad_value(
+                f"--{key.replace('_', '-')}", str(value)[:80], f"a file path ({exc.strerror or exc})"
+            ) from None
         return str(candidate)
 
     input_schema, output_schema, accept = path("input_schema"), path("output_schema"), path("accept")
@@ -316,10 +369,16 @@ def _contract_plan(pick: Any, get: Any, base_dir: Path) -> ContractPlan:
         check_json_file("--openapi", str(openapi), "an OpenAPI document (JSON) as a URL or a file")
     slow_factor, slow_min_ms = get("slow_input")
     return ContractPlan(
-        slow_factor=slow_factor, slow_min_ms=slow_min_ms,
-        input_schema=input_schema, output_schema=output_schema, openapi=openapi, protocol=protocol,
+        slow_factor=slow_factor,
+        slow_min_ms=slow_min_ms,
+        input_schema=input_schema,
+        output_schema=output_schema,
+        openapi=openapi,
+        protocol=protocol,
         cases=get("contract_cases"),
-        tolerance=tol, accept=read_accept(accept) if accept else frozenset(), accept_file=accept,
+        tolerance=tol,
+        accept=read_accept(accept) if accept else frozenset(),
+        accept_file=accept,
         write_accept=pick("write_accept"),
     )
 
@@ -342,13 +401,14 @@ def _load_plan(flags: Mapping[str, Any], cfg: Mapping[str, Any], pick: Any, get:
         given = pick("step_duration")
         step_duration_s = parse_duration("--step-duration", given) if given else duration_s / len(steps)
         duration_s = step_duration_s * len(steps)
-    shape: dict[str, Any] = {"ramp": ramp, "steps": steps, "step_duration_s": step_duration_s,
-                             "scenario": parse.scenario_path(scenario, base_dir) if scenario else None}
+    shape: dict[str, Any] = {
+        "ramp": ramp,
+        "steps": steps,
+        "step_duration_s": step_duration_s,
+        "scenario": parse.scenario_path(scenario, base_dir) if scenario else None,
+    }
     if users is not None or scenario:
         n = int(parse_positive("--users", users if users is not None else 1, integer=True))
         return LoadPlan("closed", None, n, arrival, duration_s, connections, **shape)
     r = parse_positive("--rate", rate if rate is not None else DEFAULT_RATE)
     return LoadPlan("open", r, None, arrival, duration_s, connections, **shape)
-
-
-

@@ -17,8 +17,14 @@ if TYPE_CHECKING:
     from benchbox.plan import Plan
 
 # The CI profile: a short load at the expected rate, no saturation search; about 15 s against the demo.
-SMOKE_PROFILE: Mapping[str, Any] = {"duration": "6s", "ready_timeout": "15s", "skip": ["saturation"],
-                                    "contract_cases": 20, "adversarial_budget": "4s", "adversarial_cases": 40}
+SMOKE_PROFILE: Mapping[str, Any] = {
+    "duration": "6s",
+    "ready_timeout": "15s",
+    "skip": ["saturation"],
+    "contract_cases": 20,
+    "adversarial_budget": "4s",
+    "adversarial_cases": 40,
+}
 PROFILES: Mapping[str, Mapping[str, Any]] = {"smoke": SMOKE_PROFILE}
 
 

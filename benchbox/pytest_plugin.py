@@ -29,15 +29,21 @@ _RUNS = pytest.StashKey["BenchboxRuns"]()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("benchbox")
-    group.addoption("--benchbox-out", metavar="DIR", default=None,
-                    help="Keep the reports of the `benchbox` fixture's runs under DIR, one directory per "
-                         "test (default: pytest's temporary directory).")
+    group.addoption(
+        "--benchbox-out",
+        metavar="DIR",
+        default=None,
+        help="Keep the reports of the `benchbox` fixture's runs under DIR, one directory per "
+        "test (default: pytest's temporary directory).",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "benchbox: a benchbox acceptance test that drives real load at an endpoint (slow); "
-                   "select with -m benchbox, leave out with -m 'not benchbox'.")
+        "markers",
+        "benchbox: a benchbox acceptance test that drives real load at an endpoint (slow); "
+        "select with -m benchbox, leave out with -m 'not benchbox'.",
+    )
 
 
 class BenchboxRuns:
@@ -59,8 +65,9 @@ class BenchboxRuns:
 
         return self._recorded(api.smoke(**self._out(options)))
 
-    def compare(self, baseline_json: str | Path | None = None, candidate_json: str | Path | None = None,
-                **options: Any) -> Comparison:
+    def compare(
+        self, baseline_json: str | Path | None = None, candidate_json: str | Path | None = None, **options: Any
+    ) -> Comparison:
         from benchbox import api
 
         options = self._out(options)

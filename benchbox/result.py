@@ -294,9 +294,12 @@ class Result:
 
     def __repr__(self) -> str:  # short: pytest shows it under a failed `assert result.passed`
         failed = ", ".join(g.name for g in self.failed_gates())
-        return (f"Result(verdict={self.verdict!r}, target={self.target.url!r}"
-                + (f", failed=[{failed}]" if failed else "")
-                + (f", report='{self.report_path}'" if self.report_path is not None else "") + ")")
+        return (
+            f"Result(verdict={self.verdict!r}, target={self.target.url!r}"
+            + (f", failed=[{failed}]" if failed else "")
+            + (f", report='{self.report_path}'" if self.report_path is not None else "")
+            + ")"
+        )
 
 
 def to_dict(value: Any) -> dict[str, Any]:

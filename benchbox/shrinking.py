@@ -39,8 +39,9 @@ class Shrinker(Protocol[T, W]):
     def __call__(self, value: T, fails: Fails[T, W], /) -> Shrunk[T, W]: ...
 
 
-def bisect_prefix(value: T, size: int, take: Callable[[int], T], fails: Fails[T, W],
-                  max_steps: int = 8) -> Shrunk[T, W]:
+def bisect_prefix(
+    value: T, size: int, take: Callable[[int], T], fails: Fails[T, W], max_steps: int = 8
+) -> Shrunk[T, W]:
     """The shortest failing prefix (`take(k)`: the first k items), by bisection: at most
     `max_steps` re-sends. Assumes failing is monotone in the length, which holds when one item
     (or the batch size itself) is the cause."""
@@ -69,7 +70,7 @@ def ddmin(value: str, fails: Fails[str, W]) -> Shrunk[str, W]:
     while len(text) >= 2:
         size = -(-len(text) // n)
         for start in range(0, len(text), size):
-            candidate = text[:start] + text[start + size:]
+            candidate = text[:start] + text[start + size :]
             if candidate and (got := fails(candidate)) is not None:
                 text, witness, n = candidate, got, max(n - 1, 2)
                 break

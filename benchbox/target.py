@@ -37,9 +37,14 @@ def preflight(plan: Plan, notify: Notify | None = None) -> tuple[Preflight, str 
     deadline = started + plan.probes.ready_timeout_s
     delay, announced = 0.1, False
     brakes = plan.brakes
-    with bounded.client(base_url=origin, headers=headers, timeout_s=min(PROBE_TIMEOUT_S, plan.request.timeout_s),
-                        insecure=plan.insecure, max_bytes=plan.request.max_body_bytes,
-                        max_rps=brakes.max_rps) as client:
+    with bounded.client(
+        base_url=origin,
+        headers=headers,
+        timeout_s=min(PROBE_TIMEOUT_S, plan.request.timeout_s),
+        insecure=plan.insecure,
+        max_bytes=plan.request.max_body_bytes,
+        max_rps=brakes.max_rps,
+    ) as client:
         while True:
             health, health_probes, _ = _probe_paths(client, plan.probes.health_paths, deadline)
             ready, ready_probes, ready_body = _probe_paths(client, plan.probes.ready_paths, deadline)
@@ -50,8 +55,10 @@ def preflight(plan: Plan, notify: Notify | None = None) -> tuple[Preflight, str 
             if done or dns_failed or time.monotonic() >= deadline:
                 break
             if notify and not announced:
-                notify(f"waiting up to {plan.probes.ready_timeout_s:g}s for {origin} to be "
-                       + ("ready" if reachable else "reachable"))
+                notify(
+                    f"waiting up to {plan.probes.ready_timeout_s:g}s for {origin} to be "
+                    + ("ready" if reachable else "reachable")
+                )
                 announced = True
             time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
             delay = min(delay * 2, 1.0)
@@ -69,16 +76,18 @@ def preflight(plan: Plan, notify: Notify | None = None) -> tuple[Preflight, str 
     return result, _model_version(ready_body)
 
 
-def _probe_paths(client: httpx.Client, paths: tuple[str, ...],
-                 deadline: float | None = None) -> tuple[bool | None, list[Probe], bytes]:
+def _probe_paths(
+    client: httpx.Client, paths: tuple[str, ...], deadline: float | None = None
+) -> tuple[bool | None, list[Probe], bytes]:
     """True: some path answered 2xx (its body is returned, bounded). None: every path is
     missing (404/405). False: otherwise. No probe outlives the readiness deadline by more than
     a moment: a target that accepts and hangs must not stretch --ready-timeout fourfold."""
     probes: list[Probe] = []
     for path in paths:
         left = PROBE_TIMEOUT_S if deadline is None else max(0.2, deadline - time.monotonic())
-        reply = bounded.send(client, "GET", path, timeout_s=min(left, client.timeout.read or PROBE_TIMEOUT_S),
-                             keep=4096)
+        reply = bounded.send(
+            client, "GET", path, timeout_s=min(left, client.timeout.read or PROBE_TIMEOUT_S), keep=4096
+        )
         if reply.status is None:
             probes.append(Probe(path=path, status=None, latency_ms=None, error=reply.error))
             continue
@@ -93,8 +102,9 @@ def _probe_paths(client: httpx.Client, paths: tuple[str, ...],
 def _outcome(state: bool | None, probes: list[Probe], good: str, missing: str) -> ProbeOutcome:
     if state is True:
         path = probes[-1].path
-        return ProbeOutcome(ok=True, path=path, detail=f"{good}: GET {path} answered {probes[-1].status}",
-                            probes=tuple(probes))
+        return ProbeOutcome(
+            ok=True, path=path, detail=f"{good}: GET {path} answered {probes[-1].status}", probes=tuple(probes)
+        )
     if state is None:
         tried = ", ".join(p.path for p in probes)
         return ProbeOutcome(ok=None, path=None, detail=f"{missing} (tried {tried})", probes=tuple(probes))

@@ -68,5 +68,3 @@ def format_ms(value_ms: float | None) -> str:
     if value_ms >= 10.0:
         return f"{value_ms:.1f} ms"
     return f"{value_ms:.2f} ms"
-
-

@@ -34,11 +34,18 @@ Measure = Callable[[str], dict[int, float]]
 def benchbox_phase(mode: str, args: argparse.Namespace) -> Measure:
     def measure(url: str) -> dict[int, float]:
         request = RequestSpec(url=url + "/bench", method="GET", headers=(), bodies=(), timeout_s=10)
-        spec = PhaseSpec(name="accuracy", mode=mode, duration_s=args.duration, request=request,  # type: ignore[arg-type]
-                         rate=args.rate if mode == "open" else None, users=2 if mode == "closed" else None)
+        spec = PhaseSpec(
+            name="accuracy",
+            mode=mode,
+            duration_s=args.duration,
+            request=request,  # type: ignore[arg-type]
+            rate=args.rate if mode == "open" else None,
+            users=2 if mode == "closed" else None,
+        )
         lat = run_phase(spec).latency_ms
         assert lat is not None
         return {50: lat.p50, 95: lat.p95, 99: lat.p99}
+
     return measure
 
 
@@ -53,6 +60,7 @@ def httpx_sequential(args: argparse.Namespace) -> Measure:
                 values.append((time.perf_counter() - t0) * 1000.0)
         values.sort()
         return {p: values[max(0, -(-len(values) * p // 100) - 1)] for p in PERCENTILES}
+
     return measure
 
 
@@ -68,8 +76,10 @@ def main() -> None:
         "benchbox closed loop 2 users": benchbox_phase("closed", args),
         "httpx sequential": httpx_sequential(args),
     }
-    print(f"target: fixed.py --service-ms {args.service_ms:g}; {args.duration:g} s a run, {args.repeat} runs each, "
-          "each contender against a fresh server, compared with that server's own clock")
+    print(
+        f"target: fixed.py --service-ms {args.service_ms:g}; {args.duration:g} s a run, {args.repeat} runs each, "
+        "each contender against a fresh server, compared with that server's own clock"
+    )
     offsets: dict[str, list[dict[int, float]]] = {name: [] for name in contenders}
     for run in range(args.repeat):
         for name, measure in contenders.items():
@@ -78,11 +88,18 @@ def main() -> None:
                 stats = server.stats()
             own = {p: stats.percentile_ms(p) for p in PERCENTILES}
             offsets[name].append({p: client[p] - own[p] for p in PERCENTILES})
-            print(f"  run {run + 1} {name:30} " + "  ".join(
-                f"P{p} {client[p]:7.2f} vs {own[p]:7.2f} ms (+{client[p] - own[p]:.2f})" for p in PERCENTILES))
+            print(
+                f"  run {run + 1} {name:30} "
+                + "  ".join(
+                    f"P{p} {client[p]:7.2f} vs {own[p]:7.2f} ms (+{client[p] - own[p]:.2f})" for p in PERCENTILES
+                )
+            )
     print()
-    print(f"{'client minus server clock, median':36} | " + " | ".join(f"{'P' + str(p):>8}" for p in PERCENTILES)
-          + " | within max(2 ms, 5 %)")
+    print(
+        f"{'client minus server clock, median':36} | "
+        + " | ".join(f"{'P' + str(p):>8}" for p in PERCENTILES)
+        + " | within max(2 ms, 5 %)"
+    )
     for name, runs in offsets.items():
         med = {p: statistics.median(r[p] for r in runs) for p in PERCENTILES}
         ok = all(abs(med[p]) <= max(2.0, 0.05 * args.service_ms) for p in PERCENTILES)

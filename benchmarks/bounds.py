@@ -72,8 +72,10 @@ def main() -> None:
                 list(pool.map(lambda _: paced.get(url).read(), range(n)))
             took = time.perf_counter() - t0
         achieved = (n - 1) / took  # n sends span n-1 intervals
-        print(f"paced at --max-rps {args.max_rps:g} with {args.threads} threads: {achieved:.1f} req/s "
-              f"(achieved / cap {achieved / args.max_rps:.3f})")
+        print(
+            f"paced at --max-rps {args.max_rps:g} with {args.threads} threads: {achieved:.1f} req/s "
+            f"(achieved / cap {achieved / args.max_rps:.3f})"
+        )
 
 
 if __name__ == "__main__":

@@ -42,16 +42,34 @@ def recorded(scale: float, seconds: int, rate: int, rnd: random.Random) -> LoadP
             hdr.record_us(h, scale * stall * rnd.lognormvariate(9.2, 0.3))
         total.add(h)
         points.append(TimePoint(t=t, requests=rate, errors=0, hdr=hdr.encode(h)))
-    return LoadPhase(name="s", mode="open", duration_s=seconds, elapsed_s=float(seconds), requests=rate * seconds,
-                     responses=rate * seconds, errors=0, error_rate=0.0, throughput_rps=float(rate), status_counts={},
-                     errors_by_kind={}, generator=GeneratorHealth(0.0, 0.0, 0.0), hdr=hdr.encode(total),
-                     timeseries=tuple(points))
+    return LoadPhase(
+        name="s",
+        mode="open",
+        duration_s=seconds,
+        elapsed_s=float(seconds),
+        requests=rate * seconds,
+        responses=rate * seconds,
+        errors=0,
+        error_rate=0.0,
+        throughput_rps=float(rate),
+        status_counts={},
+        errors_by_kind={},
+        generator=GeneratorHealth(0.0, 0.0, 0.0),
+        hdr=hdr.encode(total),
+        timeseries=tuple(points),
+    )
 
 
 def calls(metrics: tuple[MetricDiff, ...], min_effect: float) -> tuple[bool, bool]:
     """(called by the interval alone, called by benchbox's rule) for any latency metric."""
-    by_interval = any(m.ci_low is not None and m.ci_high is not None and (m.ci_low > 0 or m.ci_high < 0)
-                      and abs(m.relative or 0.0) >= min_effect for m in metrics if m.unit == "ms")
+    by_interval = any(
+        m.ci_low is not None
+        and m.ci_high is not None
+        and (m.ci_low > 0 or m.ci_high < 0)
+        and abs(m.relative or 0.0) >= min_effect
+        for m in metrics
+        if m.unit == "ms"
+    )
     by_rule = any(m.verdict in ("regression", "improvement") for m in metrics if m.unit == "ms")
     return by_interval, by_rule
 
@@ -71,9 +89,11 @@ def run_recorded(args: argparse.Namespace) -> None:
             x, y = calls(metrics, settings.min_effect)
             interval += x
             rule += y
-        print(f"{label:32s} pairs {args.pairs:3d}  called by interval alone {interval / args.pairs:5.0%}  "
-              f"by benchbox's rule {rule / args.pairs:5.0%}  ({1000 * spent / args.pairs:.0f} ms per comparison, "
-              f"{args.seconds} s x {args.rate} req/s per side)")
+        print(
+            f"{label:32s} pairs {args.pairs:3d}  called by interval alone {interval / args.pairs:5.0%}  "
+            f"by benchbox's rule {rule / args.pairs:5.0%}  ({1000 * spent / args.pairs:.0f} ms per comparison, "
+            f"{args.seconds} s x {args.rate} req/s per side)"
+        )
 
 
 def run_live(n: int) -> None:
@@ -81,23 +101,38 @@ def run_live(n: int) -> None:
     from benchbox.compare.options import build_request
     from tests.servers.harness import FIXED, start_server
 
-    flags = {"body": '{"x": 1}', "rate": "300", "duration": "4s", "window": "0.5s", "connections": "32",
-             "skip": "shadow"}
-    with start_server(FIXED, "--service-ms", "10") as a, start_server(FIXED, "--service-ms", "10") as twin, \
-            start_server(FIXED, "--service-ms", "13") as slow, tempfile.TemporaryDirectory() as tmp:
+    flags = {
+        "body": '{"x": 1}',
+        "rate": "300",
+        "duration": "4s",
+        "window": "0.5s",
+        "connections": "32",
+        "skip": "shadow",
+    }
+    with (
+        start_server(FIXED, "--service-ms", "10") as a,
+        start_server(FIXED, "--service-ms", "10") as twin,
+        start_server(FIXED, "--service-ms", "13") as slow,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         for label, other in (("live A/A (twin servers)", twin), ("live A/B (+30% service time)", slow)):
             interval = rule = 0
             for i in range(n):
-                request = build_request((), {**flags, "baseline": f"{a.url}/p", "candidate": f"{other.url}/p",
-                                             "out": str(Path(tmp) / f"{i}")})
+                request = build_request(
+                    (),
+                    {**flags, "baseline": f"{a.url}/p", "candidate": f"{other.url}/p", "out": str(Path(tmp) / f"{i}")},
+                )
                 assert request.baseline is not None and request.candidate is not None
-                c = live(request.baseline, request.candidate, request.live, request.settings, request.gates,
-                         request.out_dir).comparison
+                c = live(
+                    request.baseline, request.candidate, request.live, request.settings, request.gates, request.out_dir
+                ).comparison
                 x, y = calls(c.metrics, c.settings.min_effect)
                 interval += x
                 rule += y
-            print(f"{label:32s} runs {n:3d}  called by interval alone {interval / n:5.0%}  "
-                  f"by benchbox's rule {rule / n:5.0%}")
+            print(
+                f"{label:32s} runs {n:3d}  called by interval alone {interval / n:5.0%}  "
+                f"by benchbox's rule {rule / n:5.0%}"
+            )
 
 
 def main() -> None:

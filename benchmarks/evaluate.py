@@ -49,10 +49,14 @@ def speed(rows: int, resamples: int) -> None:
         theirs.append((accuracy_score(yt, yp), p, r, f))
     t_sk = time.perf_counter() - t0
     theirs_a = np.array(theirs)
-    same = all(np.allclose(ours[name], theirs_a[:, i]) for i, name in
-               enumerate(("accuracy", "precision_macro", "recall_macro", "f1_macro")))
-    print(f"speed: {resamples} resamples x {rows} rows: vectorised {1000 * t_ours:.1f} ms, "
-          f"scikit-learn per resample {1000 * t_sk:.0f} ms: {t_sk / t_ours:.0f}x faster; same figures: {same}")
+    same = all(
+        np.allclose(ours[name], theirs_a[:, i])
+        for i, name in enumerate(("accuracy", "precision_macro", "recall_macro", "f1_macro"))
+    )
+    print(
+        f"speed: {resamples} resamples x {rows} rows: vectorised {1000 * t_ours:.1f} ms, "
+        f"scikit-learn per resample {1000 * t_sk:.0f} ms: {t_sk / t_ours:.0f}x faster; same figures: {same}"
+    )
 
 
 def coverage(rows: int, resamples: int, trials: int) -> None:
@@ -64,8 +68,10 @@ def coverage(rows: int, resamples: int, trials: int) -> None:
             found = metrics.classification(data, 0.95, resamples, seed=t)
             acc = next(m for m in found if m.name == "accuracy")
             held += acc.low <= true_accuracy <= acc.high  # type: ignore[operator]
-        print(f"coverage: true accuracy {true_accuracy}, {rows} rows: the 95% interval held it in "
-              f"{held}/{trials} sets ({100 * held / trials:.1f}%)")
+        print(
+            f"coverage: true accuracy {true_accuracy}, {rows} rows: the 95% interval held it in "
+            f"{held}/{trials} sets ({100 * held / trials:.1f}%)"
+        )
 
 
 def main() -> None:

@@ -137,8 +137,9 @@ class Run:
         return 100.0 * self.server_cpu_s / self.window_s if self.window_s > 0 else 0.0
 
 
-def measured(server: ServerProcess, body: Callable[[], tuple[int, float, int, dict[str, object]]],
-             contender: str, rnd: int) -> Run:
+def measured(
+    server: ServerProcess, body: Callable[[], tuple[int, float, int, dict[str, object]]], contender: str, rnd: int
+) -> Run:
     """Reset the server, run ``body`` (one generator subprocess), and take every delta around it.
 
     ``body`` returns (tool_requests, window_s, errors, extra).
@@ -151,36 +152,70 @@ def measured(server: ServerProcess, body: Callable[[], tuple[int, float, int, di
     cpu1, (busy1, steal1), srv1 = children_cpu(), machine_ticks(), process_cpu(server.pid)
     count = server.stats().count
     gen_cpu, srv_cpu = cpu1 - cpu0, srv1 - srv0
-    return Run(contender=contender, round=rnd, server_requests=count, tool_requests=tool_requests,
-               window_s=window_s, wall_s=wall, cpu_s=gen_cpu, server_cpu_s=srv_cpu,
-               other_cpu_s=max(0.0, (busy1 - busy0) - gen_cpu - srv_cpu), steal_s=steal1 - steal0,
-               errors=errors, extra=extra)
+    return Run(
+        contender=contender,
+        round=rnd,
+        server_requests=count,
+        tool_requests=tool_requests,
+        window_s=window_s,
+        wall_s=wall,
+        cpu_s=gen_cpu,
+        server_cpu_s=srv_cpu,
+        other_cpu_s=max(0.0, (busy1 - busy0) - gen_cpu - srv_cpu),
+        steal_s=steal1 - steal0,
+        errors=errors,
+        extra=extra,
+    )
 
 
 # -- contenders ---------------------------------------------------------------------------------
-def run_locust(server: ServerProcess, workdir: Path, users: int, duration: float, rnd: int,
-               startup_cpu: float | None) -> Run:
+def run_locust(
+    server: ServerProcess, workdir: Path, users: int, duration: float, rnd: int, startup_cpu: float | None
+) -> Run:
     """Contender A: plain Locust as its own process, so its CPU is accounted like benchbox's."""
     locustfile = workdir / "locustfile.py"
     prefix = workdir / f"locust_r{rnd}"
-    argv = [sys.executable, "-m", "locust", "-f", str(locustfile), "--headless",
-            "-u", str(users), "-r", str(users), "-t", f"{duration:g}s", "--host", server.url,
-            "--only-summary", "--csv", str(prefix), "--json-file", str(prefix),
-            "--loglevel", "WARNING"]
+    argv = [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(locustfile),
+        "--headless",
+        "-u",
+        str(users),
+        "-r",
+        str(users),
+        "-t",
+        f"{duration:g}s",
+        "--host",
+        server.url,
+        "--only-summary",
+        "--csv",
+        str(prefix),
+        "--json-file",
+        str(prefix),
+        "--loglevel",
+        "WARNING",
+    ]
     out_path = workdir / f"locust_r{rnd}.out"
 
     def body() -> tuple[int, float, int, dict[str, object]]:
         with open(out_path, "wb") as out:
-            proc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                  timeout=duration + 120, cwd=workdir)
+            proc = subprocess.run(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                timeout=duration + 120,
+                cwd=workdir,
+            )
         entries = json.loads(Path(f"{prefix}.json").read_text())
         count = sum(int(e["num_requests"]) for e in entries)
         failures = sum(int(e["num_failures"]) for e in entries)
-        window = max((float(e["last_request_timestamp"]) - float(e["start_time"]) for e in entries),
-                     default=0.0)
+        window = max((float(e["last_request_timestamp"]) - float(e["start_time"]) for e in entries), default=0.0)
         csv_count, csv_rps = read_locust_csv(Path(f"{prefix}_stats.csv"))
-        return count, window, failures, {"returncode": proc.returncode, "csv_requests": csv_count,
-                                         "csv_rps": csv_rps}
+        return count, window, failures, {"returncode": proc.returncode, "csv_requests": csv_count, "csv_rps": csv_rps}
 
     run = measured(server, body, "A locust closed", rnd)
     if run.extra["returncode"] != 0:
@@ -209,12 +244,29 @@ def locust_startup_cpu(server: ServerProcess, workdir: Path) -> float:
     the figure comparable with benchbox's own phase CPU and needed to judge whether Locust was
     saturated. It is an estimate (start-up cost varies with what else runs on the machine).
     """
-    argv = [sys.executable, "-m", "locust", "-f", str(workdir / "locustfile.py"), "--headless",
-            "-u", "0", "-r", "1", "-t", "1s", "--host", server.url, "--only-summary",
-            "--loglevel", "WARNING"]
+    argv = [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(workdir / "locustfile.py"),
+        "--headless",
+        "-u",
+        "0",
+        "-r",
+        "1",
+        "-t",
+        "1s",
+        "--host",
+        server.url,
+        "--only-summary",
+        "--loglevel",
+        "WARNING",
+    ]
     cpu0 = children_cpu()
-    subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL, timeout=120, cwd=workdir)
+    subprocess.run(
+        argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120, cwd=workdir
+    )
     return children_cpu() - cpu0
 
 
@@ -225,23 +277,36 @@ def run_benchbox(server: ServerProcess, spec: PhaseSpec, contender: str, rnd: in
     def body() -> tuple[int, float, int, dict[str, object]]:
         phase = run_phase(spec)
         holder["phase"] = phase
-        return phase.responses, phase.elapsed_s, phase.errors, {
-            "sent": phase.requests, "throughput_rps": phase.throughput_rps,
-            "errors_by_kind": dict(phase.errors_by_kind)}
+        return (
+            phase.responses,
+            phase.elapsed_s,
+            phase.errors,
+            {
+                "sent": phase.requests,
+                "throughput_rps": phase.throughput_rps,
+                "errors_by_kind": dict(phase.errors_by_kind),
+            },
+        )
 
     run = measured(server, body, contender, rnd)
     phase = holder["phase"]
     gen = phase.generator
     run.phase_cpu_s = gen.cpu_seconds
     run.gen_busy_percent = gen.cpu_percent_mean
-    run.extra.update(cpu_percent_max=gen.cpu_percent_max, limited=gen.limited, reasons=list(gen.reasons),
-                     offered_rps=phase.offered_rps, partial=phase.partial,
-                     lag_p50=gen.schedule_lag_ms.p50 if gen.schedule_lag_ms else None,
-                     lag_p99=gen.schedule_lag_ms.p99 if gen.schedule_lag_ms else None,
-                     lag_max=gen.schedule_lag_ms.max if gen.schedule_lag_ms else None,
-                     waited=gen.waited_for_connection, peak_in_flight=gen.peak_in_flight,
-                     latency_p50=phase.latency_ms.p50 if phase.latency_ms else None,
-                     latency_p99=phase.latency_ms.p99 if phase.latency_ms else None)
+    run.extra.update(
+        cpu_percent_max=gen.cpu_percent_max,
+        limited=gen.limited,
+        reasons=list(gen.reasons),
+        offered_rps=phase.offered_rps,
+        partial=phase.partial,
+        lag_p50=gen.schedule_lag_ms.p50 if gen.schedule_lag_ms else None,
+        lag_p99=gen.schedule_lag_ms.p99 if gen.schedule_lag_ms else None,
+        lag_max=gen.schedule_lag_ms.max if gen.schedule_lag_ms else None,
+        waited=gen.waited_for_connection,
+        peak_in_flight=gen.peak_in_flight,
+        latency_p50=phase.latency_ms.p50 if phase.latency_ms else None,
+        latency_p99=phase.latency_ms.p99 if phase.latency_ms else None,
+    )
     return run
 
 
@@ -258,46 +323,64 @@ def machine_line() -> str:
         pass
     nproc = len(os.sched_getaffinity(0))
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    return (f"machine: nproc={nproc} ({model}), Linux {platform.release()}, Python "
-            f"{platform.python_version()}, load average {load} at start")
+    return (
+        f"machine: nproc={nproc} ({model}), Linux {platform.release()}, Python "
+        f"{platform.python_version()}, load average {load} at start"
+    )
 
 
 def print_run(run: Run) -> None:
     """One line per run with every cross-check, then any warning about what limited it."""
-    print(f"  [{run.round}] {run.contender:<18} server {run.server_requests:>8} req in "
-          f"{run.window_s:5.2f} s = {run.rps:8.0f} req/s | gen CPU {run.cpu_s:5.2f} s "
-          f"(wall {run.wall_s:5.2f} s) -> {run.per_cpu:7.0f} req/CPU-s | errors {run.errors}")
+    print(
+        f"  [{run.round}] {run.contender:<18} server {run.server_requests:>8} req in "
+        f"{run.window_s:5.2f} s = {run.rps:8.0f} req/s | gen CPU {run.cpu_s:5.2f} s "
+        f"(wall {run.wall_s:5.2f} s) -> {run.per_cpu:7.0f} req/CPU-s | errors {run.errors}"
+    )
     x = run.extra
     if run.contender.startswith("A"):
         json_n, csv_n = run.tool_requests, int(x["csv_requests"])  # type: ignore[call-overload]
-        print(f"      locust counts: final JSON {json_n} ({pct(json_n, run.server_requests)} of server), "
-              f"CSV Aggregated {csv_n} ({pct(csv_n, run.server_requests)} of server), "
-              f"CSV Requests/s {float(x['csv_rps']):.0f}")  # type: ignore[arg-type]
+        print(
+            f"      locust counts: final JSON {json_n} ({pct(json_n, run.server_requests)} of server), "
+            f"CSV Aggregated {csv_n} ({pct(csv_n, run.server_requests)} of server), "
+            f"CSV Requests/s {float(x['csv_rps']):.0f}"
+        )  # type: ignore[arg-type]
     else:
-        print(f"      benchbox counts: responses {run.tool_requests} "
-              f"({pct(run.tool_requests, run.server_requests)} of server), sent {x['sent']}, "
-              f"own throughput {float(x['throughput_rps']):.0f} req/s; phase CPU "  # type: ignore[arg-type]
-              f"{run.phase_cpu_s:.2f} s -> {run.per_phase_cpu or 0:.0f} req/phase-CPU-s; "
-              f"CPU mean/max {run.gen_busy_percent:.0f}/{float(x['cpu_percent_max']):.0f}% "  # type: ignore[arg-type]
-              f"of a core; start-up+shutdown {run.cpu_s - (run.phase_cpu_s or 0):.2f} CPU-s")
-        print(f"      latency p50/p99 {fmt_ms(x['latency_p50'])}/{fmt_ms(x['latency_p99'])} ms, "
-              f"peak in flight {x['peak_in_flight']}", end="")
+        print(
+            f"      benchbox counts: responses {run.tool_requests} "
+            f"({pct(run.tool_requests, run.server_requests)} of server), sent {x['sent']}, "
+            f"own throughput {float(x['throughput_rps']):.0f} req/s; phase CPU "  # type: ignore[arg-type]
+            f"{run.phase_cpu_s:.2f} s -> {run.per_phase_cpu or 0:.0f} req/phase-CPU-s; "
+            f"CPU mean/max {run.gen_busy_percent:.0f}/{float(x['cpu_percent_max']):.0f}% "  # type: ignore[arg-type]
+            f"of a core; start-up+shutdown {run.cpu_s - (run.phase_cpu_s or 0):.2f} CPU-s"
+        )
+        print(
+            f"      latency p50/p99 {fmt_ms(x['latency_p50'])}/{fmt_ms(x['latency_p99'])} ms, "
+            f"peak in flight {x['peak_in_flight']}",
+            end="",
+        )
         if x.get("offered_rps"):
-            print(f"; offered {float(x['offered_rps']):.0f} req/s, schedule lag p50/p99/max "  # type: ignore[arg-type]
-                  f"{fmt_ms(x['lag_p50'])}/{fmt_ms(x['lag_p99'])}/{fmt_ms(x['lag_max'])} ms, "
-                  f"waited for a connection {x['waited']}", end="")
+            print(
+                f"; offered {float(x['offered_rps']):.0f} req/s, schedule lag p50/p99/max "  # type: ignore[arg-type]
+                f"{fmt_ms(x['lag_p50'])}/{fmt_ms(x['lag_p99'])}/{fmt_ms(x['lag_max'])} ms, "
+                f"waited for a connection {x['waited']}",
+                end="",
+            )
         print(f"; limited={x['limited']}" + (f" ({'; '.join(x['reasons'])})" if x["reasons"] else ""))  # type: ignore[arg-type]
         if x.get("errors_by_kind"):
             print(f"      errors by kind: {x['errors_by_kind']}")
     busy = run.gen_busy_percent
-    print(f"      generator busy {fmt_pct(busy)} of one core during the load window"
-          f"{' (est.: CPU minus an idle Locust start-up)' if run.contender.startswith('A') else ''}; "
-          f"server {run.server_busy_percent:.0f}% of one core; other processes {run.other_cpu_s:.2f} CPU-s"
-          f" (~{100 * run.other_cpu_s / max(run.wall_s, 1e-9):.0f}% of a core)"
-          + (f"; steal {run.steal_s:.2f} s" if run.steal_s >= 0.05 else ""))
+    print(
+        f"      generator busy {fmt_pct(busy)} of one core during the load window"
+        f"{' (est.: CPU minus an idle Locust start-up)' if run.contender.startswith('A') else ''}; "
+        f"server {run.server_busy_percent:.0f}% of one core; other processes {run.other_cpu_s:.2f} CPU-s"
+        f" (~{100 * run.other_cpu_s / max(run.wall_s, 1e-9):.0f}% of a core)"
+        + (f"; steal {run.steal_s:.2f} s" if run.steal_s >= 0.05 else "")
+    )
     if busy is not None and busy < SATURATED_PERCENT:
-        print(f"      NOTE: generator below {SATURATED_PERCENT:.0f}% of a core: {why_unsaturated(run)}; "
-              "req/s says little here, req per CPU-s is the meaningful figure")
+        print(
+            f"      NOTE: generator below {SATURATED_PERCENT:.0f}% of a core: {why_unsaturated(run)}; "
+            "req/s says little here, req per CPU-s is the meaningful figure"
+        )
     elif run.other_cpu_s > 0.2 * run.wall_s:
         print("      NOTE: other processes competed for the 2 cores during this run: figures are noisy")
     for note in run.notes:
@@ -309,8 +392,10 @@ def why_unsaturated(run: Run) -> str:
     of CPU (it waits to run, it is not idle), a busy server makes it wait on responses."""
     other = run.other_cpu_s / max(run.wall_s, 1e-9)
     if other > 0.2:
-        return (f"other processes used ~{100 * other:.0f}% of a core, so on 2 cores the generator was likely "
-                "waiting for CPU rather than idle (figures are noisy)")
+        return (
+            f"other processes used ~{100 * other:.0f}% of a core, so on 2 cores the generator was likely "
+            "waiting for CPU rather than idle (figures are noisy)"
+        )
     if run.server_busy_percent >= SATURATED_PERCENT:
         return "the server was at a full core and set the pace"
     if run.contender.startswith("C"):
@@ -346,15 +431,24 @@ def print_summary(runs: list[Run], startup: list[float]) -> None:
 
     rows: list[tuple[str, float, float, float, str]] = []
     for name, rs in by.items():
-        rows.append((name, med([r.rps for r in rs]), med([r.cpu_s for r in rs]),
-                     med([r.per_cpu for r in rs]), f"{ratio(med([r.rps for r in rs]), base_rps)}, "
-                     f"{ratio(med([r.per_cpu for r in rs]), base_cpu)}"))
+        rows.append(
+            (
+                name,
+                med([r.rps for r in rs]),
+                med([r.cpu_s for r in rs]),
+                med([r.per_cpu for r in rs]),
+                f"{ratio(med([r.rps for r in rs]), base_rps)}, {ratio(med([r.per_cpu for r in rs]), base_cpu)}",
+            )
+        )
 
     print()
-    print(f"SUMMARY (median of {max(len(v) for v in by.values())} run(s) each; requests as counted by "
-          f"the server; CPU = rusage of the generator process, start-up and imports included)")
-    head = (f"{'contender':<20} | {'req/s':>8} | {'CPU s':>6} | {'req per CPU-s':>13} | "
-            "ratio vs locust (req/s, per CPU-s)")
+    print(
+        f"SUMMARY (median of {max(len(v) for v in by.values())} run(s) each; requests as counted by "
+        f"the server; CPU = rusage of the generator process, start-up and imports included)"
+    )
+    head = (
+        f"{'contender':<20} | {'req/s':>8} | {'CPU s':>6} | {'req per CPU-s':>13} | ratio vs locust (req/s, per CPU-s)"
+    )
     print(head)
     print("-" * len(head))
     for name, rps, cpu, per, rat in rows:
@@ -366,42 +460,56 @@ def print_summary(runs: list[Run], startup: list[float]) -> None:
     print()
     print("Load window only (start-up/shutdown CPU removed):")
     if startup:
-        print(f"  A locust closed      : {base_steady:7.0f} req/CPU-s  (est.: CPU minus {start:.2f} CPU-s "
-              f"measured for an idle Locust start-up+shutdown, median of {len(startup)})")
+        print(
+            f"  A locust closed      : {base_steady:7.0f} req/CPU-s  (est.: CPU minus {start:.2f} CPU-s "
+            f"measured for an idle Locust start-up+shutdown, median of {len(startup)})"
+        )
     for name in ("B benchbox closed", "C benchbox open"):
         rs = by.get(name, [])
         if rs:
             v = med([r.per_phase_cpu or 0.0 for r in rs])
-            print(f"  {name:<21}: {v:7.0f} req/CPU-s  (the phase's own cpu_seconds)"
-                  + (f"  ratio vs locust est. {ratio(v, base_steady)}" if startup else ""))
+            print(
+                f"  {name:<21}: {v:7.0f} req/CPU-s  (the phase's own cpu_seconds)"
+                + (f"  ratio vs locust est. {ratio(v, base_steady)}" if startup else "")
+            )
 
     b, c = by.get("B benchbox closed", []), by.get("C benchbox open", [])
     print()
     print("Goals (reported, never asserted):")
     if b:
         rr, rc = med([r.rps for r in b]) / base_rps, med([r.per_cpu for r in b]) / base_cpu
-        print(f"  closed loop >= 1.0x locust on req/s and req per CPU-s: {rr:.2f}x, {rc:.2f}x -> "
-              f"{'met' if rr >= 1.0 and rc >= 1.0 else 'NOT met'}")
+        print(
+            f"  closed loop >= 1.0x locust on req/s and req per CPU-s: {rr:.2f}x, {rc:.2f}x -> "
+            f"{'met' if rr >= 1.0 and rc >= 1.0 else 'NOT met'}"
+        )
     if c:
         rc = med([r.per_cpu for r in c]) / base_cpu
-        print(f"  open loop >= 0.9x locust on req per CPU-s:           {rc:.2f}x -> "
-              f"{'met' if rc >= 0.9 else 'NOT met'}  (at ~{OPEN_RATE_SHARE:.0%} of B's rate, so its "
-              f"req/s is set by the schedule, not compared)")
+        print(
+            f"  open loop >= 0.9x locust on req per CPU-s:           {rc:.2f}x -> "
+            f"{'met' if rc >= 0.9 else 'NOT met'}  (at ~{OPEN_RATE_SHARE:.0%} of B's rate, so its "
+            f"req/s is set by the schedule, not compared)"
+        )
     print()
     for name, rs in by.items():
         busy = [r.gen_busy_percent for r in rs if r.gen_busy_percent is not None]
         if busy and med(busy) < SATURATED_PERCENT:
-            print(f"  {name}: generator ran at a median {med(busy):.0f}% of one core, below "
-                  f"{SATURATED_PERCENT:.0f}%: the generator's CPU did not set its req/s (see per-run notes: "
-                  "server, schedule, or CPU taken by other processes), so compare it by req per CPU-s.")
+            print(
+                f"  {name}: generator ran at a median {med(busy):.0f}% of one core, below "
+                f"{SATURATED_PERCENT:.0f}%: the generator's CPU did not set its req/s (see per-run notes: "
+                "server, schedule, or CPU taken by other processes), so compare it by req per CPU-s."
+            )
         srv = [r.server_busy_percent for r in rs]
         if med(srv) >= SATURATED_PERCENT:
-            print(f"  {name}: the server ran at a median {med(srv):.0f}% of one core: it, not only the "
-                  "generator, limited req/s.")
+            print(
+                f"  {name}: the server ran at a median {med(srv):.0f}% of one core: it, not only the "
+                "generator, limited req/s."
+            )
         other = [r.other_cpu_s / max(r.wall_s, 1e-9) for r in rs]
         if med(other) > 0.2:
-            print(f"  {name}: other processes used a median {100 * med(other):.0f}% of a core during "
-                  "its runs: the machine was shared, figures are noisy.")
+            print(
+                f"  {name}: other processes used a median {100 * med(other):.0f}% of a core during "
+                "its runs: the machine was shared, figures are noisy."
+            )
 
 
 def ratio(x: float, base: float) -> str:
@@ -410,13 +518,18 @@ def ratio(x: float, base: float) -> str:
 
 # -- main ---------------------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--duration", type=float, default=10.0, help="seconds per run (default 10)")
     p.add_argument("--users", type=int, default=32, help="closed-loop users (default 32)")
     p.add_argument("--repeat", type=int, default=2, help="rounds of A, B, C (default 2)")
-    p.add_argument("--rate", type=float, default=None,
-                   help=f"open-loop rate for C (default {OPEN_RATE_SHARE * 100:.0f}%% of B's median so far)")
+    p.add_argument(
+        "--rate",
+        type=float,
+        default=None,
+        help=f"open-loop rate for C (default {OPEN_RATE_SHARE * 100:.0f}%% of B's median so far)",
+    )
     p.add_argument("--quick", action="store_true", help="3 s runs, 1 round: a smoke check")
     args = p.parse_args(argv)
     if args.quick:
@@ -425,20 +538,26 @@ def main(argv: list[str] | None = None) -> int:
     import locust  # only for its version: the parent never runs load, so no monkey-patching here
 
     print(machine_line())
-    print(f"locust {locust.__version__}; target: tests/servers/fixed.py --service-ms 0 (uvloop, HTTP/1.1), "
-          f"sharing this {len(os.sched_getaffinity(0))}-core machine with the generator (and with "
-          "anything else running)")
-    print(f"runs: {args.repeat} round(s) of A, B, C; {args.duration:g} s each; {args.users} users closed loop; "
-          f"open loop {OPEN_CONNECTIONS} connections at "
-          f"{f'{args.rate:g} req/s' if args.rate else f'{OPEN_RATE_SHARE:.0%} of B'}")
+    print(
+        f"locust {locust.__version__}; target: tests/servers/fixed.py --service-ms 0 (uvloop, HTTP/1.1), "
+        f"sharing this {len(os.sched_getaffinity(0))}-core machine with the generator (and with "
+        "anything else running)"
+    )
+    print(
+        f"runs: {args.repeat} round(s) of A, B, C; {args.duration:g} s each; {args.users} users closed loop; "
+        f"open loop {OPEN_CONNECTIONS} connections at "
+        f"{f'{args.rate:g} req/s' if args.rate else f'{OPEN_RATE_SHARE:.0%} of B'}"
+    )
     if args.duration < 10:
         print("NOTE: runs shorter than 10 s overstate what is sustainable and weigh start-up cost heavily")
     print()
 
     runs: list[Run] = []
     startup: list[float] = []
-    with tempfile.TemporaryDirectory(prefix="benchbox-genbench-") as tmp, \
-            start_server(FIXED, "--service-ms", "0") as server:
+    with (
+        tempfile.TemporaryDirectory(prefix="benchbox-genbench-") as tmp,
+        start_server(FIXED, "--service-ms", "0") as server,
+    ):
         workdir = Path(tmp)
         (workdir / "locustfile.py").write_text(LOCUSTFILE)
         print(f"server {server.url} (pid {server.pid})")
@@ -450,15 +569,20 @@ def main(argv: list[str] | None = None) -> int:
             runs.append(a)
             print_run(a)
 
-            spec_b = PhaseSpec(name="bench", mode="closed", duration_s=args.duration, request=req,
-                               users=args.users)
+            spec_b = PhaseSpec(name="bench", mode="closed", duration_s=args.duration, request=req, users=args.users)
             b = run_benchbox(server, spec_b, "B benchbox closed", rnd)
             runs.append(b)
             print_run(b)
 
             rate = args.rate or round(OPEN_RATE_SHARE * med([r.rps for r in runs if r.contender.startswith("B")]))
-            spec_c = PhaseSpec(name="bench", mode="open", duration_s=args.duration, request=req,
-                               rate=float(max(rate, 1)), connections=OPEN_CONNECTIONS)
+            spec_c = PhaseSpec(
+                name="bench",
+                mode="open",
+                duration_s=args.duration,
+                request=req,
+                rate=float(max(rate, 1)),
+                connections=OPEN_CONNECTIONS,
+            )
             c = run_benchbox(server, spec_c, "C benchbox open", rnd)
             runs.append(c)
             print_run(c)

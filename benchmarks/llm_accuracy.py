@@ -66,20 +66,35 @@ def main() -> int:
     args = ap.parse_args()
     with DemoServer(DemoOptions(first_token_ms=args.first_token_ms, token_ms=args.token_ms)) as server:
         bodies = chat_bodies(load_prompts(), model=None, max_tokens=args.max_tokens, stream=True)
-        request = RequestSpec(url=server.chat_url, method="POST", headers=(("Content-Type", "application/json"),),
-                              bodies=bodies, timeout_s=30.0)
+        request = RequestSpec(
+            url=server.chat_url,
+            method="POST",
+            headers=(("Content-Type", "application/json"),),
+            bodies=bodies,
+            timeout_s=30.0,
+        )
         for mode in ("open", "closed"):
-            spec = PhaseSpec(name=mode, mode=mode, duration_s=args.duration, request=request,  # type: ignore[arg-type]
-                             rate=args.rate if mode == "open" else None,
-                             users=args.users if mode == "closed" else None, chat=ChatSpec())
+            spec = PhaseSpec(
+                name=mode,
+                mode=mode,
+                duration_s=args.duration,
+                request=request,  # type: ignore[arg-type]
+                rate=args.rate if mode == "open" else None,
+                users=args.users if mode == "closed" else None,
+                chat=ChatSpec(),
+            )
             phase = run_phase(spec)
             llm = phase.llm
             assert llm is not None
             level = f"{args.rate:g} req/s" if mode == "open" else f"{args.users} users"
-            print(f"{mode} loop, {level}, {args.duration:g}s: {llm.completed} streams, "
-                  f"{llm.output_tokens_per_s:g} output tokens/s, generator CPU {phase.generator.cpu_percent_mean}%")
-            for name, summary, known in (("TTFT", llm.ttft_ms, args.first_token_ms),
-                                         ("ITL", llm.itl_ms, args.token_ms)):
+            print(
+                f"{mode} loop, {level}, {args.duration:g}s: {llm.completed} streams, "
+                f"{llm.output_tokens_per_s:g} output tokens/s, generator CPU {phase.generator.cpu_percent_mean}%"
+            )
+            for name, summary, known in (
+                ("TTFT", llm.ttft_ms, args.first_token_ms),
+                ("ITL", llm.itl_ms, args.token_ms),
+            ):
                 if summary is None:
                     continue
                 cells = []

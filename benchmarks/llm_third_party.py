@@ -37,8 +37,9 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="benchbox-fakellm-"))
     subprocess.run([args.fakellm, "init"], cwd=work, check=True, capture_output=True)
     port = free_port()
-    server = subprocess.Popen([args.fakellm, "serve", "--port", str(port)], cwd=work,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [args.fakellm, "serve", "--port", str(port)], cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         url = f"http://127.0.0.1:{port}/v1/chat/completions"
         for _ in range(100):
@@ -49,17 +50,42 @@ def main() -> int:
             except OSError:
                 time.sleep(0.1)
         out = work / "report"
-        cmd = [str(ROOT / ".venv/bin/benchbox"), "run", "--target", url, "--model", "gpt-4o", "--users", "4",
-               "--duration", f"{args.duration}s", "--max-tokens", "32", "--canary", "ZEBRA42",
-               "--slo", "ttft_p95=200ms", "--slo", "goodput=90%", "--saturation-budget", "20s",
-               "--adversarial-budget", "30s", "--out", str(out), "-q"]
+        cmd = [
+            str(ROOT / ".venv/bin/benchbox"),
+            "run",
+            "--target",
+            url,
+            "--model",
+            "gpt-4o",
+            "--users",
+            "4",
+            "--duration",
+            f"{args.duration}s",
+            "--max-tokens",
+            "32",
+            "--canary",
+            "ZEBRA42",
+            "--slo",
+            "ttft_p95=200ms",
+            "--slo",
+            "goodput=90%",
+            "--saturation-budget",
+            "20s",
+            "--adversarial-budget",
+            "30s",
+            "--out",
+            str(out),
+            "-q",
+        ]
         print("$", " ".join(cmd))
         code = subprocess.run(cmd).returncode
         result = json.loads((out / "result.json").read_text())
         llm = result["load"]["phases"][-1]["llm"]
-        print(f"exit {code}; protocol {result['target']['protocol']}; TTFT p50 {llm['ttft_ms']['p50']} ms, "
-              f"ITL p50 {llm['itl_ms']['p50']} ms, {llm['output_tokens_per_s']} tokens/s, "
-              f"usage in {llm['usage_reported']} of {llm['completed']} answers")
+        print(
+            f"exit {code}; protocol {result['target']['protocol']}; TTFT p50 {llm['ttft_ms']['p50']} ms, "
+            f"ITL p50 {llm['itl_ms']['p50']} ms, {llm['output_tokens_per_s']} tokens/s, "
+            f"usage in {llm['usage_reported']} of {llm['completed']} answers"
+        )
         for f in result["contract"]["violations"] + result["adversarial"]["findings"]:
             print(f"  {f['kind']:18} {f['rule']:22} {f['message']}{' (shrunk)' if f['minimal'] else ''}")
             print(f"  {'':18} {f['curl'][:160]}")

@@ -55,9 +55,17 @@ def prometheus(tmp: Path) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}/api/v1/write"
         return
     (tmp / "p.yml").write_text("global:\n  scrape_interval: 1h\n")
-    proc = subprocess.Popen([binary, f"--config.file={tmp / 'p.yml'}", f"--storage.tsdb.path={tmp / 'tsdb'}",
-                             f"--web.listen-address=127.0.0.1:{port}", "--web.enable-remote-write-receiver"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            binary,
+            f"--config.file={tmp / 'p.yml'}",
+            f"--storage.tsdb.path={tmp / 'tsdb'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--web.enable-remote-write-receiver",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         for _ in range(300):
             try:
@@ -90,31 +98,40 @@ def main() -> None:
     args = parser.parse_args()
     none: list[float] = []
     every: list[float] = []
-    with tempfile.TemporaryDirectory(prefix="benchbox-outbench-") as name, \
-            start_server(FIXED, "--service-ms", "0") as server, prometheus(Path(name)) as write_url, \
-            GeneratorSession() as session:
+    with (
+        tempfile.TemporaryDirectory(prefix="benchbox-outbench-") as name,
+        start_server(FIXED, "--service-ms", "0") as server,
+        prometheus(Path(name)) as write_url,
+        GeneratorSession() as session,
+    ):
         tmp = Path(name)
         request = RequestSpec(url=server.url + "/bench", method="GET", headers=(), bodies=(), timeout_s=10)
         spec = PhaseSpec(name="bench", mode="closed", duration_s=args.duration, request=request, users=args.users)
-        specs = [parse_output("--output", v) for v in
-                 (f"csv={tmp / 's.csv'}", f"jsonl={tmp / 's.jsonl'}", f"prometheus-rw={write_url}")]
+        specs = [
+            parse_output("--output", v)
+            for v in (f"csv={tmp / 's.csv'}", f"jsonl={tmp / 's.jsonl'}", f"prometheus-rw={write_url}")
+        ]
         for rnd in range(1, args.repeat + 1):
             first_on = rnd % 2 == 0  # alternate which goes first: a busy machine's drift hits both
             results = {}
-            for on in ((True, False) if first_on else (False, True)):
+            for on in (True, False) if first_on else (False, True):
                 tags = {"run_id": f"bench-{rnd}", "label": "bench", "target": server.url}
                 outputs = Outputs(specs, tags) if on else None
                 results[on] = one(session, spec, outputs)
             (off, cpu_off, _), (rps_on, cpu_on, notes) = results[False], results[True]
             none.append(off)
             every.append(rps_on)
-            print(f"round {rnd}: none {off:8.0f} req/s (parent {cpu_off:5.1f} CPU-ms/s)   "
-                  f"all outputs {rps_on:8.0f} req/s "
-                  f"(parent {cpu_on:5.1f} CPU-ms/s)   ratio {rps_on / off:.3f}"
-                  + (f"   ({'; '.join(notes)})" if notes else ""))
+            print(
+                f"round {rnd}: none {off:8.0f} req/s (parent {cpu_off:5.1f} CPU-ms/s)   "
+                f"all outputs {rps_on:8.0f} req/s "
+                f"(parent {cpu_on:5.1f} CPU-ms/s)   ratio {rps_on / off:.3f}"
+                + (f"   ({'; '.join(notes)})" if notes else "")
+            )
     ratio = statistics.median(every) / statistics.median(none)
-    print(f"median: none {statistics.median(none):.0f} req/s, all outputs {statistics.median(every):.0f} req/s, "
-          f"ratio {ratio:.3f} (goal: within 5 %, i.e. >= 0.95)")
+    print(
+        f"median: none {statistics.median(none):.0f} req/s, all outputs {statistics.median(every):.0f} req/s, "
+        f"ratio {ratio:.3f} (goal: within 5 %, i.e. >= 0.95)"
+    )
 
 
 if __name__ == "__main__":

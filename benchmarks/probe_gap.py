@@ -84,11 +84,13 @@ def main() -> int:
         for label, shared in (("one process per search", True), ("one process per probe ", False)):
             gaps, wall, sat = measure(request, shared)
             ms = [1000 * g for g in gaps]
-            print(f"{label}: {len(sat.steps)} probes, search wall {wall:5.1f}s ({sat.load_s_used:.0f}s of load), "
-                  f"capacity {sat.max_sustainable_rps}; decision -> probe start: "
-                  f"median {statistics.median(ms):.0f} ms, "
-                  f"max {max(ms):.0f} ms over {len(ms)} probes (settle pauses after failed probes excluded: "
-                  f"{', '.join(f'{m:.0f}' for m in ms)})")
+            print(
+                f"{label}: {len(sat.steps)} probes, search wall {wall:5.1f}s ({sat.load_s_used:.0f}s of load), "
+                f"capacity {sat.max_sustainable_rps}; decision -> probe start: "
+                f"median {statistics.median(ms):.0f} ms, "
+                f"max {max(ms):.0f} ms over {len(ms)} probes (settle pauses after failed probes excluded: "
+                f"{', '.join(f'{m:.0f}' for m in ms)})"
+            )
     return 0
 
 

@@ -37,10 +37,16 @@ TARGETS = [
     ("10 slots x 20 ms, queues", ["--slots", "10", "--service-ms", "20"], 500.0),
     # A queue of 2 before refusing: with none at all, arrival jitter alone brings a third request
     # now and then, and the 1 % error budget then binds at ~80 % of nominal (measured 78-89 %).
-    ("2 x 20 ms, queue 2, sheds 429",
-     ["--slots", "2", "--service-ms", "20", "--overload", "shed", "--queue-limit", "2"], 100.0),
-    ("2 x 20 ms, queue 2, fails",
-     ["--slots", "2", "--service-ms", "20", "--overload", "fail", "--queue-limit", "2"], 100.0),
+    (
+        "2 x 20 ms, queue 2, sheds 429",
+        ["--slots", "2", "--service-ms", "20", "--overload", "shed", "--queue-limit", "2"],
+        100.0,
+    ),
+    (
+        "2 x 20 ms, queue 2, fails",
+        ["--slots", "2", "--service-ms", "20", "--overload", "fail", "--queue-limit", "2"],
+        100.0,
+    ),
 ]
 QUICK = (0, 2)
 
@@ -61,21 +67,26 @@ def describe(label: str, true: float | None, sat: Saturation, wall: float) -> st
     r2 = f"{sat.usl.r_squared:.2f}" if sat.usl and sat.usl.r_squared is not None else "-"
     grade = sat.overload.grade if sat.overload else "-"
     true_text = f"{true:6.0f}" if true else f"{'-':>6}"
-    return (f"{label:30} {true_text} {shown} {error} {sat.load_s_used:6.1f} {len(sat.steps):6d} {wall:6.1f} "
-            f"{grade:9} {knee:22} {r2:>5}  {sat.limited_by}")
+    return (
+        f"{label:30} {true_text} {shown} {error} {sat.load_s_used:6.1f} {len(sat.steps):6d} {wall:6.1f} "
+        f"{grade:9} {knee:22} {r2:>5}  {sat.limited_by}"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="only the 50 and 500 req/s targets")
     parser.add_argument("--repeat", type=int, default=1)
-    parser.add_argument("--budget", type=float, default=SearchSettings().budget_s,
-                        help="seconds of load a search may use")
+    parser.add_argument(
+        "--budget", type=float, default=SearchSettings().budget_s, help="seconds of load a search may use"
+    )
     args = parser.parse_args()
     settings = dataclasses.replace(SearchSettings(), budget_s=args.budget)
     targets = [TARGETS[i] for i in QUICK] if args.quick else TARGETS
-    print(f"{'target':30} {'true':>6} {'found':>8} {'error':>7} {'load s':>6} {'probes':>6} {'wall s':>6} "
-          f"{'overload':9} {'knee req/s':22} {'USL R²':>5}  limited by")
+    print(
+        f"{'target':30} {'true':>6} {'found':>8} {'error':>7} {'load s':>6} {'probes':>6} {'wall s':>6} "
+        f"{'overload':9} {'knee req/s':22} {'USL R²':>5}  limited by"
+    )
     errors: dict[str, list[float]] = {}
     for _ in range(args.repeat):
         for label, server_args, true in targets:
@@ -89,8 +100,10 @@ def main() -> None:
     if args.repeat > 1:
         print()
         for label, errs in errors.items():
-            print(f"{label:30} |error| median {100 * statistics.median(errs):.1f}%, worst {100 * max(errs):.1f}% "
-                  f"over {len(errs)} runs")
+            print(
+                f"{label:30} |error| median {100 * statistics.median(errs):.1f}%, worst {100 * max(errs):.1f}% "
+                f"over {len(errs)} runs"
+            )
 
 
 if __name__ == "__main__":

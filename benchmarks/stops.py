@@ -45,9 +45,28 @@ def seconds_to_stop(sig: signal.Signals) -> float:
     """Start a 60 s load, wait for two progress ticks, send `sig`, time the exit."""
     with start_server(FIXED, "--service-ms", "5") as server, tempfile.TemporaryDirectory() as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "benchbox", "run", "--target", server.url + "/predict", "--rate", "40",
-             "--duration", "60s", "--out", out, "--seed", "1", "--skip", "contract,adversarial,saturation"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            [
+                sys.executable,
+                "-m",
+                "benchbox",
+                "run",
+                "--target",
+                server.url + "/predict",
+                "--rate",
+                "40",
+                "--duration",
+                "60s",
+                "--out",
+                out,
+                "--seed",
+                "1",
+                "--skip",
+                "contract,adversarial,saturation",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         assert proc.stderr is not None
         ticks = 0
         while ticks < 2:

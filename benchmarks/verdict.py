@@ -39,8 +39,14 @@ NOMINAL = 160.0  # 8 slots / 50 ms
 def timed(tree: Path, args: list[str], out: Path) -> tuple[float, dict | None, int]:
     env = dict(os.environ, PYTHONPATH=str(tree))
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "benchbox", *args, "--out", str(out)], env=env, cwd=tree,
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchbox", *args, "--out", str(out)],
+        env=env,
+        cwd=tree,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     wall = time.perf_counter() - t0
     path = out / "result.json"
     data = json.loads(path.read_text()) if path.exists() else None
@@ -82,8 +88,9 @@ def main() -> int:
                         wall, data, rc = timed(opts.tree, ["run", "--target", url], Path(tmp) / "run")
                         print(f"run    {wall:6.1f}s exit {rc}  {capacity(data)} (nominal {NOMINAL:g})")
                     if "smoke" in which:
-                        wall, data, rc = timed(opts.tree, ["smoke", "--target", url, "--rate", "20"],
-                                               Path(tmp) / "smoke")
+                        wall, data, rc = timed(
+                            opts.tree, ["smoke", "--target", url, "--rate", "20"], Path(tmp) / "smoke"
+                        )
                         print(f"smoke  {wall:6.1f}s exit {rc}")
     return 0
 

@@ -27,14 +27,18 @@ def apt_install(packages: tuple[str, ...], need: str = "") -> None:
         prefix = None
     names = " ".join(packages)
     if prefix is None or shutil.which("apt-get") is None:
-        pytest.fail(f"{names} not installed and cannot be installed here (that takes apt-get, as root or with "
-                    f"passwordless sudo): install Debian's {names}. {need} It is never skipped.")
+        pytest.fail(
+            f"{names} not installed and cannot be installed here (that takes apt-get, as root or with "
+            f"passwordless sudo): install Debian's {names}. {need} It is never skipped."
+        )
     apt = [*prefix, "env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "-q", "-o", "DPkg::Lock::Timeout=300"]
     for argv in ([*apt, "update"], [*apt, "install", "-y", "--no-install-recommends", *packages]):
         done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=APT_TIMEOUT_S)
         if done.returncode != 0:
-            pytest.fail(f"installing {names} failed: `{' '.join(argv)}` exited {done.returncode}: "
-                        f"{(done.stderr or done.stdout)[-2000:]}")
+            pytest.fail(
+                f"installing {names} failed: `{' '.join(argv)}` exited {done.returncode}: "
+                f"{(done.stderr or done.stdout)[-2000:]}"
+            )
 
 
 def ensure(find: Callable[[], str | None], packages: tuple[str, ...], need: str = "") -> str:

@@ -46,8 +46,15 @@ def test_action_yml_runs_the_script_uploads_always_and_fails_last():
 def test_failed_gate_gives_exit_1_verdict_fail_and_the_step_summary(tmp_path, demo_server, python):
     summary = tmp_path / "step_summary.md"
     args = f"--body '{DEMO_BODY}' --rate 10 --duration 2s --skip contract,adversarial,saturation --slo p50=1us -q"
-    done, out = _run_action(tmp_path, python, BENCHBOX_COMMAND="smoke", BENCHBOX_TARGET=demo_server.predict_url,
-                            BENCHBOX_ARGS=args, BENCHBOX_OUT="rep", GITHUB_STEP_SUMMARY=str(summary))
+    done, out = _run_action(
+        tmp_path,
+        python,
+        BENCHBOX_COMMAND="smoke",
+        BENCHBOX_TARGET=demo_server.predict_url,
+        BENCHBOX_ARGS=args,
+        BENCHBOX_OUT="rep",
+        GITHUB_STEP_SUMMARY=str(summary),
+    )
     assert done.returncode == 0, done.stderr  # the job fails in the last step, after the upload
     assert out == {"exit-code": "1", "verdict": "fail"}, (out, done.stdout, done.stderr)
     result = json.loads((tmp_path / "rep" / "result.json").read_text())

@@ -26,8 +26,14 @@ BUDGET = 15.0  # how long the phase keeps to it is a wall-clock figure: benchmar
 
 def _run(url: str, headers: dict[str, str], **opts: object) -> AdversarialSection:
     contract = discover(url, "POST", headers, ContractOptions())
-    options = AdversarialOptions(seed=3, budget_s=BUDGET, max_cases=120, timeout_s=1.5,
-                                 secret_headers={"Authorization": "BENCHBOX_API_KEY"}, **opts)  # type: ignore[arg-type]
+    options = AdversarialOptions(
+        seed=3,
+        budget_s=BUDGET,
+        max_cases=120,
+        timeout_s=1.5,
+        secret_headers={"Authorization": "BENCHBOX_API_KEY"},
+        **opts,
+    )  # type: ignore[arg-type]
     section = run_adversarial(url, "POST", headers, [GOOD], contract, options)
     assert section.budget_s == BUDGET
     again = dacite.from_dict(AdversarialSection, dataclasses.asdict(section), dacite.Config(cast=[tuple]))
@@ -37,8 +43,9 @@ def _run(url: str, headers: dict[str, str], **opts: object) -> AdversarialSectio
 
 def test_demo_has_no_gate_failing_finding() -> None:
     with DemoServer(DemoOptions(api_key=KEY, rate_limit=40)) as srv:
-        section = _run(srv.predict_url, {"Authorization": f"Bearer {KEY}"}, api_key_env="BENCHBOX_API_KEY",
-                       expect_rate_limit=40.0)
+        section = _run(
+            srv.predict_url, {"Authorization": f"Bearer {KEY}"}, api_key_env="BENCHBOX_API_KEY", expect_rate_limit=40.0
+        )
     bad = [(f.kind, f.rule, f.detail) for f in section.findings if f.severity in ("high", "medium")]
     assert bad == [] and section.passed
     assert section.healthy_after is True
@@ -60,8 +67,9 @@ CASES = [
 
 
 @pytest.mark.parametrize(("fault", "kind", "cls", "extra"), CASES, ids=[c[0] for c in CASES])
-def test_faulty_api_fault_is_found(fault: str, kind: str, cls: str | None, extra: tuple[str, ...],
-                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_faulty_api_fault_is_found(
+    fault: str, kind: str, cls: str | None, extra: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("FAULTY_API_KEY", KEY)
     with start_server("faulty_api", "--fault", fault, *extra) as srv:
         headers = {"Authorization": f"Bearer {KEY}"}
@@ -85,8 +93,9 @@ def test_faulty_api_fault_is_found(fault: str, kind: str, cls: str | None, extra
             env = dict(os.environ, BENCHBOX_API_KEY=KEY, BENCHBOX_WRONG_KEY="nope-nope")
             env.pop("http_proxy", None), env.pop("HTTP_PROXY", None)
             try:
-                res = subprocess.run(["bash", "-c", f.curl + " --max-time 2"], capture_output=True, text=True,
-                                     env=env, timeout=10)
+                res = subprocess.run(
+                    ["bash", "-c", f.curl + " --max-time 2"], capture_output=True, text=True, env=env, timeout=10
+                )
                 first = res.stdout.splitlines()[0] if res.stdout else ""
             except subprocess.TimeoutExpired:
                 first = ""

@@ -42,15 +42,44 @@ print(json.dumps(report))
 
 
 def _cli_args(target: str, out: Path, slo: dict[str, str]) -> list[str]:
-    return ["run", "--target", target, "--body", DEMO_BODY, "--rate", "15", "--duration", "2s", "--seed", "7",
-            "--skip", "contract,adversarial,saturation", "--out", str(out), "-q",
-            *(arg for k, v in slo.items() for arg in ("--slo", f"{k}={v}"))]
+    return [
+        "run",
+        "--target",
+        target,
+        "--body",
+        DEMO_BODY,
+        "--rate",
+        "15",
+        "--duration",
+        "2s",
+        "--seed",
+        "7",
+        "--skip",
+        "contract,adversarial,saturation",
+        "--out",
+        str(out),
+        "-q",
+        *(arg for k, v in slo.items() for arg in ("--slo", f"{k}={v}")),
+    ]
 
 
 def test_a_script_passes_and_fails_as_the_cli_does(demo_server, benchbox_cli, tmp_path):
     sides = {"passing": PASS_SLO, "failing": FAIL_SLO}
-    done = subprocess.run([sys.executable, "-c", SCRIPT, demo_server.predict_url, DEMO_BODY, str(tmp_path / "api"),
-                           json.dumps(QUICK), json.dumps(sides)], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            SCRIPT,
+            demo_server.predict_url,
+            DEMO_BODY,
+            str(tmp_path / "api"),
+            json.dumps(QUICK),
+            json.dumps(sides),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""  # the API prints nothing unless given an observer
     api = json.loads(done.stdout)
@@ -79,8 +108,9 @@ def test_a_script_passes_and_fails_as_the_cli_does(demo_server, benchbox_cli, tm
     # Saved compare: the API's Comparison and the CLI's compare.json agree, gate by gate.
     pair = (tmp_path / "api" / "passing" / "result.json", tmp_path / "cli" / "passing" / "result.json")
     comparison = benchbox.compare(*pair, max_regression={"p95": "10%"}, out=str(tmp_path / "cmp-api"))
-    outcome = benchbox_cli("compare", *map(str, pair), "--max-regression", "p95=10%",
-                           "--out", str(tmp_path / "cmp-cli"))
+    outcome = benchbox_cli(
+        "compare", *map(str, pair), "--max-regression", "p95=10%", "--out", str(tmp_path / "cmp-cli")
+    )
     cli_doc = json.loads((tmp_path / "cmp-cli" / "compare.json").read_text())
     assert outcome.code == (0 if comparison.passed else 1)
     assert comparison.verdict == cli_doc["verdict"]
@@ -88,14 +118,17 @@ def test_a_script_passes_and_fails_as_the_cli_does(demo_server, benchbox_cli, tm
     assert (tmp_path / "cmp-api" / "report.html").is_file()
 
 
-@pytest.mark.parametrize("options,flag_args", [
-    ({"rate": "abc"}, ["--rate", "abc"]),
-    ({"rate": -3}, ["--rate", "-3"]),
-    ({"slo": {"p95": "fast"}}, ["--slo", "p95=fast"]),
-    ({"slo": ["p95<200ms"]}, ["--slo", "p95<200ms"]),
-    ({"skip": ["contract", "bogus"]}, ["--skip", "contract,bogus"]),
-    ({"duration": "10 parsecs"}, ["--duration", "10 parsecs"]),
-])
+@pytest.mark.parametrize(
+    "options,flag_args",
+    [
+        ({"rate": "abc"}, ["--rate", "abc"]),
+        ({"rate": -3}, ["--rate", "-3"]),
+        ({"slo": {"p95": "fast"}}, ["--slo", "p95=fast"]),
+        ({"slo": ["p95<200ms"]}, ["--slo", "p95<200ms"]),
+        ({"skip": ["contract", "bogus"]}, ["--skip", "contract,bogus"]),
+        ({"duration": "10 parsecs"}, ["--duration", "10 parsecs"]),
+    ],
+)
 def test_a_bad_value_raises_the_clis_one_line_message(benchbox_cli, tmp_path, options, flag_args):
     target = "http://127.0.0.1:9/predict"  # never reached: validation comes first
     with pytest.raises(UsageError) as raised:
@@ -122,9 +155,11 @@ def test_an_unknown_keyword_names_it_and_the_close_ones():
 
 
 def test_import_benchbox_stays_light():
-    code = ("import sys, benchbox, benchbox.pytest_plugin\n"
-            "print(sorted(m for m in sys.modules if m.startswith('benchbox') or m in "
-            "('locust', 'gevent', 'hypothesis', 'jinja2', 'httpx', 'numpy')))")
+    code = (
+        "import sys, benchbox, benchbox.pytest_plugin\n"
+        "print(sorted(m for m in sys.modules if m.startswith('benchbox') or m in "
+        "('locust', 'gevent', 'hypothesis', 'jinja2', 'httpx', 'numpy')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert json.loads(out.strip().replace("'", '"')) == ["benchbox", "benchbox.pytest_plugin"]
 
@@ -163,18 +198,35 @@ def test_the_pytest_plugin_runs_reports_and_records(demo_server, tmp_path):
     project = tmp_path / "project"
     project.mkdir()
     (project / "pytest.ini").write_text("[pytest]\n")  # its own rootdir: none of benchbox's settings
-    (project / "test_release.py").write_text(USER_TESTS.format(
-        target=demo_server.predict_url, body=DEMO_BODY, quick=QUICK))
+    (project / "test_release.py").write_text(
+        USER_TESTS.format(target=demo_server.predict_url, body=DEMO_BODY, quick=QUICK)
+    )
     kept, junit = tmp_path / "kept", tmp_path / "junit.xml"
-    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-m", "benchbox",
-                           "--benchbox-out", str(kept), f"--junitxml={junit}", "test_release.py"],
-                          cwd=project, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-m",
+            "benchbox",
+            "--benchbox-out",
+            str(kept),
+            f"--junitxml={junit}",
+            "test_release.py",
+        ],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 1, done.stdout + done.stderr  # one test failed, through the entry point's fixture
     assert "1 failed, 2 passed, 1 deselected" in done.stdout, done.stdout
     ready, slow = kept / "test_ready", kept / "test_too_slow"
     assert result_io.load(ready / "result.json").verdict == "pass"
     assert result_io.load(slow / "result.json").verdict == "fail"
-    failure = done.stdout[done.stdout.index("test_too_slow"):]
+    failure = done.stdout[done.stdout.index("test_too_slow") :]
     # The assertion itself names the report, and so does the benchbox section of the failure.
     assert f"failed=[p50], report='{slow / 'report.html'}'" in failure, failure
     assert f"report: {slow / 'report.html'}" in failure

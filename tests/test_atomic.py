@@ -34,8 +34,15 @@ write_accept([], out / "accept.json")
 @pytest.mark.parametrize(("umask", "mode"), [("022", 0o644), ("077", 0o600)])
 def test_every_output_gets_the_mode_the_umask_gives(tmp_path: Path, umask: str, mode: int) -> None:
     env = {"PATH": "/usr/bin:/bin", "GITHUB_STEP_SUMMARY": ""}
-    proc = subprocess.run([sys.executable, "-c", WRITE_ALL, str(tmp_path), umask], capture_output=True, text=True,
-                          timeout=120, cwd=ROOT, env=env, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", WRITE_ALL, str(tmp_path), umask],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env=env,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     files = sorted(p.name for p in tmp_path.iterdir())
     assert files == ["accept.json", "junit.xml", "report.html", "result.json", "summary.md"]  # no temp file left

@@ -14,31 +14,56 @@ from tests.conftest import DEMO_BODY
 
 
 def run_args(target: str, out: Path, *extra: str) -> list[str]:
-    return ["run", "--target", target, "--body", DEMO_BODY, "--rate", "20", "--duration", "2s",
-            "--out", str(out), "--seed", "5", "-q", "--skip", "saturation", *extra]
+    return [
+        "run",
+        "--target",
+        target,
+        "--body",
+        DEMO_BODY,
+        "--rate",
+        "20",
+        "--duration",
+        "2s",
+        "--out",
+        str(out),
+        "--seed",
+        "5",
+        "-q",
+        "--skip",
+        "saturation",
+        *extra,
+    ]
 
 
 def test_help_is_light():
     """`benchbox --help` must not pay for Locust, gevent, Hypothesis or Jinja2."""
-    code = ("import sys\nfrom benchbox.cli import main\n"
-            "for argv in (['--help'], ['run', '--help'], ['--version']):\n"
-            "    try:\n        main(argv)\n    except SystemExit:\n        pass\n"
-            "heavy = ('locust', 'gevent', 'hypothesis', 'jinja2', 'httpx', 'numpy')\n"
-            "print(sorted(m for m in heavy if m in sys.modules))")
+    code = (
+        "import sys\nfrom benchbox.cli import main\n"
+        "for argv in (['--help'], ['run', '--help'], ['--version']):\n"
+        "    try:\n        main(argv)\n    except SystemExit:\n        pass\n"
+        "heavy = ('locust', 'gevent', 'hypothesis', 'jinja2', 'httpx', 'numpy')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"
 
 
-@pytest.mark.parametrize("args,fragment", [
-    (["run"], "missing --target"),
-    (["run", "--target", "localhost:8000"], "bad --target 'localhost:8000'"),
-    (["run", "--target", "http://127.0.0.1:9", "--rate", "-3"], "bad --rate '-3'"),
-    (["run", "--target", "http://127.0.0.1:9", "--slo", "p95<200ms"], "bad --slo 'p95<200ms'"),
-    (["run", "--target", "http://127.0.0.1:9", "--body", "@/no/such/file.json"], "bad --body '@/no/such/file.json'"),
-    (["run", "--target", "http://127.0.0.1:9", "--frobnicate"], "No such option"),
-    (["run", "--target", "http://127.0.0.1:9", "--out", "/proc/benchbox-cannot-write"], "bad --out"),
-    (["report", "/no/such/result.json"], "cannot read result"),
-])
+@pytest.mark.parametrize(
+    "args,fragment",
+    [
+        (["run"], "missing --target"),
+        (["run", "--target", "localhost:8000"], "bad --target 'localhost:8000'"),
+        (["run", "--target", "http://127.0.0.1:9", "--rate", "-3"], "bad --rate '-3'"),
+        (["run", "--target", "http://127.0.0.1:9", "--slo", "p95<200ms"], "bad --slo 'p95<200ms'"),
+        (
+            ["run", "--target", "http://127.0.0.1:9", "--body", "@/no/such/file.json"],
+            "bad --body '@/no/such/file.json'",
+        ),
+        (["run", "--target", "http://127.0.0.1:9", "--frobnicate"], "No such option"),
+        (["run", "--target", "http://127.0.0.1:9", "--out", "/proc/benchbox-cannot-write"], "bad --out"),
+        (["report", "/no/such/result.json"], "cannot read result"),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_2(benchbox_cli, args, fragment):
     outcome = benchbox_cli(*args)
     assert outcome.code == 2
@@ -87,8 +112,9 @@ def test_unreachable_target_exits_3_and_still_writes_the_result(benchbox_cli, tm
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    outcome = benchbox_cli("run", "--target", f"http://127.0.0.1:{port}/predict", "--ready-timeout", "1s",
-                           "--out", str(tmp_path), "-q")
+    outcome = benchbox_cli(
+        "run", "--target", f"http://127.0.0.1:{port}/predict", "--ready-timeout", "1s", "--out", str(tmp_path), "-q"
+    )
     assert outcome.code == 3
     assert "unreachable" in outcome.out
     saved = result_io.load(tmp_path / "result.json")
@@ -117,8 +143,11 @@ def test_api_key_is_used_and_never_written(benchbox_cli, tmp_path, monkeypatch):
     monkeypatch.setenv("DEMO_KEY", secret)
     with DemoServer(DemoOptions(api_key=secret)) as locked:
         denied = benchbox_cli(*run_args(locked.predict_url, tmp_path / "denied"))
-        allowed = benchbox_cli(*run_args(locked.predict_url, tmp_path / "allowed", "--api-key-env", "DEMO_KEY",
-                                         "-H", "X-Api-Key: " + secret))
+        allowed = benchbox_cli(
+            *run_args(
+                locked.predict_url, tmp_path / "allowed", "--api-key-env", "DEMO_KEY", "-H", "X-Api-Key: " + secret
+            )
+        )
     assert denied.code == 1 and "http_401" in (tmp_path / "denied" / "result.json").read_text()
     assert allowed.code == 0, allowed.out + allowed.err
     for outcome in (denied, allowed):
@@ -142,8 +171,20 @@ def test_smoke_is_run_with_the_ci_profile(benchbox_cli, demo_server, tmp_path):
 
     plan = build_plan({"target": demo_server.predict_url}, dict(SMOKE_PROFILE))
     assert plan.load.duration_s + plan.probes.ready_timeout_s <= 45 and "saturation" in plan.skip
-    outcome = benchbox_cli("smoke", "--target", demo_server.predict_url, "--body", DEMO_BODY, "--rate", "20",
-                           "--duration", "2s", "--out", str(tmp_path), "-q")
+    outcome = benchbox_cli(
+        "smoke",
+        "--target",
+        demo_server.predict_url,
+        "--body",
+        DEMO_BODY,
+        "--rate",
+        "20",
+        "--duration",
+        "2s",
+        "--out",
+        str(tmp_path),
+        "-q",
+    )
     assert outcome.code == 0, outcome.err
     data = json.loads((tmp_path / "result.json").read_text())
     assert data["command"] == "smoke" and data["plan"]["skip"] == ["saturation"]
@@ -155,8 +196,9 @@ def test_smoke_is_run_with_the_ci_profile(benchbox_cli, demo_server, tmp_path):
 
 def test_a_kserve_endpoint_is_checked_from_its_url_alone(benchbox_cli, demo_server, tmp_path):
     """No --body, no --method: the contract comes from the V2 metadata, and the load uses its inputs."""
-    outcome = benchbox_cli("smoke", "--target", demo_server.infer_url, "--rate", "10", "--duration", "2s",
-                           "--out", str(tmp_path), "-q")
+    outcome = benchbox_cli(
+        "smoke", "--target", demo_server.infer_url, "--rate", "10", "--duration", "2s", "--out", str(tmp_path), "-q"
+    )
     assert outcome.code == 0, outcome.out + outcome.err
     data = json.loads((tmp_path / "result.json").read_text())
     assert data["target"]["protocol"] == "kserve-v2" and data["contract"]["method"] == "POST"

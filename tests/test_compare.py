@@ -26,15 +26,21 @@ LOAD = ("--body", '{"x": 1}', "--rate", "300", "--duration", "4s", "--window", "
 
 @pytest.fixture(scope="module")
 def fixed_servers() -> Iterator[dict[str, ServerProcess]]:
-    with start_server(FIXED, "--service-ms", "10") as base, start_server(FIXED, "--service-ms", "10") as twin, \
-            start_server(FIXED, "--service-ms", "13") as slow:
+    with (
+        start_server(FIXED, "--service-ms", "10") as base,
+        start_server(FIXED, "--service-ms", "10") as twin,
+        start_server(FIXED, "--service-ms", "13") as slow,
+    ):
         yield {"base": base, "twin": twin, "slow": slow}
 
 
 @pytest.fixture(scope="module")
 def models() -> Iterator[dict[str, ServerProcess]]:
-    with start_server(MODELS) as honest, start_server(MODELS, "--fault", "flip-some") as flip, \
-            start_server(MODELS, "--fault", "shift-classes") as shift:
+    with (
+        start_server(MODELS) as honest,
+        start_server(MODELS, "--fault", "flip-some") as flip,
+        start_server(MODELS, "--fault", "shift-classes") as shift,
+    ):
         yield {"honest": honest, "flip": flip, "shift": shift}
 
 
@@ -53,12 +59,21 @@ def test_two_instances_of_one_server_show_no_change_on_repeated_tries(fixed_serv
     flags = dict(zip(LOAD[0:-1:2], LOAD[1:-1:2]))
     flags = {k.lstrip("-").replace("-", "_"): v for k, v in flags.items()}
     for attempt in range(3):
-        request = build_request((), {**flags, "baseline": f"{base}/p", "candidate": f"{twin}/p", "skip": "shadow",
-                                     "max_regression": ("p50=10%", "p95=10%", "p99=10%", "rps=5%"),
-                                     "out": str(tmp_path / f"try{attempt}")})
+        request = build_request(
+            (),
+            {
+                **flags,
+                "baseline": f"{base}/p",
+                "candidate": f"{twin}/p",
+                "skip": "shadow",
+                "max_regression": ("p50=10%", "p95=10%", "p99=10%", "rps=5%"),
+                "out": str(tmp_path / f"try{attempt}"),
+            },
+        )
         assert request.baseline is not None and request.candidate is not None
-        outcome = run_live(request.baseline, request.candidate, request.live, request.settings, request.gates,
-                           request.out_dir)
+        outcome = run_live(
+            request.baseline, request.candidate, request.live, request.settings, request.gates, request.out_dir
+        )
         comparison = outcome.comparison
         verdicts = {m.name: m.verdict for m in comparison.metrics}
         assert set(verdicts.values()) == {"no significant change"}, (attempt, comparison.metrics)
@@ -68,9 +83,18 @@ def test_two_instances_of_one_server_show_no_change_on_repeated_tries(fixed_serv
 
 def test_thirty_percent_longer_service_is_a_regression_and_saved_agrees(fixed_servers, benchbox_cli, tmp_path) -> None:
     out = tmp_path / "live"
-    done = benchbox_cli("compare", "--baseline", f"{fixed_servers['base'].url}/p",
-                        "--candidate", f"{fixed_servers['slow'].url}/p", *LOAD,
-                        "--max-regression", "p50=10%", "--out", str(out))
+    done = benchbox_cli(
+        "compare",
+        "--baseline",
+        f"{fixed_servers['base'].url}/p",
+        "--candidate",
+        f"{fixed_servers['slow'].url}/p",
+        *LOAD,
+        "--max-regression",
+        "p50=10%",
+        "--out",
+        str(out),
+    )
     assert done.code == 1, done.out + done.err
     live = load_comparison(out / "compare.json")
     assert live.mode == "live" and live.interleave is not None and live.interleave.windows_per_side == 8
@@ -86,8 +110,9 @@ def test_thirty_percent_longer_service_is_a_regression_and_saved_agrees(fixed_se
     # Each side's result was saved like a run's; the saved comparison reads the same verdicts.
     baseline, candidate = out / "baseline" / "result.json", out / "candidate" / "result.json"
     assert load_result(baseline).main_phase is not None
-    again = benchbox_cli("compare", str(baseline), str(candidate), "--max-regression", "p50=10%",
-                         "--out", str(tmp_path / "saved"), "-q")
+    again = benchbox_cli(
+        "compare", str(baseline), str(candidate), "--max-regression", "p50=10%", "--out", str(tmp_path / "saved"), "-q"
+    )
     assert again.code == 1, again.out + again.err
     saved = load_comparison(tmp_path / "saved" / "compare.json")
     assert saved.mode == "saved"
@@ -104,8 +129,24 @@ def test_thirty_percent_longer_service_is_a_regression_and_saved_agrees(fixed_se
 
 def test_a_model_answering_differently_on_some_inputs_lists_them(models, benchbox_cli, tmp_path) -> None:
     honest, flip = models["honest"].url + PREDICT, models["flip"].url + PREDICT
-    done = benchbox_cli("compare", "--baseline", honest, "--candidate", flip, "--skip", "load",
-                        "--shadow-cases", "40", "--seed", "5", "--min-agreement", "99%", "--out", str(tmp_path), "-q")
+    done = benchbox_cli(
+        "compare",
+        "--baseline",
+        honest,
+        "--candidate",
+        flip,
+        "--skip",
+        "load",
+        "--shadow-cases",
+        "40",
+        "--seed",
+        "5",
+        "--min-agreement",
+        "99%",
+        "--out",
+        str(tmp_path),
+        "-q",
+    )
     assert done.code == 1, done.out + done.err
     shadow = load_comparison(tmp_path / "compare.json").shadow
     assert shadow is not None and shadow.source.startswith("contract")
@@ -128,27 +169,44 @@ def test_moved_class_shares_are_flagged_and_an_honest_twin_is_not(models, benchb
     assert label.shifted and label.candidate_shares["setosa"] > label.baseline_shares["setosa"]
     assert "SHIFTED" in done.out
 
-    same = benchbox_cli("compare", "--baseline", honest, "--candidate", honest, *args, "--out", str(tmp_path / "t"),
-                        "--min-agreement", "100%")
+    same = benchbox_cli(
+        "compare",
+        "--baseline",
+        honest,
+        "--candidate",
+        honest,
+        *args,
+        "--out",
+        str(tmp_path / "t"),
+        "--min-agreement",
+        "100%",
+    )
     assert same.code == 0, same.out + same.err
     twin = load_comparison(tmp_path / "t" / "compare.json").shadow
     assert twin is not None and twin.agreement == 1.0 and not twin.shifted
 
 
-@pytest.mark.parametrize(("args", "expected"), [
-    (("--max-regression", "p95=ten%", "a.json", "b.json"), "bad --max-regression 'p95=ten%': expected KEY=PERCENT"),
-    (("--min-agreement", "120%", "a.json", "b.json"), "bad --min-agreement '120%'"),
-    (("a.json",), "expected two result files"),
-    (("--max-regression", "none", "--max-regression", "p95=5%", "a.json", "b.json"), "bad --max-regression 'none'"),
-    (("a.json", "b.json", "--baseline", "http://127.0.0.1:1/"), "not both"),
-    (("--baseline", "http://127.0.0.1:1/"), "missing --candidate"),
-    (("--baseline", "http://127.0.0.1:1/", "--candidate", "ftp://x", "--skip", "load"), "bad --target 'ftp://x'"),
-    (("--baseline", "http://127.0.0.1:1/", "--candidate", "http://127.0.0.1:2/", "--skip", "bogus"),
-     "bad --skip 'bogus'"),
-    (("--baseline", "http://127.0.0.1:1/", "--candidate", "http://127.0.0.1:2/", "--rate", "fast"),
-     "bad --rate 'fast'"),
-    (("missing-a.json", "missing-b.json"), "cannot read result 'missing-a.json'"),
-])
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("--max-regression", "p95=ten%", "a.json", "b.json"), "bad --max-regression 'p95=ten%': expected KEY=PERCENT"),
+        (("--min-agreement", "120%", "a.json", "b.json"), "bad --min-agreement '120%'"),
+        (("a.json",), "expected two result files"),
+        (("--max-regression", "none", "--max-regression", "p95=5%", "a.json", "b.json"), "bad --max-regression 'none'"),
+        (("a.json", "b.json", "--baseline", "http://127.0.0.1:1/"), "not both"),
+        (("--baseline", "http://127.0.0.1:1/"), "missing --candidate"),
+        (("--baseline", "http://127.0.0.1:1/", "--candidate", "ftp://x", "--skip", "load"), "bad --target 'ftp://x'"),
+        (
+            ("--baseline", "http://127.0.0.1:1/", "--candidate", "http://127.0.0.1:2/", "--skip", "bogus"),
+            "bad --skip 'bogus'",
+        ),
+        (
+            ("--baseline", "http://127.0.0.1:1/", "--candidate", "http://127.0.0.1:2/", "--rate", "fast"),
+            "bad --rate 'fast'",
+        ),
+        (("missing-a.json", "missing-b.json"), "cannot read result 'missing-a.json'"),
+    ],
+)
 def test_bad_flags_are_one_line_and_exit_2(benchbox_cli, tmp_path, args, expected) -> None:
     done = benchbox_cli("compare", *args, "--out", str(tmp_path))
     assert done.code == 2, done.err
@@ -162,8 +220,20 @@ def test_an_unreachable_candidate_is_exit_3_in_one_line(fixed_servers, benchbox_
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{s.getsockname()[1]}/p"
-    done = benchbox_cli("compare", "--baseline", f"{fixed_servers['base'].url}/p", "--candidate", dead,
-                        "--ready-timeout", "0.5s", "--body", "{}", "--out", str(tmp_path), "-q")
+    done = benchbox_cli(
+        "compare",
+        "--baseline",
+        f"{fixed_servers['base'].url}/p",
+        "--candidate",
+        dead,
+        "--ready-timeout",
+        "0.5s",
+        "--body",
+        "{}",
+        "--out",
+        str(tmp_path),
+        "-q",
+    )
     assert done.code == 3, done.err
     assert done.err.strip().startswith("benchbox: error: candidate: target") and "unreachable" in done.err
     assert len(done.err.strip().splitlines()) == 1
@@ -176,10 +246,24 @@ def test_live_compare_scores_both_versions_on_a_labelled_set(demo_server, benchb
 
     with start_server(Path(__file__).parent / "servers" / "degraded_model.py", "--degrade", "0.2") as worse:
         out = tmp_path / "cmp"
-        done = benchbox_cli("compare", "--baseline", demo_server.url + "/v1/models/demo/predict",
-                            "--candidate", worse.url + "/v1/models/demo/predict", "--skip", "load,shadow,contract",
-                            "--eval", DEMO_EVAL["eval"], "--eval-input", DEMO_EVAL["eval_input"],
-                            "--eval-label", DEMO_EVAL["eval_label"], "--out", str(out), "-q")
+        done = benchbox_cli(
+            "compare",
+            "--baseline",
+            demo_server.url + "/v1/models/demo/predict",
+            "--candidate",
+            worse.url + "/v1/models/demo/predict",
+            "--skip",
+            "load,shadow,contract",
+            "--eval",
+            DEMO_EVAL["eval"],
+            "--eval-input",
+            DEMO_EVAL["eval_input"],
+            "--eval-label",
+            DEMO_EVAL["eval_label"],
+            "--out",
+            str(out),
+            "-q",
+        )
     assert done.code == 0, done.out + done.err  # no gate was set: the differences are information
     found = load_comparison(out / "compare.json").sections["eval"]
     accuracy = next(m for m in found["metrics"] if m["name"] == "accuracy")
@@ -203,9 +287,19 @@ def test_live_compare_load_runs_under_the_brakes(fixed_servers, tmp_path) -> Non
     from benchbox.compare.live import run_live
     from benchbox.compare.options import build_request
 
-    request = build_request((), {"baseline": f"{fixed_servers['base'].url}/p",
-                                 "candidate": f"{fixed_servers['twin'].url}/p", "body": '{"x": 1}', "rate": "200",
-                                 "duration": "2s", "window": "0.5s", "skip": "shadow", "out": str(tmp_path)})
+    request = build_request(
+        (),
+        {
+            "baseline": f"{fixed_servers['base'].url}/p",
+            "candidate": f"{fixed_servers['twin'].url}/p",
+            "body": '{"x": 1}',
+            "rate": "200",
+            "duration": "2s",
+            "window": "0.5s",
+            "skip": "shadow",
+            "out": str(tmp_path),
+        },
+    )
     assert request.baseline is not None and request.candidate is not None
     braked = [dataclasses.replace(p, brakes=Brakes(max_rps=30.0)) for p in (request.baseline, request.candidate)]
     outcome = run_live(*braked, request.live, request.settings, request.gates, request.out_dir)
@@ -220,12 +314,21 @@ def test_live_compare_load_runs_under_the_brakes(fixed_servers, tmp_path) -> Non
         assert result.plan["brakes"]["max_rps"] == 30.0 and result.plan["load"]["rate"] == 200.0
 
 
-def test_a_significant_regression_fails_by_default_and_none_only_reports(fixed_servers, benchbox_cli,
-                                                                          tmp_path) -> None:
+def test_a_significant_regression_fails_by_default_and_none_only_reports(fixed_servers, benchbox_cli, tmp_path) -> None:
     """#16 item 7: no --max-regression is not a free pass over a 30 % slower candidate."""
     base, slow = f"{fixed_servers['base'].url}/p", f"{fixed_servers['slow'].url}/p"
-    done = benchbox_cli("compare", "--baseline", base, "--candidate", slow, *LOAD, "--skip", "shadow",
-                        "--out", str(tmp_path / "default"))
+    done = benchbox_cli(
+        "compare",
+        "--baseline",
+        base,
+        "--candidate",
+        slow,
+        *LOAD,
+        "--skip",
+        "shadow",
+        "--out",
+        str(tmp_path / "default"),
+    )
     assert done.code == 1, done.out + done.err
     gates = {g.name: g for g in load_comparison(tmp_path / "default" / "compare.json").gates}
     assert {"max-regression p50", "max-regression rps", "max-regression errors"} <= set(gates), gates

@@ -37,18 +37,41 @@ def phase(scale: float = 1.0, seconds: int = 30, rate: int = 200, seed: int = 0,
             hdr.record_us(h, scale * hiccup * rnd.lognormvariate(9.2, 0.3))
         total.add(h)
         points.append(TimePoint(t=t, requests=rate, errors=0, hdr=hdr.encode(h)))
-    return LoadPhase(name="steady", mode="open", duration_s=seconds, elapsed_s=float(seconds),
-                     requests=rate * seconds, responses=rate * seconds, errors=0, error_rate=0.0,
-                     throughput_rps=float(rate), status_counts={"200": rate * seconds}, errors_by_kind={},
-                     generator=GeneratorHealth(0.0, 0.0, 0.0), offered_rps=rps or float(rate), arrival="constant",
-                     latency_ms=hdr.summarize(total), hdr=hdr.encode(total), timeseries=tuple(points))
+    return LoadPhase(
+        name="steady",
+        mode="open",
+        duration_s=seconds,
+        elapsed_s=float(seconds),
+        requests=rate * seconds,
+        responses=rate * seconds,
+        errors=0,
+        error_rate=0.0,
+        throughput_rps=float(rate),
+        status_counts={"200": rate * seconds},
+        errors_by_kind={},
+        generator=GeneratorHealth(0.0, 0.0, 0.0),
+        offered_rps=rps or float(rate),
+        arrival="constant",
+        latency_ms=hdr.summarize(total),
+        hdr=hdr.encode(total),
+        timeseries=tuple(points),
+    )
 
 
 def result(p: LoadPhase, host: str = "box", protocol: str = "json") -> Result:
-    return Result(benchbox_version="t", started_at="2026-01-01T00:00:00+00:00", finished_at="2026-01-01T00:00:30+00:00",
-                  command="run", plan={"load": {"rate": p.offered_rps}}, target=Target("http://x/p", protocol, "x"),
-                  verdict="pass", gates=(), machine=Machine(host, "linux", "3.12", 2, "cpu", 4.0), seed=1,
-                  load=LoadSection((p,)))
+    return Result(
+        benchbox_version="t",
+        started_at="2026-01-01T00:00:00+00:00",
+        finished_at="2026-01-01T00:00:30+00:00",
+        command="run",
+        plan={"load": {"rate": p.offered_rps}},
+        target=Target("http://x/p", protocol, "x"),
+        verdict="pass",
+        gates=(),
+        machine=Machine(host, "linux", "3.12", 2, "cpu", 4.0),
+        seed=1,
+        load=LoadSection((p,)),
+    )
 
 
 def verdicts(metrics) -> dict[str, str]:
@@ -84,8 +107,10 @@ def test_a_throughput_drop_is_a_regression() -> None:
 
 
 def test_a_short_run_is_called_unstable() -> None:
-    metrics = {m.name: m for m in compare_phases(phase(seconds=4, rate=50, seed=1), phase(seconds=4, rate=50, seed=2),
-                                                   SETTINGS)}
+    metrics = {
+        m.name: m
+        for m in compare_phases(phase(seconds=4, rate=50, seed=1), phase(seconds=4, rate=50, seed=2), SETTINGS)
+    }
     assert not metrics["p99"].stable and "too few" in metrics["p99"].note
     assert not metrics["rps"].stable and "too short" in metrics["rps"].note
 
@@ -185,21 +210,32 @@ def test_shadow_flags_moved_class_shares_and_not_equal_ones() -> None:
     moved = ["A" if rnd.random() < 0.8 else "B" for _ in range(n)]
     same = ["A" if rnd.random() < 0.6 else "B" for _ in range(n)]
     bodies = [str(i) for i in range(n)]
-    shifted = judge_answers(bodies, [(_answer(a, 0.5), _answer(b, 0.5)) for a, b in zip(base, moved)],
-                            tolerance=1e-6, source="t", headers={})
+    shifted = judge_answers(
+        bodies,
+        [(_answer(a, 0.5), _answer(b, 0.5)) for a, b in zip(base, moved)],
+        tolerance=1e-6,
+        source="t",
+        headers={},
+    )
     assert shifted.shifted
     share = next(s for s in shifted.shares if s.path == "/predictions/[]/label")
     assert share.shifted and share.candidate_shares["A"] > share.baseline_shares["A"] + 0.1
-    quiet = judge_answers(bodies, [(_answer(a, 0.5), _answer(b, 0.5)) for a, b in zip(base, same)],
-                          tolerance=1e-6, source="t", headers={})
+    quiet = judge_answers(
+        bodies, [(_answer(a, 0.5), _answer(b, 0.5)) for a, b in zip(base, same)], tolerance=1e-6, source="t", headers={}
+    )
     assert not quiet.shifted
 
 
 def test_shadow_keeps_secrets_out_of_listed_inputs() -> None:
     secret = "sk-live-abcdef123456"
     bodies = [f'{{"key": "{secret}", "x": 1}}']
-    section = judge_answers(bodies, [(_answer("a", 0.5), _answer("b", 0.5))], tolerance=1e-6, source="t",
-                            headers={"Authorization": f"Bearer {secret}"})
+    section = judge_answers(
+        bodies,
+        [(_answer("a", 0.5), _answer("b", 0.5))],
+        tolerance=1e-6,
+        source="t",
+        headers={"Authorization": f"Bearer {secret}"},
+    )
     assert secret not in section.disagreements[0].input
 
 
@@ -224,10 +260,10 @@ def test_reports_escape_both_sides_and_show_extra_sections(tmp_path) -> None:
     hostile = "<script>alert(1)</script>"
     base = dataclasses.replace(result(phase(seed=1)), target=Target("http://x/p", "json", hostile))
     bodies = ['{"q": "<img src=x onerror=alert(1)>"}']
-    shadow = judge_answers(bodies, [(_answer("a", 0.5), _answer(hostile, 0.5))], tolerance=1e-6, source="t",
-                           headers={})
-    comparison = compare_results(base, result(phase(scale=1.3, seed=2)), SETTINGS,
-                                 cgates.parse_gates(["p50=10%"], "99%"), shadow=shadow)
+    shadow = judge_answers(bodies, [(_answer("a", 0.5), _answer(hostile, 0.5))], tolerance=1e-6, source="t", headers={})
+    comparison = compare_results(
+        base, result(phase(scale=1.3, seed=2)), SETTINGS, cgates.parse_gates(["p50=10%"], "99%"), shadow=shadow
+    )
     comparison = dataclasses.replace(comparison, sections={"extra": {"accuracy": [0.91, 0.88], "note": hostile}})
     files = write_compare(comparison, tmp_path)
     page = files.html.read_text()
@@ -256,8 +292,10 @@ def test_saved_results_with_evaluations_are_compared_row_by_row() -> None:
     def section(version: str):
         model = fit_model(version)
         proba = model.predict_proba(np.array([r.features for r in rows]))
-        answers = [EvalAnswer(label=model.labels[int(p.argmax())], index=int(p.argmax()), probabilities=tuple(p))
-                   for p in proba]
+        answers = [
+            EvalAnswer(label=model.labels[int(p.argmax())], index=int(p.argmax()), probabilities=tuple(p))
+            for p in proba
+        ]
         return score(rows, answers, plan, "classification", 3)
 
     base = dataclasses.replace(result(phase(seed=1)), evaluation=section("v1"))

@@ -73,6 +73,7 @@ def _curl(line: str) -> tuple[int, str | None, bytes]:
 
 # -- the demo passes ------------------------------------------------------------------------------
 
+
 def test_demo_passes_with_contract_from_openapi_alone(demo: DemoServer) -> None:
     contract = discover(demo.predict_url, "POST", AUTH, OPTS)
     assert contract.source == "openapi" and contract.protocol == "json"
@@ -80,8 +81,18 @@ def test_demo_passes_with_contract_from_openapi_alone(demo: DemoServer) -> None:
     section = run_contract(demo.predict_url, "POST", AUTH, [], OPTS, contract=contract)
     assert section.passed and section.violations == (), [v.detail for v in section.violations]
     checks = _checks(section)
-    for rule in ("status", "content_type", "response_schema", "finite", "batch_size", "probability_sum",
-                 "determinism", "rejects_invalid", "health", "versioned"):
+    for rule in (
+        "status",
+        "content_type",
+        "response_schema",
+        "finite",
+        "batch_size",
+        "probability_sum",
+        "determinism",
+        "rejects_invalid",
+        "health",
+        "versioned",
+    ):
         assert checks[rule][0] > 0 and checks[rule][1] == 0, rule
     assert section.cases >= OPTS.cases  # generated ones plus the documented example
     assert KEY not in _dump(section)
@@ -95,8 +106,18 @@ def test_demo_passes_with_contract_from_kserve_metadata_alone(demo: DemoServer) 
     section = run_contract(demo.infer_url, "POST", AUTH, [], OPTS, contract=contract)
     assert section.passed and section.violations == (), [v.detail for v in section.violations]
     checks = _checks(section)
-    for rule in ("status", "kserve_shape", "kserve_metadata", "kserve_id", "batch_size", "probability_sum",
-                 "determinism", "rejects_invalid", "health", "versioned"):
+    for rule in (
+        "status",
+        "kserve_shape",
+        "kserve_metadata",
+        "kserve_id",
+        "batch_size",
+        "probability_sum",
+        "determinism",
+        "rejects_invalid",
+        "health",
+        "versioned",
+    ):
         assert checks[rule][0] > 0 and checks[rule][1] == 0, rule
 
 
@@ -134,8 +155,9 @@ def test_each_fault_is_caught_by_its_rule_and_its_curl_line_replays_it(fault: st
         url = srv.url + path
         contract = discover(url, "POST", AUTH, OPTS)
         section = run_contract(url, "POST", AUTH, [], OPTS, contract=contract)
-        assert {(v.kind, v.rule) for v in section.violations} == {(kind, rule)}, \
-            [(v.rule, v.detail) for v in section.violations]
+        assert {(v.kind, v.rule) for v in section.violations} == {(kind, rule)}, [
+            (v.rule, v.detail) for v in section.violations
+        ]
         # One group per place: noisy logits may also flip a label, which is a second place that differs.
         assert len(section.violations) == 1 or rule == "determinism"
         finding = section.violations[0]
@@ -192,12 +214,25 @@ def test_user_schema_files_are_the_contract(demo: DemoServer, tmp_path: Path) ->
 
 # -- findings: grouping, accept file, secrets, serialisation ---------------------------------------
 
-def _finding(pointer: str, body: str, message: str = "probabilities must sum to 1", minimal: bool = False,
-             severity: Any = "high") -> Any:
-    return build_finding(kind="contract_violation", severity=severity, rule="probability_sum", message=message,
-                         method="POST", url="http://127.0.0.1:1/v1/predict", headers=AUTH, body=body,
-                         status=200, content_type="application/json", response_body=b"{}", pointer=pointer,
-                         minimal=minimal)
+
+def _finding(
+    pointer: str, body: str, message: str = "probabilities must sum to 1", minimal: bool = False, severity: Any = "high"
+) -> Any:
+    return build_finding(
+        kind="contract_violation",
+        severity=severity,
+        rule="probability_sum",
+        message=message,
+        method="POST",
+        url="http://127.0.0.1:1/v1/predict",
+        headers=AUTH,
+        body=body,
+        status=200,
+        content_type="application/json",
+        response_body=b"{}",
+        pointer=pointer,
+        minimal=minimal,
+    )
 
 
 def test_identical_findings_are_grouped_with_a_count() -> None:
@@ -216,8 +251,7 @@ def test_accepted_findings_do_not_fail_and_match_across_seeds(tmp_path: Path) ->
         first = run_contract(srv.url + PREDICT, "POST", {}, [], OPTS)
         accept = write_accept(first.violations, tmp_path / "accept.json")
         ids = read_accept(accept)
-        again = run_contract(srv.url + PREDICT, "POST", {}, [],
-                             dataclasses.replace(OPTS, seed=99, accepted=ids))
+        again = run_contract(srv.url + PREDICT, "POST", {}, [], dataclasses.replace(OPTS, seed=99, accepted=ids))
     assert not first.passed and ids == {f.id for f in first.violations}
     assert again.passed and again.violations == () and [f.rule for f in again.accepted] == ["probability_sum"]
     still_open, accepted = split_accepted(first.violations, ids)
@@ -226,9 +260,19 @@ def test_accepted_findings_do_not_fail_and_match_across_seeds(tmp_path: Path) ->
 
 def test_secrets_never_reach_a_finding_or_its_curl_line() -> None:
     headers = {**AUTH, "X-Api-Key": KEY + "-2", "Cookie": "session=" + KEY, "X-Team": "ml"}
-    f = build_finding(kind="server_error", severity="high", rule="status", message=f"echo {KEY}",
-                      method="POST", url="http://127.0.0.1:1/p", headers=headers, body='{"a":1}',
-                      status=500, response_body=f"boom: Bearer {KEY} / {KEY}-2".encode(), detail=KEY)
+    f = build_finding(
+        kind="server_error",
+        severity="high",
+        rule="status",
+        message=f"echo {KEY}",
+        method="POST",
+        url="http://127.0.0.1:1/p",
+        headers=headers,
+        body='{"a":1}',
+        status=500,
+        response_body=f"boom: Bearer {KEY} / {KEY}-2".encode(),
+        detail=KEY,
+    )
     text = json.dumps(dataclasses.asdict(f))
     assert KEY not in text and KEY not in f.curl
     assert '"$BENCHBOX_API_KEY"' in f.curl and '"$BENCHBOX_X_API_KEY"' in f.curl and "X-Team: ml" in f.curl
@@ -248,6 +292,7 @@ def test_a_section_round_trips_through_json_and_dacite() -> None:
 
 # -- generation and bad input ------------------------------------------------------------------------
 
+
 def test_generation_is_seeded(demo: DemoServer) -> None:
     contract = discover(demo.predict_url, "POST", AUTH, OPTS)
     first = valid_inputs(contract, 15, seed_value=5)
@@ -255,14 +300,18 @@ def test_generation_is_seeded(demo: DemoServer) -> None:
     assert len(first) == 15
 
 
-@pytest.mark.parametrize("content,option,fragment", [
-    ("{nope", "input_schema", "bad --input-schema"),
-    ('{"type": 12}', "output_schema", "bad --output-schema"),
-    ('{"no": "paths"}', "openapi", "bad --openapi"),
-    (None, "openapi", "bad --openapi"),
-])
-def test_bad_user_input_is_a_one_line_usage_error(tmp_path: Path, content: str | None, option: str,
-                                                  fragment: str) -> None:
+@pytest.mark.parametrize(
+    "content,option,fragment",
+    [
+        ("{nope", "input_schema", "bad --input-schema"),
+        ('{"type": 12}', "output_schema", "bad --output-schema"),
+        ('{"no": "paths"}', "openapi", "bad --openapi"),
+        (None, "openapi", "bad --openapi"),
+    ],
+)
+def test_bad_user_input_is_a_one_line_usage_error(
+    tmp_path: Path, content: str | None, option: str, fragment: str
+) -> None:
     path = tmp_path / "given.json"
     if content is not None:
         path.write_text(content)

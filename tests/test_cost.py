@@ -23,8 +23,14 @@ PRICE = 3.20
 
 
 def test_cost_per_request_is_price_times_replicas_over_capacity() -> None:
-    c = cost_section(CostPlan(PRICE, replicas=2), capacity_rps=40.0, found=True, upper_rps=50.0, load_rps=10.0,
-                     capacity_tokens_per_s=800.0)
+    c = cost_section(
+        CostPlan(PRICE, replicas=2),
+        capacity_rps=40.0,
+        found=True,
+        upper_rps=50.0,
+        load_rps=10.0,
+        capacity_tokens_per_s=800.0,
+    )
     assert c.at_capacity.per_1m == pytest.approx(PRICE * 2 / 3600 / 40 * 1e6)
     assert c.at_capacity.per_1k == pytest.approx(PRICE * 2 / 3600 / 40 * 1e3)
     assert c.at_capacity.per_1m_low == pytest.approx(PRICE * 2 / 3600 / 50 * 1e6)  # if the capacity were 50
@@ -61,9 +67,18 @@ def test_cost_and_replica_gates_and_the_floor_case() -> None:
     assert none.passed is None and "no capacity" in none.detail and "at the load run" in none.detail
 
 
-@pytest.mark.parametrize("text, ok", [("cost_per_1k<=0.05", True), ("p95<=200ms", True), ("min_rps>=100", True),
-                                      ("replicas=4", True), ("p95>=200ms", False), ("replicas<=2.5", False),
-                                      ("cost_per_1k<=-1", False)])
+@pytest.mark.parametrize(
+    "text, ok",
+    [
+        ("cost_per_1k<=0.05", True),
+        ("p95<=200ms", True),
+        ("min_rps>=100", True),
+        ("replicas=4", True),
+        ("p95>=200ms", False),
+        ("replicas<=2.5", False),
+        ("cost_per_1k<=-1", False),
+    ],
+)
 def test_slo_keys_read_with_their_own_comparison(text: str, ok: bool) -> None:
     from benchbox.errors import UsageError
 
@@ -74,13 +89,16 @@ def test_slo_keys_read_with_their_own_comparison(text: str, ok: bool) -> None:
             parse_slo(text)
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--slo", "cost_per_1k<=0.05"], "bad --slo cost_per_1k: a cost gate needs the price"),
-    (["--slo", "replicas<=2", "--cost-per-hour", "1"], "bad --slo replicas: a replica gate needs"),
-    (["--cost-per-hour", "free"], "bad --cost-per-hour 'free'"),
-    (["--replicas", "1.5"], "bad --replicas '1.5'"),
-    (["--headroom", "130%"], "bad --headroom '130%'"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--slo", "cost_per_1k<=0.05"], "bad --slo cost_per_1k: a cost gate needs the price"),
+        (["--slo", "replicas<=2", "--cost-per-hour", "1"], "bad --slo replicas: a replica gate needs"),
+        (["--cost-per-hour", "free"], "bad --cost-per-hour 'free'"),
+        (["--replicas", "1.5"], "bad --replicas '1.5'"),
+        (["--headroom", "130%"], "bad --headroom '130%'"),
+    ],
+)
 def test_bad_cost_flags_are_one_line_errors(benchbox_cli, tmp_path: Path, args: list[str], message: str) -> None:
     outcome = benchbox_cli("run", "--target", "http://127.0.0.1:9/", "--out", str(tmp_path), "--dry-run", *args)
     assert outcome.code == 2 and outcome.err.count("\n") == 1 and message in outcome.err, outcome.err
@@ -91,10 +109,32 @@ def test_cost_against_a_server_of_known_capacity_and_compare_shows_the_rise(benc
     the capacity this run found (or the floor it reached), and the sizing follows from it."""
     out = tmp_path / "base"
     with start_server("capacity", "--slots", "1", "--service-ms", "20") as server:
-        outcome = benchbox_cli("run", "--target", server.url + "/", "--skip", "contract,adversarial", "--rate", "5",
-                               "--duration", "2s", "--saturation-budget", "15s", "--cost-per-hour", str(PRICE),
-                               "--replicas", "2", "--expected-rps", "60", "--slo", "cost_per_1m<=1000000",
-                               "--out", str(out), "--seed", "4", "-q")
+        outcome = benchbox_cli(
+            "run",
+            "--target",
+            server.url + "/",
+            "--skip",
+            "contract,adversarial",
+            "--rate",
+            "5",
+            "--duration",
+            "2s",
+            "--saturation-budget",
+            "15s",
+            "--cost-per-hour",
+            str(PRICE),
+            "--replicas",
+            "2",
+            "--expected-rps",
+            "60",
+            "--slo",
+            "cost_per_1m<=1000000",
+            "--out",
+            str(out),
+            "--seed",
+            "4",
+            "-q",
+        )
     saved = result_io.load(out / "result.json")
     s, cost = saved.saturation, saved.cost
     capacity = s.max_sustainable_rps if s.found else s.capacity_floor_rps
@@ -115,13 +155,17 @@ def test_cost_against_a_server_of_known_capacity_and_compare_shows_the_rise(benc
     assert answered["Cost per decision at the capacity found within the SLO"].status == "passed"
     assert "replicas" in answered["Known saturation point; capacity against expected load"].why
     # The candidate: the same run with a third less capacity. At the same price it costs 1.5x.
-    slower = dataclasses.replace(s, max_sustainable_rps=s.max_sustainable_rps and s.max_sustainable_rps * 2 / 3,
-                                 capacity_floor_rps=s.capacity_floor_rps and s.capacity_floor_rps * 2 / 3)
+    slower = dataclasses.replace(
+        s,
+        max_sustainable_rps=s.max_sustainable_rps and s.max_sustainable_rps * 2 / 3,
+        capacity_floor_rps=s.capacity_floor_rps and s.capacity_floor_rps * 2 / 3,
+    )
     plan = CostPlan(PRICE, replicas=2, expected_rps=60.0)
     candidate = dataclasses.replace(saved, saturation=slower, cost=cost_of(plan, slower, saved.main_phase))
     result_io.save(candidate, tmp_path / "cand.json")
-    compared = benchbox_cli("compare", str(out / "result.json"), str(tmp_path / "cand.json"),
-                            "--out", str(tmp_path / "cmp"))
+    compared = benchbox_cli(
+        "compare", str(out / "result.json"), str(tmp_path / "cand.json"), "--out", str(tmp_path / "cmp")
+    )
     assert "cost per request rises (+50.0%)" in compared.out, compared.out
     section = json.loads((tmp_path / "cmp" / "compare.json").read_text())["sections"]["cost"]
     assert section["change"] == pytest.approx(0.5) and section["basis"] == "price"

@@ -206,9 +206,14 @@ def test_kserve_bad_tensors_get_400_with_error_body(v1: DemoServer, tensor: dict
     assert "Traceback" not in response.text
 
 
-@pytest.mark.parametrize("body", [b"{", b'{"inputs": []}',
-                                  b'{"inputs": [{"name": "input-0", "shape": [1, 4], "datatype": "FP32", '
-                                  b'"data": [NaN, 1, 2, 3]}]}'])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{",
+        b'{"inputs": []}',
+        b'{"inputs": [{"name": "input-0", "shape": [1, 4], "datatype": "FP32", "data": [NaN, 1, 2, 3]}]}',
+    ],
+)
 def test_kserve_malformed_requests_get_400(v1: DemoServer, body: bytes) -> None:
     response = httpx.post(v1.infer_url, content=body, headers=JSON)
     assert response.status_code == 400 and "error" in response.json()

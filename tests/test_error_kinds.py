@@ -57,12 +57,37 @@ def targets(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tupl
     """name -> (url, the kind both sides must report)."""
     d = tmp_path_factory.mktemp("tls")
     cert, key = d / "cert.pem", d / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
-                    str(cert), "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
-                   check=True, capture_output=True, timeout=60)
-    modes = {"hang": ("hang",), "slow-body": ("slow-body",), "huge": ("huge", "--huge-mb", "1"),
-             "reset": ("reset",), "garbage": ("garbage",),
-             "tls-untrusted": ("ok", "--tls-cert", str(cert), "--tls-key", str(key))}
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    modes = {
+        "hang": ("hang",),
+        "slow-body": ("slow-body",),
+        "huge": ("huge", "--huge-mb", "1"),
+        "reset": ("reset",),
+        "garbage": ("garbage",),
+        "tls-untrusted": ("ok", "--tls-cert", str(cert), "--tls-key", str(key)),
+    }
     servers: list[ServerProcess] = []
     try:
         urls = {}
@@ -86,10 +111,17 @@ def targets(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tupl
 
 
 def test_parent_and_generator_name_every_fault_alike(targets: dict[str, tuple[str, str]]) -> None:
-    cases = [(name, url, TIMEOUT_S, HUGE_MAX_BODY if name == "huge" else MAX_BODY)
-             for name, (url, _) in targets.items()]
-    proc = subprocess.run([sys.executable, "-c", GENERATOR_SIDE, json.dumps(cases)], check=False, capture_output=True,
-                          text=True, timeout=60, cwd=ROOT)
+    cases = [
+        (name, url, TIMEOUT_S, HUGE_MAX_BODY if name == "huge" else MAX_BODY) for name, (url, _) in targets.items()
+    ]
+    proc = subprocess.run(
+        [sys.executable, "-c", GENERATOR_SIDE, json.dumps(cases)],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
     assert proc.returncode == 0, proc.stderr
     generator = json.loads(proc.stdout)
     parent = {}

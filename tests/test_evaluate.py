@@ -35,8 +35,17 @@ SKIP = "contract,adversarial,load,saturation"
 
 
 def _flags(target: str, out: Path, *gates: str) -> dict[str, object]:
-    return {"target": target, "skip": SKIP, "out": str(out), "seed": "5", "eval": DEMO_EVAL["eval"],
-            "eval_input": DEMO_EVAL["eval_input"], "eval_label": "species", "eval_slice": ("region",), "gate": gates}
+    return {
+        "target": target,
+        "skip": SKIP,
+        "out": str(out),
+        "seed": "5",
+        "eval": DEMO_EVAL["eval"],
+        "eval_input": DEMO_EVAL["eval_input"],
+        "eval_label": "species",
+        "eval_slice": ("region",),
+        "gate": gates,
+    }
 
 
 def _served_answers(url: str) -> tuple[list[dict[str, str]], list[dict[str, object]]]:
@@ -44,8 +53,10 @@ def _served_answers(url: str) -> tuple[list[dict[str, str]], list[dict[str, obje
     with open(DEMO_EVAL["eval"], newline="") as fh:
         rows = list(csv.DictReader(fh))
     with httpx.Client(trust_env=False, timeout=10) as client:
-        answers = [client.post(url, json={"instances": [[float(r[c]) for c in FEATURES]]}).json()["predictions"][0]
-                   for r in rows]
+        answers = [
+            client.post(url, json={"instances": [[float(r[c]) for c in FEATURES]]}).json()["predictions"][0]
+            for r in rows
+        ]
     return rows, answers
 
 
@@ -87,8 +98,11 @@ def test_figures_equal_an_independent_recomputation(v1_run) -> None:
     total = 0.0
     for m in range(15):
         lo, hi = m / 15, (m + 1) / 15
-        members = [(max(p) , classes[p.index(max(p))] == y) for p, y in zip(probs, expected)
-                   if (lo < max(p) <= hi) or (m == 0 and max(p) == 0)]
+        members = [
+            (max(p), classes[p.index(max(p))] == y)
+            for p, y in zip(probs, expected)
+            if (lo < max(p) <= hi) or (m == 0 and max(p) == 0)
+        ]
         if members:
             total += abs(sum(ok for _, ok in members) - sum(c for c, _ in members)) / n
     assert e.metric("ece").value == pytest.approx(total, abs=1e-9)
@@ -104,14 +118,19 @@ def test_figures_equal_an_independent_recomputation(v1_run) -> None:
     assert [o.predicted for o in e.outcomes] == predicted  # every row's answer is kept as evidence
     perfect = [s for s in e.slices if s.metrics[0].value == 1.0]
     for s in perfect:  # a point interval is explained, with the rule-of-three bound
-        assert any(n.startswith(f"{s.column}={s.value}: all {s.rows} rows right") and
-                   f"above {100 * (1 - 3 / s.rows):.1f}%" in n for n in e.notes)
+        assert any(
+            n.startswith(f"{s.column}={s.value}: all {s.rows} rows right")
+            and f"above {100 * (1 - 3 / s.rows):.1f}%" in n
+            for n in e.notes
+        )
 
 
 def test_a_kserve_v2_target_gets_tensors_and_named_indices(v1_run, demo_server: DemoServer, tmp_path: Path) -> None:
     """The V2 face answers with class indices: --eval-classes names them, and the figures match the JSON face."""
-    flags = {**_flags(demo_server.url + "/v2/models/demo/infer", tmp_path),
-             "eval_classes": "setosa,versicolor,virginica"}
+    flags = {
+        **_flags(demo_server.url + "/v2/models/demo/infer", tmp_path),
+        "eval_classes": "setosa,versicolor,virginica",
+    }
     e = engine.run(build_plan(flags)).evaluation
     json_face = v1_run[1].evaluation
     assert e is not None and e.answered == 300 and e.notes == json_face.notes  # no note about unnamed classes
@@ -143,8 +162,9 @@ def test_strings_from_the_labelled_set_are_escaped_everywhere(v1_run, tmp_path: 
     _, result, _ = v1_run
     xss = "<script>alert(1)</script>"
     path = tmp_path / "set.jsonl"
-    path.write_text("".join(json.dumps({"input": [i, i], "label": xss if i % 2 else "ok", "site": xss}) + "\n"
-                            for i in range(6)))
+    path.write_text(
+        "".join(json.dumps({"input": [i, i], "label": xss if i % 2 else "ok", "site": xss}) + "\n" for i in range(6))
+    )
     plan = EvalPlan(path=str(path), slices=("site",))
     rows = read_set(path, (), "label", ("site",))
     section = score(rows, [Answer(label="ok", probabilities=(0.4, 0.6)) for _ in rows], plan, "classification", 1)
@@ -172,8 +192,11 @@ def test_a_degraded_version_fails_accuracy_at_the_right_threshold(kind: str, tmp
         correct = sum(a["label"] == r["species"] for r, a in zip(rows, answers))
         accuracy = correct / len(rows)
         assert accuracy < 0.9  # degraded: the demo's own gate (accuracy>=0.9) must fail
-        plan = build_plan(_flags(url, tmp_path, f"accuracy>={accuracy!r}",
-                                 f"accuracy>={(correct + 1) / len(rows)!r}", "accuracy>=0.9"))
+        plan = build_plan(
+            _flags(
+                url, tmp_path, f"accuracy>={accuracy!r}", f"accuracy>={(correct + 1) / len(rows)!r}", "accuracy>=0.9"
+            )
+        )
         result = engine.run(plan)
     held, above, demo_gate = [g for g in result.gates if g.metric == "evaluation.accuracy"]
     assert held.passed is True and held.observed == pytest.approx(accuracy, abs=1e-12)
@@ -185,29 +208,48 @@ def test_a_degraded_version_fails_accuracy_at_the_right_threshold(kind: str, tmp
 # ---------------------------------------------------------------- bad input: one line, exit 2
 
 
-@pytest.mark.parametrize("name, text, line", [
-    ("bad.jsonl", '{"input": {"instances": [[1,2,3,4]]}, "label": "a"}\n{"input": oops}\n', 2),
-    ("short.csv", "f1,f2,label\n1,2,a\n3,4\n", 3),
-    ("word.csv", "f1,f2,label\n1,2,a\n3,4,b\nx,5,a\n", 4),
-    ("nolabel.jsonl", '{"input": [1, 2], "label": "a"}\n\n{"input": [1, 2], "label": null}\n', 3),
-])
+@pytest.mark.parametrize(
+    "name, text, line",
+    [
+        ("bad.jsonl", '{"input": {"instances": [[1,2,3,4]]}, "label": "a"}\n{"input": oops}\n', 2),
+        ("short.csv", "f1,f2,label\n1,2,a\n3,4\n", 3),
+        ("word.csv", "f1,f2,label\n1,2,a\n3,4,b\nx,5,a\n", 4),
+        ("nolabel.jsonl", '{"input": [1, 2], "label": "a"}\n\n{"input": [1, 2], "label": null}\n', 3),
+    ],
+)
 def test_a_malformed_eval_file_names_its_line(benchbox_cli, tmp_path: Path, name: str, text: str, line: int) -> None:
     path = tmp_path / name
     path.write_text(text)
     extra = ["--eval-input", "f1,f2"] if name.endswith(".csv") else []
-    outcome = benchbox_cli("run", "--target", "http://127.0.0.1:9/", "--eval", str(path), *extra,
-                           "--out", str(tmp_path / "out"))
+    outcome = benchbox_cli(
+        "run", "--target", "http://127.0.0.1:9/", "--eval", str(path), *extra, "--out", str(tmp_path / "out")
+    )
     assert outcome.code == 2 and "Traceback" not in outcome.err
     message = outcome.err.strip().splitlines()[-1]
     assert message.startswith("benchbox: error: bad --eval") and f"line {line}:" in message and "expected" in message
 
 
-@pytest.mark.parametrize("expr", ["accuracy>0.9", "acc>=0.9", "accuracy>=1.5", "slice:region:accuracy>=0.9",
-                                  "slice:site=eu:accuracy>=0.9"])
+@pytest.mark.parametrize(
+    "expr", ["accuracy>0.9", "acc>=0.9", "accuracy>=1.5", "slice:region:accuracy>=0.9", "slice:site=eu:accuracy>=0.9"]
+)
 def test_a_bad_gate_names_itself_and_the_form(benchbox_cli, tmp_path: Path, expr: str) -> None:
-    outcome = benchbox_cli("run", "--target", "http://127.0.0.1:9/", "--eval", DEMO_EVAL["eval"],
-                           "--eval-input", DEMO_EVAL["eval_input"], "--eval-label", "species",
-                           "--eval-slice", "region", "--gate", expr, "--out", str(tmp_path))
+    outcome = benchbox_cli(
+        "run",
+        "--target",
+        "http://127.0.0.1:9/",
+        "--eval",
+        DEMO_EVAL["eval"],
+        "--eval-input",
+        DEMO_EVAL["eval_input"],
+        "--eval-label",
+        "species",
+        "--eval-slice",
+        "region",
+        "--gate",
+        expr,
+        "--out",
+        str(tmp_path),
+    )
     assert outcome.code == 2 and "Traceback" not in outcome.err
     assert f"bad --gate {expr!r}: expected" in outcome.err
 
@@ -267,11 +309,17 @@ def test_unanswered_rows_count_as_wrong(tmp_path: Path) -> None:
 
 
 def test_v2_answers_and_index_labels_are_read() -> None:
-    doc = {"outputs": [{"name": "probabilities", "shape": [1, 3], "datatype": "FP32", "data": [0.1, 0.7, 0.2]},
-                       {"name": "label", "shape": [1], "datatype": "INT64", "data": [1]}]}
+    doc = {
+        "outputs": [
+            {"name": "probabilities", "shape": [1, 3], "datatype": "FP32", "data": [0.1, 0.7, 0.2]},
+            {"name": "label", "shape": [1], "datatype": "INT64", "data": [1]},
+        ]
+    }
     assert read_answer(doc, regression=False) == Answer(index=1, probabilities=(0.1, 0.7, 0.2))
-    assert read_answer({"predictions": [{"label": "b", "class_index": 1, "probabilities": [0.2, 0.8]}]},
-                       False).label == "b"
+    assert (
+        read_answer({"predictions": [{"label": "b", "class_index": 1, "probabilities": [0.2, 0.8]}]}, False).label
+        == "b"
+    )
 
 
 def _local_section(version: str, seed: int = 3):
@@ -282,8 +330,9 @@ def _local_section(version: str, seed: int = 3):
     rows = read_set(plan.path, plan.input_columns, plan.label, plan.slices)
     model = fit_model(version)
     proba = model.predict_proba(np.array([r.features for r in rows]))
-    answers = [Answer(label=model.labels[int(p.argmax())], index=int(p.argmax()),
-                      probabilities=tuple(p)) for p in proba]
+    answers = [
+        Answer(label=model.labels[int(p.argmax())], index=int(p.argmax()), probabilities=tuple(p)) for p in proba
+    ]
     return score(rows, answers, plan, "classification", seed)
 
 
@@ -314,9 +363,11 @@ def test_benchbox_toml_keys_and_the_recorded_plan(tmp_path: Path) -> None:
 
     (tmp_path / "set.csv").write_text("a,b,y,site\n1,2,x,eu\n3,4,z,us\n")
     config = tmp_path / "benchbox.toml"
-    config.write_text('target = "http://127.0.0.1:9/p"\neval = "set.csv"\neval_input = ["a", "b"]\n'
-                      'eval_label = "y"\neval_slice = ["site"]\n'
-                      'gate = ["accuracy>=0.9", "slice:site=eu:f1_macro>=80%"]\n')
+    config.write_text(
+        'target = "http://127.0.0.1:9/p"\neval = "set.csv"\neval_input = ["a", "b"]\n'
+        'eval_label = "y"\neval_slice = ["site"]\n'
+        'gate = ["accuracy>=0.9", "slice:site=eu:f1_macro>=80%"]\n'
+    )
     plan = build_plan({"gate": ("ece<=0.1",)}, read_config(config))
     e = plan.evaluation
     assert e is not None and e.path == str(tmp_path / "set.csv") and e.input_columns == ("a", "b")

@@ -95,14 +95,21 @@ def test_gap_gates_flip_at_the_known_margin_and_say_when_the_interval_straddles(
 
 
 def test_a_named_positive_class_is_used_and_a_multiclass_set_needs_one() -> None:
-    rows = [EvalRow(line=i + 2, label="abc"[i % 3], body={"x": i},
-                    slices=(("region", "xy"[i % 2]),)) for i in range(60)]
+    rows = [
+        EvalRow(line=i + 2, label="abc"[i % 3], body={"x": i}, slices=(("region", "xy"[i % 2]),)) for i in range(60)
+    ]
     answers = [Answer(label="abc"[(i // 5) % 3]) for i in range(60)]
     plan = EvalPlan(path="set.jsonl", slices=("region",))
     multi = score(rows, answers, plan, "classification", SEED, resamples=200)
     assert multi.gap("region", "demographic_parity") is None and any("--eval-positive" in n for n in multi.notes)
-    one = score(rows, answers, EvalPlan(path="set.jsonl", slices=("region",), positive="b"), "classification", SEED,
-                resamples=200)
+    one = score(
+        rows,
+        answers,
+        EvalPlan(path="set.jsonl", slices=("region",), positive="b"),
+        "classification",
+        SEED,
+        resamples=200,
+    )
     share = [np.mean([answers[i].label == "b" for i in range(60) if i % 2 == r]) for r in (0, 1)]
     assert one.gap("region", "demographic_parity").value == pytest.approx(abs(share[0] - share[1]))
     section, c = _section(positive="no")
@@ -115,13 +122,31 @@ def test_a_named_positive_class_is_used_and_a_multiclass_set_needs_one() -> None
     assert result.passed is False and "could not be computed" in result.detail and "maybe" in result.detail
 
 
-@pytest.mark.parametrize("expr", ["slice_gap:region:accuracy>=3%", "slice_gap:region:log_loss<=1",
-                                  "slice_gap::accuracy<=3%", "slice_gap:region:accuracy<=300%"])
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "slice_gap:region:accuracy>=3%",
+        "slice_gap:region:log_loss<=1",
+        "slice_gap::accuracy<=3%",
+        "slice_gap:region:accuracy<=300%",
+    ],
+)
 def test_a_bad_gap_gate_names_itself(benchbox_cli, tmp_path: Path, expr: str) -> None:
     data = tmp_path / "set.jsonl"
     data.write_text('{"input": {"x": 1}, "label": "a", "region": "eu"}\n')
-    outcome = benchbox_cli("run", "--target", "http://127.0.0.1:9/", "--eval", str(data), "--eval-slice", "region",
-                           "--gate", expr, "--out", str(tmp_path))
+    outcome = benchbox_cli(
+        "run",
+        "--target",
+        "http://127.0.0.1:9/",
+        "--eval",
+        str(data),
+        "--eval-slice",
+        "region",
+        "--gate",
+        expr,
+        "--out",
+        str(tmp_path),
+    )
     assert outcome.code == 2 and outcome.err.count("\n") == 1, outcome.err
     assert f"bad --gate {expr!r}" in outcome.err and "Traceback" not in outcome.err
 
@@ -133,9 +158,17 @@ def test_gap_gates_end_to_end_against_a_real_server(tmp_path: Path) -> None:
     lines += [{"input": {"x": i}, "label": "a" if i < 40 else "b", "region": "us"} for i in range(50)]
     data.write_text("".join(json.dumps(x) + "\n" for x in lines))
     with start_server("fixed", "--body", '{"label":"a"}') as server:
-        plan = build_plan({"target": server.url + "/predict", "skip": "contract,adversarial,load,saturation",
-                           "out": str(tmp_path / "out"), "seed": "3", "eval": str(data), "eval_slice": ("region",),
-                           "gate": ("slice_gap:region:accuracy<=17%", "slice_gap:region:accuracy<=15%")})
+        plan = build_plan(
+            {
+                "target": server.url + "/predict",
+                "skip": "contract,adversarial,load,saturation",
+                "out": str(tmp_path / "out"),
+                "seed": "3",
+                "eval": str(data),
+                "eval_slice": ("region",),
+                "gate": ("slice_gap:region:accuracy<=17%", "slice_gap:region:accuracy<=15%"),
+            }
+        )
         result = engine.run(plan)
     passed, failed = [g for g in result.gates if g.metric == "evaluation.gaps[region].accuracy"]
     assert passed.observed == pytest.approx(48 / 50 - 40 / 50) and passed.passed is True
@@ -156,8 +189,14 @@ def test_gap_gates_end_to_end_against_a_real_server(tmp_path: Path) -> None:
 
     xss = "<script>alert(1)</script>"
     rows = [EvalRow(line=i + 2, label="a", body={"x": i}, slices=(("site", xss if i % 2 else "ok"),)) for i in range(8)]
-    hostile = score(rows, [Answer(label="a" if i % 3 else "b") for i in range(8)],
-                    EvalPlan(path="set.jsonl", slices=("site",)), "classification", 1, resamples=100)
+    hostile = score(
+        rows,
+        [Answer(label="a" if i % 3 else "b") for i in range(8)],
+        EvalPlan(path="set.jsonl", slices=("site",)),
+        "classification",
+        1,
+        resamples=100,
+    )
     assert hostile.gap("site", "accuracy") is not None
     written = render_all(dataclasses.replace(result, evaluation=hostile), tmp_path / "hostile")
     for path in (written.html, written.markdown, written.junit):
@@ -170,8 +209,10 @@ def test_regression_gaps_are_mae_and_rmse_by_hand() -> None:
     region = np.array(["n", "s", "w"] * 30)
     noise = np.where(region == "s", 1.5, 0.5)
     guess = truth + rng.normal(0, 1, 90) * noise
-    rows = [EvalRow(line=i + 2, label=float(t), body={"x": i}, slices=(("region", str(r)),))
-            for i, (t, r) in enumerate(zip(truth, region))]
+    rows = [
+        EvalRow(line=i + 2, label=float(t), body={"x": i}, slices=(("region", str(r)),))
+        for i, (t, r) in enumerate(zip(truth, region))
+    ]
     answers = [Answer(value=float(g)) for g in guess]
     section = score(rows, answers, EvalPlan(path="set.jsonl", slices=("region",)), "regression", SEED, resamples=300)
     err = guess - truth

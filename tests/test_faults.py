@@ -24,8 +24,16 @@ from tests.servers.harness import FIXED, MISBEHAVE, ServerProcess, start_server
 HEALTHY = ("--healthy", "/health", "--healthy", "/ready")  # preflight passes: the fault meets the later phases
 QUICK = ("--rate", "20", "--duration", "2s", "--ready-timeout", "2s", "--seed", "7", "-q")
 ONLY_LOAD = ("--skip", "contract,adversarial,saturation")
-SMALL_PHASES = ("--skip", "saturation", "--contract-cases", "3", "--adversarial-cases", "6",
-                "--adversarial-budget", "4s")
+SMALL_PHASES = (
+    "--skip",
+    "saturation",
+    "--contract-cases",
+    "3",
+    "--adversarial-cases",
+    "6",
+    "--adversarial-budget",
+    "4s",
+)
 BODY = ("--body", '{"x": [1, 2, 3]}')
 
 
@@ -54,11 +62,16 @@ FAULTS = [
     Fault("slow-body", "slow-body", HEALTHY, ("--timeout", "1s", *SMALL_PHASES)),
     Fault("bad-json", "bad-json", HEALTHY, ("--skip", "load,adversarial,saturation", "--contract-cases", "3")),
     Fault("wrong-type", "wrong-type", HEALTHY, ("--skip", "load,adversarial,saturation", "--contract-cases", "3")),
-    Fault("tls-insecure", "ok", HEALTHY, ("--insecure", "--skip", "adversarial,saturation", "--contract-cases", "3"),
-          exit_code=0, tls=True),
+    Fault(
+        "tls-insecure",
+        "ok",
+        HEALTHY,
+        ("--insecure", "--skip", "adversarial,saturation", "--contract-cases", "3"),
+        exit_code=0,
+        tls=True,
+    ),
     # Everything answers 500: the brake abandons the 30 s load after its 5 s grace period.
-    Fault("all-500", "status-500", HEALTHY, ("--skip", "contract,adversarial", "--duration", "30s",
-                                             "--rate", "40")),
+    Fault("all-500", "status-500", HEALTHY, ("--skip", "contract,adversarial", "--duration", "30s", "--rate", "40")),
 ]
 
 
@@ -82,9 +95,29 @@ def tls_cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
     """A throwaway self-signed certificate for 127.0.0.1, made with the openssl command."""
     d = tmp_path_factory.mktemp("tls")
     cert, key = d / "cert.pem", d / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
-                    "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     return str(cert), str(key)
 
 
@@ -101,8 +134,19 @@ def runs(tmp_path_factory: pytest.TempPathFactory, tls_cert: tuple[str, str]) ->
                 servers[fault.name] = start_server(MISBEHAVE, "--mode", fault.mode, *fault.server_args, *tls)
                 url = servers[fault.name].url
             out = tmp_path_factory.mktemp(fault.name)
-            argv = [sys.executable, "-m", "benchbox", "run", "--target", url + "/predict", *BODY, *QUICK,
-                    *fault.args, "--out", str(out)]
+            argv = [
+                sys.executable,
+                "-m",
+                "benchbox",
+                "run",
+                "--target",
+                url + "/predict",
+                *BODY,
+                *QUICK,
+                *fault.args,
+                "--out",
+                str(out),
+            ]
             procs[fault.name] = (subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True), out)
         done: dict[str, Run] = {}
         for name, (proc, out) in procs.items():
@@ -135,20 +179,31 @@ CHECKS: dict[str, Callable[[Run], None]] = {
     "reset": lambda r: ("reset" in r.result["problems"][0].lower()) or pytest.fail(r.result["problems"]),
     "garbage": lambda r: ("protocol" in r.result["problems"][0]) or pytest.fail(r.result["problems"]),
     "dns": lambda r: ("dns" in r.result["problems"][0]) or pytest.fail(r.result["problems"]),
-    "tls-untrusted": lambda r: ("tls" in r.result["problems"][0] and "--insecure" in r.result["problems"][0])
-    or pytest.fail(r.result["problems"]),
+    "tls-untrusted": lambda r: (
+        ("tls" in r.result["problems"][0] and "--insecure" in r.result["problems"][0])
+        or pytest.fail(r.result["problems"])
+    ),
     "hang-on-predict": lambda r: _kinds(r).get("timeout") == r.phase["requests"] or pytest.fail(_kinds(r)),
     "reset-on-predict": lambda r: _kinds(r).get("reset") == r.phase["requests"] or pytest.fail(_kinds(r)),
-    "garbage-on-predict": lambda r: set(_kinds(r)) <= {"protocol", "reset"} and r.phase["responses"] == 0
-    or pytest.fail(_kinds(r)),
-    "huge": lambda r: (_kinds(r).get("too_large") == r.phase["requests"]
-                       and "too_large" in _findings(r, "contract", "violations")
-                       and r.result["adversarial"]["cases"] > 0) or pytest.fail(_kinds(r)),
-    "slow-body": lambda r: (_kinds(r).get("timeout") == r.phase["requests"]
-                            and "timeout" in _findings(r, "contract", "violations")) or pytest.fail(_kinds(r)),
+    "garbage-on-predict": lambda r: (
+        set(_kinds(r)) <= {"protocol", "reset"} and r.phase["responses"] == 0 or pytest.fail(_kinds(r))
+    ),
+    "huge": lambda r: (
+        (
+            _kinds(r).get("too_large") == r.phase["requests"]
+            and "too_large" in _findings(r, "contract", "violations")
+            and r.result["adversarial"]["cases"] > 0
+        )
+        or pytest.fail(_kinds(r))
+    ),
+    "slow-body": lambda r: (
+        (_kinds(r).get("timeout") == r.phase["requests"] and "timeout" in _findings(r, "contract", "violations"))
+        or pytest.fail(_kinds(r))
+    ),
     "bad-json": lambda r: '"json"' in _findings(r, "contract", "violations") or pytest.fail(r.result["contract"]),
-    "wrong-type": lambda r: ("content_type" in _findings(r, "contract", "violations")
-                             or pytest.fail(r.result["contract"])),
+    "wrong-type": lambda r: (
+        "content_type" in _findings(r, "contract", "violations") or pytest.fail(r.result["contract"])
+    ),
     "tls-insecure": lambda r: r.phase["status_counts"] == {"200": r.phase["requests"]} or pytest.fail(r.phase),
     "all-500": lambda r: None,  # test_brake_abandons_a_target_that_fails_everything
 }
@@ -192,10 +247,30 @@ def test_target_killed_mid_load(tmp_path: Path) -> None:
     server = start_server(FIXED, "--service-ms", "2")
     try:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "benchbox", "run", "--target", server.url + "/predict", *BODY, "--rate", "40",
-             "--duration", "40s", "--abort-on", "errors=20%,after=2s", "--out", str(tmp_path), "--seed", "3",
-             *ONLY_LOAD],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            [
+                sys.executable,
+                "-m",
+                "benchbox",
+                "run",
+                "--target",
+                server.url + "/predict",
+                *BODY,
+                "--rate",
+                "40",
+                "--duration",
+                "40s",
+                "--abort-on",
+                "errors=20%,after=2s",
+                "--out",
+                str(tmp_path),
+                "--seed",
+                "3",
+                *ONLY_LOAD,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         assert proc.stderr is not None
         deadline = time.monotonic() + 60
         ticks = 0

@@ -55,10 +55,16 @@ def test_no_cap_never_sleeps() -> None:
     assert clock.slept == []
 
 
-@pytest.mark.parametrize("text,expected", [
-    (None, (0.2, 5.0)), ("off", (None, 5.0)), ("errors=50%", (0.5, 5.0)),
-    ("errors=0.1,after=30s", (0.1, 30.0)), ("after=2s,errors=100%", (1.0, 2.0)),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        (None, (0.2, 5.0)),
+        ("off", (None, 5.0)),
+        ("errors=50%", (0.5, 5.0)),
+        ("errors=0.1,after=30s", (0.1, 30.0)),
+        ("after=2s,errors=100%", (1.0, 2.0)),
+    ],
+)
 def test_abort_on_forms(text, expected) -> None:
     assert parse_abort_on(text) == expected
 
@@ -89,10 +95,35 @@ def test_max_rps_paces_the_contract_and_adversarial_client() -> None:
 def test_max_rps_and_max_concurrency_cap_load_and_saturation(tmp_path: Path) -> None:
     with start_server(FIXED, "--service-ms", "1") as server:
         proc = subprocess.run(
-            [sys.executable, "-m", "benchbox", "run", "--target", server.url + "/predict", "--users", "16",
-             "--duration", "3s", "--max-rps", "25", "--max-concurrency", "4", "--skip", "contract,adversarial",
-             "--saturation-budget", "8s", "--out", str(tmp_path), "--seed", "2", "-q"],
-            capture_output=True, text=True, timeout=180)
+            [
+                sys.executable,
+                "-m",
+                "benchbox",
+                "run",
+                "--target",
+                server.url + "/predict",
+                "--users",
+                "16",
+                "--duration",
+                "3s",
+                "--max-rps",
+                "25",
+                "--max-concurrency",
+                "4",
+                "--skip",
+                "contract,adversarial",
+                "--saturation-budget",
+                "8s",
+                "--out",
+                str(tmp_path),
+                "--seed",
+                "2",
+                "-q",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
     assert "Traceback" not in proc.stderr, proc.stderr
     result = json.loads((tmp_path / "result.json").read_text())
     assert result["plan"]["brakes"]["max_rps"] == 25.0

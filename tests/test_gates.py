@@ -16,8 +16,16 @@ def phase(latencies_ms, errors=0, limited=False):
         hdr.record_us(h, v * 1000)
     n = len(latencies_ms)
     return LoadPhase(
-        name="steady", mode="open", duration_s=1.0, elapsed_s=1.0, requests=n, responses=n - errors,
-        errors=errors, error_rate=errors / n, throughput_rps=float(n), status_counts={"200": n - errors},
+        name="steady",
+        mode="open",
+        duration_s=1.0,
+        elapsed_s=1.0,
+        requests=n,
+        responses=n - errors,
+        errors=errors,
+        error_rate=errors / n,
+        throughput_rps=float(n),
+        status_counts={"200": n - errors},
         errors_by_kind={},
         generator=GeneratorHealth(1.0, 50.0, 60.0, limited=limited, reasons=("x",) if limited else ()),
         latency_ms=hdr.summarize(h),

@@ -22,9 +22,28 @@ def default_sigint() -> None:
 
 def start_run(url: str, out: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "benchbox", "run", "--target", url + "/predict", "--rate", "40",
-         "--duration", "60s", "--out", str(out), "--seed", "1", "--skip", "contract,adversarial,saturation"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint,
+        [
+            sys.executable,
+            "-m",
+            "benchbox",
+            "run",
+            "--target",
+            url + "/predict",
+            "--rate",
+            "40",
+            "--duration",
+            "60s",
+            "--out",
+            str(out),
+            "--seed",
+            "1",
+            "--skip",
+            "contract,adversarial,saturation",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=default_sigint,
     )
 
 
@@ -68,17 +87,26 @@ def test_signal_mid_load_writes_a_partial_result(tmp_path, sig, code):
 PHASES = {
     # phase: (server, server args, run args, the progress line that says the phase has begun)
     "preflight": (MISBEHAVE, ("--mode", "hang"), ("--ready-timeout", "60s"), "preflight:"),
-    "contract": (FIXED, ("--service-ms", "300"), ("--skip", "adversarial,load,saturation", "--input-schema",
-                                                  "{schema}", "--contract-cases", "100"), "contract:"),
+    "contract": (
+        FIXED,
+        ("--service-ms", "300"),
+        ("--skip", "adversarial,load,saturation", "--input-schema", "{schema}", "--contract-cases", "100"),
+        "contract:",
+    ),
     "adversarial": (FIXED, ("--service-ms", "300"), ("--skip", "contract,load,saturation"), "adversarial:"),
     "saturation": (FIXED, ("--service-ms", "2"), ("--skip", "contract,adversarial,load"), "saturation:"),
 }
 
 
-@pytest.mark.parametrize("phase,sig,code", [
-    ("preflight", signal.SIGTERM, 143), ("contract", signal.SIGINT, 130),
-    ("adversarial", signal.SIGTERM, 143), ("saturation", signal.SIGINT, 130),
-])
+@pytest.mark.parametrize(
+    "phase,sig,code",
+    [
+        ("preflight", signal.SIGTERM, 143),
+        ("contract", signal.SIGINT, 130),
+        ("adversarial", signal.SIGTERM, 143),
+        ("saturation", signal.SIGINT, 130),
+    ],
+)
 def test_signal_in_any_phase_writes_a_partial_report(tmp_path, phase, sig, code):
     script, server_args, run_args, marker = PHASES[phase]
     schema = tmp_path / "input.schema.json"  # a contract to generate 100 valid inputs from: a long phase
@@ -87,9 +115,26 @@ def test_signal_in_any_phase_writes_a_partial_report(tmp_path, phase, sig, code)
     run_args = tuple(a.replace("{schema}", str(schema)) for a in run_args)
     with start_server(script, *server_args) as server:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "benchbox", "run", "--target", server.url + "/predict", "--body", '{"x": 1}',
-             "--out", str(out_dir), "--seed", "1", *run_args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)
+            [
+                sys.executable,
+                "-m",
+                "benchbox",
+                "run",
+                "--target",
+                server.url + "/predict",
+                "--body",
+                '{"x": 1}',
+                "--out",
+                str(out_dir),
+                "--seed",
+                "1",
+                *run_args,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=default_sigint,
+        )
         assert proc.stderr is not None
         seen = []
         while not any(line.startswith(marker) for line in seen):
@@ -130,7 +175,7 @@ def test_result_json_is_written_to_a_temp_file_and_renamed(tmp_path, monkeypatch
     path = tmp_path / "result.json"
     path.write_text("an older result")
     result_io.save(saved, path)
-    (src, dst, text), = calls
+    ((src, dst, text),) = calls
     assert dst == path and src.parent == path.parent and src.name.startswith(".result.json-")
     assert json.loads(text)["schema"] == "benchbox.result/v1" and not src.exists()
 
@@ -143,10 +188,19 @@ def _a_saved_result(tmp_path: Path) -> Path:
 
     plan = build_plan({"target": "http://127.0.0.1:9/predict", "seed": "1"})
     outcome = ProbeOutcome(ok=None, path=None, detail="not probed")
-    result = Result(benchbox_version="test", started_at="t", finished_at="t", command="run", plan=plan.redacted(),
-                    target=Target(url=plan.target, protocol="http", label=plan.label), verdict="error", gates=(),
-                    machine=evidence.machine(), seed=1,
-                    preflight=Preflight(reachable=False, health=outcome, ready=outcome, waited_s=0.0))
+    result = Result(
+        benchbox_version="test",
+        started_at="t",
+        finished_at="t",
+        command="run",
+        plan=plan.redacted(),
+        target=Target(url=plan.target, protocol="http", label=plan.label),
+        verdict="error",
+        gates=(),
+        machine=evidence.machine(),
+        seed=1,
+        preflight=Preflight(reachable=False, health=outcome, ready=outcome, waited_s=0.0),
+    )
     out = tmp_path / "first"
     out.mkdir()
     return write_outputs(result, out).result_json

@@ -27,9 +27,31 @@ def _near(measured: float, expected: float) -> bool:
 def chat_run(chat_demo, benchbox_cli_module, tmp_path_factory) -> dict:
     out = tmp_path_factory.mktemp("llm-run")
     code = benchbox_cli_module(
-        "run", "--target", chat_demo.chat_url, "--rate", "8", "--duration", "4s", "--max-tokens", "24",
-        "--skip", "contract,adversarial,saturation", "--slo", "ttft_p95=500ms", "--slo", "itl_p95=80ms",
-        "--slo", "goodput=90%", "--slo", "min_tps=10", "--out", str(out), "-q", "--seed", "3")
+        "run",
+        "--target",
+        chat_demo.chat_url,
+        "--rate",
+        "8",
+        "--duration",
+        "4s",
+        "--max-tokens",
+        "24",
+        "--skip",
+        "contract,adversarial,saturation",
+        "--slo",
+        "ttft_p95=500ms",
+        "--slo",
+        "itl_p95=80ms",
+        "--slo",
+        "goodput=90%",
+        "--slo",
+        "min_tps=10",
+        "--out",
+        str(out),
+        "-q",
+        "--seed",
+        "3",
+    )
     result = json.loads((out / "result.json").read_text())
     result["_exit"], result["_out"] = code, out
     return result
@@ -80,9 +102,25 @@ def test_tokens_usage_and_goodput_add_up(chat_run) -> None:
 
 def test_a_tight_ttft_slo_fails_the_gate_and_goodput(chat_demo, tmp_path: Path, benchbox_cli_module) -> None:
     code = benchbox_cli_module(
-        "run", "--target", chat_demo.url + "/v1", "--users", "2", "--duration", "2s", "--max-tokens", "4",
-        "--skip", "contract,adversarial,saturation", "--slo", "ttft_p50=50ms", "--slo", "goodput=50%",
-        "--out", str(tmp_path), "-q")
+        "run",
+        "--target",
+        chat_demo.url + "/v1",
+        "--users",
+        "2",
+        "--duration",
+        "2s",
+        "--max-tokens",
+        "4",
+        "--skip",
+        "contract,adversarial,saturation",
+        "--slo",
+        "ttft_p50=50ms",
+        "--slo",
+        "goodput=50%",
+        "--out",
+        str(tmp_path),
+        "-q",
+    )
     result = json.loads((tmp_path / "result.json").read_text())
     gates = {g["name"]: g for g in result["gates"]}
     assert code == 1 and gates["ttft_p50"]["passed"] is False
@@ -97,8 +135,11 @@ def test_a_tight_ttft_slo_fails_the_gate_and_goodput(chat_demo, tmp_path: Path, 
 
 
 def test_no_stream_counts_tokens_from_usage(chat_demo) -> None:
-    plan = resolve(build_plan({"target": chat_demo.chat_url, "stream": False, "max_tokens": "6", "users": "2",
-                               "duration": "2s"}, env={}))
+    plan = resolve(
+        build_plan(
+            {"target": chat_demo.chat_url, "stream": False, "max_tokens": "6", "users": "2", "duration": "2s"}, env={}
+        )
+    )
     phase = run_phase(plan.phase_spec())
     llm = phase.llm
     assert llm is not None and not llm.streamed and llm.ttft_ms is None and llm.itl_ms is None
@@ -109,8 +150,12 @@ def test_no_stream_counts_tokens_from_usage(chat_demo) -> None:
 def test_saturation_is_searched_on_concurrency() -> None:
     # Two slots, ~55 ms a stream: two streams keep TTFT near 20 ms, a third waits for a slot.
     with DemoServer(DemoOptions(first_token_ms=20, token_ms=5, concurrency=2)) as server:
-        plan = resolve(build_plan({"target": server.chat_url, "max_tokens": "8", "slo": ("ttft_p95=60ms",),
-                                   "saturation_budget": "20s"}, env={}))
+        plan = resolve(
+            build_plan(
+                {"target": server.chat_url, "max_tokens": "8", "slo": ("ttft_p95=60ms",), "saturation_budget": "20s"},
+                env={},
+            )
+        )
         sat = run_concurrency_search(plan, probe_s=1.0)
     assert [s.users for s in sat.steps][:3] == [1, 2, 4]
     assert sat.found and sat.max_concurrency == 2 and sat.limited_by == "latency"

@@ -31,10 +31,23 @@ def _feed(lines: list[str], times: list[float] | None = None) -> StreamTally:
 
 
 def test_tally_times_tokens_and_reads_usage() -> None:
-    lines = [_chunk({"role": "assistant", "content": ""}), "", ": keep-alive", "",
-             _chunk({"content": "Hel"}), "", _chunk({"content": "lo"}), "", _chunk({}, "stop"), "",
-             "data: " + json.dumps({"choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 2,
-                                                             "total_tokens": 5}}), "", "data: [DONE]", ""]
+    lines = [
+        _chunk({"role": "assistant", "content": ""}),
+        "",
+        ": keep-alive",
+        "",
+        _chunk({"content": "Hel"}),
+        "",
+        _chunk({"content": "lo"}),
+        "",
+        _chunk({}, "stop"),
+        "",
+        "data: "
+        + json.dumps({"choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}}),
+        "",
+        "data: [DONE]",
+        "",
+    ]
     times = [0.0, 0, 0, 0, 0.25, 0.25, 0.30, 0.30, 0.31, 0.31, 0.32, 0.32, 0.33, 0.33]
     t = _feed(lines, times)
     assert t.first_at == 0.25 and t.gaps == [pytest.approx(0.05)]
@@ -44,31 +57,43 @@ def test_tally_times_tokens_and_reads_usage() -> None:
 
 
 def test_tally_joins_multi_line_data_and_counts_chunks_without_usage() -> None:
-    body = json.dumps({"choices": [{"index": 0, "delta": {"role": "assistant", "content": "a"},
-                                    "finish_reason": None}]})
-    half = body.index("\"delta\"")  # between two members: a newline there is still JSON
-    t = _feed([f"data: {body[:half]}", f"data:{body[half:]}", "", _chunk({"content": "b"}, "length"), "",
-               "data: [DONE]"])
+    body = json.dumps(
+        {"choices": [{"index": 0, "delta": {"role": "assistant", "content": "a"}, "finish_reason": None}]}
+    )
+    half = body.index('"delta"')  # between two members: a newline there is still JSON
+    t = _feed(
+        [f"data: {body[:half]}", f"data:{body[half:]}", "", _chunk({"content": "b"}, "length"), "", "data: [DONE]"]
+    )
     # One event split over two data lines is one chunk (SSE joins them with a newline: still JSON).
     assert t.bad_chunks == 0 and t.output_chunks == 2 and t.output_tokens == 2
     assert [p.rule for p in t.problems(None, usage_asked=True)] == ["stream.usage"]
 
 
-@pytest.mark.parametrize("lines, rule", [
-    ([_chunk({"role": "assistant"}), "", _chunk({"content": "x"}, "stop"), ""], "stream.done"),
-    ([_chunk({"role": "assistant"}), "", 'data: {"choices": [', "", _chunk({}, "stop"), "", "data: [DONE]", ""],
-     "stream.chunk_json"),
-    ([_chunk({"content": "x"}), "", _chunk({"role": "assistant"}, "stop"), "", "data: [DONE]", ""], "stream.role"),
-    ([_chunk({"role": "assistant", "content": "x"}), "", "data: [DONE]", ""], "stream.finish_reason"),
-])
+@pytest.mark.parametrize(
+    "lines, rule",
+    [
+        ([_chunk({"role": "assistant"}), "", _chunk({"content": "x"}, "stop"), ""], "stream.done"),
+        (
+            [_chunk({"role": "assistant"}), "", 'data: {"choices": [', "", _chunk({}, "stop"), "", "data: [DONE]", ""],
+            "stream.chunk_json",
+        ),
+        ([_chunk({"content": "x"}), "", _chunk({"role": "assistant"}, "stop"), "", "data: [DONE]", ""], "stream.role"),
+        ([_chunk({"role": "assistant", "content": "x"}), "", "data: [DONE]", ""], "stream.finish_reason"),
+    ],
+)
 def test_each_broken_stream_rule_is_named(lines: list[str], rule: str) -> None:
     assert rule in [p.rule for p in _feed(lines).problems(None, usage_asked=False)]
 
 
 def test_llm_gates_parse_and_goodput_needs_a_per_request_slo() -> None:
     ttft, itl, good = parse_slo("ttft_p95=500ms"), parse_slo("itl_p95=50ms"), parse_slo("goodput=90%")
-    assert (ttft.metric, ttft.threshold, itl.threshold, good.op, good.threshold) == \
-        ("llm.ttft_ms.p95", 500.0, 50.0, ">=", 0.9)
+    assert (ttft.metric, ttft.threshold, itl.threshold, good.op, good.threshold) == (
+        "llm.ttft_ms.p95",
+        500.0,
+        50.0,
+        ">=",
+        0.9,
+    )
     assert goodput_thresholds([ttft, itl, parse_slo("ttft_p50=200ms")]) == (200.0, 50.0)
     with pytest.raises(UsageError, match="goodput"):
         build_plan({"target": "http://127.0.0.1:1/v1/chat/completions", "slo": ("goodput=90%",)}, env={})
@@ -90,9 +115,14 @@ def _chat_plan(url: str, **flags: object):
     return resolve(plan)
 
 
-@pytest.mark.parametrize("fault, rule", [
-    ("missing-done", "stream.done"), ("broken-chunk", "stream.chunk_json"), ("usage-mismatch", "stream.usage"),
-])
+@pytest.mark.parametrize(
+    "fault, rule",
+    [
+        ("missing-done", "stream.done"),
+        ("broken-chunk", "stream.chunk_json"),
+        ("usage-mismatch", "stream.usage"),
+    ],
+)
 def test_malformed_stream_is_caught_by_the_right_rule(fault: str, rule: str) -> None:
     with start_server("faulty_chat", "--fault", fault) as srv:
         plan = _chat_plan(srv.url + "/v1")  # detected from /v1/models, model named from it
@@ -112,8 +142,15 @@ def test_honest_chat_server_has_no_finding() -> None:
     assert contract.passed and contract.violations == () and contract.requests >= 3
     assert adversarial.findings == () and adversarial.healthy_after is True
     classes = {c.name for c in adversarial.by_class}
-    assert {"prompt_injection", "jailbreak_wrapper", "long_prompt", "unusual_unicode", "empty_message",
-            "wrong_role", "tool_call_shape"} <= classes
+    assert {
+        "prompt_injection",
+        "jailbreak_wrapper",
+        "long_prompt",
+        "unusual_unicode",
+        "empty_message",
+        "wrong_role",
+        "tool_call_shape",
+    } <= classes
 
 
 def test_prompt_that_makes_the_server_fail_is_found_and_shrunk() -> None:
@@ -159,10 +196,19 @@ def test_llm_figures_of_workers_merge_exactly() -> None:
         h = hdr.new()
         for v in ttfts_ms:
             hdr.record_us(h, v * 1000)
-        return LlmStats(streamed=True, completed=len(ttfts_ms), output_tokens=tokens, prompt_tokens=0,
-                        usage_reported=len(ttfts_ms), malformed=0, output_tokens_per_s=0.0,
-                        ttft_ms=hdr.summarize(h), ttft_hdr=hdr.encode(h), good=good,
-                        timeseries=(LlmPoint(t=0, completed=len(ttfts_ms), output_tokens=tokens, good=good),))
+        return LlmStats(
+            streamed=True,
+            completed=len(ttfts_ms),
+            output_tokens=tokens,
+            prompt_tokens=0,
+            usage_reported=len(ttfts_ms),
+            malformed=0,
+            output_tokens_per_s=0.0,
+            ttft_ms=hdr.summarize(h),
+            ttft_hdr=hdr.encode(h),
+            good=good,
+            timeseries=(LlmPoint(t=0, completed=len(ttfts_ms), output_tokens=tokens, good=good),),
+        )
 
     merged = merge_llm([part([100.0] * 9, 90, 9), part([300.0] * 11, 110, 0)], requests=20, elapsed_s=2.0)
     assert merged is not None and merged.completed == 20 and merged.output_tokens == 200

@@ -18,13 +18,35 @@ from benchbox.load.spec import PhaseSpec, RequestSpec
 from tests.servers.harness import FIXED, start_server
 
 
-def spec(url: str, *, mode: str = "open", rate: float | None = None, users: int | None = None,
-         duration: float = 4.0, timeout: float = 5.0, arrival: str = "constant", body: str | None = None) -> PhaseSpec:
-    request = RequestSpec(url=url + "/predict", method="POST" if body else "GET",
-                          headers=(("Content-Type", "application/json"),) if body else (),
-                          bodies=(body,) if body else (), timeout_s=timeout)
-    return PhaseSpec(name="steady", mode=mode, duration_s=duration, request=request, rate=rate,
-                     users=users, arrival=arrival, connections=64, seed=7)  # type: ignore[arg-type]
+def spec(
+    url: str,
+    *,
+    mode: str = "open",
+    rate: float | None = None,
+    users: int | None = None,
+    duration: float = 4.0,
+    timeout: float = 5.0,
+    arrival: str = "constant",
+    body: str | None = None,
+) -> PhaseSpec:
+    request = RequestSpec(
+        url=url + "/predict",
+        method="POST" if body else "GET",
+        headers=(("Content-Type", "application/json"),) if body else (),
+        bodies=(body,) if body else (),
+        timeout_s=timeout,
+    )
+    return PhaseSpec(
+        name="steady",
+        mode=mode,
+        duration_s=duration,
+        request=request,
+        rate=rate,
+        users=users,
+        arrival=arrival,
+        connections=64,
+        seed=7,
+    )  # type: ignore[arg-type]
 
 
 def tracks(measured: float, reference: float) -> bool:
@@ -118,6 +140,7 @@ def test_a_dead_target_gives_connect_errors_not_a_crash():
 def test_one_generator_process_takes_run_after_run_and_a_stopped_run_still_hands_over():
     """A session's process serves every run; a run stopped from a tick (as a saturation probe is
     once decided) hands over its partial phase, and the same process then takes the next run."""
+
     def stop_at_first_tick(tick: dict) -> None:
         raise Interrupted("decided")
 

@@ -43,6 +43,7 @@ def click_options(command: str) -> dict[str, click.Option]:
 
 # -- (a) the commands take exactly the options the table gives them ----------------------------
 
+
 @pytest.mark.parametrize("command", COMMANDS)
 def test_each_command_takes_exactly_its_options_from_the_table(command: str) -> None:
     declared = click_options(command)
@@ -89,6 +90,7 @@ def test_the_smoke_profile_speaks_the_tables_keys() -> None:
 
 # -- (b) the config check follows the table ------------------------------------------------------
 
+
 def _valid_toml(key: str) -> str:
     option = next(o for o in OPTIONS if o.toml_key == key)
     if option.example:
@@ -105,8 +107,9 @@ def test_the_config_check_accepts_every_key_in_the_table(tmp_path: Path) -> None
     assert not CONFIG_KEYS & {"dry_run", "quiet", "config", "serve", "master"}  # not settings of a run
 
 
-@pytest.mark.parametrize("key", sorted(k for k in CONFIG_KEYS
-                                       if next(o for o in OPTIONS if o.toml_key == k).shape != JSON))
+@pytest.mark.parametrize(
+    "key", sorted(k for k in CONFIG_KEYS if next(o for o in OPTIONS if o.toml_key == k).shape != JSON)
+)
 def test_a_key_of_the_wrong_shape_is_one_line_naming_it(tmp_path: Path, key: str) -> None:
     config = tmp_path / "bad.toml"
     first = "" if key == "target" else f'target = "{TARGET}"\n'
@@ -127,8 +130,11 @@ def test_an_unknown_key_is_one_line_naming_it(tmp_path: Path, command: str, args
 
 def test_a_config_key_reaches_the_plan_like_its_flag(tmp_path: Path) -> None:
     config = tmp_path / "c.toml"
-    config.write_text(f'target = "{TARGET}"\nmax_rps = 7\nhealth_paths = ["/up"]\ninsecure = true\n'
-                      'abort_on = "off"\nconnections = 3\n', encoding="utf-8")
+    config.write_text(
+        f'target = "{TARGET}"\nmax_rps = 7\nhealth_paths = ["/up"]\ninsecure = true\n'
+        'abort_on = "off"\nconnections = 3\n',
+        encoding="utf-8",
+    )
     code, out, err = invoke("run", "--config", str(config), "--dry-run", "--out", str(tmp_path / "o"))
     assert code == 0, err
     plan = json.loads(out)
@@ -142,9 +148,16 @@ def test_compare_sides_carry_the_brakes_from_flags_and_config(tmp_path: Path) ->
 
     config = tmp_path / "c.toml"
     config.write_text('max_concurrency = 3\nwindow = "1s"\nskip = ["shadow"]\nsteps = [1, 2]\n', encoding="utf-8")
-    flags = {"baseline": "http://127.0.0.1:1/p", "candidate": "http://127.0.0.1:2/p", "max_rps": "5",
-             "abort_on": "errors=50%", "max_body": "1MiB", "insecure": True, "config": str(config),
-             "out": str(tmp_path / "o")}
+    flags = {
+        "baseline": "http://127.0.0.1:1/p",
+        "candidate": "http://127.0.0.1:2/p",
+        "max_rps": "5",
+        "abort_on": "errors=50%",
+        "max_body": "1MiB",
+        "insecure": True,
+        "config": str(config),
+        "out": str(tmp_path / "o"),
+    }
     request = build_request((), flags)
     for side in (request.baseline, request.candidate):
         assert side is not None
@@ -154,12 +167,23 @@ def test_compare_sides_carry_the_brakes_from_flags_and_config(tmp_path: Path) ->
     assert request.live.window_s == 1.0 and not request.live.shadow
 
 
-@pytest.mark.parametrize("flag,value", [("--max-rps", "fast"), ("--max-concurrency", "0"),
-                                        ("--abort-on", "sometimes"), ("--max-body", "huge")])
+@pytest.mark.parametrize(
+    "flag,value",
+    [("--max-rps", "fast"), ("--max-concurrency", "0"), ("--abort-on", "sometimes"), ("--max-body", "huge")],
+)
 def test_a_bad_brake_on_compare_is_one_line_before_any_request(tmp_path: Path, flag: str, value: str) -> None:
     # Ports 1 and 2: nothing listens, so a request sent before the check would be exit 3, not 2.
-    code, _, err = invoke("compare", "--baseline", "http://127.0.0.1:1/p", "--candidate", "http://127.0.0.1:2/p",
-                          flag, value, "--out", str(tmp_path / "o"))
+    code, _, err = invoke(
+        "compare",
+        "--baseline",
+        "http://127.0.0.1:1/p",
+        "--candidate",
+        "http://127.0.0.1:2/p",
+        flag,
+        value,
+        "--out",
+        str(tmp_path / "o"),
+    )
     assert f"bad {flag} '{value}'" in one_line_error(code, err)
 
 
@@ -192,14 +216,25 @@ def test_a_secret_option_is_never_in_dry_run_or_the_redacted_plan(tmp_path: Path
 
 def test_credential_headers_and_the_api_key_stay_out_of_dry_run(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("BENCHBOX_TEST_KEY", "Zq9KeyValue")
-    code, out, err = invoke("run", "--target", TARGET, "--dry-run", "--out", str(tmp_path / "o"),
-                            "--api-key-env", "BENCHBOX_TEST_KEY", "-H", "X-Api-Key: Zq9HeaderValue")
+    code, out, err = invoke(
+        "run",
+        "--target",
+        TARGET,
+        "--dry-run",
+        "--out",
+        str(tmp_path / "o"),
+        "--api-key-env",
+        "BENCHBOX_TEST_KEY",
+        "-H",
+        "X-Api-Key: Zq9HeaderValue",
+    )
     assert code == 0, err
     assert "Zq9" not in out + err
     assert json.loads(out)["headers"] == {"Authorization": REDACTED, "X-Api-Key": REDACTED}
 
 
 # -- the help tells the whole pipeline and every exit code -----------------------------------------
+
 
 def test_run_help_names_every_stage_and_exit_code() -> None:
     code, out, _ = invoke("run", "--help")

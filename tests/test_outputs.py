@@ -52,9 +52,18 @@ def start_prometheus(tmp: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]
     config.write_text("global:\n  scrape_interval: 1h\n")  # scrapes nothing: only what benchbox writes
     port = free_port()
     log = (tmp / "log.txt").open("w")
-    proc = subprocess.Popen([binary, f"--config.file={config}", f"--storage.tsdb.path={tmp / 'data'}",
-                             f"--web.listen-address=127.0.0.1:{port}", "--web.enable-remote-write-receiver"],
-                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            binary,
+            f"--config.file={config}",
+            f"--storage.tsdb.path={tmp / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--web.enable-remote-write-receiver",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
@@ -79,8 +88,22 @@ def start_prometheus(tmp: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]
 
 
 def tiny_run(target: str, out: Path, *outputs: str) -> list[str]:
-    args = ["run", "--target", target, "--body", DEMO_BODY, "--rate", "20", "--duration", "3s",
-            "--skip", "contract,adversarial,saturation", "--out", str(out), "--quiet"]
+    args = [
+        "run",
+        "--target",
+        target,
+        "--body",
+        DEMO_BODY,
+        "--rate",
+        "20",
+        "--duration",
+        "3s",
+        "--skip",
+        "contract,adversarial,saturation",
+        "--out",
+        str(out),
+        "--quiet",
+    ]
     for output in outputs:
         args += ["--output", output]
     return args
@@ -123,16 +146,18 @@ def test_prometheus_remote_write_series_match_the_result(prometheus, demo_server
 def test_dead_receiver_costs_the_run_nothing_and_is_said_once(demo_server, benchbox_cli, tmp_path):
     url = f"http://127.0.0.1:{free_port()}/api/v1/write"  # nothing listens there
     out = tmp_path / "run-dead"
-    outcome = benchbox_cli(*tiny_run(demo_server.predict_url, out, f"prometheus-rw={url}",
-                                     f"csv={tmp_path / 'seconds.csv'}"))
+    outcome = benchbox_cli(
+        *tiny_run(demo_server.predict_url, out, f"prometheus-rw={url}", f"csv={tmp_path / 'seconds.csv'}")
+    )
     assert outcome.code == 0, outcome.out + outcome.err
     result = json.loads((out / "result.json").read_text())
     phase = result["load"]["phases"][0]
     assert phase["requests"] == 60 and phase["errors"] == 0  # the whole schedule, as with no output
     said = [n for n in result["notes"] if n.startswith("prometheus-rw:")]
     assert len(said) == 1, result["notes"]
-    found = re.fullmatch(rf"prometheus-rw: receiver at {re.escape(url)} unreachable; (\d+) of (\d+) points dropped",
-                         said[0])
+    found = re.fullmatch(
+        rf"prometheus-rw: receiver at {re.escape(url)} unreachable; (\d+) of (\d+) points dropped", said[0]
+    )
     assert found, said[0]
     dropped, offered = int(found[1]), int(found[2])
     assert dropped == offered > 0
@@ -143,8 +168,9 @@ def test_dead_receiver_costs_the_run_nothing_and_is_said_once(demo_server, bench
 
 def test_csv_and_jsonl_rows_are_the_results_seconds(demo_server, benchbox_cli, tmp_path):
     out = tmp_path / "run-files"
-    outcome = benchbox_cli(*tiny_run(demo_server.predict_url, out, f"csv={tmp_path / 's.csv'}",
-                                     f"jsonl={tmp_path / 's.jsonl'}"))
+    outcome = benchbox_cli(
+        *tiny_run(demo_server.predict_url, out, f"csv={tmp_path / 's.csv'}", f"jsonl={tmp_path / 's.jsonl'}")
+    )
     assert outcome.code == 0, outcome.out + outcome.err
     result = json.loads((out / "result.json").read_text())
     phase = result["load"]["phases"][0]
@@ -152,8 +178,10 @@ def test_csv_and_jsonl_rows_are_the_results_seconds(demo_server, benchbox_cli, t
 
     with (tmp_path / "s.csv").open() as f:
         rows = list(csv.DictReader(f))
-    assert [(int(r["t"]), int(r["requests"]), int(r["errors"]), float(r["p50_ms"]), float(r["p95_ms"]),
-             float(r["p99_ms"])) for r in rows] == expected
+    assert [
+        (int(r["t"]), int(r["requests"]), int(r["errors"]), float(r["p50_ms"]), float(r["p95_ms"]), float(r["p99_ms"]))
+        for r in rows
+    ] == expected
     assert {r["run_id"] for r in rows} == {out.name} and {r["phase"] for r in rows} == {"steady"}
 
     records = [json.loads(line) for line in (tmp_path / "s.jsonl").read_text().splitlines()]
@@ -165,7 +193,9 @@ def test_csv_and_jsonl_rows_are_the_results_seconds(demo_server, benchbox_cli, t
     assert records[-1]["kind"] == "run" and records[-1]["verdict"] == result["verdict"]
 
 
-@pytest.mark.parametrize("value", ["kafka=x", "csv=", "prometheus-rw=127.0.0.1:9090", "nothing", "otlp=http://127.0.0.1:4318/v1/metrics"])
+@pytest.mark.parametrize(
+    "value", ["kafka=x", "csv=", "prometheus-rw=127.0.0.1:9090", "nothing", "otlp=http://127.0.0.1:4318/v1/metrics"]
+)
 def test_a_bad_output_is_a_usage_error(benchbox_cli, value):
     outcome = benchbox_cli("run", "--target", "http://127.0.0.1:9/", "--output", value)
     assert outcome.code == 2
@@ -177,8 +207,7 @@ def test_workers_send_the_masters_merged_seconds_once(demo_server, benchbox_cli,
     """With --workers 2 the parent gets the master's merged ticks: one row per second, each one
     covering both workers, summing to the run's count; the workers themselves send nothing."""
     out = tmp_path / "run-workers"
-    outcome = benchbox_cli(*tiny_run(demo_server.predict_url, out, f"jsonl={tmp_path / 'w.jsonl'}"),
-                           "--workers", "2")
+    outcome = benchbox_cli(*tiny_run(demo_server.predict_url, out, f"jsonl={tmp_path / 'w.jsonl'}"), "--workers", "2")
     assert outcome.code == 0, outcome.out + outcome.err
     phase = json.loads((out / "result.json").read_text())["load"]["phases"][0]
     seconds = [r for r in map(json.loads, (tmp_path / "w.jsonl").read_text().splitlines()) if r["kind"] == "second"]
@@ -189,9 +218,25 @@ def test_workers_send_the_masters_merged_seconds_once(demo_server, benchbox_cli,
 
 def test_live_compare_tags_each_window_with_its_side(demo_server, benchbox_cli, tmp_path):
     out = tmp_path / "cmp"
-    outcome = benchbox_cli("compare", "--baseline", demo_server.predict_url, "--candidate", demo_server.predict_url,
-                           "--body", DEMO_BODY, "--rate", "20", "--duration", "4s", "--skip", "shadow",
-                           "--out", str(out), "--output", f"jsonl={tmp_path / 'c.jsonl'}")
+    outcome = benchbox_cli(
+        "compare",
+        "--baseline",
+        demo_server.predict_url,
+        "--candidate",
+        demo_server.predict_url,
+        "--body",
+        DEMO_BODY,
+        "--rate",
+        "20",
+        "--duration",
+        "4s",
+        "--skip",
+        "shadow",
+        "--out",
+        str(out),
+        "--output",
+        f"jsonl={tmp_path / 'c.jsonl'}",
+    )
     assert outcome.code in (0, 1), outcome.out + outcome.err
     records = [json.loads(line) for line in (tmp_path / "c.jsonl").read_text().splitlines()]
     seconds = [r for r in records if r["kind"] == "second"]
@@ -214,8 +259,11 @@ def test_saturation_probes_are_sent_second_by_second(demo_server, benchbox_cli, 
     outcome = benchbox_cli(*args, "--saturation-budget", "12s")
     assert outcome.code in (0, 1), outcome.out + outcome.err
     steps = json.loads((out / "result.json").read_text())["saturation"]["steps"]
-    probes = [r for r in map(json.loads, (tmp_path / "p.jsonl").read_text().splitlines())
-              if r["kind"] == "second" and r["phase"].startswith("saturation-")]
+    probes = [
+        r
+        for r in map(json.loads, (tmp_path / "p.jsonl").read_text().splitlines())
+        if r["kind"] == "second" and r["phase"].startswith("saturation-")
+    ]
     assert steps, "the search ran no probe: nothing to compare"
     # Each probe the search made (saturation-INDEX-STAGE) sent its seconds while it ran.
     assert {f"saturation-{s['index']}-{s['stage']}" for s in steps} <= {r["phase"] for r in probes}
@@ -228,9 +276,17 @@ def test_receiver_killed_mid_run_the_run_finishes_and_says_what_was_lost(demo_se
     (tmp_path / "prom").mkdir()
     with start_prometheus(tmp_path / "prom") as (base, proc):
         url = f"{base}/api/v1/write"
-        plan = build_plan({"target": demo_server.predict_url, "body": DEMO_BODY, "rate": "20", "duration": "3s",
-                           "skip": "contract,adversarial,saturation", "out": str(tmp_path / "run-kill"),
-                           "output": (f"prometheus-rw={url}",)})
+        plan = build_plan(
+            {
+                "target": demo_server.predict_url,
+                "body": DEMO_BODY,
+                "rate": "20",
+                "duration": "3s",
+                "skip": "contract,adversarial,saturation",
+                "out": str(tmp_path / "run-kill"),
+                "output": (f"prometheus-rw={url}",),
+            }
+        )
         ticks: list[int] = []
 
         def watch(event: Event) -> None:
@@ -246,16 +302,19 @@ def test_receiver_killed_mid_run_the_run_finishes_and_says_what_was_lost(demo_se
     assert phase.requests == 60 and phase.errors == 0
     said = [n for n in result.notes if n.startswith("prometheus-rw:")]
     assert len(said) == 1, result.notes
-    found = re.fullmatch(rf"prometheus-rw: receiver at {re.escape(url)} unreachable; (\d+) of (\d+) points dropped",
-                         said[0])
+    found = re.fullmatch(
+        rf"prometheus-rw: receiver at {re.escape(url)} unreachable; (\d+) of (\d+) points dropped", said[0]
+    )
     assert found, said[0]
     assert 0 < int(found[1]) <= int(found[2])
 
 
 def test_outputs_from_benchbox_toml_and_the_record_keeps_no_password(tmp_path, benchbox_cli):
     config = tmp_path / "benchbox.toml"
-    config.write_text('target = "http://127.0.0.1:9/p"\n'
-                      'outputs = ["csv=seconds.csv", "prometheus-rw=http://bench:s3cret@127.0.0.1:9090/api/v1/write"]\n')
+    config.write_text(
+        'target = "http://127.0.0.1:9/p"\n'
+        'outputs = ["csv=seconds.csv", "prometheus-rw=http://bench:s3cret@127.0.0.1:9090/api/v1/write"]\n'
+    )
     plan = build_plan({}, {"target": "http://127.0.0.1:9/p", "outputs": ["csv=seconds.csv"]})
     assert [(o.kind, o.target) for o in plan.outputs] == [("csv", "seconds.csv")]
     given = build_plan({"output": ("jsonl=a.jsonl",)}, {"target": "http://127.0.0.1:9/p", "outputs": ["csv=b.csv"]})

@@ -13,9 +13,26 @@ from tests.servers.harness import start_server
 
 def test_min_rps_is_judged_against_the_capacity_the_search_found(benchbox_cli, tmp_path):
     with start_server("capacity", "--slots", "1", "--service-ms", "20") as server:  # capacity: 50 req/s
-        outcome = benchbox_cli("run", "--target", server.url + "/predict", "--rate", "20", "--duration", "2s",
-                               "--saturation-budget", "30s", "--slo", "min_rps=100", "--slo", "p95=200ms",
-                               "--skip", "contract,adversarial", "--out", str(tmp_path), "-q")
+        outcome = benchbox_cli(
+            "run",
+            "--target",
+            server.url + "/predict",
+            "--rate",
+            "20",
+            "--duration",
+            "2s",
+            "--saturation-budget",
+            "30s",
+            "--slo",
+            "min_rps=100",
+            "--slo",
+            "p95=200ms",
+            "--skip",
+            "contract,adversarial",
+            "--out",
+            str(tmp_path),
+            "-q",
+        )
     assert outcome.code == 1, outcome.out + outcome.err
     data = json.loads((tmp_path / "result.json").read_text())
     saturation = data["saturation"]
@@ -76,5 +93,6 @@ def test_the_engine_stops_at_an_interrupt_and_the_assembler_keeps_what_was_learn
     assert result.ran is not None and result.ran["method"] == "POST" and result.ran["bodies"] == 1
     assert result.ran["stages"] == ["inputs", "load"] and result.ran["bodies_from"] == "the test"
     assert key not in json.dumps(dataclasses.asdict(result)) and "<redacted>" in result.notes[0]
-    assert [g.detail for g in result.gates if g.name == "p95"] == \
-        ["not checked: interrupted by SIGTERM before the load phase"]
+    assert [g.detail for g in result.gates if g.name == "p95"] == [
+        "not checked: interrupted by SIGTERM before the load phase"
+    ]

@@ -47,11 +47,20 @@ def test_users_mean_closed_loop_and_exclude_rate():
         plan(users="4", rate="10")
 
 
-@pytest.mark.parametrize("flag,value,fragment", [
-    ("rate", "0", "--rate '0'"), ("rate", "fast", "--rate 'fast'"), ("users", "2.5", "--users '2.5'"),
-    ("duration", "10 parsecs", "--duration"), ("timeout", "0s", "--timeout"), ("arrival", "bursty", "--arrival"),
-    ("method", "FETCH", "--method"), ("seed", "-1", "--seed"), ("skip", "warmup", "--skip 'warmup'"),
-])
+@pytest.mark.parametrize(
+    "flag,value,fragment",
+    [
+        ("rate", "0", "--rate '0'"),
+        ("rate", "fast", "--rate 'fast'"),
+        ("users", "2.5", "--users '2.5'"),
+        ("duration", "10 parsecs", "--duration"),
+        ("timeout", "0s", "--timeout"),
+        ("arrival", "bursty", "--arrival"),
+        ("method", "FETCH", "--method"),
+        ("seed", "-1", "--seed"),
+        ("skip", "warmup", "--skip 'warmup'"),
+    ],
+)
 def test_bad_values_name_the_flag_and_the_value(flag, value, fragment):
     with pytest.raises(UsageError) as err:
         plan(**{flag: value})

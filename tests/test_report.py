@@ -41,9 +41,18 @@ XSS = "<script>alert(1)</script>"
 
 
 @functools.cache  # phases are frozen, and hdr.summarize takes ~0.3 s
-def make_phase(*, name: str = "steady", mode: str = "open", seconds: int = 20, rate: float = 50.0,
-               seed: int = 7, error_every: int = 0, error_samples: tuple[str, ...] = (),
-               limited: bool = False, partial: bool = False) -> LoadPhase:
+def make_phase(
+    *,
+    name: str = "steady",
+    mode: str = "open",
+    seconds: int = 20,
+    rate: float = 50.0,
+    seed: int = 7,
+    error_every: int = 0,
+    error_samples: tuple[str, ...] = (),
+    limited: bool = False,
+    partial: bool = False,
+) -> LoadPhase:
     """A phase built the way the recorder builds one: real per-second HDR histograms, merged exactly."""
     rng = random.Random(seed)
     whole, service, lag = hdr.new(), hdr.new(), hdr.new()
@@ -67,28 +76,48 @@ def make_phase(*, name: str = "steady", mode: str = "open", seconds: int = 20, r
         whole.add(second)
         requests += n
         errors += errs
-        points.append(hdr.with_percentiles(TimePoint(
-            t=t, requests=n, errors=errs, max=second.get_max_value() / 1000.0, hdr=hdr.encode(second))))
+        points.append(
+            hdr.with_percentiles(
+                TimePoint(t=t, requests=n, errors=errs, max=second.get_max_value() / 1000.0, hdr=hdr.encode(second))
+            )
+        )
     # A second with no answers at all: the charts must break their lines, not draw zero.
     points.append(TimePoint(t=seconds, requests=0, errors=0))
     elapsed = seconds + 1.0
     responses = requests
     generator = GeneratorHealth(
-        cpu_seconds=round(elapsed * (0.95 if limited else 0.21), 4), cpu_percent_mean=95.2 if limited else 21.4,
-        cpu_percent_max=99.0 if limited else 34.5, schedule_lag_ms=hdr.summarize(lag) if mode == "open" else None,
-        waited_for_connection=0, peak_in_flight=12, limited=limited,
+        cpu_seconds=round(elapsed * (0.95 if limited else 0.21), 4),
+        cpu_percent_mean=95.2 if limited else 21.4,
+        cpu_percent_max=99.0 if limited else 34.5,
+        schedule_lag_ms=hdr.summarize(lag) if mode == "open" else None,
+        waited_for_connection=0,
+        peak_in_flight=12,
+        limited=limited,
         reasons=("generator CPU at 95% of one core",) if limited else (),
     )
     return LoadPhase(
-        name=name, mode=mode, duration_s=float(seconds), elapsed_s=elapsed, requests=requests,
-        responses=responses, errors=errors, error_rate=errors / requests, throughput_rps=round(responses / elapsed, 3),
+        name=name,
+        mode=mode,
+        duration_s=float(seconds),
+        elapsed_s=elapsed,
+        requests=requests,
+        responses=responses,
+        errors=errors,
+        error_rate=errors / requests,
+        throughput_rps=round(responses / elapsed, 3),
         status_counts=dict(sorted(statuses.items())),
         errors_by_kind={"http_503": errors} if errors else {},
-        generator=generator, offered_rps=rate if mode == "open" else None,
-        arrival="poisson" if mode == "open" else None, users=None if mode == "open" else 8,
-        connections=64 if mode == "open" else None, latency_ms=hdr.summarize(whole),
-        service_ms=hdr.summarize(service) if mode == "open" else None, hdr=hdr.encode(whole),
-        timeseries=tuple(points), error_samples=error_samples, partial=partial,
+        generator=generator,
+        offered_rps=rate if mode == "open" else None,
+        arrival="poisson" if mode == "open" else None,
+        users=None if mode == "open" else 8,
+        connections=64 if mode == "open" else None,
+        latency_ms=hdr.summarize(whole),
+        service_ms=hdr.summarize(service) if mode == "open" else None,
+        hdr=hdr.encode(whole),
+        timeseries=tuple(points),
+        error_samples=error_samples,
+        partial=partial,
     )
 
 
@@ -100,45 +129,95 @@ def make_gates(phase: LoadPhase | None) -> tuple[GateResult, ...]:
         )
     p99 = phase.latency_ms.p99
     return (
-        GateResult("p95", "latency_ms.p95", "<=", 2000.0, "ms", phase.latency_ms.p95, True,
-                   f"{format_ms(phase.latency_ms.p95)} within <= 2.00 s"),
-        GateResult("p99", "latency_ms.p99", "<=", 50.0, "ms", p99, p99 <= 50.0,
-                   f"{format_ms(p99)} {'within' if p99 <= 50 else 'breaks'} <= 50.0 ms"),
-        GateResult("errors", "error_rate", "<=", 0.01, "ratio", phase.error_rate, phase.error_rate <= 0.01,
-                   f"{100 * phase.error_rate:.2f}% vs <= 1.00%"),
-        GateResult("min_rps", "throughput_rps", ">=", 10_000.0, "req/s", None, None,
-                   "not checked: saturation was skipped"),
+        GateResult(
+            "p95",
+            "latency_ms.p95",
+            "<=",
+            2000.0,
+            "ms",
+            phase.latency_ms.p95,
+            True,
+            f"{format_ms(phase.latency_ms.p95)} within <= 2.00 s",
+        ),
+        GateResult(
+            "p99",
+            "latency_ms.p99",
+            "<=",
+            50.0,
+            "ms",
+            p99,
+            p99 <= 50.0,
+            f"{format_ms(p99)} {'within' if p99 <= 50 else 'breaks'} <= 50.0 ms",
+        ),
+        GateResult(
+            "errors",
+            "error_rate",
+            "<=",
+            0.01,
+            "ratio",
+            phase.error_rate,
+            phase.error_rate <= 0.01,
+            f"{100 * phase.error_rate:.2f}% vs <= 1.00%",
+        ),
+        GateResult(
+            "min_rps", "throughput_rps", ">=", 10_000.0, "req/s", None, None, "not checked: saturation was skipped"
+        ),
     )
 
 
-def make_result(*, phases: tuple[LoadPhase, ...] | None = None, reachable: bool = True,
-                verdict: str | None = None, **changes: object) -> Result:
+def make_result(
+    *,
+    phases: tuple[LoadPhase, ...] | None = None,
+    reachable: bool = True,
+    verdict: str | None = None,
+    **changes: object,
+) -> Result:
     if phases is None:
         phases = (make_phase(),)
     main = phases[-1] if phases else None
     gates = make_gates(main)
     if verdict is None:
         verdict = "fail" if any(g.passed is False for g in gates) else "pass"
-    probes = (Probe("/health", 200, 1.2), Probe("/ready", 200, 0.9)) if reachable else (
-        Probe("/health", None, None, "connection refused"),)
+    probes = (
+        (Probe("/health", 200, 1.2), Probe("/ready", 200, 0.9))
+        if reachable
+        else (Probe("/health", None, None, "connection refused"),)
+    )
     preflight = Preflight(
         reachable=reachable,
-        health=ProbeOutcome(reachable, "/health" if reachable else None,
-                            "200 OK" if reachable else "connection refused", probes[:1]),
-        ready=ProbeOutcome(True if reachable else None, "/ready" if reachable else None,
-                           "ready" if reachable else "not tried", probes[1:]),
-        waited_s=0.01 if reachable else 30.0, contract_source="openapi: /openapi.json" if reachable else None,
+        health=ProbeOutcome(
+            reachable, "/health" if reachable else None, "200 OK" if reachable else "connection refused", probes[:1]
+        ),
+        ready=ProbeOutcome(
+            True if reachable else None,
+            "/ready" if reachable else None,
+            "ready" if reachable else "not tried",
+            probes[1:],
+        ),
+        waited_s=0.01 if reachable else 30.0,
+        contract_source="openapi: /openapi.json" if reachable else None,
         error=None if reachable else "connection refused at 127.0.0.1:9",
     )
     base = Result(
-        benchbox_version="0.1.0", started_at="2025-03-01T10:00:00+00:00", finished_at="2025-03-01T10:00:42+00:00",
+        benchbox_version="0.1.0",
+        started_at="2025-03-01T10:00:00+00:00",
+        finished_at="2025-03-01T10:00:42+00:00",
         command="benchbox run --target http://127.0.0.1:8000/v1/predict --rate 50",
-        plan={"target": "http://127.0.0.1:8000/v1/predict", "rate": 50.0, "duration_s": 20.0,
-              "headers": {"Authorization": "***"}, "slo": ["p95=2s", "errors=1%"]},
+        plan={
+            "target": "http://127.0.0.1:8000/v1/predict",
+            "rate": 50.0,
+            "duration_s": 20.0,
+            "headers": {"Authorization": "***"},
+            "slo": ["p95=2s", "errors=1%"],
+        },
         target=Target("http://127.0.0.1:8000/v1/predict", "json", "demo model", "1.4.2"),
-        verdict=verdict, gates=gates,
+        verdict=verdict,
+        gates=gates,
         machine=Machine("ci-runner-3", "Linux-6.1-x86_64", "3.11.7", 2, "AMD EPYC 7B13", 7.8),
-        seed=1234, preflight=preflight, load=LoadSection(phases) if phases else None, commit="3f9c2ab",
+        seed=1234,
+        preflight=preflight,
+        load=LoadSection(phases) if phases else None,
+        commit="3f9c2ab",
     )
     return dataclasses.replace(base, **changes)
 
@@ -195,11 +274,17 @@ def test_html_shows_verdict_gates_and_formatted_percentiles(default_files: Repor
 def test_everything_from_the_result_is_escaped(tmp_path: Path) -> None:
     phase = make_phase(error_every=10, error_samples=(f"server_error: {XSS}", "timeout: \x1b[31mred\x00"))
     result = make_result(
-        phases=(phase,), problems=(f"problem {XSS}",), target=Target(f"http://x/?q={XSS}", "json", XSS),
-        plan={"body": XSS}, command=f"benchbox run {XSS}",
+        phases=(phase,),
+        problems=(f"problem {XSS}",),
+        target=Target(f"http://x/?q={XSS}", "json", XSS),
+        plan={"body": XSS},
+        command=f"benchbox run {XSS}",
     )
-    result = dataclasses.replace(result, gates=result.gates + (
-        GateResult(XSS, "latency_ms.p50", "<=", 1.0, "ms", 2.0, False, f"detail {XSS} | and\na newline"),))
+    result = dataclasses.replace(
+        result,
+        gates=result.gates
+        + (GateResult(XSS, "latency_ms.p50", "<=", 1.0, "ms", 2.0, False, f"detail {XSS} | and\na newline"),),
+    )
     files = render_all(result, tmp_path)
 
     page = files.html.read_text(encoding="utf-8")
@@ -226,7 +311,7 @@ def test_summary_has_verdict_first_and_a_row_per_gate(default_files: ReportFiles
     assert "`http://127.0.0.1:8000/v1/predict`" in lines[0]
     start = lines.index("| gate | metric | threshold | observed | result | detail |")
     end = lines.index("", start)
-    gate_rows = lines[start + 2:end]
+    gate_rows = lines[start + 2 : end]
     assert [row.split(" | ")[0] for row in gate_rows] == [f"| {md.text(g.name)}" for g in result.gates]
     assert "| min\\_rps | `throughput_rps` | ≥ 10,000.0 req/s | n/a | ➖ not checked |" in summary
     # Every table row has as many cells as its header: no stray pipe split a cell.
@@ -257,7 +342,11 @@ def test_junit_has_a_case_per_gate_and_right_counts(default_files: ReportFiles) 
     assert len(suite.findall("testcase/failure")) == failed
     assert len(suite.findall("testcase/skipped")) == 1
     assert (suite.get("tests"), suite.get("failures"), suite.get("errors"), suite.get("skipped")) == (
-        str(len(result.gates)), str(failed), "0", "1")
+        str(len(result.gates)),
+        str(failed),
+        "0",
+        "1",
+    )
     assert suite.get("time") == "42.000"
     props = {p.get("name"): p.get("value") for p in suite.iter("property")}
     assert props["verdict"] == "fail" and props["commit"] == "3f9c2ab"
@@ -267,8 +356,10 @@ def test_junit_has_a_case_per_gate_and_right_counts(default_files: ReportFiles) 
 
 
 def test_report_from_saved_result_is_byte_identical(tmp_path: Path) -> None:
-    original = make_result(phases=(make_phase(name="warmup", mode="closed", seconds=5), make_phase()),
-                           contract=make_contract(make_finding()))
+    original = make_result(
+        phases=(make_phase(name="warmup", mode="closed", seconds=5), make_phase()),
+        contract=make_contract(make_finding()),
+    )
     first = render_all(original, tmp_path / "a")
     reloaded = load(save(original, tmp_path / "result.json"))
     second = render_all(reloaded, tmp_path / "b")
@@ -289,8 +380,9 @@ def test_partial_interrupted_result_renders_with_notice(tmp_path: Path) -> None:
 
 
 def test_error_result_without_load_renders(tmp_path: Path) -> None:
-    result = make_result(phases=(), reachable=False, verdict="error",
-                         problems=("target unreachable: connection refused at 127.0.0.1:9",))
+    result = make_result(
+        phases=(), reachable=False, verdict="error", problems=("target unreachable: connection refused at 127.0.0.1:9",)
+    )
     assert result.load is None
     files = render_all(result, tmp_path)
     page = files.html.read_text(encoding="utf-8")
@@ -310,8 +402,15 @@ def test_error_result_without_load_renders(tmp_path: Path) -> None:
 
 
 def test_phase_with_no_answers_renders(tmp_path: Path) -> None:
-    phase = dataclasses.replace(make_phase(seconds=2), latency_ms=None, service_ms=None, hdr=None, responses=0,
-                                timeseries=(TimePoint(0, 3, 3), TimePoint(1, 2, 2)), status_counts={})
+    phase = dataclasses.replace(
+        make_phase(seconds=2),
+        latency_ms=None,
+        service_ms=None,
+        hdr=None,
+        responses=0,
+        timeseries=(TimePoint(0, 3, 3), TimePoint(1, 2, 2)),
+        status_counts={},
+    )
     page = render_all(make_result(phases=(phase,)), tmp_path).html.read_text(encoding="utf-8")
     assert "No request got an answer" in page
 
@@ -383,11 +482,17 @@ def test_same_result_same_bytes_in_a_fresh_interpreter(default_files: ReportFile
     result = make_result()
     path = save(result, tmp_path / "result.json")
     here = default_files.html.read_bytes()
-    code = ("import sys; from pathlib import Path; from benchbox.result import load; "
-            "from benchbox.report import render_all;"
-            "render_all(load(Path(sys.argv[1])), Path(sys.argv[2]))")
-    subprocess.run([sys.executable, "-c", code, str(path), str(tmp_path / "there")], check=True, timeout=120,
-                   env={**__import__("os").environ, "PYTHONHASHSEED": "12345"})
+    code = (
+        "import sys; from pathlib import Path; from benchbox.result import load; "
+        "from benchbox.report import render_all;"
+        "render_all(load(Path(sys.argv[1])), Path(sys.argv[2]))"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code, str(path), str(tmp_path / "there")],
+        check=True,
+        timeout=120,
+        env={**__import__("os").environ, "PYTHONHASHSEED": "12345"},
+    )
     assert (tmp_path / "there" / "report.html").read_bytes() == here
 
 
@@ -395,8 +500,11 @@ def test_percentile_chart_has_hdr_axis_and_gate_markers(tmp_path: Path) -> None:
     from benchbox.report import charts
 
     curve = [(0.0, 1.0), (50.0, 2.0), (90.0, 3.0), (99.0, 5.0), (99.9, 9.0), (100.0, 12.0)]
-    gates = [charts.Threshold("P99", 99.0, 6.0, True), charts.Threshold("max", 100.0, 10.0, False),
-             charts.Threshold("P50", 50.0, 2000.0, True)]
+    gates = [
+        charts.Threshold("P99", 99.0, 6.0, True),
+        charts.Threshold("max", 100.0, 10.0, False),
+        charts.Threshold("P50", 50.0, 2000.0, True),
+    ]
     chart = charts.latency_by_percentile([("latency", curve)], 5000, gates, "dist")
     assert chart is not None
     labels = re.findall(r">([^<>]+)</text>", chart.svg)
@@ -407,8 +515,10 @@ def test_percentile_chart_has_hdr_axis_and_gate_markers(tmp_path: Path) -> None:
 
 
 def test_stepped_run_gets_a_load_levels_chart(default_files: ReportFiles, tmp_path: Path) -> None:
-    steps = tuple(make_phase(name=f"step {i}: {r:g} req/s", rate=r, seconds=4, seed=i)
-                  for i, r in enumerate((20.0, 40.0, 80.0), start=1))
+    steps = tuple(
+        make_phase(name=f"step {i}: {r:g} req/s", rate=r, seconds=4, seed=i)
+        for i, r in enumerate((20.0, 40.0, 80.0), start=1)
+    )
     page = render_all(make_result(phases=steps), tmp_path).html.read_text(encoding="utf-8")
     assert "Throughput and latency against offered load" in page
     assert "<h3>Load levels</h3>" in page and "step 3: 80 req/s" in page
@@ -418,11 +528,13 @@ def test_stepped_run_gets_a_load_levels_chart(default_files: ReportFiles, tmp_pa
 
 
 def test_strings_from_the_result_never_reach_a_chart(tmp_path: Path) -> None:
-    phase = dataclasses.replace(make_phase(error_every=10, error_samples=(IMG,)), name=f"$x$ {IMG}",
-                                by_name={IMG: NameStats(10, 1)})
+    phase = dataclasses.replace(
+        make_phase(error_every=10, error_samples=(IMG,)), name=f"$x$ {IMG}", by_name={IMG: NameStats(10, 1)}
+    )
     result = make_result(phases=(phase,), problems=(IMG,))
-    result = dataclasses.replace(result, gates=result.gates + (
-        GateResult(IMG, "latency_ms.p50", "<=", 30.0, "ms", 2.0, True, IMG),))
+    result = dataclasses.replace(
+        result, gates=result.gates + (GateResult(IMG, "latency_ms.p50", "<=", 30.0, "ms", 2.0, True, IMG),)
+    )
     page = render_all(result, tmp_path).html.read_text(encoding="utf-8")
     for svg in _svgs(page):
         assert "alert" not in svg and "$x$" not in svg and "<img" not in svg
@@ -432,9 +544,11 @@ def test_strings_from_the_result_never_reach_a_chart(tmp_path: Path) -> None:
 def test_unsafe_svg_is_refused() -> None:
     from benchbox.report import plot
 
-    for bad in ('<svg viewBox="0 0 1 1"><script>alert(1)</script></svg>',
-                '<svg viewBox="0 0 1 1"><g onload="alert(1)"/></svg>',
-                '<svg viewBox="0 0 1 1"><use href="http://x/y.svg#a"/></svg>'):
+    for bad in (
+        '<svg viewBox="0 0 1 1"><script>alert(1)</script></svg>',
+        '<svg viewBox="0 0 1 1"><g onload="alert(1)"/></svg>',
+        '<svg viewBox="0 0 1 1"><use href="http://x/y.svg#a"/></svg>',
+    ):
         with pytest.raises(plot.UnsafeSvg):
             plot._clean(bad, "label")
 
@@ -459,15 +573,25 @@ def test_checklist_answers_from_gates_preflight_and_load() -> None:
     assert why == "this result has no contract section"
     assert rows["Malformed, adversarial and boundary inputs handled"].why == "this result has no adversarial section"
     assert rows["Known saturation point; capacity against expected load"].why == "this result has no saturation section"
-    for item in ("Output distribution matches expectations (statistical test)",
-                 "A/B against the current version with success criteria"):
+    for item in (
+        "Output distribution matches expectations (statistical test)",
+        "A/B against the current version with success criteria",
+    ):
         assert rows[item].status == "not checked" and "benchbox compare --baseline" in rows[item].why, item
     evaluation = rows["Evaluation metrics meet their minimum thresholds"]
     assert evaluation.status == "not checked" and evaluation.why.startswith("no labelled set given (--eval FILE")
     # Every row says why, and every linked section exists on the page.
     assert all(row.why for row in rows.values())
-    assert {row.evidence for row in rows.values()} <= {None, "gates", "preflight", "load", "evidence", "contract",
-                                                       "adversarial", "saturation"}
+    assert {row.evidence for row in rows.values()} <= {
+        None,
+        "gates",
+        "preflight",
+        "load",
+        "evidence",
+        "contract",
+        "adversarial",
+        "saturation",
+    }
 
 
 def test_checklist_says_what_was_skipped_or_cut_short() -> None:
@@ -479,8 +603,11 @@ def test_checklist_says_what_was_skipped_or_cut_short() -> None:
     assert rows["Malformed, adversarial and boundary inputs handled"].why == "this result has no adversarial section"
     down = _rows(make_result(phases=(), reachable=False, verdict="error", problems=("target unreachable",)))
     assert down["Health checks and readiness probes"].status == "failed"
-    for item in ("Latency and throughput validated under load", "Throughput over time",
-                 "Inputs and outputs match the expected shape, type and range"):
+    for item in (
+        "Latency and throughput validated under load",
+        "Throughput over time",
+        "Inputs and outputs match the expected shape, type and range",
+    ):
         assert down[item].why == "preflight failed, so no request was sent" and down[item].evidence == "preflight"
     limited = _rows(make_result(phases=(make_phase(limited=True),)))
     row = limited["Latency and throughput validated under load"]
@@ -494,25 +621,51 @@ def test_checklist_is_near_the_top_with_links(default_files: ReportFiles) -> Non
     assert page.index('id="gates"') < page.index('id="checklist"') < page.index('id="preflight"')
     assert '<a href="#gates">gates</a>' in page and '<a href="#evidence">evidence</a>' in page
     # Why it failed, in the header.
-    header = page[page.index('<header class="top'):page.index("</header>")]
+    header = page[page.index('<header class="top') : page.index("</header>")]
     assert "p99: " in header and "breaks ≤ 50.0 ms" in header
 
 
 def make_finding(text: str = "probabilities do not sum to 1", body: str = '{"instances": [[1, 2]]}') -> Finding:
-    return build_finding(kind="contract_violation", severity="high", rule="probability_sum", message=text,
-                         method="POST", url="http://127.0.0.1:8000/v1/predict",
-                         headers={"Content-Type": "application/json", "Authorization": "Bearer s3cret-token"},
-                         body=body, status=200, content_type="application/json",
-                         response_body=f'{{"error": "{text}"}}', pointer="/predictions/0", detail=text, minimal=True)
+    return build_finding(
+        kind="contract_violation",
+        severity="high",
+        rule="probability_sum",
+        message=text,
+        method="POST",
+        url="http://127.0.0.1:8000/v1/predict",
+        headers={"Content-Type": "application/json", "Authorization": "Bearer s3cret-token"},
+        body=body,
+        status=200,
+        content_type="application/json",
+        response_body=f'{{"error": "{text}"}}',
+        pointer="/predictions/0",
+        detail=text,
+        minimal=True,
+    )
 
 
 def make_contract(*violations: Finding, skipped: str | None = None, versioned_failed: int = 0) -> ContractSection:
-    checks = (RuleCount("status", 100, 0), RuleCount("probability_sum", 100, len(violations)),
-              RuleCount("versioned", 1, versioned_failed))
-    return ContractSection(source="openapi", protocol="json", url="http://127.0.0.1:8000/v1/predict", method="POST",
-                           seed=7, requests=110, cases=100, invalid_cases=5, passed=not violations,
-                           violations=violations, checks=checks, notes=("contract from /openapi.json",),
-                           elapsed_s=1.5, skipped=skipped)
+    checks = (
+        RuleCount("status", 100, 0),
+        RuleCount("probability_sum", 100, len(violations)),
+        RuleCount("versioned", 1, versioned_failed),
+    )
+    return ContractSection(
+        source="openapi",
+        protocol="json",
+        url="http://127.0.0.1:8000/v1/predict",
+        method="POST",
+        seed=7,
+        requests=110,
+        cases=100,
+        invalid_cases=5,
+        passed=not violations,
+        violations=violations,
+        checks=checks,
+        notes=("contract from /openapi.json",),
+        elapsed_s=1.5,
+        skipped=skipped,
+    )
 
 
 def test_contract_section_and_checklist_rows(tmp_path: Path) -> None:
@@ -529,7 +682,7 @@ def test_contract_section_and_checklist_rows(tmp_path: Path) -> None:
     assert rows["Served behind a versioned API endpoint"].status == "failed"
 
     page = render_all(result, tmp_path).html.read_text(encoding="utf-8")
-    section = page[page.index('<section id="contract">'):page.index('<section id="evidence">')]
+    section = page[page.index('<section id="contract">') : page.index('<section id="evidence">')]
     assert "<img" not in section and "&lt;img src=x onerror=alert(1)&gt;" in section
     assert '<pre class="curl">curl -sS -i -X POST' in section and "s3cret" not in page
     assert "shrunk to a minimal input" in section and "probability_sum" in section
@@ -545,8 +698,12 @@ def test_long_target_text_is_clipped(tmp_path: Path) -> None:
 
 def test_odd_numbers_in_a_result_do_not_break_the_charts(tmp_path: Path) -> None:
     """A result file is input: NaN, infinity and empty seconds draw gaps, not tracebacks."""
-    seconds = (TimePoint(0, 10, 0, 1.0, 2.0, 3.0), TimePoint(1, 10, 0, float("nan"), float("inf"), float("inf")),
-               TimePoint(2, 0, 0), TimePoint(3, 10, 10, 1.0, 2.0, 3.0))
+    seconds = (
+        TimePoint(0, 10, 0, 1.0, 2.0, 3.0),
+        TimePoint(1, 10, 0, float("nan"), float("inf"), float("inf")),
+        TimePoint(2, 0, 0),
+        TimePoint(3, 10, 10, 1.0, 2.0, 3.0),
+    )
     phase = dataclasses.replace(make_phase(seconds=3), timeseries=seconds)
     odd_gate = GateResult("p99", "latency_ms.p99", "<=", float("inf"), "ms", 3.0, True, "odd")
     result = make_result(phases=(phase, dataclasses.replace(phase, offered_rps=float("inf"))))

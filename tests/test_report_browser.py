@@ -29,8 +29,16 @@ from benchbox.result import GateResult, NameStats
 
 IMG = "<img src=x onerror=alert(1)>"
 TIMEOUT_S = 90
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--hide-scrollbars")
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+)
 # Series colours only the charts use (P99 and P95 lines, see benchbox/report/plot.py).
 CHART_COLORS = {"P99": (0x82, 0x50, 0xDF), "P95": (0xBC, 0x4C, 0x00)}
 
@@ -104,8 +112,8 @@ def png_pixels(path: Path) -> np.ndarray:
     assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
     pos, idat, header = 8, [], None
     while pos < len(data):
-        size, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        body, pos = data[pos + 8:pos + 8 + size], pos + 12 + size
+        size, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        body, pos = data[pos + 8 : pos + 8 + size], pos + 12 + size
         if kind == b"IHDR":
             header = struct.unpack(">IIBBBBB", body)
         elif kind == b"IDAT":
@@ -144,14 +152,23 @@ def png_pixels(path: Path) -> np.ndarray:
 def hostile_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A failing run whose target-controlled strings all carry an <img onerror> payload."""
     phase = make_phase(error_every=10, error_samples=(f"server_error: {IMG}",))
-    phase = dataclasses.replace(phase, name=f"steady {IMG}", by_name={
-        f"POST /predict {IMG}": NameStats(phase.requests, phase.errors, phase.latency_ms, phase.hdr)})
+    phase = dataclasses.replace(
+        phase,
+        name=f"steady {IMG}",
+        by_name={f"POST /predict {IMG}": NameStats(phase.requests, phase.errors, phase.latency_ms, phase.hdr)},
+    )
     finding = make_finding(f"finding {IMG}", body=f'{{"prompt": "{IMG}"}}')
-    result = make_result(phases=(phase,), problems=(f"problem {IMG}",), plan={"body": IMG, "skip": [IMG]},
-                         contract=make_contract(finding))
+    result = make_result(
+        phases=(phase,),
+        problems=(f"problem {IMG}",),
+        plan={"body": IMG, "skip": [IMG]},
+        contract=make_contract(finding),
+    )
     result = dataclasses.replace(
-        result, target=dataclasses.replace(result.target, label=f"model {IMG}", model_version=IMG),
-        gates=result.gates + (GateResult(IMG, "latency_ms.p50", "<=", 1.0, "ms", 2.0, False, f"detail {IMG}"),))
+        result,
+        target=dataclasses.replace(result.target, label=f"model {IMG}", model_version=IMG),
+        gates=result.gates + (GateResult(IMG, "latency_ms.p50", "<=", 1.0, "ms", 2.0, False, f"detail {IMG}"),),
+    )
     return render_all(result, tmp_path_factory.mktemp("hostile")).html
 
 
@@ -180,8 +197,16 @@ def test_hostile_strings_stay_inert_text(dom: tuple[str, Dom]) -> None:
     assert handlers == []
     text = "".join(parsed.text)
     # Shown where it was put: error sample, request name, problem, label, gate, phase name.
-    for where in (f"server_error: {IMG}", f"POST /predict {IMG}", f"problem {IMG}", f"model {IMG}",
-                  f"detail {IMG}", f"steady {IMG}", f"finding {IMG}", f'{{"prompt": "{IMG}"}}'):
+    for where in (
+        f"server_error: {IMG}",
+        f"POST /predict {IMG}",
+        f"problem {IMG}",
+        f"model {IMG}",
+        f"detail {IMG}",
+        f"steady {IMG}",
+        f"finding {IMG}",
+        f'{{"prompt": "{IMG}"}}',
+    ):
         assert where in text, where
     assert "&lt;img src=x onerror=alert(1)&gt;" in raw
 

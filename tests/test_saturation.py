@@ -40,27 +40,56 @@ def window(t: int, requests: int, latency_ms: float, errors: int = 0) -> TimePoi
     h = hdr.new()
     if requests:
         h.record_value(max(1, int(latency_ms * 1000)), requests)
-    return TimePoint(t=t, requests=requests, errors=errors, p50=latency_ms, p95=latency_ms, p99=latency_ms,
-                     max=latency_ms, hdr=hdr.encode(h) if requests else None)
+    return TimePoint(
+        t=t,
+        requests=requests,
+        errors=errors,
+        p50=latency_ms,
+        p95=latency_ms,
+        p99=latency_ms,
+        max=latency_ms,
+        hdr=hdr.encode(h) if requests else None,
+    )
 
 
-def phase(windows: Sequence[TimePoint], *, rate: float | None, cpu: float = 20.0, service_ms: float | None = None,
-          errors_by_kind: dict[str, int] | None = None, status_counts: dict[str, int] | None = None,
-          connections: int = 256, waited: int = 0, users: int | None = None) -> LoadPhase:
+def phase(
+    windows: Sequence[TimePoint],
+    *,
+    rate: float | None,
+    cpu: float = 20.0,
+    service_ms: float | None = None,
+    errors_by_kind: dict[str, int] | None = None,
+    status_counts: dict[str, int] | None = None,
+    connections: int = 256,
+    waited: int = 0,
+    users: int | None = None,
+) -> LoadPhase:
     merged = hdr.merge(w.hdr for w in windows if w.hdr)
     requests = sum(w.requests for w in windows)
     errors = sum(w.errors for w in windows)
     lat = hdr.summarize(merged)
     svc = dataclasses.replace(lat, p95=service_ms) if lat is not None and service_ms is not None else lat
     return LoadPhase(
-        name="probe", mode="open" if rate else "closed", duration_s=float(len(windows)), elapsed_s=float(len(windows)),
-        requests=requests, responses=requests, errors=errors, error_rate=errors / requests if requests else 0.0,
-        throughput_rps=requests / max(len(windows), 1), status_counts=status_counts or {"200": requests - errors},
+        name="probe",
+        mode="open" if rate else "closed",
+        duration_s=float(len(windows)),
+        elapsed_s=float(len(windows)),
+        requests=requests,
+        responses=requests,
+        errors=errors,
+        error_rate=errors / requests if requests else 0.0,
+        throughput_rps=requests / max(len(windows), 1),
+        status_counts=status_counts or {"200": requests - errors},
         errors_by_kind=errors_by_kind or {},
-        generator=GeneratorHealth(cpu_seconds=1.0, cpu_percent_mean=cpu, cpu_percent_max=cpu,
-                                  waited_for_connection=waited, limited=cpu >= 90),
-        offered_rps=rate, users=users, connections=connections, latency_ms=lat,
-        service_ms=svc if rate else None, timeseries=tuple(windows),
+        generator=GeneratorHealth(
+            cpu_seconds=1.0, cpu_percent_mean=cpu, cpu_percent_max=cpu, waited_for_connection=waited, limited=cpu >= 90
+        ),
+        offered_rps=rate,
+        users=users,
+        connections=connections,
+        latency_ms=lat,
+        service_ms=svc if rate else None,
+        timeseries=tuple(windows),
     )
 
 
@@ -122,16 +151,34 @@ def test_usl_needs_four_distinct_concurrencies():
 
 # -- knee --------------------------------------------------------------------------------------------
 def step(offered: float, p95: float, **kw) -> Step:
-    base = dict(index=0, stage="ramp", mode="open", offered_rps=offered, users=None, achieved_rps=offered,
-                p50_ms=p95, p95_ms=p95, p99_ms=p95, mean_ms=p95, error_rate=0.0, status_counts={}, errors_by_kind={},
-                concurrency=offered * p95 / 1000, load_s=4.0, windows=3, stable=True, held=True,
-                generator_limited=False)
+    base = dict(
+        index=0,
+        stage="ramp",
+        mode="open",
+        offered_rps=offered,
+        users=None,
+        achieved_rps=offered,
+        p50_ms=p95,
+        p95_ms=p95,
+        p99_ms=p95,
+        mean_ms=p95,
+        error_rate=0.0,
+        status_counts={},
+        errors_by_kind={},
+        concurrency=offered * p95 / 1000,
+        load_s=4.0,
+        windows=3,
+        stable=True,
+        held=True,
+        generator_limited=False,
+    )
     return Step(**{**base, **kw})
 
 
 def test_knee_two_segments_meet_where_latency_turns_up():
-    steps = [step(x, 20.0 + 0.01 * x) for x in (50, 100, 200, 300, 400)] + \
-            [step(x, 24.0 * 3 ** ((x - 400) / 50)) for x in (450, 500, 550)]
+    steps = [step(x, 20.0 + 0.01 * x) for x in (50, 100, 200, 300, 400)] + [
+        step(x, 24.0 * 3 ** ((x - 400) / 50)) for x in (450, 500, 550)
+    ]
     found, note = knee.find(steps)
     assert found is not None and found.method == "two_segment" and not note
     assert 400 <= found.offered_rps <= 450
@@ -177,13 +224,20 @@ def test_criteria_fill_in_default_slos_and_leave_throughput_gates_out():
 
 # -- overload grading --------------------------------------------------------------------------------
 def test_overload_grades_shedding_queueing_and_failing_apart():
-    shed = phase([window(t, 75, 21.0, errors=25) for t in range(3)], rate=75,
-                 errors_by_kind={"http_429": 75}, status_counts={"200": 150, "429": 75})
+    shed = phase(
+        [window(t, 75, 21.0, errors=25) for t in range(3)],
+        rate=75,
+        errors_by_kind={"http_429": 75},
+        status_counts={"200": 150, "429": 75},
+    )
     queue = phase([window(t, 50, 300.0 * (t + 1)) for t in range(3)], rate=75)
-    fail = phase([window(t, 75, 120.0, errors=25) for t in range(3)], rate=75,
-                 errors_by_kind={"http_500": 40, "reset": 35})
-    graded = {name: overload.grade(p, 50.0, CRITERIA, SETTINGS) for name, p in
-              (("shed", shed), ("queue", queue), ("fail", fail))}
+    fail = phase(
+        [window(t, 75, 120.0, errors=25) for t in range(3)], rate=75, errors_by_kind={"http_500": 40, "reset": 35}
+    )
+    graded = {
+        name: overload.grade(p, 50.0, CRITERIA, SETTINGS)
+        for name, p in (("shed", shed), ("queue", queue), ("fail", fail))
+    }
     assert {k: v.grade for k, v in graded.items()} == {"shed": "sheds", "queue": "queues", "fail": "fails"}
     assert graded["queue"].p95_last_ms > graded["queue"].p95_first_ms
     assert graded["shed"].shed_share == pytest.approx(1 / 3) and "Retry-After not checked" in graded["shed"].finding
@@ -253,8 +307,12 @@ def test_finds_a_known_capacity_using_at_most_60s_of_load():
 def test_overload_behaviour_is_graded_from_one_probe_above_capacity(mode, grade):
     with start_server(CAPACITY, "--slots", "2", "--service-ms", "20", "--overload", mode) as server:
         probe = GeneratorProbe(request(server.url), SETTINGS)
-        run = probe(ProbeOrder(index=0, stage="overload", mode="open", rate=150.0, duration_s=3.0,
-                               connections=400, sample_headers=True), None)
+        run = probe(
+            ProbeOrder(
+                index=0, stage="overload", mode="open", rate=150.0, duration_s=3.0, connections=400, sample_headers=True
+            ),
+            None,
+        )
     graded = overload.grade(run.phase, 100.0, CRITERIA, SETTINGS, run.samples)
     assert graded.grade == grade, graded.finding
     if mode == "shed":

@@ -22,8 +22,20 @@ def test_every_scenario_builds_a_plan(name):
 def test_scenario_runs_against_the_demo_with_flags_winning(benchbox_cli, demo_server, tmp_path, name):
     config = read_config(SCENARIOS / name)
     path = str(config["target"]).split("8000", 1)[1]  # the scenario's path, on the demo's real port
-    outcome = benchbox_cli("run", "--config", str(SCENARIOS / name), "--target", demo_server.url + path,
-                           "--duration", "2s", "--out", str(tmp_path), "-q", "--skip", "saturation")
+    outcome = benchbox_cli(
+        "run",
+        "--config",
+        str(SCENARIOS / name),
+        "--target",
+        demo_server.url + path,
+        "--duration",
+        "2s",
+        "--out",
+        str(tmp_path),
+        "-q",
+        "--skip",
+        "saturation",
+    )
     assert outcome.code == 0, outcome.out + outcome.err
     data = json.loads((tmp_path / "result.json").read_text())
     assert data["plan"]["load"]["duration_s"] == 2.0  # the flag won over the file's 30s
@@ -32,9 +44,24 @@ def test_scenario_runs_against_the_demo_with_flags_winning(benchbox_cli, demo_se
 
 
 def test_openai_chat_scenario_runs_against_the_demo(benchbox_cli, chat_demo, tmp_path):
-    outcome = benchbox_cli("run", "--config", str(SCENARIOS / "openai-chat.toml"), "--target", chat_demo.url + "/v1",
-                           "--duration", "2s", "--users", "2", "--max-tokens", "8", "--out", str(tmp_path), "-q",
-                           "--skip", "saturation,adversarial")
+    outcome = benchbox_cli(
+        "run",
+        "--config",
+        str(SCENARIOS / "openai-chat.toml"),
+        "--target",
+        chat_demo.url + "/v1",
+        "--duration",
+        "2s",
+        "--users",
+        "2",
+        "--max-tokens",
+        "8",
+        "--out",
+        str(tmp_path),
+        "-q",
+        "--skip",
+        "saturation,adversarial",
+    )
     assert outcome.code == 0, outcome.out + outcome.err
     data = json.loads((tmp_path / "result.json").read_text())
     assert data["target"]["protocol"] == "openai-chat" and data["plan"]["chat"]["canary"] == "<redacted>"

@@ -34,19 +34,54 @@ def test_no_secret_in_any_output(tmp_path: Path) -> None:
     env = {**os.environ, "BENCHBOX_API_KEY": API_KEY}
     with start_server(MISBEHAVE, "--mode", "echo-500", "--healthy", "/health", "--healthy", "/ready") as server:
         proc = subprocess.run(
-            [sys.executable, "-m", "benchbox", "run", "--target", server.url + "/v1/predict",
-             "--body", '{"x": 1}', "--api-key-env", "BENCHBOX_API_KEY", "-H", f"Cookie: {COOKIE}",
-             "-H", f"X-Api-Key: {X_API_KEY}", "--rate", "20", "--duration", "2s", "--skip", "saturation",
-             "--contract-cases", "3", "--adversarial-cases", "6", "--adversarial-budget", "4s",
-             "--out", str(out), "--seed", "5"],
-            capture_output=True, text=True, env=env, timeout=180)
+            [
+                sys.executable,
+                "-m",
+                "benchbox",
+                "run",
+                "--target",
+                server.url + "/v1/predict",
+                "--body",
+                '{"x": 1}',
+                "--api-key-env",
+                "BENCHBOX_API_KEY",
+                "-H",
+                f"Cookie: {COOKIE}",
+                "-H",
+                f"X-Api-Key: {X_API_KEY}",
+                "--rate",
+                "20",
+                "--duration",
+                "2s",
+                "--skip",
+                "saturation",
+                "--contract-cases",
+                "3",
+                "--adversarial-cases",
+                "6",
+                "--adversarial-budget",
+                "4s",
+                "--out",
+                str(out),
+                "--seed",
+                "5",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=180,
+        )
         # What the target saw proves the secrets were really sent (so the grep below means something).
         assert server.stats().count > 0
     assert proc.returncode == 1, proc.stderr
     assert not _leaks(proc.stdout + proc.stderr), "a secret on the terminal"
     rerendered = tmp_path / "again"
-    again = subprocess.run([sys.executable, "-m", "benchbox", "report", str(out / "result.json"), "--out",
-                            str(rerendered)], capture_output=True, text=True, timeout=120)
+    again = subprocess.run(
+        [sys.executable, "-m", "benchbox", "report", str(out / "result.json"), "--out", str(rerendered)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert again.returncode == 0, again.stderr
     files = _files(out) + _files(rerendered)
     assert {"result.json", "report.html", "summary.md", "junit.xml"} <= {p.name for p in files}
@@ -60,7 +95,7 @@ def test_no_secret_in_any_output(tmp_path: Path) -> None:
     assert any("<redacted>" in (f["response"]["body"] or "") for f in findings)
     # Curl lines stay runnable: each credential comes from an environment variable. (Probes that
     # send no key, or a wrong one on purpose, say so in their own lines.)
-    with_key = [f["curl"] for f in findings if "Authorization: Bearer '\"$BENCHBOX_API_KEY\"" in f["curl"]]
+    with_key = [f["curl"] for f in findings if 'Authorization: Bearer \'"$BENCHBOX_API_KEY"' in f["curl"]]
     assert with_key, [f["curl"] for f in findings]
     assert all('"$BENCHBOX_COOKIE"' in c and '"$BENCHBOX_X_API_KEY"' in c for c in with_key)
 
@@ -68,9 +103,24 @@ def test_no_secret_in_any_output(tmp_path: Path) -> None:
 def test_no_secret_in_an_error_message(tmp_path: Path) -> None:
     """A secret in a bad flag value is not echoed back."""
     proc = subprocess.run(
-        [sys.executable, "-m", "benchbox", "run", "--target", "http://127.0.0.1:9/x", "--dry-run",
-         "-H", f"Authorization: Bearer {API_KEY}", "-H", f"X-Api-Key {X_API_KEY}"],
-        capture_output=True, text=True, timeout=60, cwd=tmp_path)
+        [
+            sys.executable,
+            "-m",
+            "benchbox",
+            "run",
+            "--target",
+            "http://127.0.0.1:9/x",
+            "--dry-run",
+            "-H",
+            f"Authorization: Bearer {API_KEY}",
+            "-H",
+            f"X-Api-Key {X_API_KEY}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 2
     assert not _leaks(proc.stdout + proc.stderr)
 
@@ -82,13 +132,24 @@ def test_a_secret_echoed_anywhere_in_the_record_is_scrubbed() -> None:
     from benchbox.plan import build_plan
     from benchbox.result import Result, Target
 
-    plan = build_plan({"target": "http://127.0.0.1:9/x", "api_key_env": "K", "seed": "1",
-                       "header": (f"Cookie: {COOKIE}",)}, env={"K": API_KEY})
-    raw = Result(benchbox_version="t", started_at="t", finished_at="t", command="run", plan=plan.redacted(),
-                 target=Target(url=plan.target, protocol="http", label="x"), verdict="error", gates=(),
-                 machine=evidence.machine(), seed=1,
-                 problems=(f"target said: invalid token Bearer {API_KEY} for {COOKIE}",),
-                 notes=(f'echo: {{"auth": "{API_KEY}"}}',))
+    plan = build_plan(
+        {"target": "http://127.0.0.1:9/x", "api_key_env": "K", "seed": "1", "header": (f"Cookie: {COOKIE}",)},
+        env={"K": API_KEY},
+    )
+    raw = Result(
+        benchbox_version="t",
+        started_at="t",
+        finished_at="t",
+        command="run",
+        plan=plan.redacted(),
+        target=Target(url=plan.target, protocol="http", label="x"),
+        verdict="error",
+        gates=(),
+        machine=evidence.machine(),
+        seed=1,
+        problems=(f"target said: invalid token Bearer {API_KEY} for {COOKIE}",),
+        notes=(f'echo: {{"auth": "{API_KEY}"}}',),
+    )
     clean = redact.scrub_result(plan.request.headers, raw)
     text = json.dumps([clean.problems, clean.notes])
     assert not _leaks(text) and text.count("<redacted>") >= 3
@@ -103,15 +164,48 @@ def test_live_compare_writes_no_secret_on_either_side(tmp_path: Path) -> None:
 
     out = tmp_path / "cmp"
     env = {**os.environ, "BENCHBOX_API_KEY": API_KEY}
-    with start_server(MISBEHAVE, "--mode", "echo-500", "--healthy", "/health", "--healthy", "/ready") as echo, \
-            start_server(FIXED, "--service-ms", "1") as honest:
+    with (
+        start_server(MISBEHAVE, "--mode", "echo-500", "--healthy", "/health", "--healthy", "/ready") as echo,
+        start_server(FIXED, "--service-ms", "1") as honest,
+    ):
         proc = subprocess.run(
-            [sys.executable, "-m", "benchbox", "compare", "--baseline", echo.url + "/v1/predict",
-             "--candidate", honest.url + "/v1/predict", "--body", '{"x": 1}', "--api-key-env", "BENCHBOX_API_KEY",
-             "-H", f"Cookie: {COOKIE}", "-H", f"X-Api-Key: {X_API_KEY}", "--rate", "20", "--duration", "2s",
-             "--window", "0.5s", "--shadow-cases", "3", "--max-regression", "none", "--out", str(out),
-             "--seed", "5"],
-            capture_output=True, text=True, env=env, timeout=180)
+            [
+                sys.executable,
+                "-m",
+                "benchbox",
+                "compare",
+                "--baseline",
+                echo.url + "/v1/predict",
+                "--candidate",
+                honest.url + "/v1/predict",
+                "--body",
+                '{"x": 1}',
+                "--api-key-env",
+                "BENCHBOX_API_KEY",
+                "-H",
+                f"Cookie: {COOKIE}",
+                "-H",
+                f"X-Api-Key: {X_API_KEY}",
+                "--rate",
+                "20",
+                "--duration",
+                "2s",
+                "--window",
+                "0.5s",
+                "--shadow-cases",
+                "3",
+                "--max-regression",
+                "none",
+                "--out",
+                str(out),
+                "--seed",
+                "5",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=180,
+        )
         assert echo.stats().count > 0 and honest.stats().count > 0  # the secrets were really sent to both
     assert proc.returncode == 0, proc.stdout + proc.stderr  # --max-regression none: reported, not gated
     assert not _leaks(proc.stdout + proc.stderr), "a secret on the terminal"

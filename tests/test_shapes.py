@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tests.servers.harness import FIXED, start_server
 
-DOCS_STYLE_LOCUSTFILE = textwrap.dedent('''
+DOCS_STYLE_LOCUSTFILE = textwrap.dedent("""
     from locust import HttpUser, between, task
 
 
@@ -24,7 +24,7 @@ DOCS_STYLE_LOCUSTFILE = textwrap.dedent('''
         def view_items(self):
             for item_id in range(3):
                 self.client.get(f"/item?id={item_id}", name="/item")
-''')
+""")
 
 
 def phases_of(out: Path) -> list[dict]:
@@ -38,9 +38,20 @@ def probes_of(out: Path) -> int:
 
 def test_steps_are_phases_with_their_own_histograms(benchbox_cli, tmp_path):
     with start_server(FIXED, "--service-ms", "2") as server:
-        outcome = benchbox_cli("run", "--target", server.url + "/p", "--steps", "20,40", "--step-duration", "2s",
-                               "--skip", "contract,adversarial,saturation",
-                               "--out", str(tmp_path), "-q")
+        outcome = benchbox_cli(
+            "run",
+            "--target",
+            server.url + "/p",
+            "--steps",
+            "20,40",
+            "--step-duration",
+            "2s",
+            "--skip",
+            "contract,adversarial,saturation",
+            "--out",
+            str(tmp_path),
+            "-q",
+        )
         served = server.stats().count
     assert outcome.code == 0, outcome.err
     phases = phases_of(tmp_path)
@@ -53,9 +64,21 @@ def test_steps_are_phases_with_their_own_histograms(benchbox_cli, tmp_path):
 
 def test_open_loop_ramp_rises_over_the_phase(benchbox_cli, tmp_path):
     with start_server(FIXED, "--service-ms", "1") as server:
-        outcome = benchbox_cli("run", "--target", server.url + "/p", "--rate", "100", "--ramp", "--duration", "4s",
-                               "--skip", "contract,adversarial,saturation",
-                               "--out", str(tmp_path), "-q")
+        outcome = benchbox_cli(
+            "run",
+            "--target",
+            server.url + "/p",
+            "--rate",
+            "100",
+            "--ramp",
+            "--duration",
+            "4s",
+            "--skip",
+            "contract,adversarial,saturation",
+            "--out",
+            str(tmp_path),
+            "-q",
+        )
     assert outcome.code == 0, outcome.err
     (phase,) = phases_of(tmp_path)
     assert phase["name"] == "ramp" and phase["ramp_from"] == 0.0
@@ -68,8 +91,20 @@ def test_an_unchanged_locustfile_runs_with_per_name_percentiles(benchbox_cli, tm
     locustfile = tmp_path / "locustfile.py"
     locustfile.write_text(DOCS_STYLE_LOCUSTFILE)
     with start_server(FIXED, "--service-ms", "3") as server:
-        outcome = benchbox_cli("run", "--scenario", str(locustfile), "--target", server.url, "--users", "3",
-                               "--duration", "4s", "--out", str(tmp_path / "out"), "-q")
+        outcome = benchbox_cli(
+            "run",
+            "--scenario",
+            str(locustfile),
+            "--target",
+            server.url,
+            "--users",
+            "3",
+            "--duration",
+            "4s",
+            "--out",
+            str(tmp_path / "out"),
+            "-q",
+        )
         served = server.stats().count
     assert outcome.code == 0, outcome.err
     (phase,) = phases_of(tmp_path / "out")
@@ -87,8 +122,18 @@ def test_a_broken_locustfile_is_a_one_line_usage_error(benchbox_cli, tmp_path):
     empty.write_text("X = 1\n")
     with start_server(FIXED) as server:
         for path, fragment in ((bad, "SyntaxError"), (empty, "no User class")):
-            outcome = benchbox_cli("run", "--scenario", str(path), "--target", server.url, "--duration", "1s",
-                                   "--out", str(tmp_path / path.stem), "-q")
+            outcome = benchbox_cli(
+                "run",
+                "--scenario",
+                str(path),
+                "--target",
+                server.url,
+                "--duration",
+                "1s",
+                "--out",
+                str(tmp_path / path.stem),
+                "-q",
+            )
             assert outcome.code == 2, outcome.err
             lines = outcome.err.strip().splitlines()
             assert fragment in lines[-1] and "Traceback" not in outcome.err

@@ -30,8 +30,19 @@ from tests.servers.harness import start_server
 
 KEY = "trust-test-key-7"
 PREDICT = "/v1/models/faulty/predict"
-FAST_RUN = ("--skip", "load,saturation", "--adversarial-budget", "10s", "--contract-cases", "20",
-            "--slow-input", "4x,300ms", "--seed", "1", "-q")
+FAST_RUN = (
+    "--skip",
+    "load,saturation",
+    "--adversarial-budget",
+    "10s",
+    "--contract-cases",
+    "20",
+    "--slow-input",
+    "4x,300ms",
+    "--seed",
+    "1",
+    "-q",
+)
 
 
 def _findings(out: Path) -> list[dict[str, Any]]:
@@ -43,8 +54,9 @@ def _replay(curl: str) -> str:
     env = dict(os.environ, BENCHBOX_API_KEY=KEY, TRUST_KEY=KEY)
     for proxy in ("http_proxy", "HTTP_PROXY"):
         env.pop(proxy, None)
-    return subprocess.run(["bash", "-c", curl + " --max-time 5"], check=False, capture_output=True, text=True, env=env,
-                          timeout=15).stdout
+    return subprocess.run(
+        ["bash", "-c", curl + " --max-time 5"], check=False, capture_output=True, text=True, env=env, timeout=15
+    ).stdout
 
 
 def _slow_count(url: str) -> int:
@@ -52,13 +64,15 @@ def _slow_count(url: str) -> int:
         return int(json.loads(r.read())["slow"])
 
 
-def test_four_hidden_defects_found_with_curl_lines_and_exit_1(benchbox_cli: Any, tmp_path: Path,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_four_hidden_defects_found_with_curl_lines_and_exit_1(
+    benchbox_cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("TRUST_KEY", KEY)
     defects = "slow-input,slow-batch,open-route,contradiction"
     with start_server("hidden_defects", "--defect", defects, "--key-env", "TRUST_KEY") as srv:
-        got = benchbox_cli("run", "--target", srv.url + PREDICT, "--api-key-env", "TRUST_KEY",
-                           "--out", str(tmp_path), *FAST_RUN)
+        got = benchbox_cli(
+            "run", "--target", srv.url + PREDICT, "--api-key-env", "TRUST_KEY", "--out", str(tmp_path), *FAST_RUN
+        )
         assert got.code == 1, got.out + got.err
         found = _findings(tmp_path)
         assert KEY not in json.dumps(found)
@@ -91,12 +105,14 @@ def test_four_hidden_defects_found_with_curl_lines_and_exit_1(benchbox_cli: Any,
             assert answer["class_index"] != max(range(3), key=probs.__getitem__)
 
 
-def test_clean_twin_gives_no_finding_and_keeps_each_batch_size_latency(benchbox_cli: Any, tmp_path: Path,
-                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_clean_twin_gives_no_finding_and_keeps_each_batch_size_latency(
+    benchbox_cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("TRUST_KEY", KEY)
     with start_server("hidden_defects", "--defect", "none", "--key-env", "TRUST_KEY") as srv:
-        got = benchbox_cli("run", "--target", srv.url + PREDICT, "--api-key-env", "TRUST_KEY",
-                           "--out", str(tmp_path), *FAST_RUN)
+        got = benchbox_cli(
+            "run", "--target", srv.url + PREDICT, "--api-key-env", "TRUST_KEY", "--out", str(tmp_path), *FAST_RUN
+        )
     assert got.code == 0, got.out + got.err
     assert _findings(tmp_path) == []
     doc = json.loads((tmp_path / "result.json").read_text())
@@ -126,8 +142,9 @@ def test_echo_endpoint_that_documents_no_body_is_no_false_alarm() -> None:
         url = srv.url + "/echo"
         contract = discover(url, "POST", {}, ContractOptions())
         assert contract.source == "openapi" and contract.body_required is False
-        section = run_adversarial(url, "POST", {}, [{"x": 1}], contract,
-                                  AdversarialOptions(seed=1, budget_s=8, max_cases=60, timeout_s=2))
+        section = run_adversarial(
+            url, "POST", {}, [{"x": 1}], contract, AdversarialOptions(seed=1, budget_s=8, max_cases=60, timeout_s=2)
+        )
     malformed = next(c for c in section.by_class if c.name == "malformed_json")
     assert malformed.cases > 0 and malformed.statuses.get("200")  # cut bodies were sent and accepted...
     assert [f for f in section.findings if f.kind == "status_mismatch"] == []  # ...and that is no finding
@@ -138,9 +155,14 @@ def test_one_slow_adversarial_input_is_confirmed_and_replayable() -> None:
     with start_server("hidden_defects", "--defect", "slow-reject") as srv:
         url = srv.url + PREDICT
         contract = discover(url, "POST", {}, ContractOptions())
-        section = run_adversarial(url, "POST", {}, [{"instances": [[1.0, 2.0, 3.0, 4.0]]}], contract,
-                                  AdversarialOptions(seed=4, budget_s=15, max_cases=60, timeout_s=3,
-                                                     slow=SlowRule(4, 300)))
+        section = run_adversarial(
+            url,
+            "POST",
+            {},
+            [{"instances": [[1.0, 2.0, 3.0, 4.0]]}],
+            contract,
+            AdversarialOptions(seed=4, budget_s=15, max_cases=60, timeout_s=3, slow=SlowRule(4, 300)),
+        )
         slow = [f for f in section.findings if f.kind == "slow_input"]
         assert len(slow) == 1 and slow[0].severity == "medium", [(f.kind, f.detail) for f in section.findings]
         detail = slow[0].detail  # an undeclared key: added (extra_field) or a nested object at the root
@@ -176,8 +198,16 @@ def test_a_suspect_fast_when_re_sent_is_noise_not_a_finding() -> None:
     found = investigate({"x": 1}, 900.0, lambda _b: next(answers), SlowRule(10, 500), 5.0, float("inf"))
     assert found is None
     steady = iter([(900.0, "a"), (910.0, "b"), (4.0, "ref"), (3.0, "neighbour")])
-    found = investigate({"x": 7}, 900.0, lambda _b: next(steady), SlowRule(10, 500), 5.0, float("inf"),
-                        reference={"x": 1}, neighbours=lambda cur: [("/x (1 instead of 7)", {"x": 1}, "/x")])
+    found = investigate(
+        {"x": 7},
+        900.0,
+        lambda _b: next(steady),
+        SlowRule(10, 500),
+        5.0,
+        float("inf"),
+        reference={"x": 1},
+        neighbours=lambda cur: [("/x (1 instead of 7)", {"x": 1}, "/x")],
+    )
     assert found is not None and found.tries_ms == [900.0, 900.0, 910.0] and found.pointer == "/x"
     assert found.neighbour_ms == 3.0 and "neighbour differing only in /x" in found.detail()
     assert found.proportional == ""
@@ -191,8 +221,17 @@ def test_a_batch_slower_in_proportion_to_its_size_is_cost_not_a_finding() -> Non
     def probe(body: Any) -> tuple[float, Any]:
         return 10.0 * len(body["instances"]) + 5.0, None
 
-    found = investigate(batch, 645.0, probe, SlowRule(10, 300), 15.0, float("inf"), reference={"instances": [[0.0]]},
-                        view=view, size_of=lambda b: len(json.dumps(b)))
+    found = investigate(
+        batch,
+        645.0,
+        probe,
+        SlowRule(10, 300),
+        15.0,
+        float("inf"),
+        reference={"instances": [[0.0]]},
+        view=view,
+        size_of=lambda b: len(json.dumps(b)),
+    )
     assert found is not None and found.batch_cause == 30 and "in proportion to its size" in found.proportional
 
 

@@ -21,8 +21,9 @@ SLOW_WORKER = HERE / "slow_worker.py"
 
 def open_phase(url: str, rate: float, duration: float) -> PhaseSpec:
     request = RequestSpec(url=url + "/w", method="GET", headers=(), bodies=(), timeout_s=5)
-    return PhaseSpec(name="steady", mode="open", duration_s=duration, request=request, rate=rate, connections=32,
-                     seed=3)
+    return PhaseSpec(
+        name="steady", mode="open", duration_s=duration, request=request, rate=rate, connections=32, seed=3
+    )
 
 
 def free_port() -> int:
@@ -36,12 +37,19 @@ def test_two_workers_split_the_schedule_and_merge_exactly():
     machine does): the phase must still reach them. It used to be sent on Locust's accept alone,
     arrive before the worker had registered its handlers, be dropped, and the worker be lost."""
     port = free_port()
-    slow = [subprocess.Popen([sys.executable, str(SLOW_WORKER), "--master", f"127.0.0.1:{port}", "--hold", "2"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(2)]
+    slow = [
+        subprocess.Popen(
+            [sys.executable, str(SLOW_WORKER), "--master", f"127.0.0.1:{port}", "--hold", "2"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(2)
+    ]
     try:
         with start_server(FIXED, "--service-ms", "10") as server:
-            (phase,) = run_phases(RunSpec(phases=(open_phase(server.url, 100, 3.0),), expect_workers=2,
-                                          master_port=port))
+            (phase,) = run_phases(
+                RunSpec(phases=(open_phase(server.url, 100, 3.0),), expect_workers=2, master_port=port)
+            )
             stats = server.stats()
         for proc in slow:
             assert proc.wait(timeout=20) == 0  # the master told it to quit
@@ -104,12 +112,31 @@ def test_a_worker_killed_mid_run_is_reported_and_the_run_finishes():
 def test_a_remote_worker_joins_with_benchbox_worker(benchbox_cli, tmp_path):
     port = free_port()
     with start_server(FIXED, "--service-ms", "2") as server:
-        remote = subprocess.Popen([sys.executable, "-m", "benchbox", "worker", "--master", f"127.0.0.1:{port}"],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        remote = subprocess.Popen(
+            [sys.executable, "-m", "benchbox", "worker", "--master", f"127.0.0.1:{port}"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
-            outcome = benchbox_cli("run", "--target", server.url + "/r", "--rate", "40", "--duration", "2s",
-                                   "--skip", "contract,adversarial,saturation",
-                                   "--expect-workers", "1", "--master-port", str(port), "--out", str(tmp_path), "-q")
+            outcome = benchbox_cli(
+                "run",
+                "--target",
+                server.url + "/r",
+                "--rate",
+                "40",
+                "--duration",
+                "2s",
+                "--skip",
+                "contract,adversarial,saturation",
+                "--expect-workers",
+                "1",
+                "--master-port",
+                str(port),
+                "--out",
+                str(tmp_path),
+                "-q",
+            )
         finally:
             remote.wait(timeout=20)
     assert outcome.code == 0, outcome.out + outcome.err

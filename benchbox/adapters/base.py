@@ -55,10 +55,20 @@ class Adapter:
         plan = ctx.effective
         assert plan.evaluation is not None
         ctx.phase(f"evaluation: scoring the answers on {plan.evaluation.path}")
-        section = evaluate(plan.evaluation, plan.target, plan.request, ctx.found, plan.seed, ctx.say,
-                           protocol=plan.contract.protocol, brakes=plan.brakes)
-        ctx.say(f"evaluation: {section.rows} rows, " + ", ".join(
-            f"{m.name} {m.value:.4g}" for m in section.metrics if m.value is not None))
+        section = evaluate(
+            plan.evaluation,
+            plan.target,
+            plan.request,
+            ctx.found,
+            plan.seed,
+            ctx.say,
+            protocol=plan.contract.protocol,
+            brakes=plan.brakes,
+        )
+        ctx.say(
+            f"evaluation: {section.rows} rows, "
+            + ", ".join(f"{m.name} {m.value:.4g}" for m in section.metrics if m.value is not None)
+        )
         return section
 
     def inputs(self, ctx: RunContext, pool_size: int = 100, discover: bool = False) -> None:
@@ -96,13 +106,19 @@ def braked(plan: Plan, notify: Observer) -> RunSpec:
     run = brakes.braked_run(plan)
     capped = [p for p, q in zip(plan.run_spec().phases, run.phases) if (p.rate, p.users) != (q.rate, q.users)]
     if capped:
-        notify(Event("note", f"load: {len(capped)} phase(s) capped by --max-rps {plan.brakes.max_rps} / "
-                             f"--max-concurrency {plan.brakes.max_concurrency}"))
+        notify(
+            Event(
+                "note",
+                f"load: {len(capped)} phase(s) capped by --max-rps {plan.brakes.max_rps} / "
+                f"--max-concurrency {plan.brakes.max_concurrency}",
+            )
+        )
     return run
 
 
-def run_load(run: RunSpec, notify: Observer, announce: bool = True,
-             session: Any = None) -> tuple[list[LoadPhase], str | None]:
+def run_load(
+    run: RunSpec, notify: Observer, announce: bool = True, session: Any = None
+) -> tuple[list[LoadPhase], str | None]:
     """Run the phases in the generator; return what was measured and, if cut short, the signal's name.
 
     The one place a load phase runs from the parent, for `run` and for each compare side alike."""
@@ -113,12 +129,22 @@ def run_load(run: RunSpec, notify: Observer, announce: bool = True,
 
     def started(index: int) -> None:
         spec = run.phases[index]
-        notify(Event("phase", f"load: {describe(spec)} for {spec.duration_s:g}s",
-                     {"phase": spec.name, "duration_s": spec.duration_s}))
+        notify(
+            Event(
+                "phase",
+                f"load: {describe(spec)} for {spec.duration_s:g}s",
+                {"phase": spec.name, "duration_s": spec.duration_s},
+            )
+        )
 
     try:
-        phases = run_phases(run, lambda tick: notify(Event("tick", data=tick)), started if announce else None,
-                            lambda text: notify(Event("note", text)), session=session)
+        phases = run_phases(
+            run,
+            lambda tick: notify(Event("tick", data=tick)),
+            started if announce else None,
+            lambda text: notify(Event("note", text)),
+            session=session,
+        )
     except PhaseInterrupted as exc:  # the measured part is the stage's answer, not the exception's cargo
         return list(exc.phases), exc.signal_name
     return phases, None

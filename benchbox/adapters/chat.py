@@ -49,16 +49,20 @@ class Chat(Adapter):
         section = run_chat_adversarial(plan, health, notify=ctx.say)
         if plan.api_key_env:  # every /v1/* route must refuse a missing or wrong key, the target too
             section = _auth_sweep(plan, section)
-        ctx.say(f"adversarial: {section.cases} cases, {len(section.findings)} findings, "
-                f"healthy after: {section.healthy_after}")
+        ctx.say(
+            f"adversarial: {section.cases} cases, {len(section.findings)} findings, "
+            f"healthy after: {section.healthy_after}"
+        )
         return section
 
     def saturation(self, ctx: RunContext) -> Saturation:
         from benchbox.llm.saturation import run_concurrency_search
 
         plan = ctx.effective
-        ctx.phase(f"saturation: searching concurrency for the most streams held within the SLOs "
-                  f"(up to {plan.saturation_budget_s:g}s of load)")
+        ctx.phase(
+            f"saturation: searching concurrency for the most streams held within the SLOs "
+            f"(up to {plan.saturation_budget_s:g}s of load)"
+        )
         result = run_concurrency_search(plan, notify=ctx.say)
         ctx.say(f"saturation: {result.statement}")
         return result
@@ -72,11 +76,19 @@ def _auth_sweep(plan: Any, section: AdversarialSection) -> AdversarialSection:
     from benchbox.adversarial.surface import sweep_standalone
     from benchbox.findings import group
 
-    options = AdversarialOptions(timeout_s=min(10.0, plan.request.timeout_s), insecure=plan.insecure,
-                                 max_rps=plan.brakes.max_rps, public_paths=plan.adversarial.public_paths,
-                                 secret_headers={"Authorization": plan.api_key_env})
+    options = AdversarialOptions(
+        timeout_s=min(10.0, plan.request.timeout_s),
+        insecure=plan.insecure,
+        max_rps=plan.brakes.max_rps,
+        public_paths=plan.adversarial.public_paths,
+        secret_headers={"Authorization": plan.api_key_env},
+    )
     found, notes, sent = sweep_standalone(plan.target, "POST", dict(plan.request.headers), options, plan.chat.model)
     open_ = [f for f in found if f.id not in plan.contract.accept]
-    return dataclasses.replace(section, findings=group([*section.findings, *open_]),
-                               requests=section.requests + sent, notes=section.notes + tuple(notes),
-                               passed=section.passed and not open_)
+    return dataclasses.replace(
+        section,
+        findings=group([*section.findings, *open_]),
+        requests=section.requests + sent,
+        notes=section.notes + tuple(notes),
+        passed=section.passed and not open_,
+    )

@@ -51,8 +51,10 @@ class JsonApi(Adapter):
             from benchbox.contract import write_accept
 
             write_accept(section.violations + section.accepted, plan.contract.write_accept)
-        ctx.say(f"contract: {section.requests} requests, {len(section.violations)} findings "
-                f"(source: {section.source or 'none'})")
+        ctx.say(
+            f"contract: {section.requests} requests, {len(section.violations)} findings "
+            f"(source: {section.source or 'none'})"
+        )
         return section
 
     def adversarial(self, ctx: RunContext) -> AdversarialSection:
@@ -62,23 +64,34 @@ class JsonApi(Adapter):
         a = plan.adversarial
         pre = ctx.preflight
         options = AdversarialOptions(
-            seed=plan.seed, budget_s=a.budget_s, max_cases=a.cases, timeout_s=min(5.0, plan.request.timeout_s),
-            api_key_env=plan.api_key_env, expect_rate_limit=a.expect_rate_limit, accepted=plan.contract.accept,
+            seed=plan.seed,
+            budget_s=a.budget_s,
+            max_cases=a.cases,
+            timeout_s=min(5.0, plan.request.timeout_s),
+            api_key_env=plan.api_key_env,
+            expect_rate_limit=a.expect_rate_limit,
+            accepted=plan.contract.accept,
             secret_headers=ctx.secret_headers,
             # Afterwards, the paths that answered in preflight: a path the target never had is no news.
             health_paths=tuple(p for p in (pre.health.path, pre.ready.path) if p) if pre else (),
-            insecure=plan.insecure, max_rps=plan.brakes.max_rps, max_concurrency=plan.brakes.max_concurrency,
+            insecure=plan.insecure,
+            max_rps=plan.brakes.max_rps,
+            max_concurrency=plan.brakes.max_concurrency,
             max_body_bytes=plan.request.max_body_bytes,
-            slow=SlowRule(plan.contract.slow_factor, plan.contract.slow_min_ms), public_paths=a.public_paths,
+            slow=SlowRule(plan.contract.slow_factor, plan.contract.slow_min_ms),
+            public_paths=a.public_paths,
         )
         ctx.phase(f"adversarial: malformed and hostile inputs for up to {a.budget_s:g}s")
         found = ctx.found
         method = found.method if found is not None and found.source else plan.request.method
         examples = [json.loads(b) for b in plan.request.bodies]
-        section = run_adversarial(plan.target, method, dict(plan.request.headers), examples, found, options,
-                                  notify=ctx.say)
-        ctx.say(f"adversarial: {section.cases} cases, {len(section.findings)} findings, "
-                f"healthy after: {section.healthy_after}")
+        section = run_adversarial(
+            plan.target, method, dict(plan.request.headers), examples, found, options, notify=ctx.say
+        )
+        ctx.say(
+            f"adversarial: {section.cases} cases, {len(section.findings)} findings, "
+            f"healthy after: {section.healthy_after}"
+        )
         return section
 
     def inputs(self, ctx: RunContext, pool_size: int = 100, discover: bool = False) -> None:
@@ -113,10 +126,19 @@ class JsonApi(Adapter):
         from benchbox.saturation import run_search
 
         plan = ctx.effective
-        ctx.phase(f"saturation: searching for the highest sustainable throughput "
-                  f"(up to {plan.saturation_budget_s:g}s of load)")
-        result = run_search(plan.request, plan.gates, brakes.braked_search(plan), plan.seed, notify=ctx.say,
-                            session=ctx.generator, on_tick=lambda tick: ctx.notify(Event("tick", data=tick)))
+        ctx.phase(
+            f"saturation: searching for the highest sustainable throughput "
+            f"(up to {plan.saturation_budget_s:g}s of load)"
+        )
+        result = run_search(
+            plan.request,
+            plan.gates,
+            brakes.braked_search(plan),
+            plan.seed,
+            notify=ctx.say,
+            session=ctx.generator,
+            on_tick=lambda tick: ctx.notify(Event("tick", data=tick)),
+        )
         ctx.say(f"saturation: {result.statement}")
         return result
 
@@ -127,10 +149,19 @@ def _options(ctx: RunContext, checks: bool) -> Any:
     plan = ctx.effective
     c = plan.contract
     return ContractOptions(
-        cases=c.cases, seed=plan.seed, tolerance=c.tolerance, timeout_s=plan.request.timeout_s,
-        protocol=c.protocol, openapi=c.openapi, input_schema=c.input_schema, output_schema=c.output_schema,  # type: ignore[arg-type]
-        accepted=c.accept if checks else frozenset(), secret_headers=ctx.secret_headers,
-        insecure=plan.insecure, max_rps=plan.brakes.max_rps, max_body_bytes=plan.request.max_body_bytes,
+        cases=c.cases,
+        seed=plan.seed,
+        tolerance=c.tolerance,
+        timeout_s=plan.request.timeout_s,
+        protocol=c.protocol,  # type: ignore[arg-type]
+        openapi=c.openapi,
+        input_schema=c.input_schema,
+        output_schema=c.output_schema,
+        accepted=c.accept if checks else frozenset(),
+        secret_headers=ctx.secret_headers,
+        insecure=plan.insecure,
+        max_rps=plan.brakes.max_rps,
+        max_body_bytes=plan.request.max_body_bytes,
         slow=SlowRule(c.slow_factor, c.slow_min_ms),
     )
 
@@ -167,11 +198,20 @@ def _check_load_samples(ctx: RunContext) -> ContractSection:
         except json.JSONDecodeError:
             continue
         checked += 1
-        new += check_response(found, body, sample.status, sample.content_type, sample.body.encode("utf-8"),
-                              url=plan.target, method=found.method, headers=dict(plan.request.headers),
-                              secret_headers=ctx.secret_headers or None)
+        new += check_response(
+            found,
+            body,
+            sample.status,
+            sample.content_type,
+            sample.body.encode("utf-8"),
+            url=plan.target,
+            method=found.method,
+            headers=dict(plan.request.headers),
+            secret_headers=ctx.secret_headers or None,
+        )
     open_new = [f for f in new if f.id not in plan.contract.accept]
     violations = tuple(group(list(section.violations) + open_new))
     note = f"{checked} answers from the load phase checked too: {len(open_new)} findings"
-    return dataclasses.replace(section, violations=violations, notes=section.notes + (note,),
-                               passed=section.passed and not open_new)
+    return dataclasses.replace(
+        section, violations=violations, notes=section.notes + (note,), passed=section.passed and not open_new
+    )

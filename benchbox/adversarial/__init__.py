@@ -13,12 +13,19 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {
-    "AdversarialOptions": "model", "AdversarialSection": "model", "ClassStats": "model", "SEVERITY": "model",
+    "AdversarialOptions": "model",
+    "AdversarialSection": "model",
+    "ClassStats": "model",
+    "SEVERITY": "model",
     "run_adversarial": "runner",
 }
 
 __all__ = [  # a literal, so linters see the lazy names; the same names as _EXPORTS
-    "AdversarialOptions", "AdversarialSection", "ClassStats", "SEVERITY", "run_adversarial",
+    "AdversarialOptions",
+    "AdversarialSection",
+    "ClassStats",
+    "SEVERITY",
+    "run_adversarial",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -21,14 +21,51 @@ from hypothesis import strategies as st
 Expect = Literal["valid", "invalid", "any"]
 Classify = Callable[[Any], Expect]
 
-BOUNDARY = (0, -0.0, 1, -1, 1e308, -1e308, 5e-324, 2 ** 53 + 1, 10 ** 400, -(10 ** 400),
-            math.nan, math.inf, -math.inf)
-PIECES = ("a", "😀", "\x00", "\u202e", "\u200f", "\ufeff", "𝕋", "\x1b", "\n", "'", '"', "\\", "<", "%s",
-          "\u0301", "🏳️‍🌈", "\ud7ff", "\uffff")
-GARBAGE = (b"", b"{", b"}", b"not json", b"{'a': 1}", b"[1,2,]", b'{"a":1}}', b'{"a": tru}', b"\x00",
-           b"\xff\xfe{", b"[" * 3, b'{"a":"\\uZZZZ"}', b"1 2")
-CONTENT_TYPES = (None, "text/plain", "application/x-www-form-urlencoded", "application/xml",
-                 "multipart/form-data; boundary=x", "application/json; charset=utf-16", "*/*")
+BOUNDARY = (0, -0.0, 1, -1, 1e308, -1e308, 5e-324, 2**53 + 1, 10**400, -(10**400), math.nan, math.inf, -math.inf)
+PIECES = (
+    "a",
+    "😀",
+    "\x00",
+    "\u202e",
+    "\u200f",
+    "\ufeff",
+    "𝕋",
+    "\x1b",
+    "\n",
+    "'",
+    '"',
+    "\\",
+    "<",
+    "%s",
+    "\u0301",
+    "🏳️‍🌈",
+    "\ud7ff",
+    "\uffff",
+)
+GARBAGE = (
+    b"",
+    b"{",
+    b"}",
+    b"not json",
+    b"{'a': 1}",
+    b"[1,2,]",
+    b'{"a":1}}',
+    b'{"a": tru}',
+    b"\x00",
+    b"\xff\xfe{",
+    b"[" * 3,
+    b'{"a":"\\uZZZZ"}',
+    b"1 2",
+)
+CONTENT_TYPES = (
+    None,
+    "text/plain",
+    "application/x-www-form-urlencoded",
+    "application/xml",
+    "multipart/form-data; boundary=x",
+    "application/json; charset=utf-16",
+    "*/*",
+)
 METHODS = ("PUT", "PATCH", "DELETE", "GET", "OPTIONS", "TRACE", "PROPFIND")
 EXTRA_KEYS = ("__proto__", "constructor", "$where", "admin", "id", "", "a" * 300)
 JSON = "application/json"
@@ -59,7 +96,7 @@ def finite(doc: Any) -> bool:
     if isinstance(doc, float):
         return math.isfinite(doc)
     if isinstance(doc, int) and not isinstance(doc, bool):
-        return abs(doc) < 10 ** 308
+        return abs(doc) < 10**308
     if isinstance(doc, list):
         return all(finite(v) for v in doc)
     if isinstance(doc, dict):
@@ -100,8 +137,9 @@ def describe(path: tuple[Any, ...]) -> str:
 class Builder:
     """The strategies for one base body. `classify` says what a parsed body must get."""
 
-    def __init__(self, base: Any, method: str, classify: Classify, *, body_required: bool = True,
-                 json_required: bool = True) -> None:
+    def __init__(
+        self, base: Any, method: str, classify: Classify, *, body_required: bool = True, json_required: bool = True
+    ) -> None:
         """`body_required`/`json_required`: what the contract says of the body. An empty body is
         "invalid" only when a body is required, a cut or non-JSON one only when JSON is: an echo
         endpoint whose document asks for no body may accept anything (no false alarm)."""
@@ -116,13 +154,21 @@ class Builder:
         self.objects = [p for p in self.nodes if isinstance(get(base, p), dict) and get(base, p)]
         self.arrays = [p for p in self.nodes if isinstance(get(base, p), list) and get(base, p)]
 
-    def case(self, cls: str, doc: Any, what: str, *, expect: Expect | None = None,
-             content_type: str | None = JSON, method: str | None = None) -> Case:
+    def case(
+        self,
+        cls: str,
+        doc: Any,
+        what: str,
+        *,
+        expect: Expect | None = None,
+        content_type: str | None = JSON,
+        method: str | None = None,
+    ) -> Case:
         # NaN/Infinity are not JSON, 1e400 is no double: refused where the contract asks for JSON.
-        exp: Expect = (("invalid" if self.json_required else "any") if not finite(doc)
-                       else (expect or self.classify(doc)))
-        return Case(cls, method or self.method, dumps(doc), content_type, exp, what,
-                    doc if exp == "valid" else None)
+        exp: Expect = (
+            ("invalid" if self.json_required else "any") if not finite(doc) else (expect or self.classify(doc))
+        )
+        return Case(cls, method or self.method, dumps(doc), content_type, exp, what, doc if exp == "valid" else None)
 
     def raw(self, cls: str, body: bytes, what: str, expect: Expect) -> Case:
         return Case(cls, self.method, body, JSON, expect, what)
@@ -130,35 +176,68 @@ class Builder:
     # -- the classes ---------------------------------------------------------------------------
     def classes(self) -> dict[str, st.SearchStrategy[Case]]:
         s: dict[str, st.SearchStrategy[Case]] = {
-            "wrong_type": st.builds(self._wrong_type, st.sampled_from(self.nodes), st.one_of(
-                st.none(), st.booleans(), st.integers(), st.text(max_size=4), st.just([]), st.just({}),
-                st.lists(st.integers(), max_size=3))),
-            "boundary_number": st.builds(self._at, st.just("boundary_number"), st.sampled_from(self.numeric),
-                                         st.sampled_from(BOUNDARY)),
-            "unusual_string": st.builds(self._at, st.just("unusual_string"), st.sampled_from(self.strings),
-                                        st.lists(st.sampled_from(PIECES), min_size=1, max_size=12).map("".join)
-                                        | st.text(min_size=1, max_size=16)),
-            "long_string": st.builds(self._long, st.sampled_from(self.strings), st.integers(1_000, 50_000),
-                                     st.sampled_from(("A", "😀", "\x00"))),
+            "wrong_type": st.builds(
+                self._wrong_type,
+                st.sampled_from(self.nodes),
+                st.one_of(
+                    st.none(),
+                    st.booleans(),
+                    st.integers(),
+                    st.text(max_size=4),
+                    st.just([]),
+                    st.just({}),
+                    st.lists(st.integers(), max_size=3),
+                ),
+            ),
+            "boundary_number": st.builds(
+                self._at, st.just("boundary_number"), st.sampled_from(self.numeric), st.sampled_from(BOUNDARY)
+            ),
+            "unusual_string": st.builds(
+                self._at,
+                st.just("unusual_string"),
+                st.sampled_from(self.strings),
+                st.lists(st.sampled_from(PIECES), min_size=1, max_size=12).map("".join)
+                | st.text(min_size=1, max_size=16),
+            ),
+            "long_string": st.builds(
+                self._long,
+                st.sampled_from(self.strings),
+                st.integers(1_000, 50_000),
+                st.sampled_from(("A", "😀", "\x00")),
+            ),
             "batch_size": st.builds(self._batch, st.sampled_from(self.arrays or [()]), st.integers(0, 300)),
-            "duplicate_key": st.builds(self._duplicate, st.sampled_from(self.objects or [()]),
-                                       st.integers(0, 20)),
-            "malformed_json": st.one_of(st.builds(self._truncated, st.integers(0, 10 ** 6)),
-                                        st.builds(self._garbage, st.sampled_from(GARBAGE))),
+            "duplicate_key": st.builds(self._duplicate, st.sampled_from(self.objects or [()]), st.integers(0, 20)),
+            "malformed_json": st.one_of(
+                st.builds(self._truncated, st.integers(0, 10**6)), st.builds(self._garbage, st.sampled_from(GARBAGE))
+            ),
             "content_type": st.builds(self._content_type, st.sampled_from(CONTENT_TYPES)),
             "odd_method": st.builds(self._method, st.sampled_from(METHODS)),
             "huge_body": st.builds(self._huge, st.integers(HUGE_MIN, HUGE_MIN + 400_000)),
-            "deep_nesting": st.builds(self._nested, st.sampled_from(self.leaves), st.integers(2, 256),
-                                      st.booleans()),
+            "deep_nesting": st.builds(self._nested, st.sampled_from(self.leaves), st.integers(2, 256), st.booleans()),
         }
         if self.objects:
             s["missing_field"] = st.builds(self._missing, st.sampled_from(self.objects), st.integers(0, 20))
-            s["extra_field"] = st.builds(self._extra, st.sampled_from(self.objects),
-                                         st.sampled_from(EXTRA_KEYS) | st.text(min_size=1, max_size=8),
-                                         st.one_of(st.integers(), st.text(max_size=8), st.none()))
-        order = ("missing_field", "extra_field", "wrong_type", "boundary_number", "unusual_string",
-                 "long_string", "batch_size", "duplicate_key", "malformed_json", "content_type", "odd_method",
-                 "huge_body", "deep_nesting")  # the ones most likely to kill a target go last
+            s["extra_field"] = st.builds(
+                self._extra,
+                st.sampled_from(self.objects),
+                st.sampled_from(EXTRA_KEYS) | st.text(min_size=1, max_size=8),
+                st.one_of(st.integers(), st.text(max_size=8), st.none()),
+            )
+        order = (
+            "missing_field",
+            "extra_field",
+            "wrong_type",
+            "boundary_number",
+            "unusual_string",
+            "long_string",
+            "batch_size",
+            "duplicate_key",
+            "malformed_json",
+            "content_type",
+            "odd_method",
+            "huge_body",
+            "deep_nesting",
+        )  # the ones most likely to kill a target go last
         return {k: s[k] for k in order if k in s}
 
     def _wrong_type(self, path: tuple[Any, ...], value: Any) -> Case:
@@ -213,8 +292,9 @@ class Builder:
         return self.raw("malformed_json", part, f"body cut after {at} of {len(full)} bytes", expect)
 
     def _malformed(self, body: bytes) -> Expect:
-        return ("invalid" if self.body_required else "any") if not body else (
-            "invalid" if self.json_required else "any")
+        return (
+            ("invalid" if self.body_required else "any") if not body else ("invalid" if self.json_required else "any")
+        )
 
     def _garbage(self, body: bytes) -> Case:
         try:
@@ -225,8 +305,9 @@ class Builder:
 
     def _content_type(self, ctype: str | None) -> Case:
         # Lenient parsing of a JSON body sent as text/plain is not a bug: only 5xx/hang/leak are.
-        return self.case("content_type", self.base, f"Content-Type: {ctype or '(none)'}", expect="any",
-                         content_type=ctype)
+        return self.case(
+            "content_type", self.base, f"Content-Type: {ctype or '(none)'}", expect="any", content_type=ctype
+        )
 
     def _method(self, method: str) -> Case:
         return self.case("odd_method", self.base, f"method {method}", expect="any", method=method)
@@ -254,6 +335,7 @@ def corpus_cases(builder: Builder, strings: list[tuple[str, str]]) -> list[Case]
     path = builder.strings[0]
     out = []
     for name, value in strings:
-        out.append(builder.case(f"corpus:{name}", put(builder.base, path, value),
-                                f"{describe(path)} = {value!r:.60} ({name})"))
+        out.append(
+            builder.case(f"corpus:{name}", put(builder.base, path, value), f"{describe(path)} = {value!r:.60} ({name})")
+        )
     return out

@@ -26,14 +26,18 @@ LEAK_PATTERNS = (
     ("python traceback", re.compile(r"Traceback \(most recent call last\)")),
     ("python frame", re.compile(r'File "[^"\n]+", line \d+')),
     ("python file path", re.compile(r'\.py", line \d+|/(?:site|dist)-packages/')),
-    ("java stack frame",
-     re.compile(r"\bat (?:com|org|java|javax|sun|io|net)\.[\w.$]+\([\w$]+\.(?:java|kt|scala):\d+\)")),
+    (
+        "java stack frame",
+        re.compile(r"\bat (?:com|org|java|javax|sun|io|net)\.[\w.$]+\([\w$]+\.(?:java|kt|scala):\d+\)"),
+    ),
     ("java exception", re.compile(r"Exception in thread \"|\bjava\.lang\.\w+(?:Exception|Error)\b")),
     ("node stack frame", re.compile(r"\bat [\w.<>$ ]+ \((?:/|[A-Z]:\\)[^)]+\.(?:js|ts|mjs):\d+:\d+\)")),
     ("go panic", re.compile(r"goroutine \d+ \[running\]|panic: .+\n\ngoroutine")),
     (".NET stack frame", re.compile(r"\bat [\w.]+\(.*\) in [A-Z]:\\.*:line \d+")),
-    ("server file path",
-     re.compile(r"(?<![\w.])/(?:home|usr|opt|srv|var|app|root)/[\w.\-/]+\.(?:py|js|ts|java|rb|go|php)\b")),
+    (
+        "server file path",
+        re.compile(r"(?<![\w.])/(?:home|usr|opt|srv|var|app|root)/[\w.\-/]+\.(?:py|js|ts|java|rb|go|php)\b"),
+    ),
 )
 
 
@@ -93,25 +97,46 @@ def leak(body: bytes, sent: bytes | None) -> str | None:
 def judge(case: Case, out: Outcome, contract: Contract | None, timeout_s: float) -> Problem | None:
     if out.status is None:
         if out.error_kind == "timeout":
-            return Problem("timeout", "no_hang", f"every input must be answered within {timeout_s:g} s",
-                           f"{case.what}: no answer within {timeout_s:g} s")
-        return Problem("crash", "connection", "the target must answer, not drop the connection",
-                       f"{case.what}: {out.error}")
+            return Problem(
+                "timeout",
+                "no_hang",
+                f"every input must be answered within {timeout_s:g} s",
+                f"{case.what}: no answer within {timeout_s:g} s",
+            )
+        return Problem(
+            "crash", "connection", "the target must answer, not drop the connection", f"{case.what}: {out.error}"
+        )
     status = out.status
     if out.latency_ms > timeout_s * 1000:
-        return Problem("timeout", "no_hang", f"every input must be answered within {timeout_s:g} s",
-                       f"{case.what}: answered {status} only after {out.latency_ms:.0f} ms")
+        return Problem(
+            "timeout",
+            "no_hang",
+            f"every input must be answered within {timeout_s:g} s",
+            f"{case.what}: answered {status} only after {out.latency_ms:.0f} ms",
+        )
     # 501: RFC 9110's answer to an unknown method
     if status >= 500 and not (status == 501 and case.cls == "odd_method"):
-        return Problem("server_error", "no_server_error", "a hostile or malformed input must not cause a 5xx",
-                       f"{case.what}: answered {status}")
+        return Problem(
+            "server_error",
+            "no_server_error",
+            "a hostile or malformed input must not cause a 5xx",
+            f"{case.what}: answered {status}",
+        )
     found = leak(out.content, case.body)
     if found:
-        return Problem("info_leak", "no_stack_trace", "an answer must not show a stack trace or server file path",
-                       f"{case.what}: {found}")
+        return Problem(
+            "info_leak",
+            "no_stack_trace",
+            "an answer must not show a stack trace or server file path",
+            f"{case.what}: {found}",
+        )
     if case.expect == "invalid" and 200 <= status < 300:
-        return Problem("status_mismatch", "rejects_malformed", "a malformed input must get a 4xx answer",
-                       f"{case.what}: accepted with {status}")
+        return Problem(
+            "status_mismatch",
+            "rejects_malformed",
+            "a malformed input must get a 4xx answer",
+            f"{case.what}: accepted with {status}",
+        )
     if case.expect == "valid" and 200 <= status < 300 and contract is not None:
         j = evaluate(contract, case.doc, status, out.content_type, out.content, "valid")
         bad = [p for p in j.problems if p.kind == "contract_violation"]
@@ -127,4 +152,3 @@ def retry_after_s(out: Outcome) -> float:
         return float(value) if value else 0.2
     except ValueError:
         return 0.5
-

@@ -20,9 +20,15 @@ DEFAULT_TIMEOUT_S = 5.0
 
 # Severity by kind, for this phase (the gate fails on high and medium unless accepted).
 SEVERITY: Mapping[str, str] = {
-    "server_error": "high", "crash": "high", "timeout": "high", "unhealthy_after": "high",
-    "auth_missing": "high", "info_leak": "high",
-    "status_mismatch": "medium", "contract_violation": "medium", "rate_limit_missing": "medium",
+    "server_error": "high",
+    "crash": "high",
+    "timeout": "high",
+    "unhealthy_after": "high",
+    "auth_missing": "high",
+    "info_leak": "high",
+    "status_mismatch": "medium",
+    "contract_violation": "medium",
+    "rate_limit_missing": "medium",
     "slow_input": "medium",  # a cheap request that holds a worker for seconds
 }
 

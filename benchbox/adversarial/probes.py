@@ -39,8 +39,9 @@ def without_and_wrong_key(headers: Mapping[str, str], secret: Iterable[str]) -> 
     return bare, wrong
 
 
-def auth_probe(client: httpx.Client, url: str, headers: Mapping[str, str], base: Any, method: str,
-               report: Report, notes: list[str]) -> int:
+def auth_probe(
+    client: httpx.Client, url: str, headers: Mapping[str, str], base: Any, method: str, report: Report, notes: list[str]
+) -> int:
     """Without the key and with a wrong one, the target operation must answer 401/403."""
     secret = [k for k in headers if is_secret_header(k)]
     if not secret:
@@ -56,14 +57,32 @@ def auth_probe(client: httpx.Client, url: str, headers: Mapping[str, str], base:
             continue
         got = f"answered {out.status}" if out.status is not None else f"no answer ({out.error})"
         hint = f" (replay with {WRONG_KEY_ENV} set to any wrong value)" if env else ""
-        report(case, out, Problem("auth_missing", "requires_key" if not env else "rejects_wrong_key",
-                                  "a request without a valid api key must get 401 or 403",
-                                  f"with {label}: {got}{hint}"), hdrs, env)
+        report(
+            case,
+            out,
+            Problem(
+                "auth_missing",
+                "requires_key" if not env else "rejects_wrong_key",
+                "a request without a valid api key must get 401 or 403",
+                f"with {label}: {got}{hint}",
+            ),
+            hdrs,
+            env,
+        )
     return sent
 
 
-def rate_limit_probe(client: httpx.Client, url: str, headers: Mapping[str, str], base: Any, method: str,
-                     rate: float, report: Report, notes: list[str], max_workers: int = 16) -> int:
+def rate_limit_probe(
+    client: httpx.Client,
+    url: str,
+    headers: Mapping[str, str],
+    base: Any,
+    method: str,
+    rate: float,
+    report: Report,
+    notes: list[str],
+    max_workers: int = 16,
+) -> int:
     """About 2R requests as fast as a small pool sends them: some must meet a 429."""
     n = min(MAX_BURST, max(2, math.ceil(2 * rate)))
     case = good_case(method, base, "rate_limit")
@@ -74,26 +93,46 @@ def rate_limit_probe(client: httpx.Client, url: str, headers: Mapping[str, str],
     limited = [o for o in outs if o.status == 429]
     if limited:
         after = {k.lower(): v for k, v in limited[0].headers.items()}.get("retry-after")
-        notes.append(f"rate limit: {len(limited)}/{n} burst requests got 429"
-                     + (f" (Retry-After: {after})" if after else " (no Retry-After header)"))
+        notes.append(
+            f"rate limit: {len(limited)}/{n} burst requests got 429"
+            + (f" (Retry-After: {after})" if after else " (no Retry-After header)")
+        )
         time.sleep(min(2.0, float(after) if after and after.replace(".", "", 1).isdigit() else 1.0))
         return n
     achieved = n / took
     if took > 1.0 and achieved < 1.2 * rate:
-        notes.append(f"rate-limit probe inconclusive: the burst reached only {achieved:.0f} req/s "
-                     f"(expected limit {rate:g})")
+        notes.append(
+            f"rate-limit probe inconclusive: the burst reached only {achieved:.0f} req/s (expected limit {rate:g})"
+        )
         return n
     ok = [o for o in outs if o.status is not None] or outs
-    report(case, ok[-1], Problem("rate_limit_missing", "burst_limited",
-                                 "a burst above the expected rate limit must meet 429",
-                                 f"{n} requests in {took:.2f} s ({achieved:.0f} req/s, limit {rate:g}): no 429"),
-           headers, {})
+    report(
+        case,
+        ok[-1],
+        Problem(
+            "rate_limit_missing",
+            "burst_limited",
+            "a burst above the expected rate limit must meet 429",
+            f"{n} requests in {took:.2f} s ({achieved:.0f} req/s, limit {rate:g}): no 429",
+        ),
+        headers,
+        {},
+    )
     return n
 
 
-def health_after(client: httpx.Client, url: str, headers: Mapping[str, str], base: Any, method: str,
-                 contract: Contract | None, paths: tuple[str, ...], timeout_s: float, report: Report,
-                 notes: list[str]) -> tuple[bool | None, int]:
+def health_after(
+    client: httpx.Client,
+    url: str,
+    headers: Mapping[str, str],
+    base: Any,
+    method: str,
+    contract: Contract | None,
+    paths: tuple[str, ...],
+    timeout_s: float,
+    report: Report,
+    notes: list[str],
+) -> tuple[bool | None, int]:
     """/health, readiness and one known-good request, after everything else."""
     parts = urlsplit(url)
     origin = f"{parts.scheme}://{parts.netloc}"
@@ -111,9 +150,19 @@ def health_after(client: httpx.Client, url: str, headers: Mapping[str, str], bas
         checked = True
         if not 200 <= out.status < 300:
             healthy = False
-            report(case, out, Problem("unhealthy_after", "health", "the target must stay healthy and ready",
-                                      f"GET {path} answered {out.status} after the adversarial inputs"),
-                   plain, {}, url=origin + path)
+            report(
+                case,
+                out,
+                Problem(
+                    "unhealthy_after",
+                    "health",
+                    "the target must stay healthy and ready",
+                    f"GET {path} answered {out.status} after the adversarial inputs",
+                ),
+                plain,
+                {},
+                url=origin + path,
+            )
     if base is not None:
         case = good_case(method, base, "health_after")
         out = _send_patiently(client, url, headers, case)
@@ -121,20 +170,41 @@ def health_after(client: httpx.Client, url: str, headers: Mapping[str, str], bas
         checked = True
         if out.status is not None:
             answered = True
-            problems = evaluate(contract, base, out.status, out.content_type, out.content, "valid").problems \
-                if contract is not None else ([] if 200 <= out.status < 300 else [None])
+            problems = (
+                evaluate(contract, base, out.status, out.content_type, out.content, "valid").problems
+                if contract is not None
+                else ([] if 200 <= out.status < 300 else [None])
+            )
             if problems:
                 healthy = False
                 why = problems[0].detail if problems[0] is not None else f"answered {out.status}"
-                report(case, out, Problem("unhealthy_after", "known_good",
-                                          "a known-good input must still be answered correctly afterwards",
-                                          f"after the adversarial inputs: {why}"), headers, {})
+                report(
+                    case,
+                    out,
+                    Problem(
+                        "unhealthy_after",
+                        "known_good",
+                        "a known-good input must still be answered correctly afterwards",
+                        f"after the adversarial inputs: {why}",
+                    ),
+                    headers,
+                    {},
+                )
     if not answered:
         case = Case("health_after", "GET", None, None, "any", "any request after the adversarial inputs")
-        report(case, Outcome(error="no answer to any health or known-good request", error_kind="crash"),
-               Problem("crash", "alive_after", "the target must still answer after the adversarial inputs",
-                       "nothing answered afterwards: the target is gone"), plain, {},
-               url=origin + (paths[0] if paths else "/"))
+        report(
+            case,
+            Outcome(error="no answer to any health or known-good request", error_kind="crash"),
+            Problem(
+                "crash",
+                "alive_after",
+                "the target must still answer after the adversarial inputs",
+                "nothing answered afterwards: the target is gone",
+            ),
+            plain,
+            {},
+            url=origin + (paths[0] if paths else "/"),
+        )
         return False, sent
     if not checked:
         notes.append("health after: no health path answered and no known-good body to send")

@@ -17,27 +17,50 @@ CURL_BODY_LIMIT = 32_000  # well under the kernel's 128 KiB per-argument limit
 _RUN = re.compile(r"(.)\1{999,}", re.S)
 
 
-def finding(case: Case, out: Outcome, problem: Problem, *, url: str, headers: Mapping[str, str],
-            minimal: bool, secret_headers: Mapping[str, str], extra_detail: str = "", basis: str = "") -> Finding:
+def finding(
+    case: Case,
+    out: Outcome,
+    problem: Problem,
+    *,
+    url: str,
+    headers: Mapping[str, str],
+    minimal: bool,
+    secret_headers: Mapping[str, str],
+    extra_detail: str = "",
+    basis: str = "",
+) -> Finding:
     sent = headers_for(headers, case)
     text = case.text()
-    f = build_finding(kind=problem.kind, severity=SEVERITY[problem.kind], rule=problem.rule,  # type: ignore[arg-type]
-                      message=problem.message, method=case.method, url=url, headers=sent, body=text,
-                      status=out.status, content_type=out.content_type, response_body=out.content,
-                      pointer=problem.pointer, detail=problem.detail + extra_detail, minimal=minimal,
-                      error=out.error, secret_headers=secret_headers, basis=basis)
+    f = build_finding(
+        kind=problem.kind,
+        severity=SEVERITY[problem.kind],  # type: ignore[arg-type]
+        rule=problem.rule,
+        message=problem.message,
+        method=case.method,
+        url=url,
+        headers=sent,
+        body=text,
+        status=out.status,
+        content_type=out.content_type,
+        response_body=out.content,
+        pointer=problem.pointer,
+        detail=problem.detail + extra_detail,
+        minimal=minimal,
+        error=out.error,
+        secret_headers=secret_headers,
+        basis=basis,
+    )
     if text is not None and len(text) > CURL_BODY_LIMIT:
         f = replace(f, curl=scrub(piped_curl(case.method, url, sent, text, secret_headers), secret_values(sent)))
     return f
 
 
-def piped_curl(method: str, url: str, headers: Mapping[str, str], text: str,
-               secret_headers: Mapping[str, str]) -> str:
+def piped_curl(method: str, url: str, headers: Mapping[str, str], text: str, secret_headers: Mapping[str, str]) -> str:
     """`python3 -c "<writes the body>" | curl ... --data-binary @-`: the long run of one character
     that makes a body huge is written as `'A' * n`, so the line stays short."""
     m = _RUN.search(text)
     if m:
-        expr = f"{text[:m.start()]!r} + {m.group(1)!r} * {m.end() - m.start()} + {text[m.end():]!r}"
+        expr = f"{text[: m.start()]!r} + {m.group(1)!r} * {m.end() - m.start()} + {text[m.end() :]!r}"
     else:
         expr = repr(text)
     writer = "python3 -c " + shlex.quote(f"import sys; sys.stdout.write({expr})")

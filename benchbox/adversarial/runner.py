@@ -38,10 +38,21 @@ from benchbox.shrinking import Fails, confirm
 from benchbox.version import __version__
 
 Notify = Callable[[str], None]
-CLASS_WEIGHTS = {"wrong_type": 1.5, "missing_field": 1, "extra_field": 1, "boundary_number": 2,
-                 "unusual_string": 2, "long_string": 0.5, "batch_size": 1.5, "malformed_json": 1.5,
-                 "duplicate_key": 0.5, "content_type": 0.7, "odd_method": 0.7, "huge_body": 0.2,
-                 "deep_nesting": 0.8}
+CLASS_WEIGHTS = {
+    "wrong_type": 1.5,
+    "missing_field": 1,
+    "extra_field": 1,
+    "boundary_number": 2,
+    "unusual_string": 2,
+    "long_string": 0.5,
+    "batch_size": 1.5,
+    "malformed_json": 1.5,
+    "duplicate_key": 0.5,
+    "content_type": 0.7,
+    "odd_method": 0.7,
+    "huge_body": 0.2,
+    "deep_nesting": 0.8,
+}
 CORPUS_SHARE = 0.3
 MAX_TIMEOUTS_PER_CLASS = 5
 TYPICAL_SENDS = 5  # the known-good body, timed before the classes: the slow-input rule's base
@@ -66,24 +77,43 @@ class _Class:
     timeouts: int = 0
 
 
-def run_adversarial(url: str, method: str, headers: Mapping[str, str], examples: Sequence[Any],
-                    contract: Contract | None, options: AdversarialOptions,
-                    notify: Notify | None = None) -> AdversarialSection:
+def run_adversarial(
+    url: str,
+    method: str,
+    headers: Mapping[str, str],
+    examples: Sequence[Any],
+    contract: Contract | None,
+    options: AdversarialOptions,
+    notify: Notify | None = None,
+) -> AdversarialSection:
     """Run the phase against `method url`. A misbehaving target is reported as findings, never raised."""
     started = time.monotonic()
     sent = {"User-Agent": f"benchbox/{__version__}", "Accept": "application/json", **headers}
     host = urlsplit(url).hostname or ""
     loopback = host in ("localhost", "::1") or host.startswith("127.")
-    with bounded.client(timeout_s=options.timeout_s, trust_env=not loopback, follow_redirects=False,
-                        insecure=options.insecure, max_rps=options.max_rps,
-                        max_bytes=options.max_body_bytes) as client:
+    with bounded.client(
+        timeout_s=options.timeout_s,
+        trust_env=not loopback,
+        follow_redirects=False,
+        insecure=options.insecure,
+        max_rps=options.max_rps,
+        max_bytes=options.max_body_bytes,
+    ) as client:
         return _Run(client, url, method.upper(), sent, contract, options, notify, started).execute(examples)
 
 
 class _Run:
-    def __init__(self, client: httpx.Client, url: str, method: str, headers: dict[str, str],
-                 contract: Contract | None, options: AdversarialOptions, notify: Notify | None,
-                 started: float) -> None:
+    def __init__(
+        self,
+        client: httpx.Client,
+        url: str,
+        method: str,
+        headers: dict[str, str],
+        contract: Contract | None,
+        options: AdversarialOptions,
+        notify: Notify | None,
+        started: float,
+    ) -> None:
         self.client, self.url, self.method, self.headers = client, url, method, headers
         self.c, self.o, self.notify, self.started = contract, options, notify, started
         self.deadline = started + options.budget_s
@@ -105,14 +135,24 @@ class _Run:
         if base is None:
             return self._section(None, "no known-good body: no example and no contract to build one from")
         if self.o.api_key_env:
-            self.requests += probes.auth_probe(self.client, self.url, self.headers, base, self.method,
-                                               self._report, self.notes)
-            self.requests += surface.sweep(self.client, self.url, self.headers, self.c, self.o, base,
-                                           self._report, self.notes)
+            self.requests += probes.auth_probe(
+                self.client, self.url, self.headers, base, self.method, self._report, self.notes
+            )
+            self.requests += surface.sweep(
+                self.client, self.url, self.headers, self.c, self.o, base, self._report, self.notes
+            )
         if self.o.expect_rate_limit:
-            self.requests += probes.rate_limit_probe(self.client, self.url, self.headers, base, self.method,
-                                                     self.o.expect_rate_limit, self._report, self.notes,
-                                                     max_workers=self.o.max_concurrency or 16)
+            self.requests += probes.rate_limit_probe(
+                self.client,
+                self.url,
+                self.headers,
+                base,
+                self.method,
+                self.o.expect_rate_limit,
+                self._report,
+                self.notes,
+                max_workers=self.o.max_concurrency or 16,
+            )
         known_good = self._good_before(base)
         self._typical(base)
         c = self.c
@@ -138,8 +178,18 @@ class _Run:
         if self._late():
             self.notes.append(f"budget of {self.o.budget_s:g} s reached: some classes ran fewer cases")
         paths = self.o.health_paths or tuple(h.path for h in (self.c.health if self.c else ())) or ("/health", "/ready")
-        healthy, n = probes.health_after(self.client, self.url, self.headers, known_good, self.method, self.c, paths,
-                                         self.o.timeout_s, self._report, self.notes)
+        healthy, n = probes.health_after(
+            self.client,
+            self.url,
+            self.headers,
+            known_good,
+            self.method,
+            self.c,
+            paths,
+            self.o.timeout_s,
+            self._report,
+            self.notes,
+        )
         self.requests += n
         return self._section(healthy, None)
 
@@ -160,13 +210,19 @@ class _Run:
         self.requests += 1
         if out.status == 429:  # rate-limited: nothing learnt, keep the usual after-check
             return base
-        if out.status is not None and 200 <= out.status < 300 and (
-                self.c is None or not evaluate(self.c, base, out.status, out.content_type, out.content,
-                                               "valid").problems):
+        if (
+            out.status is not None
+            and 200 <= out.status < 300
+            and (
+                self.c is None
+                or not evaluate(self.c, base, out.status, out.content_type, out.content, "valid").problems
+            )
+        ):
             return base
         got = f"answered {out.status}" if out.status is not None else f"got no answer ({out.error_kind})"
-        self.notes.append(f"the known-good input {got} before any hostile input: the after-check uses the "
-                          "health paths only")
+        self.notes.append(
+            f"the known-good input {got} before any hostile input: the after-check uses the health paths only"
+        )
         return None
 
     def _classify(self, doc: Any) -> Expect:
@@ -211,11 +267,19 @@ class _Run:
             if stats.slowest is None or out.latency_ms > stats.slowest[0]:
                 stats.slowest = (out.latency_ms, case, out)
         problem = judge(case, out, self.c, self.o.timeout_s)
-        if problem is None and out.status is not None and self.typical_ms is not None and case.cls not in NOT_TIMED \
-                and out.latency_ms >= self.o.slow.threshold_ms(self.typical_ms):
-            problem = Problem("slow_input", "input_latency",
-                              f"no single input may take far longer than the typical answer ({self.o.slow.describe()})",
-                              f"{case.what}: {out.latency_ms:.0f} ms")
+        if (
+            problem is None
+            and out.status is not None
+            and self.typical_ms is not None
+            and case.cls not in NOT_TIMED
+            and out.latency_ms >= self.o.slow.threshold_ms(self.typical_ms)
+        ):
+            problem = Problem(
+                "slow_input",
+                "input_latency",
+                f"no single input may take far longer than the typical answer ({self.o.slow.describe()})",
+                f"{case.what}: {out.latency_ms:.0f} ms",
+            )
         if problem is not None and problem.kind == "crash" and not self._alive():
             self.gone = True
             self.notes.append(f"the target stopped answering after: {case.what}")
@@ -223,8 +287,9 @@ class _Run:
 
     def _alive(self) -> bool:
         parts = urlsplit(self.url)
-        reply = bounded.send(self.client, "GET", f"{parts.scheme}://{parts.netloc}/",
-                             timeout_s=min(2.0, self.o.timeout_s), keep=0)
+        reply = bounded.send(
+            self.client, "GET", f"{parts.scheme}://{parts.netloc}/", timeout_s=min(2.0, self.o.timeout_s), keep=0
+        )
         return reply.status is not None
 
     def _hypothesis(self, name: str, strategy: Any, n: int) -> None:
@@ -233,9 +298,17 @@ class _Run:
         phases = [Phase.generate, Phase.shrink] if self.o.shrink else [Phase.generate]
 
         @seed(self.o.seed)
-        @settings(database=None, max_examples=n, phases=phases, deadline=None, derandomize=False,
-                  suppress_health_check=list(HealthCheck), verbosity=Verbosity.quiet, print_blob=False,
-                  report_multiple_bugs=False)
+        @settings(
+            database=None,
+            max_examples=n,
+            phases=phases,
+            deadline=None,
+            derandomize=False,
+            suppress_health_check=list(HealthCheck),
+            verbosity=Verbosity.quiet,
+            print_blob=False,
+            report_multiple_bugs=False,
+        )
         @given(strategy)
         def prop(case: Case) -> None:
             problem, out = self._exercise(case, stats)
@@ -260,11 +333,18 @@ class _Run:
             case, problem, out = state["best"]
             checked = confirm(case, self._fails_as(problem, stats), shrunk=self.o.shrink)
             again, out2 = checked.witness or (problem, out)
-            self._record(case, out2, again, stats, minimal=checked.minimal,
-                         extra=("" if checked.witness else " (did not fail the same way when re-sent: not minimal)"))
+            self._record(
+                case,
+                out2,
+                again,
+                stats,
+                minimal=checked.minimal,
+                extra=("" if checked.witness else " (did not fail the same way when re-sent: not minimal)"),
+            )
 
     def _fails_as(self, problem: Problem, stats: _Class) -> Fails[Case, tuple[Problem, Outcome]]:
         """benchbox.shrinking's test: re-send a case; it fails only if it meets the same (kind, rule)."""
+
         def fails(case: Case) -> tuple[Problem, Outcome] | None:
             again, out = self._exercise(case, stats, recheck=True) if not self.gone else (None, None)
             return (again, out) if again is not None and out is not None and again.key == problem.key else None
@@ -283,8 +363,9 @@ class _Run:
             # One change from a known-good body: once re-checked, it is as small as it gets.
             self._record(case, checked.witness[1] if checked.witness else out, problem, stats, minimal=checked.minimal)
 
-    def _record(self, case: Case, out: Outcome, problem: Problem, stats: _Class, *, minimal: bool,
-                extra: str = "") -> None:
+    def _record(
+        self, case: Case, out: Outcome, problem: Problem, stats: _Class, *, minimal: bool, extra: str = ""
+    ) -> None:
         if problem.kind == "slow_input":
             confirmed = self._confirm_slow(case, out)
             if confirmed is None:
@@ -293,11 +374,31 @@ class _Run:
         stats.findings += 1
         self._report(case, out, problem, self.headers, self.o.secret_headers, minimal=minimal, extra=extra)
 
-    def _report(self, case: Case, out: Outcome, problem: Problem, headers: Mapping[str, str],
-                secret_env: Mapping[str, str], url: str | None = None, minimal: bool = True, extra: str = "") -> None:
+    def _report(
+        self,
+        case: Case,
+        out: Outcome,
+        problem: Problem,
+        headers: Mapping[str, str],
+        secret_env: Mapping[str, str],
+        url: str | None = None,
+        minimal: bool = True,
+        extra: str = "",
+    ) -> None:
         env = {**self.o.secret_headers, **secret_env}
-        self.findings.append(finding(case, out, problem, url=url or self.url, headers=headers, minimal=minimal,
-                                     secret_headers=env, extra_detail=extra, basis=self._basis(case, problem)))
+        self.findings.append(
+            finding(
+                case,
+                out,
+                problem,
+                url=url or self.url,
+                headers=headers,
+                minimal=minimal,
+                secret_headers=env,
+                extra_detail=extra,
+                basis=self._basis(case, problem),
+            )
+        )
 
     def _basis(self, case: Case, problem: Problem) -> str:
         """Which part of the contract the finding relied on."""
@@ -343,15 +444,26 @@ class _Run:
             self.requests += 1
             return (got.latency_ms if got.status is not None and got.status != 429 else None), got
 
-        found = slow.investigate(case, out.latency_ms, probe, self.o.slow, self.typical_ms, self.deadline,
-                                 neighbours=lambda _c: [(f"the changed part ({case.what})", self.base_case, "")])
+        found = slow.investigate(
+            case,
+            out.latency_ms,
+            probe,
+            self.o.slow,
+            self.typical_ms,
+            self.deadline,
+            neighbours=lambda _c: [(f"the changed part ({case.what})", self.base_case, "")],
+        )
         if found is None:
-            self.notes.append(f"{case.cls}: one input took {out.latency_ms:.0f} ms but was fast when re-sent: "
-                              "noise, not reported")
+            self.notes.append(
+                f"{case.cls}: one input took {out.latency_ms:.0f} ms but was fast when re-sent: noise, not reported"
+            )
             return None
-        return found.handle, Problem("slow_input", "input_latency",
-                                     f"no single input may take far longer than the typical answer "
-                                     f"({self.o.slow.describe()})", f"{case.what}: {found.detail()}")
+        return found.handle, Problem(
+            "slow_input",
+            "input_latency",
+            f"no single input may take far longer than the typical answer ({self.o.slow.describe()})",
+            f"{case.what}: {found.detail()}",
+        )
 
     # -- summaries -----------------------------------------------------------------------------------
 
@@ -360,14 +472,32 @@ class _Run:
         open_ = tuple(f for f in grouped if f.id not in self.o.accepted)
         accepted = tuple(f for f in grouped if f.id in self.o.accepted)
         every = [ms for s in self.classes.values() for ms in s.latencies]
-        by_class = tuple(ClassStats(name, s.cases, len(s.latencies),
-                                    dict(sorted(s.statuses.items())),
-                                    round(statistics.median(s.latencies), 3) if s.latencies else None, s.findings)
-                         for name, s in self.classes.items())
+        by_class = tuple(
+            ClassStats(
+                name,
+                s.cases,
+                len(s.latencies),
+                dict(sorted(s.statuses.items())),
+                round(statistics.median(s.latencies), 3) if s.latencies else None,
+                s.findings,
+            )
+            for name, s in self.classes.items()
+        )
         passed = not any(SEVERITY.get(f.kind) in ("high", "medium") for f in open_)
-        return AdversarialSection(url=self.url, method=self.method, seed=self.o.seed, cases=self.cases,
-                                  requests=self.requests, passed=passed, findings=open_, accepted=accepted,
-                                  healthy_after=healthy, budget_s=self.o.budget_s,
-                                  elapsed_s=round(time.monotonic() - self.started, 3),
-                                  median_ms=round(statistics.median(every), 3) if every else None,
-                                  by_class=by_class, notes=tuple(self.notes), skipped=skipped)
+        return AdversarialSection(
+            url=self.url,
+            method=self.method,
+            seed=self.o.seed,
+            cases=self.cases,
+            requests=self.requests,
+            passed=passed,
+            findings=open_,
+            accepted=accepted,
+            healthy_after=healthy,
+            budget_s=self.o.budget_s,
+            elapsed_s=round(time.monotonic() - self.started, 3),
+            median_ms=round(statistics.median(every), 3) if every else None,
+            by_class=by_class,
+            notes=tuple(self.notes),
+            skipped=skipped,
+        )

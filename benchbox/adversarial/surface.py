@@ -41,11 +41,24 @@ from benchbox.findings import is_secret_header
 MAX_ROUTES = 40
 # A route whose name says it changes the server is never sent, with or without a key: on a server
 # that checks no key at all, the sweep would otherwise unload models or restart things.
-MUTATING = re.compile(r"(^|[/_.-])(un)?load|delete|remove|shutdown|stop|restart|reload|reset|repository|admin"
-                      r"|train|update|upload|register|deploy|config|settings|logging|trace|kill|drop", re.IGNORECASE)
+MUTATING = re.compile(
+    r"(^|[/_.-])(un)?load|delete|remove|shutdown|stop|restart|reload|reset|repository|admin"
+    r"|train|update|upload|register|deploy|config|settings|logging|trace|kill|drop",
+    re.IGNORECASE,
+)
 PUBLIC_NAMES = frozenset({"health", "healthz", "ready", "readyz", "live", "livez", "liveness", "readiness", "ping"})
-PUBLIC_PATHS = frozenset({"/", "/docs", "/redoc", "/openapi.json", "/docs/openapi.json", "/favicon.ico",
-                          "/v2/health/live", "/v2/health/ready"})
+PUBLIC_PATHS = frozenset(
+    {
+        "/",
+        "/docs",
+        "/redoc",
+        "/openapi.json",
+        "/docs/openapi.json",
+        "/favicon.ico",
+        "/v2/health/live",
+        "/v2/health/ready",
+    }
+)
 OPENAI_ROUTES = (("GET", "/models"), ("POST", "/chat/completions"), ("POST", "/completions"), ("POST", "/embeddings"))
 Report = Callable[..., None]
 
@@ -57,8 +70,14 @@ def is_public(path: str, declared: tuple[str, ...] = ()) -> bool:
     return clean.rsplit("/", 1)[-1].lower() in PUBLIC_NAMES
 
 
-def routes_of(client: httpx.Client, url: str, headers: Mapping[str, str], contract: Contract | None,
-              method: str, include_target: bool = False) -> list[Route]:
+def routes_of(
+    client: httpx.Client,
+    url: str,
+    headers: Mapping[str, str],
+    contract: Contract | None,
+    method: str,
+    include_target: bool = False,
+) -> list[Route]:
     """The routes to sweep: the contract's, the model's V2 face, the OpenAI family; the target
     itself left out (the target's own auth probe covers it)."""
     parts = urlsplit(url)
@@ -69,8 +88,9 @@ def routes_of(client: httpx.Client, url: str, headers: Mapping[str, str], contra
         name = segments[segments.index("models") + 1]
         prefix = path[: path.find("/models/")]
         prefix = prefix.removesuffix("/v1")
-        meta = bounded.send(client, "GET", f"{parts.scheme}://{parts.netloc}{prefix}/v2/models/{name}",
-                            headers=_plain(headers))
+        meta = bounded.send(
+            client, "GET", f"{parts.scheme}://{parts.netloc}{prefix}/v2/models/{name}", headers=_plain(headers)
+        )
         if meta.status == 200:
             found += kserve.face_routes(prefix, name)
     if "/v1/" in path and path.rstrip("/").endswith(("/chat/completions", "/completions", "/embeddings", "/models")):
@@ -87,24 +107,36 @@ def routes_of(client: httpx.Client, url: str, headers: Mapping[str, str], contra
     return out
 
 
-def sweep(client: httpx.Client, url: str, headers: Mapping[str, str], contract: Contract | None,
-          options: AdversarialOptions, base: Any, report: Report, notes: list[str],
-          include_target: bool = False) -> int:
+def sweep(
+    client: httpx.Client,
+    url: str,
+    headers: Mapping[str, str],
+    contract: Contract | None,
+    options: AdversarialOptions,
+    base: Any,
+    report: Report,
+    notes: list[str],
+    include_target: bool = False,
+) -> int:
     """Every non-public route without a key and with a wrong key; returns the requests sent."""
     secret = [k for k in headers if is_secret_header(k)]
     if not secret:
         return 0
     parts = urlsplit(url)
     origin = f"{parts.scheme}://{parts.netloc}"
-    routes = routes_of(client, url, headers, contract, contract.method if contract is not None else "POST",
-                       include_target)
+    routes = routes_of(
+        client, url, headers, contract, contract.method if contract is not None else "POST", include_target
+    )
     public = [r for r in routes if is_public(r.path, options.public_paths)]
-    unsafe = [r for r in routes
-              if r.method not in ("GET", "HEAD", "POST") or (r.method == "POST" and MUTATING.search(r.path))]
+    unsafe = [
+        r for r in routes if r.method not in ("GET", "HEAD", "POST") or (r.method == "POST" and MUTATING.search(r.path))
+    ]
     swept = [r for r in routes if r not in public and r not in unsafe][:MAX_ROUTES]
     if unsafe:
-        notes.append(f"auth sweep: {len(unsafe)} routes that may change the server not sent "
-                     f"(e.g. {unsafe[0].method} {unsafe[0].path})")
+        notes.append(
+            f"auth sweep: {len(unsafe)} routes that may change the server not sent "
+            f"(e.g. {unsafe[0].method} {unsafe[0].path})"
+        )
     bare, wrong = without_and_wrong_key(headers, secret)
     sent = 0
     for route in swept:
@@ -118,20 +150,31 @@ def sweep(client: httpx.Client, url: str, headers: Mapping[str, str], contract: 
             if out.status is None or not 200 <= out.status < 300:
                 continue
             hint = f" (replay with {WRONG_KEY_ENV} set to any wrong value)" if env else ""
-            report(case, out, Problem("auth_missing", "route_requires_key",
-                                      f"every route of the API must refuse a request without a valid key: "
-                                      f"{route.method} {route.path}",
-                                      f"{what} with {label}: answered {out.status}{hint}"),
-                   hdrs, env, url=origin + route.path)
+            report(
+                case,
+                out,
+                Problem(
+                    "auth_missing",
+                    "route_requires_key",
+                    f"every route of the API must refuse a request without a valid key: {route.method} {route.path}",
+                    f"{what} with {label}: answered {out.status}{hint}",
+                ),
+                hdrs,
+                env,
+                url=origin + route.path,
+            )
             break  # one finding per route is enough
     if routes:
-        notes.append(f"auth sweep: {len(swept)} routes tried without a key and with a wrong one, "
-                     f"{len(public)} public (health, readiness, documents, --public-path)")
+        notes.append(
+            f"auth sweep: {len(swept)} routes tried without a key and with a wrong one, "
+            f"{len(public)} public (health, readiness, documents, --public-path)"
+        )
     return sent
 
 
-def _body(client: httpx.Client, origin: str, headers: Mapping[str, str], route: Route, contract: Contract | None,
-          seed: int) -> Any:
+def _body(
+    client: httpx.Client, origin: str, headers: Mapping[str, str], route: Route, contract: Contract | None, seed: int
+) -> Any:
     """A request body the route would accept with the key: a documented example, one drawn from its
     schema, or a V2 request drawn from the model's metadata."""
     if route.method in ("GET", "HEAD"):
@@ -142,8 +185,17 @@ def _body(client: httpx.Client, origin: str, headers: Mapping[str, str], route: 
     from benchbox.contract.generate import valid_inputs
 
     if spec.get("schema") is not None:
-        drawn = valid_inputs(Contract(url=origin + route.path, method=route.method, protocol="json", source="openapi",
-                                      request_schema=spec["schema"]), 1, seed)
+        drawn = valid_inputs(
+            Contract(
+                url=origin + route.path,
+                method=route.method,
+                protocol="json",
+                source="openapi",
+                request_schema=spec["schema"],
+            ),
+            1,
+            seed,
+        )
         return drawn[0] if drawn else {}
     meta_path = kserve.metadata_path(route.path)
     if meta_path is not None:
@@ -152,8 +204,11 @@ def _body(client: httpx.Client, origin: str, headers: Mapping[str, str], route: 
             _, inputs, _ = kserve.parse_metadata(json.loads(resp.body))
         except ValueError:  # no answer, or not JSON metadata
             return {}
-        drawn = valid_inputs(Contract(url=origin + route.path, method="POST", protocol="kserve-v2",
-                                      source="kserve-v2", inputs=inputs), 1, seed)
+        drawn = valid_inputs(
+            Contract(url=origin + route.path, method="POST", protocol="kserve-v2", source="kserve-v2", inputs=inputs),
+            1,
+            seed,
+        )
         return drawn[0] if drawn else {}
     if route.path.endswith("/chat/completions"):
         model = contract.model_name if contract is not None and contract.model_name else "benchbox"
@@ -167,9 +222,9 @@ def _plain(headers: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in headers.items() if k.lower() != "content-type"}
 
 
-
-def sweep_standalone(url: str, method: str, headers: Mapping[str, str], options: AdversarialOptions,
-                     model: str | None = None) -> tuple[list[Any], list[str], int]:
+def sweep_standalone(
+    url: str, method: str, headers: Mapping[str, str], options: AdversarialOptions, model: str | None = None
+) -> tuple[list[Any], list[str], int]:
     """The sweep for a phase that has no adversarial run of its own (the OpenAI-compatible chat
     phase): (findings, notes, requests), the target itself included."""
     from benchbox.adversarial.report import finding
@@ -177,25 +232,47 @@ def sweep_standalone(url: str, method: str, headers: Mapping[str, str], options:
     findings: list[Any] = []
     notes: list[str] = []
 
-    def report(case: Case, out: Any, problem: Problem, hdrs: Mapping[str, str], env: Mapping[str, str],
-               url: str | None = None) -> None:
-        findings.append(finding(case, out, problem, url=url or "", headers=hdrs, minimal=True,
-                                secret_headers={**options.secret_headers, **env},
-                                basis="--api-key-env (the endpoint needs a key); route from " + case.what))
+    def report(
+        case: Case, out: Any, problem: Problem, hdrs: Mapping[str, str], env: Mapping[str, str], url: str | None = None
+    ) -> None:
+        findings.append(
+            finding(
+                case,
+                out,
+                problem,
+                url=url or "",
+                headers=hdrs,
+                minimal=True,
+                secret_headers={**options.secret_headers, **env},
+                basis="--api-key-env (the endpoint needs a key); route from " + case.what,
+            )
+        )
 
     path = urlsplit(url).path
-    target = Contract(url=url, method=method, protocol="json", source=None, model_name=model,
-                      routes=(Route(method.upper(), path, None, "the target"),))
-    with bounded.client(timeout_s=options.timeout_s, insecure=options.insecure, max_rps=options.max_rps,
-                        max_bytes=options.max_body_bytes, follow_redirects=False) as client:
+    target = Contract(
+        url=url,
+        method=method,
+        protocol="json",
+        source=None,
+        model_name=model,
+        routes=(Route(method.upper(), path, None, "the target"),),
+    )
+    with bounded.client(
+        timeout_s=options.timeout_s,
+        insecure=options.insecure,
+        max_rps=options.max_rps,
+        max_bytes=options.max_body_bytes,
+        follow_redirects=False,
+    ) as client:
         if model is None and "/v1/" in path:  # a model the server knows, so a served request would be a 200
             listing = bounded.send(client, "GET", url[: url.find("/v1/") + 3] + "/models", headers=_plain(headers))
             try:
                 model = str(json.loads(listing.body)["data"][0]["id"])
             except (ValueError, KeyError, IndexError, TypeError):
                 pass
-            target = Contract(url=url, method=method, protocol="json", source=None, model_name=model,
-                              routes=target.routes)
+            target = Contract(
+                url=url, method=method, protocol="json", source=None, model_name=model, routes=target.routes
+            )
         # The target counts as one more route: this phase has no auth probe of its own.
         sent = sweep(client, url, headers, target, options, None, report, notes, include_target=True)
     return findings, notes, sent

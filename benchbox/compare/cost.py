@@ -20,8 +20,14 @@ def cost_comparison(baseline: Result, candidate: Result) -> tuple[dict[str, Any]
     missing = [role for role, s in sides.items() if s["capacity_rps"] is None]
     if missing:
         both = len(missing) == 2
-        return None, ([] if both else [f"no capacity in the {missing[0]} result (saturation skipped or nothing "
-                                          "held): the cost per request is not compared"])
+        return None, (
+            []
+            if both
+            else [
+                f"no capacity in the {missing[0]} result (saturation skipped or nothing "
+                "held): the cost per request is not compared"
+            ]
+        )
     base, cand = sides["baseline"], sides["candidate"]
     priced = base["per_1m"] is not None and cand["per_1m"] is not None
     if priced:
@@ -33,8 +39,13 @@ def cost_comparison(baseline: Result, candidate: Result) -> tuple[dict[str, Any]
     if floors:
         whose = "both capacities are floors" if len(floors) == 2 else f"the {floors[0]} capacity is a floor"
         note = f"{whose} (the search stopped before the target failed), so the cost is an upper bound"
-    return {"baseline": base, "candidate": cand, "change": change,
-            "basis": "price" if priced else "capacity (same instance price assumed)", "note": note}, []
+    return {
+        "baseline": base,
+        "candidate": cand,
+        "change": change,
+        "basis": "price" if priced else "capacity (same instance price assumed)",
+        "note": note,
+    }, []
 
 
 def _side(result: Result) -> dict[str, Any]:
@@ -45,9 +56,14 @@ def _side(result: Result) -> dict[str, Any]:
     plan_cost = (result.plan or {}).get("cost") or {} if isinstance(result.plan, dict) else {}
     replicas = cost.replicas if cost is not None else int(plan_cost.get("replicas") or 1)
     at = cost.at_capacity if cost is not None else None
-    return {"capacity_rps": capacity, "floor": capacity is not None and not found, "replicas": replicas,
-            "cost_per_hour": cost.cost_per_hour if cost is not None else None,
-            "per_1k": at.per_1k if at is not None else None, "per_1m": at.per_1m if at is not None else None}
+    return {
+        "capacity_rps": capacity,
+        "floor": capacity is not None and not found,
+        "replicas": replicas,
+        "cost_per_hour": cost.cost_per_hour if cost is not None else None,
+        "per_1k": at.per_1k if at is not None else None,
+        "per_1m": at.per_1m if at is not None else None,
+    }
 
 
 def headline(found: dict[str, Any]) -> str:

@@ -73,8 +73,9 @@ def parse_regression(text: str) -> RegressionGate:
     return RegressionGate(metric=key, limit=limit)
 
 
-def parse_gates(regressions: Iterable[str], min_agreement: str | None,
-                min_effect: float = DEFAULT_MIN_EFFECT) -> CompareGates:
+def parse_gates(
+    regressions: Iterable[str], min_agreement: str | None, min_effect: float = DEFAULT_MIN_EFFECT
+) -> CompareGates:
     """Later `--max-regression` for the same metric wins, as `--slo` does. None given: the default
     gates (`default_gates`); `none`: no regression gate at all."""
     given = list(regressions)
@@ -101,15 +102,21 @@ def default_gates(min_effect: float) -> tuple[RegressionGate, ...]:
     regression (significant, and beyond --min-effect; for errors, beyond the change it calls at all)."""
     from benchbox.compare.stats import MIN_ERROR_EFFECT
 
-    return tuple(RegressionGate(key, MIN_ERROR_EFFECT if key == "errors" else min_effect, default=True)
-                 for key in DEFAULT_KEYS)
+    return tuple(
+        RegressionGate(key, MIN_ERROR_EFFECT if key == "errors" else min_effect, default=True) for key in DEFAULT_KEYS
+    )
 
 
-def judge(gates: CompareGates, metrics: Sequence[MetricDiff], shadow: ShadowSection | None,
-          shadow_skipped: str = "not checked: no shadow comparison ran") -> tuple[GateResult, ...]:
+def judge(
+    gates: CompareGates,
+    metrics: Sequence[MetricDiff],
+    shadow: ShadowSection | None,
+    shadow_skipped: str = "not checked: no shadow comparison ran",
+) -> tuple[GateResult, ...]:
     measured = {m.name: m for m in metrics if m.verdict != "not measured"}
-    out = [_judge_regression(g, measured.get(g.metric)) for g in gates.regressions
-           if not g.default or g.metric in measured]
+    out = [
+        _judge_regression(g, measured.get(g.metric)) for g in gates.regressions if not g.default or g.metric in measured
+    ]
     if gates.agreement is not None:
         out.append(_judge_agreement(gates.agreement, shadow, shadow_skipped))
     return tuple(out)
@@ -117,8 +124,16 @@ def judge(gates: CompareGates, metrics: Sequence[MetricDiff], shadow: ShadowSect
 
 def _judge_regression(gate: RegressionGate, metric: MetricDiff | None) -> GateResult:
     def result(observed: float | None, passed: bool | None, detail: str) -> GateResult:
-        return GateResult(name=f"max-regression {gate.metric}", metric=f"compare.{gate.metric}", op="<=",
-                          threshold=gate.limit, unit="ratio", observed=observed, passed=passed, detail=detail)
+        return GateResult(
+            name=f"max-regression {gate.metric}",
+            metric=f"compare.{gate.metric}",
+            op="<=",
+            threshold=gate.limit,
+            unit="ratio",
+            observed=observed,
+            passed=passed,
+            detail=detail,
+        )
 
     if metric is None or metric.verdict == "not measured":
         return result(None, None, "not checked: no load was measured on both sides")
@@ -142,15 +157,26 @@ def _judge_regression(gate: RegressionGate, metric: MetricDiff | None) -> GateRe
 
 def _judge_agreement(gate: AgreementGate, shadow: ShadowSection | None, skipped: str) -> GateResult:
     def result(observed: float | None, passed: bool | None, detail: str) -> GateResult:
-        return GateResult(name="min-agreement", metric="shadow.agreement", op=">=", threshold=gate.minimum,
-                          unit="ratio", observed=observed, passed=passed, detail=detail)
+        return GateResult(
+            name="min-agreement",
+            metric="shadow.agreement",
+            op=">=",
+            threshold=gate.minimum,
+            unit="ratio",
+            observed=observed,
+            passed=passed,
+            detail=detail,
+        )
 
     if shadow is None or shadow.agreement is None:
         return result(None, None, skipped if shadow is None else "not checked: no input got an answer from both sides")
     passed = shadow.agreement >= gate.minimum
-    return result(shadow.agreement, passed,
-                  f"{shadow.agreed} of {shadow.compared} answers agree ({100 * shadow.agreement:.2f}%), "
-                  f"{'within' if passed else 'breaks'} >= {100 * gate.minimum:g}%")
+    return result(
+        shadow.agreement,
+        passed,
+        f"{shadow.agreed} of {shadow.compared} answers agree ({100 * shadow.agreement:.2f}%), "
+        f"{'within' if passed else 'breaks'} >= {100 * gate.minimum:g}%",
+    )
 
 
 def _signed(value: float | None) -> str:

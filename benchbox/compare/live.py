@@ -61,14 +61,23 @@ class LiveOutcome:
     interrupted: str | None = None
 
 
-def run_live(baseline: Plan, candidate: Plan, options: LiveOptions, settings: CompareSettings,
-             gates: compare_gates.CompareGates, out_dir: Path, notify: Notify | None = None) -> LiveOutcome:
+def run_live(
+    baseline: Plan,
+    candidate: Plan,
+    options: LiveOptions,
+    settings: CompareSettings,
+    gates: compare_gates.CompareGates,
+    out_dir: Path,
+    notify: Notify | None = None,
+) -> LiveOutcome:
     """Each side is a run of the pipeline's stages (preflight, inputs, eval) with its own context;
     the load is both sides' braked phases interleaved in one generator; each side's result comes
     out of the pipeline's assembler (gates, verdict, secret scrub) before it is saved."""
     say = notify or (lambda text: None)
-    sides = tuple(pipeline.start(plan, "compare", lines(_prefixed(say, role)))
-                  for plan, role in ((baseline, "baseline"), (candidate, "candidate")))
+    sides = tuple(
+        pipeline.start(plan, "compare", lines(_prefixed(say, role)))
+        for plan, role in ((baseline, "baseline"), (candidate, "candidate"))
+    )
     for role, ctx in zip(("baseline", "candidate"), sides):
         _drive(sides, pipeline.Preflight(), only=ctx)
         if ctx.preflight is not None and ctx.preflight.error:  # the command's error (exit 3), not a verdict
@@ -87,8 +96,9 @@ def run_live(baseline: Plan, candidate: Plan, options: LiveOptions, settings: Co
     elif sides[0].effective.request.bodies:
         shadow = _shadow(sides[0], sides[1], options.shadow_cases, say)
     else:
-        shadow_skipped = ("not checked: no inputs to send both sides (give --body, or let the target "
-                          "describe its contract)")
+        shadow_skipped = (
+            "not checked: no inputs to send both sides (give --body, or let the target describe its contract)"
+        )
 
     if options.evaluate:
         _drive(sides, pipeline.Evaluate())
@@ -98,14 +108,14 @@ def run_live(baseline: Plan, candidate: Plan, options: LiveOptions, settings: Co
     interrupted = _interrupted(sides)
     if options.load and not interrupted:
         per_side = len(run.phases) // 2
-        say(f"load: {per_side} windows of {options.window_s:g}s on each side, alternating "
-            f"({describe(run.phases[0])})")
+        say(f"load: {per_side} windows of {options.window_s:g}s on each side, alternating ({describe(run.phases[0])})")
         from benchbox.outputs.fanout import open_compare_outputs
 
         outputs = open_compare_outputs(baseline, candidate, out_dir)  # --output: windows tagged by side
         try:
-            phases, interrupted = run_load(run, outputs.observe(sides[0].notify) if outputs else sides[0].notify,
-                                           announce=False)
+            phases, interrupted = run_load(
+                run, outputs.observe(sides[0].notify) if outputs else sides[0].notify, announce=False
+            )
         except BaseException:
             if outputs is not None:
                 outputs.end()
@@ -116,13 +126,31 @@ def run_live(baseline: Plan, candidate: Plan, options: LiveOptions, settings: Co
             joined = join_windows([p for p in phases if p.name.startswith(role)])
             ctx.phases = [joined] if joined is not None else []
     results = [pipeline.assemble(ctx, COVERED) for ctx in sides]
-    paths = (save(results[0], out_dir / "baseline" / "result.json"),
-             save(results[1], out_dir / "candidate" / "result.json"))
-    interleave = Interleave(window_s=options.window_s, windows_per_side=len(run.phases) // 2,
-                            order="baseline, candidate, candidate, baseline, ...") if options.load else None
-    comparison = compare_results(results[0], results[1], settings, gates, mode="live",
-                                 sources=(str(paths[0]), str(paths[1])), shadow=shadow, interleave=interleave,
-                                 shadow_skipped=shadow_skipped, load_skipped=not options.load)
+    paths = (
+        save(results[0], out_dir / "baseline" / "result.json"),
+        save(results[1], out_dir / "candidate" / "result.json"),
+    )
+    interleave = (
+        Interleave(
+            window_s=options.window_s,
+            windows_per_side=len(run.phases) // 2,
+            order="baseline, candidate, candidate, baseline, ...",
+        )
+        if options.load
+        else None
+    )
+    comparison = compare_results(
+        results[0],
+        results[1],
+        settings,
+        gates,
+        mode="live",
+        sources=(str(paths[0]), str(paths[1])),
+        shadow=shadow,
+        interleave=interleave,
+        shadow_skipped=shadow_skipped,
+        load_skipped=not options.load,
+    )
     if outputs is not None:  # the verdict goes out too; what a receiver lost is a warning of the comparison
         lost = outputs.finish_compare(results, comparison)
         comparison = dataclasses.replace(comparison, warnings=tuple(comparison.warnings) + tuple(lost))
@@ -170,8 +198,11 @@ def interleaved(base: PhaseSpec, cand: PhaseSpec, window_s: float) -> RunSpec:
         if i % 2:
             pair.reverse()
         for spec, role in pair:
-            phases.append(dataclasses.replace(spec, name=f"{role} {i + 1}", duration_s=window_s,
-                                              seed=spec.seed + i, ramp_from=None))
+            phases.append(
+                dataclasses.replace(
+                    spec, name=f"{role} {i + 1}", duration_s=window_s, seed=spec.seed + i, ramp_from=None
+                )
+            )
     return RunSpec(phases=tuple(phases))
 
 
@@ -187,10 +218,19 @@ def join_windows(windows: Sequence[LoadPhase]) -> LoadPhase | None:
     elapsed = sum(w.elapsed_s for w in windows)
     first = windows[0]
     return dataclasses.replace(
-        merged, name="interleaved", duration_s=sum(w.duration_s for w in windows), elapsed_s=round(elapsed, 4),
+        merged,
+        name="interleaved",
+        duration_s=sum(w.duration_s for w in windows),
+        elapsed_s=round(elapsed, 4),
         throughput_rps=round(merged.responses / elapsed, 3) if elapsed else 0.0,
-        offered_rps=first.offered_rps, users=first.users, connections=first.connections, ramp_from=None,
-        timeseries=tuple(series), workers=(), samples=())
+        offered_rps=first.offered_rps,
+        users=first.users,
+        connections=first.connections,
+        ramp_from=None,
+        timeseries=tuple(series),
+        workers=(),
+        samples=(),
+    )
 
 
 def window_seconds(window: LoadPhase) -> list[TimePoint]:
@@ -208,10 +248,19 @@ def window_seconds(window: LoadPhase) -> list[TimePoint]:
         encoded = [h for h in (before.hdr, last.hdr) if h]
         merged = hdr.encode(hdr.merge(encoded)) if encoded else None
         maxes = [m for m in (before.max, last.max) if m is not None]
-        last = hdr.with_percentiles(dataclasses.replace(
-            before, requests=before.requests + last.requests, errors=before.errors + last.errors,
-            max=max(maxes) if maxes else None, hdr=merged, duration_s=round(1.0 + tail, 4), p50=None, p95=None,
-            p99=None))
+        last = hdr.with_percentiles(
+            dataclasses.replace(
+                before,
+                requests=before.requests + last.requests,
+                errors=before.errors + last.errors,
+                max=max(maxes) if maxes else None,
+                hdr=merged,
+                duration_s=round(1.0 + tail, 4),
+                p50=None,
+                p95=None,
+                p99=None,
+            )
+        )
     return sized + [last]
 
 
@@ -225,8 +274,10 @@ def _same_inputs(source: RunContext, other: RunContext) -> None:
     if other.effective.request.bodies or not source.effective.request.bodies:
         return
     request = source.effective.request
-    headers = {**dict(other.effective.request.headers),
-               **{n: v for n, v in request.headers if n.lower() == "content-type"}}
+    headers = {
+        **dict(other.effective.request.headers),
+        **{n: v for n, v in request.headers if n.lower() == "content-type"},
+    }
     other.learn_request(bodies=request.bodies, method=request.method, headers=tuple(headers.items()))
     other.found, other.inputs = source.found, source.inputs
 
@@ -240,8 +291,15 @@ def _shadow(baseline: RunContext, candidate: RunContext, cases: int, say: Notify
     headers = dict(b.request.headers)
     send, close = http_sender(b.request.method, headers, b.request.timeout_s)
     try:
-        return run_shadow(bodies, send, b.target, candidate.effective.target, tolerance=b.contract.tolerance,
-                          source=baseline.inputs, headers=headers)
+        return run_shadow(
+            bodies,
+            send,
+            b.target,
+            candidate.effective.target,
+            tolerance=b.contract.tolerance,
+            source=baseline.inputs,
+            headers=headers,
+        )
     finally:
         close()
 

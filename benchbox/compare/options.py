@@ -69,8 +69,13 @@ def build_request(results: Sequence[str], flags: Mapping[str, Any], now: datetim
         raise UsageError("bad load: compare drives steady load; leave out --steps, --ramp and --scenario")
     window = parse_duration("--window", flags.get("window") or "2s")
     cases = int(parse_positive("--shadow-cases", flags.get("shadow_cases") or 200, integer=True))
-    live = LiveOptions(window_s=window, shadow_cases=cases, load="load" not in skip, shadow="shadow" not in skip,
-                       evaluate="eval" not in skip)
+    live = LiveOptions(
+        window_s=window,
+        shadow_cases=cases,
+        load="load" not in skip,
+        shadow="shadow" not in skip,
+        evaluate="eval" not in skip,
+    )
     return CompareRequest(settings, gates, out, baseline=plans[0], candidate=plans[1], live=live)
 
 

@@ -22,23 +22,44 @@ LOAD_TOLERANCE = 0.10
 
 def side_of(result: Result, role: Literal["baseline", "candidate"], source: str) -> Side:
     load = dict(result.plan.get("load", {})) if isinstance(result.plan, dict) else {}
-    return Side(role=role, label=result.target.label, url=result.target.url, protocol=result.target.protocol,
-                source=source, started_at=result.started_at, model_version=result.target.model_version,
-                machine=result.machine, load=load, phase=result.main_phase)
+    return Side(
+        role=role,
+        label=result.target.label,
+        url=result.target.url,
+        protocol=result.target.protocol,
+        source=source,
+        started_at=result.started_at,
+        model_version=result.target.model_version,
+        machine=result.machine,
+        load=load,
+        phase=result.main_phase,
+    )
 
 
-def compare_results(baseline: Result, candidate: Result, settings: CompareSettings,
-                    gates: compare_gates.CompareGates, *, mode: Literal["live", "saved"] = "saved",
-                    sources: tuple[str, str] = ("", ""), shadow: ShadowSection | None = None,
-                    interleave: Interleave | None = None, shadow_skipped: str | None = None,
-                    load_skipped: bool = False) -> Comparison:
+def compare_results(
+    baseline: Result,
+    candidate: Result,
+    settings: CompareSettings,
+    gates: compare_gates.CompareGates,
+    *,
+    mode: Literal["live", "saved"] = "saved",
+    sources: tuple[str, str] = ("", ""),
+    shadow: ShadowSection | None = None,
+    interleave: Interleave | None = None,
+    shadow_skipped: str | None = None,
+    load_skipped: bool = False,
+) -> Comparison:
     base, cand = side_of(baseline, "baseline", sources[0]), side_of(candidate, "candidate", sources[1])
     metrics = _metrics(base.phase, cand.phase, settings)
     warnings = [w for w in differences(baseline, candidate) if not (load_skipped and w.startswith("no load phase"))]
-    problems = tuple(f"{role}: {p}" for role, r in (("baseline", baseline), ("candidate", candidate))
-                     for p in r.problems)
-    skipped = shadow_skipped or ("not checked: comparing saved results, which hold no answers to compare"
-                                 if mode == "saved" else "not checked: no shadow comparison ran")
+    problems = tuple(
+        f"{role}: {p}" for role, r in (("baseline", baseline), ("candidate", candidate)) for p in r.problems
+    )
+    skipped = shadow_skipped or (
+        "not checked: comparing saved results, which hold no answers to compare"
+        if mode == "saved"
+        else "not checked: no shadow comparison ran"
+    )
     judged = compare_gates.judge(gates, metrics, shadow, skipped)
     sections, notes = evaluation_section(baseline, candidate, settings.seed)
     warnings += notes
@@ -49,11 +70,20 @@ def compare_results(baseline: Result, candidate: Result, settings: CompareSettin
     if cost is not None:
         sections["cost"] = cost
     return Comparison(
-        benchbox_version=__version__, created_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
-        mode=mode, baseline=base, candidate=cand, settings=settings, metrics=metrics, gates=judged,
+        benchbox_version=__version__,
+        created_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
+        mode=mode,
+        baseline=base,
+        candidate=cand,
+        settings=settings,
+        metrics=metrics,
+        gates=judged,
         verdict=verdict_of(judged, problems, any(m.verdict != "not measured" for m in metrics) or shadow is not None),
-        warnings=tuple(warnings), shadow=shadow, interleave=interleave,
-        problems=problems, sections=sections,
+        warnings=tuple(warnings),
+        shadow=shadow,
+        interleave=interleave,
+        problems=problems,
+        sections=sections,
     )
 
 
@@ -86,8 +116,9 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def verdict_of(gates: tuple[GateResult, ...], problems: tuple[str, ...],
-               measured: bool) -> Literal["pass", "fail", "error"]:
+def verdict_of(
+    gates: tuple[GateResult, ...], problems: tuple[str, ...], measured: bool
+) -> Literal["pass", "fail", "error"]:
     """A failed gate fails. A side's problems (listed in the report) make an error only when they
     left nothing to compare: a run cut short still compares what it measured."""
     if any(g.passed is False for g in gates):
@@ -105,14 +136,23 @@ def differences(baseline: Result, candidate: Result) -> list[str]:
     """What makes two runs not like for like: said up front, since it can explain any difference."""
     out: list[str] = []
     mb, mc = baseline.machine, candidate.machine
-    changed = [f"{name} {a!r} vs {b!r}" for name, a, b in (
-        ("host", mb.hostname, mc.hostname), ("CPU", mb.cpu_model, mc.cpu_model),
-        ("cores", mb.cpu_count, mc.cpu_count), ("platform", mb.platform, mc.platform)) if a != b]
+    changed = [
+        f"{name} {a!r} vs {b!r}"
+        for name, a, b in (
+            ("host", mb.hostname, mc.hostname),
+            ("CPU", mb.cpu_model, mc.cpu_model),
+            ("cores", mb.cpu_count, mc.cpu_count),
+            ("platform", mb.platform, mc.platform),
+        )
+        if a != b
+    ]
     if changed:
         out.append("the runs were measured on different machines (" + "; ".join(changed) + ")")
     if baseline.target.protocol != candidate.target.protocol:
-        out.append(f"the targets speak different protocols ({baseline.target.protocol} vs "
-                   f"{candidate.target.protocol}): the requests were not the same")
+        out.append(
+            f"the targets speak different protocols ({baseline.target.protocol} vs "
+            f"{candidate.target.protocol}): the requests were not the same"
+        )
     pb, pc = baseline.main_phase, candidate.main_phase
     if pb is None or pc is None:
         missing = [role for role, p in (("baseline", pb), ("candidate", pc)) if p is None]
@@ -125,8 +165,9 @@ def differences(baseline: Result, candidate: Result) -> list[str]:
         if phase.partial:
             out.append(f"the {role} run was cut short: its figures cover part of the planned load")
         if phase.generator.limited:
-            out.append(f"the {role} run was limited by its generator, not its target: "
-                       + "; ".join(phase.generator.reasons))
+            out.append(
+                f"the {role} run was limited by its generator, not its target: " + "; ".join(phase.generator.reasons)
+            )
     return out
 
 
@@ -134,8 +175,11 @@ def _load_differences(a: LoadPhase, b: LoadPhase) -> list[str]:
     out = []
     if a.mode != b.mode:
         out.append(f"{a.mode} loop vs {b.mode} loop")
-    pairs: list[tuple[str, Any, Any]] = [("rate", a.offered_rps, b.offered_rps), ("users", a.users, b.users),
-                                         ("duration", a.duration_s, b.duration_s)]
+    pairs: list[tuple[str, Any, Any]] = [
+        ("rate", a.offered_rps, b.offered_rps),
+        ("users", a.users, b.users),
+        ("duration", a.duration_s, b.duration_s),
+    ]
     for name, x, y in pairs:
         if x is None and y is None:
             continue

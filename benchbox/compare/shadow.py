@@ -24,8 +24,18 @@ from typing import Any
 from benchbox.compare.model import Disagreement, ScoreShift, ShadowSection, ShareShift
 from benchbox.findings import scrub, secret_values, truncate
 
-DEFAULT_IGNORED = ("model_version", "version", "model", "model_name", "id", "request_id", "created",
-                   "timestamp", "latency_ms", "elapsed_ms")
+DEFAULT_IGNORED = (
+    "model_version",
+    "version",
+    "model",
+    "model_name",
+    "id",
+    "request_id",
+    "created",
+    "timestamp",
+    "latency_ms",
+    "elapsed_ms",
+)
 MAX_LISTED = 10
 INPUT_LIMIT = 2000
 ANSWER_LIMIT = 1000
@@ -50,14 +60,28 @@ class Answer:
 Send = Callable[[str, str], Answer]
 
 
-def http_sender(method: str, headers: Mapping[str, str], timeout_s: float, *, insecure: bool = False,
-                max_rps: float | None = None, max_bytes: int | None = None) -> tuple[Send, Callable[[], None]]:
+def http_sender(
+    method: str,
+    headers: Mapping[str, str],
+    timeout_s: float,
+    *,
+    insecure: bool = False,
+    max_rps: float | None = None,
+    max_bytes: int | None = None,
+) -> tuple[Send, Callable[[], None]]:
     """A thread-safe sender over one bounded client (benchbox.bounded), and its closer."""
     from benchbox import bounded
 
     # Bounded like every phase's client: a runaway or endless answer cannot hold the comparison.
-    client = bounded.client(headers=headers, timeout_s=timeout_s, trust_env=False, follow_redirects=False,
-                            insecure=insecure, max_rps=max_rps, max_bytes=max_bytes or bounded.MAX_BODY_BYTES)
+    client = bounded.client(
+        headers=headers,
+        timeout_s=timeout_s,
+        trust_env=False,
+        follow_redirects=False,
+        insecure=insecure,
+        max_rps=max_rps,
+        max_bytes=max_bytes or bounded.MAX_BODY_BYTES,
+    )
 
     def send(url: str, body: str) -> Answer:
         reply = bounded.send(client, method, url, content=body.encode("utf-8"))
@@ -72,19 +96,37 @@ def http_sender(method: str, headers: Mapping[str, str], timeout_s: float, *, in
     return send, client.close
 
 
-def run_shadow(bodies: Sequence[str], send: Send, baseline_url: str, candidate_url: str, *, tolerance: float,
-               source: str, headers: Mapping[str, str] | None = None, ignored: Sequence[str] = DEFAULT_IGNORED,
-               alpha: float = 0.01, threads: int = 4) -> ShadowSection:
+def run_shadow(
+    bodies: Sequence[str],
+    send: Send,
+    baseline_url: str,
+    candidate_url: str,
+    *,
+    tolerance: float,
+    source: str,
+    headers: Mapping[str, str] | None = None,
+    ignored: Sequence[str] = DEFAULT_IGNORED,
+    alpha: float = 0.01,
+    threads: int = 4,
+) -> ShadowSection:
     """Send each body to both sides (the pair concurrently, so both see the same moment) and compare."""
     with ThreadPoolExecutor(max_workers=threads) as pool:
         pairs = list(pool.map(lambda body: (send(baseline_url, body), send(candidate_url, body)), bodies))
-    return judge_answers(bodies, pairs, tolerance=tolerance, source=source, headers=headers or {},
-                         ignored=ignored, alpha=alpha)
+    return judge_answers(
+        bodies, pairs, tolerance=tolerance, source=source, headers=headers or {}, ignored=ignored, alpha=alpha
+    )
 
 
-def judge_answers(bodies: Sequence[str], pairs: Sequence[tuple[Answer, Answer]], *, tolerance: float, source: str,
-                  headers: Mapping[str, str], ignored: Sequence[str] = DEFAULT_IGNORED,
-                  alpha: float = 0.01) -> ShadowSection:
+def judge_answers(
+    bodies: Sequence[str],
+    pairs: Sequence[tuple[Answer, Answer]],
+    *,
+    tolerance: float,
+    source: str,
+    headers: Mapping[str, str],
+    ignored: Sequence[str] = DEFAULT_IGNORED,
+    alpha: float = 0.01,
+) -> ShadowSection:
     secrets = secret_values(headers)
     ignore = frozenset(k.lower() for k in ignored)
     compared = agreed = status_mismatches = 0
@@ -120,19 +162,30 @@ def judge_answers(bodies: Sequence[str], pairs: Sequence[tuple[Answer, Answer]],
     if unanswered:
         notes.append(f"{unanswered} inputs got no answer from one side (connection error or timeout); not compared")
     return ShadowSection(
-        inputs=len(bodies), compared=compared, agreed=agreed,
-        agreement=round(agreed / compared, 6) if compared else None, tolerance=tolerance, source=source,
-        ignored_keys=tuple(sorted(ignore)), status_mismatches=status_mismatches,
-        disagreements=tuple(found[:MAX_LISTED]), shares=shares, scores=scores,
-        shifted=any(s.shifted for s in shares) or any(s.shifted for s in scores), alpha=alpha, notes=tuple(notes))
+        inputs=len(bodies),
+        compared=compared,
+        agreed=agreed,
+        agreement=round(agreed / compared, 6) if compared else None,
+        tolerance=tolerance,
+        source=source,
+        ignored_keys=tuple(sorted(ignore)),
+        status_mismatches=status_mismatches,
+        disagreements=tuple(found[:MAX_LISTED]),
+        shares=shares,
+        scores=scores,
+        shifted=any(s.shifted for s in shares) or any(s.shifted for s in scores),
+        alpha=alpha,
+        notes=tuple(notes),
+    )
 
 
 def _payload(answer: Answer) -> Any:
     return answer.json if answer.json is not None else answer.text
 
 
-def diff_answers(a: Any, b: Any, tolerance: float,
-                 ignore: frozenset[str]) -> tuple[tuple[str, ...], bool, float | None]:
+def diff_answers(
+    a: Any, b: Any, tolerance: float, ignore: frozenset[str]
+) -> tuple[tuple[str, ...], bool, float | None]:
     """Paths where two answers differ, whether a categorical value changed, the largest numeric gap."""
     fields: list[str] = []
     state: dict[str, Any] = {"label": False, "largest": None}
@@ -170,16 +223,29 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-def _disagreement(body: str, a: Answer, b: Answer, fields: tuple[str, ...], label_changed: bool,
-                  largest: float | None, secrets: Sequence[str]) -> Disagreement:
+def _disagreement(
+    body: str,
+    a: Answer,
+    b: Answer,
+    fields: tuple[str, ...],
+    label_changed: bool,
+    largest: float | None,
+    secrets: Sequence[str],
+) -> Disagreement:
     def clip(text: str, limit: int) -> str:
         shown, cut = truncate(scrub(text, secrets), limit)
         return shown + ("…" if cut else "")
 
-    return Disagreement(input=clip(body, INPUT_LIMIT), baseline=clip(a.text, ANSWER_LIMIT),
-                        candidate=clip(b.text, ANSWER_LIMIT), baseline_status=a.status, candidate_status=b.status,
-                        fields=fields[:12], label_changed=label_changed,
-                        largest_difference=None if largest is None or not math.isfinite(largest) else largest)
+    return Disagreement(
+        input=clip(body, INPUT_LIMIT),
+        baseline=clip(a.text, ANSWER_LIMIT),
+        candidate=clip(b.text, ANSWER_LIMIT),
+        baseline_status=a.status,
+        candidate_status=b.status,
+        fields=fields[:12],
+        label_changed=label_changed,
+        largest_difference=None if largest is None or not math.isfinite(largest) else largest,
+    )
 
 
 def leaves(value: Any, ignore: frozenset[str], path: str = "") -> list[tuple[str, Any]]:
@@ -199,8 +265,9 @@ def leaves(value: Any, ignore: frozenset[str], path: str = "") -> list[tuple[str
     return out
 
 
-def distribution_shift(base: Sequence[Any], cand: Sequence[Any], ignore: frozenset[str],
-                       alpha: float) -> tuple[tuple[ShareShift, ...], tuple[ScoreShift, ...]]:
+def distribution_shift(
+    base: Sequence[Any], cand: Sequence[Any], ignore: frozenset[str], alpha: float
+) -> tuple[tuple[ShareShift, ...], tuple[ScoreShift, ...]]:
     """Class shares (chi-square) and score distributions (KS), Bonferroni-corrected together."""
     from scipy import stats
 
@@ -232,9 +299,19 @@ def distribution_shift(base: Sequence[Any], cand: Sequence[Any], ignore: frozens
         share_a = {_show(c): round(ca[c] / na, 4) for c in classes}
         share_b = {_show(c): round(cb[c] / nb, 4) for c in classes}
         change = max(abs(share_a[k] - share_b[k]) for k in share_a) * 100
-        shares.append(ShareShift(path=path, baseline_shares=share_a, candidate_shares=share_b, baseline_n=na,
-                                 candidate_n=nb, statistic=round(float(chi2), 4), p_value=float(f"{p:.4g}"),
-                                 largest_change_pp=round(change, 2), shifted=bool(p < alpha / tests)))
+        shares.append(
+            ShareShift(
+                path=path,
+                baseline_shares=share_a,
+                candidate_shares=share_b,
+                baseline_n=na,
+                candidate_n=nb,
+                statistic=round(float(chi2), 4),
+                p_value=float(f"{p:.4g}"),
+                largest_change_pp=round(change, 2),
+                shifted=bool(p < alpha / tests),
+            )
+        )
     scores = []
     for path in numeric:
         a = [float(v) for v in by_side[0][path] if _is_number(v) and math.isfinite(v)]
@@ -242,10 +319,17 @@ def distribution_shift(base: Sequence[Any], cand: Sequence[Any], ignore: frozens
         if len(a) < 5 or len(b) < 5:
             continue
         result = stats.ks_2samp(a, b)
-        scores.append(ScoreShift(path=path, baseline_mean=round(sum(a) / len(a), 6),
-                                 candidate_mean=round(sum(b) / len(b), 6), n=min(len(a), len(b)),
-                                 statistic=round(float(result.statistic), 4), p_value=float(f"{result.pvalue:.4g}"),
-                                 shifted=bool(result.pvalue < alpha / tests)))
+        scores.append(
+            ScoreShift(
+                path=path,
+                baseline_mean=round(sum(a) / len(a), 6),
+                candidate_mean=round(sum(b) / len(b), 6),
+                n=min(len(a), len(b)),
+                statistic=round(float(result.statistic), 4),
+                p_value=float(f"{result.pvalue:.4g}"),
+                shifted=bool(result.pvalue < alpha / tests),
+            )
+        )
     return tuple(shares), tuple(scores)
 
 

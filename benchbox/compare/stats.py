@@ -75,8 +75,9 @@ def compare_phases(baseline: LoadPhase, candidate: LoadPhase, settings: CompareS
     return compare_seconds(seconds_of(baseline), seconds_of(candidate), settings)
 
 
-def compare_seconds(base: Sequence[Second], cand: Sequence[Second],
-                    settings: CompareSettings) -> tuple[MetricDiff, ...]:
+def compare_seconds(
+    base: Sequence[Second], cand: Sequence[Second], settings: CompareSettings
+) -> tuple[MetricDiff, ...]:
     """Every metric, both sides, with a bootstrap confidence interval of the difference and a
     permutation test of it.
 
@@ -88,7 +89,9 @@ def compare_seconds(base: Sequence[Second], cand: Sequence[Second],
     alone)."""
     if not base or not cand:
         return tuple(_unmeasured(name, "ms", True) for name, _ in PERCENTILES) + (
-            _unmeasured("rps", "req/s", False), _unmeasured("errors", "ratio", True))
+            _unmeasured("rps", "req/s", False),
+            _unmeasured("errors", "ratio", True),
+        )
     keys = np.unique(np.concatenate([s.buckets for s in (*base, *cand)] + [np.zeros(0, np.int64)]))
     values_ms = _bucket_values_ms(keys)
     rng = np.random.default_rng(settings.seed)
@@ -110,12 +113,26 @@ def compare_seconds(base: Sequence[Second], cand: Sequence[Second],
     seconds_note = _seconds_note(len(base), len(cand))
     rps = [side.requests / side.durations for side in sides]  # responses and errors: both completed
     null_rps = [side.requests / side.durations for side in null]
-    metrics.append(_relative_metric("rps", "req/s", False, rps[0], rps[1], alpha, settings.min_effect, seconds_note,
-                                    _p_value(_ratio(rps[1][0], rps[0][0]), _ratio(null_rps[1], null_rps[0]))))
+    metrics.append(
+        _relative_metric(
+            "rps",
+            "req/s",
+            False,
+            rps[0],
+            rps[1],
+            alpha,
+            settings.min_effect,
+            seconds_note,
+            _p_value(_ratio(rps[1][0], rps[0][0]), _ratio(null_rps[1], null_rps[0])),
+        )
+    )
     err = [side.error_rate for side in sides]
     null_err = [side.error_rate for side in null]
-    metrics.append(_absolute_metric("errors", err[0], err[1], alpha, seconds_note,
-                                    _p_value(err[1][0] - err[0][0], null_err[1] - null_err[0])))
+    metrics.append(
+        _absolute_metric(
+            "errors", err[0], err[1], alpha, seconds_note, _p_value(err[1][0] - err[0][0], null_err[1] - null_err[0])
+        )
+    )
     return tuple(metrics)
 
 
@@ -184,8 +201,10 @@ def _dense(seconds: Sequence[Second], keys: np.ndarray) -> np.ndarray:
 def _bucket_values_ms(keys: np.ndarray) -> np.ndarray:
     """What HdrHistogram reports for a percentile landing in each bucket: its highest equivalent value."""
     h = hdr.new()
-    return np.array([h.get_highest_equivalent_value(h.get_value_from_index(int(k))) for k in keys],
-                    dtype=np.float64) / 1000.0
+    return (
+        np.array([h.get_highest_equivalent_value(h.get_value_from_index(int(k))) for k in keys], dtype=np.float64)
+        / 1000.0
+    )
 
 
 def _percentiles(counts: np.ndarray, values_ms: np.ndarray, pct: float) -> np.ndarray:
@@ -209,8 +228,17 @@ def _interval(samples: np.ndarray, alpha: float) -> tuple[float | None, float | 
     return float(low), float(high)
 
 
-def _relative_metric(name: str, unit: str, higher_is_worse: bool, b: np.ndarray, c: np.ndarray, alpha: float,
-                     min_effect: float, note: str, p: float | None) -> MetricDiff:
+def _relative_metric(
+    name: str,
+    unit: str,
+    higher_is_worse: bool,
+    b: np.ndarray,
+    c: np.ndarray,
+    alpha: float,
+    min_effect: float,
+    note: str,
+    p: float | None,
+) -> MetricDiff:
     base, cand = float(b[0]), float(c[0])
     if not (math.isfinite(base) and math.isfinite(cand)) or base <= 0:
         return _unmeasured(name, unit, higher_is_worse, base, cand)
@@ -221,11 +249,22 @@ def _relative_metric(name: str, unit: str, higher_is_worse: bool, b: np.ndarray,
     # An unstable figure is shown with its interval, but never called a change: too little data.
     significant = _significant(note, low, high, p, alpha)
     verdict, why = _verdict(relative, significant, higher_is_worse, min_effect)
-    return MetricDiff(name=name, unit=unit, higher_is_worse=higher_is_worse, baseline=_round(base),
-                      candidate=_round(cand), difference=_round(cand - base), relative=_round(relative),
-                      ci_low=_round(low), ci_high=_round(high), significant=significant, verdict=verdict,
-                      stable=not note, note="; ".join(x for x in (note, why, _p_note(low, high, p, alpha)) if x),
-                      p_value=_round(p))
+    return MetricDiff(
+        name=name,
+        unit=unit,
+        higher_is_worse=higher_is_worse,
+        baseline=_round(base),
+        candidate=_round(cand),
+        difference=_round(cand - base),
+        relative=_round(relative),
+        ci_low=_round(low),
+        ci_high=_round(high),
+        significant=significant,
+        verdict=verdict,
+        stable=not note,
+        note="; ".join(x for x in (note, why, _p_note(low, high, p, alpha)) if x),
+        p_value=_round(p),
+    )
 
 
 def _absolute_metric(name: str, b: np.ndarray, c: np.ndarray, alpha: float, note: str, p: float | None) -> MetricDiff:
@@ -233,10 +272,22 @@ def _absolute_metric(name: str, b: np.ndarray, c: np.ndarray, alpha: float, note
     low, high = _interval(c[1:] - b[1:], alpha)
     significant = _significant(note, low, high, p, alpha)
     verdict, why = _verdict(cand - base, significant, True, MIN_ERROR_EFFECT)
-    return MetricDiff(name=name, unit="ratio", higher_is_worse=True, baseline=_round(base), candidate=_round(cand),
-                      difference=_round(cand - base), relative=None, ci_low=_round(low), ci_high=_round(high),
-                      significant=significant, verdict=verdict, stable=not note,
-                      note="; ".join(x for x in (note, why, _p_note(low, high, p, alpha)) if x), p_value=_round(p))
+    return MetricDiff(
+        name=name,
+        unit="ratio",
+        higher_is_worse=True,
+        baseline=_round(base),
+        candidate=_round(cand),
+        difference=_round(cand - base),
+        relative=None,
+        ci_low=_round(low),
+        ci_high=_round(high),
+        significant=significant,
+        verdict=verdict,
+        stable=not note,
+        note="; ".join(x for x in (note, why, _p_note(low, high, p, alpha)) if x),
+        p_value=_round(p),
+    )
 
 
 def _significant(note: str, low: float | None, high: float | None, p: float | None, alpha: float) -> bool:
@@ -248,8 +299,10 @@ def _significant(note: str, low: float | None, high: float | None, p: float | No
 def _p_note(low: float | None, high: float | None, p: float | None, alpha: float) -> str:
     excludes_zero = low is not None and high is not None and (low > 0.0 or high < 0.0)
     if excludes_zero and p is not None and p >= alpha:
-        return (f"the interval excludes zero, but shuffling seconds between the sides gives as big a difference "
-                f"{100 * p:.0f}% of the time: a few seconds decide it")
+        return (
+            f"the interval excludes zero, but shuffling seconds between the sides gives as big a difference "
+            f"{100 * p:.0f}% of the time: a few seconds decide it"
+        )
     return ""
 
 
@@ -268,8 +321,10 @@ def _stability(pct: float, base: _Drawn, cand: _Drawn) -> str:
         total = float(side.counts[0].sum())
         beyond = total * (100.0 - pct) / 100.0
         if beyond < MIN_TAIL_SAMPLES:
-            notes.append(f"{role} has {beyond:.0f} requests beyond P{pct:g} (needs {MIN_TAIL_SAMPLES}): "
-                         "too few for a stable figure, so no change is called")
+            notes.append(
+                f"{role} has {beyond:.0f} requests beyond P{pct:g} (needs {MIN_TAIL_SAMPLES}): "
+                "too few for a stable figure, so no change is called"
+            )
     seconds = _seconds_note(base.n, cand.n)
     return "; ".join(notes + ([seconds] if seconds else []))
 
@@ -277,17 +332,32 @@ def _stability(pct: float, base: _Drawn, cand: _Drawn) -> str:
 def _seconds_note(n_base: int, n_cand: int) -> str:
     short = min(n_base, n_cand)
     if short < MIN_SECONDS:
-        return (f"only {short} seconds of load on one side (needs {MIN_SECONDS}): too short for a stable figure, "
-                "so no change is called")
+        return (
+            f"only {short} seconds of load on one side (needs {MIN_SECONDS}): too short for a stable figure, "
+            "so no change is called"
+        )
     return ""
 
 
-def _unmeasured(name: str, unit: str, higher_is_worse: bool, base: float | None = None,
-                cand: float | None = None) -> MetricDiff:
+def _unmeasured(
+    name: str, unit: str, higher_is_worse: bool, base: float | None = None, cand: float | None = None
+) -> MetricDiff:
     fine = [v if v is not None and math.isfinite(v) else None for v in (base, cand)]
-    return MetricDiff(name=name, unit=unit, higher_is_worse=higher_is_worse, baseline=fine[0], candidate=fine[1],
-                      difference=None, relative=None, ci_low=None, ci_high=None, significant=False,
-                      verdict="not measured", stable=False, note="a side has no answered request to measure")
+    return MetricDiff(
+        name=name,
+        unit=unit,
+        higher_is_worse=higher_is_worse,
+        baseline=fine[0],
+        candidate=fine[1],
+        difference=None,
+        relative=None,
+        ci_low=None,
+        ci_high=None,
+        significant=False,
+        verdict="not measured",
+        stable=False,
+        note="a side has no answered request to measure",
+    )
 
 
 def _round(value: float | None) -> float | None:

@@ -13,19 +13,45 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {
-    "Contract": "model", "ContractOptions": "model", "ContractSection": "model", "RuleCount": "model",
-    "TensorSpec": "model", "HealthSpec": "model", "BatchPoint": "model", "Route": "model", "SlowRule": "model",
+    "Contract": "model",
+    "ContractOptions": "model",
+    "ContractSection": "model",
+    "RuleCount": "model",
+    "TensorSpec": "model",
+    "HealthSpec": "model",
+    "BatchPoint": "model",
+    "Route": "model",
+    "SlowRule": "model",
     "discover": "discovery",
     "run_contract": "runner",
-    "check_response": "checks", "evaluate": "checks", "body_text": "checks",
+    "check_response": "checks",
+    "evaluate": "checks",
+    "body_text": "checks",
     "valid_inputs": "generate",
-    "read_accept": "accept", "write_accept": "accept", "split_accepted": "accept",
+    "read_accept": "accept",
+    "write_accept": "accept",
+    "split_accepted": "accept",
 }
 
 __all__ = [  # a literal, so linters see the lazy names; the same names as _EXPORTS
-    "BatchPoint", "Contract", "ContractOptions", "ContractSection", "HealthSpec", "Route", "RuleCount",
-    "SlowRule", "TensorSpec", "body_text", "check_response", "discover", "evaluate", "read_accept",
-    "run_contract", "split_accepted", "valid_inputs", "write_accept",
+    "BatchPoint",
+    "Contract",
+    "ContractOptions",
+    "ContractSection",
+    "HealthSpec",
+    "Route",
+    "RuleCount",
+    "SlowRule",
+    "TensorSpec",
+    "body_text",
+    "check_response",
+    "discover",
+    "evaluate",
+    "read_accept",
+    "run_contract",
+    "split_accepted",
+    "valid_inputs",
+    "write_accept",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover

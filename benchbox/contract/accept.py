@@ -18,17 +18,26 @@ from benchbox.errors import UsageError
 from benchbox.findings import Finding, pointer_pattern
 
 SCHEMA = "benchbox.accept/v1"
-_EXPECTED = f"a JSON file written by --write-accept ({{\"schema\": \"{SCHEMA}\", \"accepted\": [{{\"id\": ...}}]}})"
+_EXPECTED = f'a JSON file written by --write-accept ({{"schema": "{SCHEMA}", "accepted": [{{"id": ...}}]}})'
 
 
 def write_accept(findings: Iterable[Finding], path: str | Path) -> Path:
     """Write (atomically) an accept file listing `findings`, one entry per id."""
     entries: dict[str, dict[str, str]] = {}
     for f in findings:
-        entries.setdefault(f.id, {
-            "id": f.id, "kind": f.kind, "rule": f.rule, "method": f.request.method, "path": f.request.path,
-            "pointer": pointer_pattern(f.pointer), "message": f.message, "reason": "",
-        })
+        entries.setdefault(
+            f.id,
+            {
+                "id": f.id,
+                "kind": f.kind,
+                "rule": f.rule,
+                "method": f.request.method,
+                "path": f.request.path,
+                "pointer": pointer_pattern(f.pointer),
+                "message": f.message,
+                "reason": "",
+            },
+        )
     text = json.dumps({"schema": SCHEMA, "accepted": list(entries.values())}, indent=2) + "\n"
     return write_atomic(path, text)
 
@@ -39,11 +48,13 @@ def read_accept(path: str | Path) -> frozenset[str]:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
-        raise UsageError(f"bad --accept {shown!r}: cannot read it ({exc.strerror or exc}); "
-                         f"expected {_EXPECTED}") from None
+        raise UsageError(
+            f"bad --accept {shown!r}: cannot read it ({exc.strerror or exc}); expected {_EXPECTED}"
+        ) from None
     except json.JSONDecodeError as exc:
-        raise UsageError(f"bad --accept {shown!r}: not JSON ({exc.msg} at line {exc.lineno}); "
-                         f"expected {_EXPECTED}") from None
+        raise UsageError(
+            f"bad --accept {shown!r}: not JSON ({exc.msg} at line {exc.lineno}); expected {_EXPECTED}"
+        ) from None
     if not isinstance(data, dict) or data.get("schema") != SCHEMA or not isinstance(data.get("accepted"), list):
         raise UsageError(f"bad --accept {shown!r}: expected {_EXPECTED}")
     ids = []
@@ -54,8 +65,9 @@ def read_accept(path: str | Path) -> frozenset[str]:
     return frozenset(ids)
 
 
-def split_accepted(findings: Iterable[Finding],
-                   accepted: frozenset[str]) -> tuple[tuple[Finding, ...], tuple[Finding, ...]]:
+def split_accepted(
+    findings: Iterable[Finding], accepted: frozenset[str]
+) -> tuple[tuple[Finding, ...], tuple[Finding, ...]]:
     """(still open, accepted): the gate fails only on the first."""
     items = tuple(findings)
     return (tuple(f for f in items if f.id not in accepted), tuple(f for f in items if f.id in accepted))

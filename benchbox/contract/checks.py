@@ -52,8 +52,15 @@ class Judgement:
         return {p.rule for p in self.problems}
 
 
-def evaluate(contract: Contract, request_body: Any, status: int, content_type: str | None, body: bytes,
-             expect: Expect = "valid", prob_tolerance: float = 1e-3) -> Judgement:
+def evaluate(
+    contract: Contract,
+    request_body: Any,
+    status: int,
+    content_type: str | None,
+    body: bytes,
+    expect: Expect = "valid",
+    prob_tolerance: float = 1e-3,
+) -> Judgement:
     j = Judgement()
     if expect == "invalid":
         j.add("rejects_invalid", _status_invalid(status))
@@ -66,8 +73,14 @@ def evaluate(contract: Contract, request_body: Any, status: int, content_type: s
         # Lenient on purpose: NaN/Infinity tokens parse, so `finite` can say where they are.
         j.doc = json.loads(body) if body else None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        j.add("json", [Problem("contract_violation", "high", "json", "a 2xx answer must be JSON", "",
-                               f"not JSON: {str(exc)[:120]}")])
+        j.add(
+            "json",
+            [
+                Problem(
+                    "contract_violation", "high", "json", "a 2xx answer must be JSON", "", f"not JSON: {str(exc)[:120]}"
+                )
+            ],
+        )
         return j
     j.add("json", [])
     doc = j.doc
@@ -88,17 +101,25 @@ def evaluate(contract: Contract, request_body: Any, status: int, content_type: s
     return j
 
 
-_SCHEMA_PART = {"status": "the request schema (this input is valid, so it must be accepted)",
-                "rejects_invalid": "the request schema (this input breaks it, so it must be rejected)",
-                "response_schema": "the response schema", "content_type": "the documented response media type",
-                "json": "the documented response media type"}
-_PLAIN_RULE = {"deadline": "--timeout", "kserve_shape": "the KServe V2 protocol (shape vs data)",
-               "kserve_id": "the KServe V2 protocol (id echo)", "kserve_metadata": "the model's KServe V2 metadata",
-               "health": "the documented health/readiness path", "transport": "HTTP: every request gets an answer",
-               "versioned": "benchbox's release rule (a versioned endpoint)",
-               "input_latency": "benchbox's slow-input rule (--slow-input), no schema needed",
-               "same_model": "the same model on two faces (--tolerance), no schema needed",
-               "determinism": "benchbox's ML rule: same input, same answer (--tolerance)"}
+_SCHEMA_PART = {
+    "status": "the request schema (this input is valid, so it must be accepted)",
+    "rejects_invalid": "the request schema (this input breaks it, so it must be rejected)",
+    "response_schema": "the response schema",
+    "content_type": "the documented response media type",
+    "json": "the documented response media type",
+}
+_PLAIN_RULE = {
+    "deadline": "--timeout",
+    "kserve_shape": "the KServe V2 protocol (shape vs data)",
+    "kserve_id": "the KServe V2 protocol (id echo)",
+    "kserve_metadata": "the model's KServe V2 metadata",
+    "health": "the documented health/readiness path",
+    "transport": "HTTP: every request gets an answer",
+    "versioned": "benchbox's release rule (a versioned endpoint)",
+    "input_latency": "benchbox's slow-input rule (--slow-input), no schema needed",
+    "same_model": "the same model on two faces (--tolerance), no schema needed",
+    "determinism": "benchbox's ML rule: same input, same answer (--tolerance)",
+}
 
 
 def basis_of(contract: Contract, rule: str) -> str:
@@ -106,8 +127,11 @@ def basis_of(contract: Contract, rule: str) -> str:
     if rule in _PLAIN_RULE:
         return _PLAIN_RULE[rule]
     if rule in _SCHEMA_PART:
-        where = contract.described_by or ("the KServe V2 protocol" if contract.protocol == "kserve-v2"
-                                           else "no contract document (benchbox's generic rule)")
+        where = contract.described_by or (
+            "the KServe V2 protocol"
+            if contract.protocol == "kserve-v2"
+            else "no contract document (benchbox's generic rule)"
+        )
         return f"{_SCHEMA_PART[rule]}: {where}"
     return "benchbox's ML invariant on the answer itself, no schema needed"
 
@@ -116,22 +140,53 @@ def _status_valid(status: int) -> list[Problem]:
     if 200 <= status < 300:
         return []
     if status >= 500:
-        return [Problem("server_error", "high", "status", "a valid input must get a 2xx answer", "",
-                        f"valid input answered {status}")]
+        return [
+            Problem(
+                "server_error",
+                "high",
+                "status",
+                "a valid input must get a 2xx answer",
+                "",
+                f"valid input answered {status}",
+            )
+        ]
     hint = " (missing or wrong credentials? see --api-key-env)" if status in _AUTH else ""
-    return [Problem("status_mismatch", "high", "status", "a valid input must get a 2xx answer", "",
-                    f"valid input rejected with {status}{hint}")]
+    return [
+        Problem(
+            "status_mismatch",
+            "high",
+            "status",
+            "a valid input must get a 2xx answer",
+            "",
+            f"valid input rejected with {status}{hint}",
+        )
+    ]
 
 
 def _status_invalid(status: int) -> list[Problem]:
     if 400 <= status < 500:
         return []
     if status >= 500:
-        return [Problem("server_error", "high", "rejects_invalid",
-                        "an invalid input must get a 4xx answer, not a server error", "",
-                        f"invalid input answered {status}")]
-    return [Problem("status_mismatch", "medium", "rejects_invalid", "an invalid input must get a 4xx answer",
-                    "", f"invalid input accepted with {status}")]
+        return [
+            Problem(
+                "server_error",
+                "high",
+                "rejects_invalid",
+                "an invalid input must get a 4xx answer, not a server error",
+                "",
+                f"invalid input answered {status}",
+            )
+        ]
+    return [
+        Problem(
+            "status_mismatch",
+            "medium",
+            "rejects_invalid",
+            "an invalid input must get a 4xx answer",
+            "",
+            f"invalid input accepted with {status}",
+        )
+    ]
 
 
 def _content_type(expected: str, got: str | None) -> list[Problem]:
@@ -141,8 +196,16 @@ def _content_type(expected: str, got: str | None) -> list[Problem]:
     ok = media == want or (json_like and (media == "application/json" or media.endswith("+json")))
     if ok:
         return []
-    return [Problem("contract_violation", "medium", "content_type", f"a 2xx answer must be {want}", "",
-                    f"Content-Type: {got or '(none)'}")]
+    return [
+        Problem(
+            "contract_violation",
+            "medium",
+            "content_type",
+            f"a 2xx answer must be {want}",
+            "",
+            f"Content-Type: {got or '(none)'}",
+        )
+    ]
 
 
 def _schema(schema: Mapping[str, Any], doc: Any) -> list[Problem] | None:
@@ -153,20 +216,52 @@ def _schema(schema: Mapping[str, Any], doc: Any) -> list[Problem] | None:
     if error is None:
         return []
     where = pointer(error.absolute_path)
-    return [Problem("contract_violation", "high", "response_schema",
-                    f"the answer must match the documented schema "
-                    f"({error.validator} at {pointer_pattern(where) or '/'})",
-                    where, error.message[:240])]
+    return [
+        Problem(
+            "contract_violation",
+            "high",
+            "response_schema",
+            f"the answer must match the documented schema ({error.validator} at {pointer_pattern(where) or '/'})",
+            where,
+            error.message[:240],
+        )
+    ]
 
 
-def to_finding(problem: Problem, *, method: str, url: str, headers: Mapping[str, str], body_text: str | None,
-               status: int | None, content_type: str | None, response: bytes | None, minimal: bool = False,
-               error: str | None = None, secret_headers: Mapping[str, str] | None = None, basis: str = "") -> Finding:
-    return build_finding(basis=basis, kind=problem.kind, severity=problem.severity, rule=problem.rule,
-                         message=problem.message,
-                         method=method, url=url, headers=headers, body=body_text, status=status,
-                         content_type=content_type, response_body=response, pointer=problem.pointer,
-                         detail=problem.detail, minimal=minimal, error=error, secret_headers=secret_headers)
+def to_finding(
+    problem: Problem,
+    *,
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    body_text: str | None,
+    status: int | None,
+    content_type: str | None,
+    response: bytes | None,
+    minimal: bool = False,
+    error: str | None = None,
+    secret_headers: Mapping[str, str] | None = None,
+    basis: str = "",
+) -> Finding:
+    return build_finding(
+        basis=basis,
+        kind=problem.kind,
+        severity=problem.severity,
+        rule=problem.rule,
+        message=problem.message,
+        method=method,
+        url=url,
+        headers=headers,
+        body=body_text,
+        status=status,
+        content_type=content_type,
+        response_body=response,
+        pointer=problem.pointer,
+        detail=problem.detail,
+        minimal=minimal,
+        error=error,
+        secret_headers=secret_headers,
+    )
 
 
 def body_text(body: Any) -> str:
@@ -177,15 +272,36 @@ def body_text(body: Any) -> str:
         return json.dumps(body, separators=(",", ":"))
 
 
-def check_response(contract: Contract, request_body: Any, status: int, content_type: str | None,
-                   body_bytes: bytes, *, expect: Expect = "valid", headers: Mapping[str, str] | None = None,
-                   url: str | None = None, method: str | None = None, prob_tolerance: float = 1e-3,
-                   secret_headers: Mapping[str, str] | None = None) -> list[Finding]:
+def check_response(
+    contract: Contract,
+    request_body: Any,
+    status: int,
+    content_type: str | None,
+    body_bytes: bytes,
+    *,
+    expect: Expect = "valid",
+    headers: Mapping[str, str] | None = None,
+    url: str | None = None,
+    method: str | None = None,
+    prob_tolerance: float = 1e-3,
+    secret_headers: Mapping[str, str] | None = None,
+) -> list[Finding]:
     """Findings for one answer (ungrouped). For load sampling, pass only answers you want
     judged: a 429/503 under overload is the load phase's error budget, not a contract finding."""
     judged = evaluate(contract, request_body, status, content_type, body_bytes, expect, prob_tolerance)
     text = body_text(request_body) if request_body is not None else None
-    return [to_finding(p, method=method or contract.method, url=url or contract.url, headers=headers or {},
-                       body_text=text, status=status, content_type=content_type, response=body_bytes,
-                       secret_headers=secret_headers, basis=basis_of(contract, p.rule))
-            for p in judged.problems]
+    return [
+        to_finding(
+            p,
+            method=method or contract.method,
+            url=url or contract.url,
+            headers=headers or {},
+            body_text=text,
+            status=status,
+            content_type=content_type,
+            response=body_bytes,
+            secret_headers=secret_headers,
+            basis=basis_of(contract, p.rule),
+        )
+        for p in judged.problems
+    ]

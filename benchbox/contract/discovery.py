@@ -36,15 +36,23 @@ def origin_of(url: str) -> str:
 def resolve_protocol(url: str, options: ContractOptions) -> str:
     path = urlsplit(url).path
     if options.protocol == "kserve-v2" and kserve.metadata_path(path) is None:
-        raise UsageError(f"bad --protocol 'kserve-v2' for target path {path!r}: expected a target like "
-                         "http://host/v2/models/<name>/infer")
+        raise UsageError(
+            f"bad --protocol 'kserve-v2' for target path {path!r}: expected a target like "
+            "http://host/v2/models/<name>/infer"
+        )
     if options.protocol in ("json", "kserve-v2"):
         return options.protocol
     return "kserve-v2" if kserve.metadata_path(path) else "json"
 
 
-def discover(url: str, method: str, headers: Mapping[str, str], options: ContractOptions,
-             client: httpx.Client | None = None, notify: Notify | None = None) -> Contract:
+def discover(
+    url: str,
+    method: str,
+    headers: Mapping[str, str],
+    options: ContractOptions,
+    client: httpx.Client | None = None,
+    notify: Notify | None = None,
+) -> Contract:
     """The contract of `method url`. Bad user input raises UsageError; a target that does not
     describe itself gives a Contract with source None and notes saying what was tried."""
     own = client is None
@@ -56,21 +64,26 @@ def discover(url: str, method: str, headers: Mapping[str, str], options: Contrac
             client.close()
 
 
-def make_client(url: str, headers: Mapping[str, str], timeout_s: float,
-                options: ContractOptions | None = None) -> httpx.Client:
+def make_client(
+    url: str, headers: Mapping[str, str], timeout_s: float, options: ContractOptions | None = None
+) -> httpx.Client:
     # A proxy from the environment must never see loopback traffic; elsewhere honour it.
     host = urlsplit(url).hostname or ""
     loopback = host in ("localhost", "::1") or host.startswith("127.")
     # No Content-Type at client level: GETs (documents, metadata, health) carry no body.
     plain = {k: v for k, v in headers.items() if k.lower() != "content-type"}
-    return bounded.client(headers=plain, timeout_s=timeout_s, trust_env=not loopback, follow_redirects=False,
-                          insecure=options.insecure if options else False,
-                          max_rps=options.max_rps if options else None,
-                          max_bytes=options.max_body_bytes if options else bounded.MAX_BODY_BYTES)
+    return bounded.client(
+        headers=plain,
+        timeout_s=timeout_s,
+        trust_env=not loopback,
+        follow_redirects=False,
+        insecure=options.insecure if options else False,
+        max_rps=options.max_rps if options else None,
+        max_bytes=options.max_body_bytes if options else bounded.MAX_BODY_BYTES,
+    )
 
 
-def _discover(url: str, method: str, options: ContractOptions, client: httpx.Client,
-              notify: Notify | None) -> Contract:
+def _discover(url: str, method: str, options: ContractOptions, client: httpx.Client, notify: Notify | None) -> Contract:
     notes: list[str] = []
     protocol = resolve_protocol(url, options)
     path = urlsplit(url).path or "/"
@@ -130,8 +143,15 @@ def _discover(url: str, method: str, options: ContractOptions, client: httpx.Cli
     if notify:
         notify(f"contract: source {source or 'none'}, protocol {protocol}")
     fields["routes"] = tuple(fields.get("routes", ())) + kserve.routes(path, fields.get("model_name"))
-    return Contract(url=url, method=method, protocol=protocol, source=source, notes=tuple(notes),  # type: ignore[arg-type]
-                    described_by="; ".join(described), **fields)
+    return Contract(
+        url=url,
+        method=method,
+        protocol=protocol,  # type: ignore[arg-type]
+        source=source,  # type: ignore[arg-type]
+        notes=tuple(notes),
+        described_by="; ".join(described),
+        **fields,
+    )
 
 
 def _kserve(origin: str, path: str, client: httpx.Client, notes: list[str]) -> Any:
@@ -151,8 +171,15 @@ def _kserve(origin: str, path: str, client: httpx.Client, notes: list[str]) -> A
         return None
 
 
-def _from_openapi(doc: dict[str, Any] | None, options: ContractOptions, origin: str, path: str, method: str,
-                  client: httpx.Client, notes: list[str]) -> dict[str, Any] | None:
+def _from_openapi(
+    doc: dict[str, Any] | None,
+    options: ContractOptions,
+    origin: str,
+    path: str,
+    method: str,
+    client: httpx.Client,
+    notes: list[str],
+) -> dict[str, Any] | None:
     where = options.openapi
     if doc is None:
         loaded = openapi.load_auto(origin, client, notes)
@@ -170,4 +197,3 @@ def _from_openapi(doc: dict[str, Any] | None, options: ContractOptions, origin: 
     fields["routes"] = openapi.routes(doc, base, path, notes)
     fields["described_by"] = f"OpenAPI {where} ({method} {base}{template})"
     return fields
-

@@ -117,8 +117,10 @@ def _places(schema: Any, value: Any, path: tuple[Any, ...]) -> list[tuple[tuple[
             if key in value:
                 out += _places(sub, value[key], (*path, key))
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        if any(isinstance(merged.get(k), (int, float)) for k in ("minimum", "maximum", "exclusiveMinimum",
-                                                                 "exclusiveMaximum")):
+        if any(
+            isinstance(merged.get(k), (int, float))
+            for k in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
+        ):
             out.append((path, merged, value))
     elif isinstance(value, str) and isinstance(merged.get("maxLength"), int):
         if not any(k in merged for k in ("pattern", "format", "enum", "const")):
@@ -132,9 +134,11 @@ def _cases(node: Mapping[str, Any], value: Any, path: tuple[Any, ...], base: Any
         low = least if isinstance(least := node.get("minItems"), int) else 0
         high = most if isinstance(most := node.get("maxItems"), int) else None
         item_bytes = max(len(json.dumps(v, default=str)) for v in value) + 1
-        return [(f"{where} with {n} items",
-                 put_at(base, path, [copy.deepcopy(value[i % len(value)]) for i in range(n)]))
-                for n in sizes(low, high) if n * item_bytes <= MAX_EDGE_BYTES]
+        return [
+            (f"{where} with {n} items", put_at(base, path, [copy.deepcopy(value[i % len(value)]) for i in range(n)]))
+            for n in sizes(low, high)
+            if n * item_bytes <= MAX_EDGE_BYTES
+        ]
     if isinstance(value, str):
         longest, shortest = node["maxLength"], node.get("minLength", 0)
         lengths = [longest, longest + 1] + ([shortest - 1] if isinstance(shortest, int) and shortest > 0 else [])

@@ -27,8 +27,13 @@ from benchbox.contract.session import Exchange, Session
 MAX_INPUTS = 3
 
 
-def compare_faces(contract: Contract, session: Session, answered: Sequence[tuple[Any, Any, Exchange]],
-                  tolerance: float, notes: list[str]) -> list[tuple[list[Problem], Exchange]]:
+def compare_faces(
+    contract: Contract,
+    session: Session,
+    answered: Sequence[tuple[Any, Any, Exchange]],
+    tolerance: float,
+    notes: list[str],
+) -> list[tuple[list[Problem], Exchange]]:
     """[(problems, the V2 exchange)] for each input compared; empty when there is no second face."""
     if contract.protocol != "json" or not answered:
         return []
@@ -56,8 +61,16 @@ def compare_faces(contract: Contract, session: Session, answered: Sequence[tuple
         rows = _rows(body, width)
         if rows is None:
             continue
-        request = {"inputs": [{"name": spec.name, "shape": [len(rows), *spec.shape[1:]], "datatype": spec.datatype,
-                               "data": [x for r in rows for x in r]}]}
+        request = {
+            "inputs": [
+                {
+                    "name": spec.name,
+                    "shape": [len(rows), *spec.shape[1:]],
+                    "datatype": spec.datatype,
+                    "data": [x for r in rows for x in r],
+                }
+            ]
+        }
         ex = session.post(f"{origin}{prefix}/v2/models/{name}/infer", request)
         if not (ex.answered and 200 <= (ex.status or 0) < 300):
             continue
@@ -71,8 +84,10 @@ def compare_faces(contract: Contract, session: Session, answered: Sequence[tuple
         if problems is not None:
             out.append((problems, ex))
     if out:
-        notes.append(f"the model also answers on KServe V2 ({prefix}/v2/models/{name}/infer): "
-                     f"{len(out)} inputs compared across both faces")
+        notes.append(
+            f"the model also answers on KServe V2 ({prefix}/v2/models/{name}/infer): "
+            f"{len(out)} inputs compared across both faces"
+        )
     return out
 
 
@@ -85,13 +100,19 @@ def _steady(session: Session, body: Any, doc: Any, tolerance: float) -> bool:
 
 
 def _rows(body: Any, width: int) -> list[list[Any]] | None:
-    batch = body if isinstance(body, list) else next(
-        (body[k] for k in REQUEST_BATCH_KEYS if isinstance(body, Mapping) and isinstance(body.get(k), list)), None)
+    batch = (
+        body
+        if isinstance(body, list)
+        else next(
+            (body[k] for k in REQUEST_BATCH_KEYS if isinstance(body, Mapping) and isinstance(body.get(k), list)), None
+        )
+    )
     if not batch:
         return None
     rows = [r if isinstance(r, list) else [r] for r in batch]
-    if not all(len(r) == width and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in r)
-               for r in rows):
+    if not all(
+        len(r) == width and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in r) for r in rows
+    ):
         return None
     return rows
 
@@ -128,17 +149,24 @@ def _differences(doc: Any, answer: Any, n: int, tolerance: float) -> list[Proble
         per = len(data) // n if n else 0
         for r in range(n):
             mine = _flat(theirs[r]) if isinstance(theirs[r], list) else [theirs[r]]
-            v2 = data[r * per:(r + 1) * per]
+            v2 = data[r * per : (r + 1) * per]
             if len(mine) != len(v2) or not all(_same_kind(a, b) for a, b in zip(mine, v2)):
                 break
             compared = True
             for c, (a, b) in enumerate(zip(mine, v2)):
                 if not _close(a, b, tolerance):
                     where = pointer(["outputs", i, "data", r * per + c])
-                    return [Problem("contract_violation", "high", "same_model",
-                                    f"the same model must answer alike on its JSON and KServe V2 faces "
-                                    f"(output {name!r}, relative tolerance {tolerance:g} plus printed rounding)",
-                                    where, f"row {r}, {name}[{c}]: JSON face {a!r}, V2 face {b!r}")]
+                    return [
+                        Problem(
+                            "contract_violation",
+                            "high",
+                            "same_model",
+                            f"the same model must answer alike on its JSON and KServe V2 faces "
+                            f"(output {name!r}, relative tolerance {tolerance:g} plus printed rounding)",
+                            where,
+                            f"row {r}, {name}[{c}]: JSON face {a!r}, V2 face {b!r}",
+                        )
+                    ]
     return [] if compared else None
 
 
@@ -169,4 +197,4 @@ def _rounding(v: float) -> float:
     if "e" in text or "E" in text:
         return abs(v) * 2e-7
     decimals = len(text.partition(".")[2])
-    return max(0.5 * 10.0 ** -decimals if 2 <= decimals <= 6 else 0.0, abs(v) * 2e-7)
+    return max(0.5 * 10.0**-decimals if 2 <= decimals <= 6 else 0.0, abs(v) * 2e-7)

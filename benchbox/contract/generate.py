@@ -58,8 +58,9 @@ def _hypothesis_jsonschema_compat() -> None:
             self._many.reject(why)
 
     proxy = types.ModuleType(cu.__name__)
-    vars(proxy).update({k: getattr(cu, k) for k in dir(cu) if not k.startswith("__")},
-                       many=LegacyMany, _benchbox_compat=True)
+    vars(proxy).update(
+        {k: getattr(cu, k) for k in dir(cu) if not k.startswith("__")}, many=LegacyMany, _benchbox_compat=True
+    )
     hjs.cu = proxy
 
 
@@ -70,8 +71,16 @@ def draw(strategy: st.SearchStrategy[Any], n: int, seed_value: int) -> list[Any]
     out: list[Any] = []
 
     @seed(seed_value)
-    @settings(database=None, max_examples=n, phases=[Phase.generate], deadline=None, derandomize=False,
-              suppress_health_check=list(HealthCheck), verbosity=Verbosity.quiet, print_blob=False)
+    @settings(
+        database=None,
+        max_examples=n,
+        phases=[Phase.generate],
+        deadline=None,
+        derandomize=False,
+        suppress_health_check=list(HealthCheck),
+        verbosity=Verbosity.quiet,
+        print_blob=False,
+    )
     @given(strategy)
     def collect(value: Any) -> None:
         out.append(value)

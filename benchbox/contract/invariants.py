@@ -19,17 +19,41 @@ from typing import Any
 
 from benchbox.findings import Severity
 
-PROB_KEYS = frozenset({"probabilities", "probs", "proba", "probas", "class_probabilities", "class_probs",
-                       "softmax", "predict_proba", "probability_distribution"})
+PROB_KEYS = frozenset(
+    {
+        "probabilities",
+        "probs",
+        "proba",
+        "probas",
+        "class_probabilities",
+        "class_probs",
+        "softmax",
+        "predict_proba",
+        "probability_distribution",
+    }
+)
 PROB_SCALAR_KEYS = frozenset({"probability", "prob"})
-REQUEST_BATCH_KEYS = ("instances", "inputs", "input", "examples", "samples", "rows", "batch", "texts",
-                      "sentences", "queries", "documents")
+REQUEST_BATCH_KEYS = (
+    "instances",
+    "inputs",
+    "input",
+    "examples",
+    "samples",
+    "rows",
+    "batch",
+    "texts",
+    "sentences",
+    "queries",
+    "documents",
+)
 RESPONSE_BATCH_KEYS = ("predictions", "outputs", "results", "embeddings", "data", "scores", "labels")
 _SOFTMAX_DOC = re.compile(r"softmax|sums? to (1|one)|probability distribution", re.IGNORECASE)
 _NOT_SOFTMAX_DOC = re.compile(r"multi-?label|sigmoid|independent", re.IGNORECASE)
-_VOLATILE = re.compile(r"^(id|uuid|request_?id|trace_?id|created(_at)?|timestamp|time|date"
-                       r"|.*_(ms|us|ns|seconds|time|latency|duration|elapsed)|latency.*|duration.*|elapsed.*)$",
-                       re.IGNORECASE)
+_VOLATILE = re.compile(
+    r"^(id|uuid|request_?id|trace_?id|created(_at)?|timestamp|time|date"
+    r"|.*_(ms|us|ns|seconds|time|latency|duration|elapsed)|latency.*|duration.*|elapsed.*)$",
+    re.IGNORECASE,
+)
 _RANGE_EPS = 1e-6  # float32 softmax can print 1.0000001
 
 
@@ -71,8 +95,16 @@ def check_finite(doc: Any) -> list[Problem]:
     """NaN/Infinity: Python's json accepts the tokens, so we can say where they are."""
     for path, value in _walk(doc):
         if isinstance(value, float) and not math.isfinite(value):
-            return [Problem("contract_violation", "high", "finite", "numbers in the answer must be finite",
-                            pointer(path), f"{value!r} at {pointer(path)}")]
+            return [
+                Problem(
+                    "contract_violation",
+                    "high",
+                    "finite",
+                    "numbers in the answer must be finite",
+                    pointer(path),
+                    f"{value!r} at {pointer(path)}",
+                )
+            ]
     return []
 
 
@@ -92,8 +124,9 @@ def probability_keys(schema: Any) -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(extra), frozenset(excluded)
 
 
-def check_probabilities(doc: Any, tolerance: float, extra: frozenset[str] = frozenset(),
-                        excluded: frozenset[str] = frozenset()) -> list[Problem] | None:
+def check_probabilities(
+    doc: Any, tolerance: float, extra: frozenset[str] = frozenset(), excluded: frozenset[str] = frozenset()
+) -> list[Problem] | None:
     found: list[Problem] | None = None
     for path, value in _walk(doc):
         if not path or not isinstance(path[-1], str):
@@ -133,15 +166,28 @@ def check_vector(values: Sequence[float], where: str, tolerance: float) -> list[
     total = math.fsum(values)
     allowed = tolerance + _rounding_allowance(values)
     if abs(total - 1.0) > allowed:
-        return [Problem("contract_violation", "high", "probability_sum",
-                        f"probabilities at {_pattern(where)} must sum to 1 (within {allowed:.3g})",
-                        where, f"they sum to {total:.6g} at {where}")]
+        return [
+            Problem(
+                "contract_violation",
+                "high",
+                "probability_sum",
+                f"probabilities at {_pattern(where)} must sum to 1 (within {allowed:.3g})",
+                where,
+                f"they sum to {total:.6g} at {where}",
+            )
+        ]
     return []
 
 
 def _range_problem(where: str, value: float) -> Problem:
-    return Problem("contract_violation", "high", "probability_range",
-                   f"probabilities at {_pattern(where)} must lie in [0, 1]", where, f"{value!r} at {where}")
+    return Problem(
+        "contract_violation",
+        "high",
+        "probability_range",
+        f"probabilities at {_pattern(where)} must lie in [0, 1]",
+        where,
+        f"{value!r} at {where}",
+    )
 
 
 def _rounding_allowance(values: Sequence[float]) -> float:
@@ -153,7 +199,7 @@ def _rounding_allowance(values: Sequence[float]) -> float:
         if "e" in text or "E" in text:
             return 0.0
         decimals = max(decimals, len(text.partition(".")[2]))
-    return len(values) * 0.5 * 10.0 ** -decimals if 2 <= decimals <= 6 else 0.0
+    return len(values) * 0.5 * 10.0**-decimals if 2 <= decimals <= 6 else 0.0
 
 
 def _pattern(where: str) -> str:
@@ -181,18 +227,24 @@ def check_batch(request: Any, response: Any) -> list[Problem] | None:
     if n_in == n_out:
         return []
     where = pointer([resp_key]) if resp_key else ""
-    return [Problem("contract_violation", "high", "batch_size",
-                    f"one prediction per input: {where or 'the answer'} must be as long as "
-                    f"{pointer([req_key]) or 'the request'}", where,
-                    f"{n_in} inputs, {n_out} predictions")]
+    return [
+        Problem(
+            "contract_violation",
+            "high",
+            "batch_size",
+            f"one prediction per input: {where or 'the answer'} must be as long as "
+            f"{pointer([req_key]) or 'the request'}",
+            where,
+            f"{n_in} inputs, {n_out} predictions",
+        )
+    ]
 
 
 def compare(a: Any, b: Any, tolerance: float, path: tuple[Any, ...] = ()) -> tuple[str, str] | None:
     """First difference between two answers to the same input, as (pointer, detail), or None.
     Numbers may differ by `tolerance` relative; keys that name ids, times and latencies are skipped."""
     if _is_number(a) and _is_number(b):
-        if a == b or (math.isfinite(a) and math.isfinite(b)
-                      and math.isclose(a, b, rel_tol=tolerance, abs_tol=1e-12)):
+        if a == b or (math.isfinite(a) and math.isfinite(b) and math.isclose(a, b, rel_tol=tolerance, abs_tol=1e-12)):
             return None
         if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
             return None
@@ -220,16 +272,51 @@ def compare(a: Any, b: Any, tolerance: float, path: tuple[Any, ...] = ()) -> tup
 
 
 # -- self-consistency: values of one answer that can be derived from each other must agree --------
-LABEL_KEYS = ("label", "predicted_label", "class", "predicted_class", "class_id", "label_id", "class_index",
-              "prediction", "predicted")
-SCORE_KEYS = ("probabilities", "probs", "proba", "probas", "class_probabilities", "class_probs", "predict_proba",
-              "softmax", "scores", "logits", "confidences")
+LABEL_KEYS = (
+    "label",
+    "predicted_label",
+    "class",
+    "predicted_class",
+    "class_id",
+    "label_id",
+    "class_index",
+    "prediction",
+    "predicted",
+)
+SCORE_KEYS = (
+    "probabilities",
+    "probs",
+    "proba",
+    "probas",
+    "class_probabilities",
+    "class_probs",
+    "predict_proba",
+    "softmax",
+    "scores",
+    "logits",
+    "confidences",
+)
 CLASS_LIST_KEYS = ("classes", "class_names", "labels_list", "label_names", "categories")
-RANKED_KEYS = re.compile(r"^(top_?\d*|top_?k|topk|ranked|ranking|top_classes|top_labels|top_predictions)$",
-                         re.IGNORECASE)
+RANKED_KEYS = re.compile(
+    r"^(top_?\d*|top_?k|topk|ranked|ranking|top_classes|top_labels|top_predictions)$", re.IGNORECASE
+)
 ITEM_SCORE_KEYS = ("score", "probability", "prob", "confidence")
-_PAGING = frozenset({"next", "previous", "prev", "page", "pages", "offset", "limit", "cursor", "next_page",
-                     "total", "page_size", "has_more"})
+_PAGING = frozenset(
+    {
+        "next",
+        "previous",
+        "prev",
+        "page",
+        "pages",
+        "offset",
+        "limit",
+        "cursor",
+        "next_page",
+        "total",
+        "page_size",
+        "has_more",
+    }
+)
 _COUNT_KEY = re.compile(r"^(count|num_(?P<a>\w+)|n_(?P<b>\w+)|(?P<c>\w+)_count)$", re.IGNORECASE)
 
 
@@ -247,9 +334,14 @@ def check_consistency(doc: Any) -> list[Problem] | None:
 
 
 def label_problem(where: str, label: Any, expected: Any, scores_at: str) -> Problem:
-    return Problem("contract_violation", "high", "self_consistent",
-                   f"a label must be the class its own scores rank first ({_pattern(where)} vs {_pattern(scores_at)})",
-                   where, f"label {label!r} at {where}, but {scores_at} ranks {expected!r} first")
+    return Problem(
+        "contract_violation",
+        "high",
+        "self_consistent",
+        f"a label must be the class its own scores rank first ({_pattern(where)} vs {_pattern(scores_at)})",
+        where,
+        f"label {label!r} at {where}, but {scores_at} ranks {expected!r} first",
+    )
 
 
 def _argmax(values: Sequence[float]) -> tuple[int, float] | None:
@@ -293,10 +385,16 @@ def _label_vs_scores(node: Mapping[str, Any], path: tuple[Any, ...]) -> list[Pro
     out: list[Problem] | None = None
     for label_key in (norm[k] for k in LABEL_KEYS if k in norm):  # e.g. a class name and a class index
         label, scores = node[label_key], node[score_key]
-        if isinstance(label, list) and isinstance(scores, list) and len(label) == len(scores) and label \
-                and all(isinstance(r, (list, Mapping)) for r in scores):
+        if (
+            isinstance(label, list)
+            and isinstance(scores, list)
+            and len(label) == len(scores)
+            and label
+            and all(isinstance(r, (list, Mapping)) for r in scores)
+        ):
             rows: list[tuple[Any, Any, tuple[Any, ...], tuple[Any, ...]]] = [
-                (label[i], scores[i], (*path, label_key, i), (*path, score_key, i)) for i in range(len(label))]
+                (label[i], scores[i], (*path, label_key, i), (*path, score_key, i)) for i in range(len(label))
+            ]
         else:
             rows = [(label, scores, (*path, label_key), (*path, score_key))]
         for lab, sc, lpath, spath in rows:
@@ -312,8 +410,13 @@ def _label_vs_scores(node: Mapping[str, Any], path: tuple[Any, ...]) -> list[Pro
 def _ranked(node: Mapping[str, Any], path: tuple[Any, ...]) -> list[Problem] | None:
     out: list[Problem] | None = None
     for key, value in node.items():
-        if not (isinstance(key, str) and RANKED_KEYS.match(key) and isinstance(value, list) and len(value) >= 2
-                and all(isinstance(v, Mapping) for v in value)):
+        if not (
+            isinstance(key, str)
+            and RANKED_KEYS.match(key)
+            and isinstance(value, list)
+            and len(value) >= 2
+            and all(isinstance(v, Mapping) for v in value)
+        ):
             continue
         score_key = next((k for k in ITEM_SCORE_KEYS if all(_is_number(v.get(k)) for v in value)), None)
         if score_key is None:
@@ -323,9 +426,16 @@ def _ranked(node: Mapping[str, Any], path: tuple[Any, ...]) -> list[Problem] | N
         for i in range(1, len(scores)):
             if scores[i] > scores[i - 1] * (1 + 1e-9) + 1e-12:
                 where = pointer((*path, key, i, score_key))
-                out.append(Problem("contract_violation", "high", "self_consistent",
-                                   f"a ranked list must be in the order of its own scores ({_pattern(where)})",
-                                   where, f"{key}[{i}] scores {scores[i]!r}, above {key}[{i - 1}]'s {scores[i - 1]!r}"))
+                out.append(
+                    Problem(
+                        "contract_violation",
+                        "high",
+                        "self_consistent",
+                        f"a ranked list must be in the order of its own scores ({_pattern(where)})",
+                        where,
+                        f"{key}[{i}] scores {scores[i]!r}, above {key}[{i - 1}]'s {scores[i - 1]!r}",
+                    )
+                )
                 break
     return out
 
@@ -346,7 +456,14 @@ def _count_vs_list(node: Mapping[str, Any], path: tuple[Any, ...]) -> list[Probl
         out = out if out is not None else []
         if value != len(lists[target]):
             where = pointer((*path, key))
-            out.append(Problem("contract_violation", "high", "self_consistent",
-                               f"a count must equal the length of its list ({_pattern(where)})",
-                               where, f"{key} = {value!r} but {target} has {len(lists[target])} items"))
+            out.append(
+                Problem(
+                    "contract_violation",
+                    "high",
+                    "self_consistent",
+                    f"a count must equal the length of its list ({_pattern(where)})",
+                    where,
+                    f"{key} = {value!r} but {target} has {len(lists[target])} items",
+                )
+            )
     return out

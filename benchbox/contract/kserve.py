@@ -29,8 +29,24 @@ from benchbox.contract.invariants import (
 from benchbox.contract.model import Contract, Route, TensorSpec
 
 INFER_PATH = re.compile(r"^(?P<prefix>.*?)/v2/models/(?P<name>[^/]+)(?:/versions/(?P<version>[^/]+))?/infer/?$")
-DATATYPES = frozenset({"BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64",
-                       "FP16", "FP32", "FP64", "BF16", "BYTES"})
+DATATYPES = frozenset(
+    {
+        "BOOL",
+        "UINT8",
+        "UINT16",
+        "UINT32",
+        "UINT64",
+        "INT8",
+        "INT16",
+        "INT32",
+        "INT64",
+        "FP16",
+        "FP32",
+        "FP64",
+        "BF16",
+        "BYTES",
+    }
+)
 MAX_FREE_DIM = 4
 MAX_ELEMENTS = 65536  # a fixed [1, 3, 224, 224] image is 150k values: too slow as JSON, say so
 
@@ -43,13 +59,20 @@ RESPONSE_SCHEMA: dict[str, Any] = {
         "model_version": {"type": "string"},
         "id": {"type": "string"},
         "parameters": {"type": "object"},
-        "outputs": {"type": "array", "items": {
-            "type": "object",
-            "required": ["name", "shape", "datatype", "data"],
-            "properties": {"name": {"type": "string"}, "datatype": {"type": "string"},
-                           "shape": {"type": "array", "items": {"type": "integer", "minimum": 0}},
-                           "parameters": {"type": "object"}, "data": {"type": "array"}},
-        }},
+        "outputs": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["name", "shape", "datatype", "data"],
+                "properties": {
+                    "name": {"type": "string"},
+                    "datatype": {"type": "string"},
+                    "shape": {"type": "array", "items": {"type": "integer", "minimum": 0}},
+                    "parameters": {"type": "object"},
+                    "data": {"type": "array"},
+                },
+            },
+        },
     },
 }
 
@@ -84,8 +107,11 @@ def face_routes(prefix: str, name: str) -> tuple[Route, ...]:
     """A model's whole V2 face (for a JSON target whose model also answers on V2)."""
     base = f"{prefix}/v2/models/{name}"
     why = "KServe V2 face of the same model"
-    return (Route("POST", f"{base}/infer", None, why), Route("GET", base, None, why),
-            Route("GET", f"{base}/ready", None, why))
+    return (
+        Route("POST", f"{base}/infer", None, why),
+        Route("GET", base, None, why),
+        Route("GET", f"{base}/ready", None, why),
+    )
 
 
 def parse_metadata(doc: Any) -> tuple[str, tuple[TensorSpec, ...], tuple[TensorSpec, ...]]:
@@ -99,8 +125,13 @@ def parse_metadata(doc: Any) -> tuple[str, tuple[TensorSpec, ...], tuple[TensorS
             raise ValueError(f"metadata has no {key!r} list")
         out = []
         for t in items:
-            if not (isinstance(t, Mapping) and isinstance(t.get("name"), str) and t.get("datatype") in DATATYPES
-                    and isinstance(t.get("shape"), list) and all(isinstance(d, int) for d in t["shape"])):
+            if not (
+                isinstance(t, Mapping)
+                and isinstance(t.get("name"), str)
+                and t.get("datatype") in DATATYPES
+                and isinstance(t.get("shape"), list)
+                and all(isinstance(d, int) for d in t["shape"])
+            ):
                 raise ValueError(f"metadata {key} entry {t!r} is not {{name, datatype, shape}}")
             out.append(TensorSpec(t["name"], t["datatype"], tuple(t["shape"])))
         return tuple(out)
@@ -125,8 +156,10 @@ def request_strategy(inputs: tuple[TensorSpec, ...]) -> st.SearchStrategy[dict[s
         batch = draw(st.integers(1, MAX_FREE_DIM))
         tensors = []
         for spec in inputs:
-            shape = [d if d >= 0 else batch if i == 0 else draw(st.integers(1, MAX_FREE_DIM))
-                     for i, d in enumerate(spec.shape)]
+            shape = [
+                d if d >= 0 else batch if i == 0 else draw(st.integers(1, MAX_FREE_DIM))
+                for i, d in enumerate(spec.shape)
+            ]
             n = math.prod(shape)
             data = draw(st.lists(_element(spec.datatype), min_size=n, max_size=n))
             tensors.append({"name": spec.name, "shape": shape, "datatype": spec.datatype, "data": data})
@@ -144,10 +177,13 @@ def invalid_requests(base: Mapping[str, Any]) -> list[tuple[str, Any]]:
     first = dict(base["inputs"][0])
     out: list[tuple[str, Any]] = []
     if first.get("data"):
-        out.append(("data one value shorter than its shape",
-                    {**base, "inputs": [{**first, "data": first["data"][:-1]}, *base["inputs"][1:]]}))
-    out.append(("unknown datatype", {**base, "inputs": [{**first, "datatype": "NOT_A_DATATYPE"},
-                                                        *base["inputs"][1:]]}))
+        out.append(
+            (
+                "data one value shorter than its shape",
+                {**base, "inputs": [{**first, "data": first["data"][:-1]}, *base["inputs"][1:]]},
+            )
+        )
+    out.append(("unknown datatype", {**base, "inputs": [{**first, "datatype": "NOT_A_DATATYPE"}, *base["inputs"][1:]]}))
     out.append(("no 'inputs'", {k: v for k, v in base.items() if k != "inputs"}))
     return out
 
@@ -174,10 +210,16 @@ def check_answer(contract: Contract, request: Any, doc: Any, prob_tolerance: flo
         ok_shape = all(isinstance(d, int) and d >= 0 for d in shape) and math.prod(shape) == len(flat)
         results.setdefault("kserve_shape", [])
         if not ok_shape:
-            results["kserve_shape"].append(Problem(
-                "contract_violation", "high", "kserve_shape",
-                "an output's data must hold as many values as the product of its shape",
-                f"{where}/data", f"output {name!r} has shape {shape} but {len(flat)} values"))
+            results["kserve_shape"].append(
+                Problem(
+                    "contract_violation",
+                    "high",
+                    "kserve_shape",
+                    "an output's data must hold as many values as the product of its shape",
+                    f"{where}/data",
+                    f"output {name!r} has shape {shape} but {len(flat)} values",
+                )
+            )
             continue
         spec = declared.get(name) if isinstance(name, str) else None
         if declared:
@@ -185,14 +227,20 @@ def check_answer(contract: Contract, request: Any, doc: Any, prob_tolerance: flo
         if spec is not None and batch is not None and spec.shape[:1] == (-1,) and shape:
             results.setdefault("batch_size", [])
             if shape[0] != batch:
-                results["batch_size"].append(Problem(
-                    "contract_violation", "high", "batch_size",
-                    "one prediction per input: an output's first dimension must equal the input batch",
-                    f"{where}/shape/0", f"output {name!r}: batch {batch} in, {shape[0]} out"))
+                results["batch_size"].append(
+                    Problem(
+                        "contract_violation",
+                        "high",
+                        "batch_size",
+                        "one prediction per input: an output's first dimension must equal the input batch",
+                        f"{where}/shape/0",
+                        f"output {name!r}: batch {batch} in, {shape[0]} out",
+                    )
+                )
         if isinstance(name, str) and name.lower().replace("-", "_") in PROB_KEYS and len(shape) >= 1 and shape[-1] >= 2:
             row, found = shape[-1], []
             for r in range(len(flat) // row):
-                found = check_vector(flat[r * row:(r + 1) * row], f"{where}/data/{r * row}", prob_tolerance)
+                found = check_vector(flat[r * row : (r + 1) * row], f"{where}/data/{r * row}", prob_tolerance)
                 if found:
                     break
             for rule in ("probability_range", "probability_sum"):
@@ -201,18 +249,34 @@ def check_answer(contract: Contract, request: Any, doc: Any, prob_tolerance: flo
     if consistent is not None:
         results["self_consistent"] = consistent
     if isinstance(request, Mapping) and "id" in request:
-        results["kserve_id"] = [] if doc.get("id") == request["id"] else [Problem(
-            "contract_violation", "medium", "kserve_id", "the request's id must be echoed in the answer",
-            "/id", f"sent id {request['id']!r}, got {doc.get('id')!r}")]
+        results["kserve_id"] = (
+            []
+            if doc.get("id") == request["id"]
+            else [
+                Problem(
+                    "contract_violation",
+                    "medium",
+                    "kserve_id",
+                    "the request's id must be echoed in the answer",
+                    "/id",
+                    f"sent id {request['id']!r}, got {doc.get('id')!r}",
+                )
+            ]
+        )
     return results
 
 
 def _label_vs_scores(outputs: list[Any]) -> list[Problem] | None:
     """A label output ([n]) against a scores output ([n, k]) of the same answer: row-wise argmax."""
+
     def find(names: tuple[str, ...], rank: int) -> tuple[int, Mapping[str, Any]] | None:
         for i, out in enumerate(outputs):
-            if (isinstance(out, Mapping) and str(out.get("name", "")).lower().replace("-", "_") in names
-                    and isinstance(out.get("shape"), list) and len(out["shape"]) == rank):
+            if (
+                isinstance(out, Mapping)
+                and str(out.get("name", "")).lower().replace("-", "_") in names
+                and isinstance(out.get("shape"), list)
+                and len(out["shape"]) == rank
+            ):
                 return i, out
         return None
 
@@ -225,7 +289,7 @@ def _label_vs_scores(outputs: list[Any]) -> list[Problem] | None:
     if lab["shape"][0] != n or len(labels) != n or len(values) != n * k or k < 2:
         return None
     for r in range(n):
-        row = values[r * k:(r + 1) * k]
+        row = values[r * k : (r + 1) * k]
         if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in row):
             return None
         top = max(range(k), key=lambda c: row[c])
@@ -233,8 +297,9 @@ def _label_vs_scores(outputs: list[Any]) -> list[Problem] | None:
         if not (isinstance(got, int) and not isinstance(got, bool)):
             return None
         if not 0 <= got < k or not math.isclose(row[got], row[top], rel_tol=1e-9, abs_tol=1e-12):
-            return [label_problem(pointer(["outputs", li, "data", r]), got, top,
-                                  pointer(["outputs", si, "data", r * k]))]
+            return [
+                label_problem(pointer(["outputs", li, "data", r]), got, top, pointer(["outputs", si, "data", r * k]))
+            ]
     return []
 
 
@@ -250,15 +315,36 @@ def _request_batch(contract: Contract, request: Any) -> int | None:
 def _against_metadata(spec: TensorSpec | None, out: Mapping[str, Any], where: str) -> list[Problem]:
     name, shape = out.get("name"), out["shape"]
     if spec is None:
-        return [Problem("contract_violation", "medium", "kserve_metadata",
-                        "every output must be one the model metadata declares", f"{where}/name",
-                        f"output {name!r} is not in the metadata")]
+        return [
+            Problem(
+                "contract_violation",
+                "medium",
+                "kserve_metadata",
+                "every output must be one the model metadata declares",
+                f"{where}/name",
+                f"output {name!r} is not in the metadata",
+            )
+        ]
     if out.get("datatype") != spec.datatype:
-        return [Problem("contract_violation", "medium", "kserve_metadata",
-                        "an output's datatype must match the model metadata", f"{where}/datatype",
-                        f"output {name!r}: metadata says {spec.datatype}, answer says {out.get('datatype')}")]
+        return [
+            Problem(
+                "contract_violation",
+                "medium",
+                "kserve_metadata",
+                "an output's datatype must match the model metadata",
+                f"{where}/datatype",
+                f"output {name!r}: metadata says {spec.datatype}, answer says {out.get('datatype')}",
+            )
+        ]
     if len(shape) != len(spec.shape) or any(d != -1 and d != s for d, s in zip(spec.shape, shape)):
-        return [Problem("contract_violation", "medium", "kserve_metadata",
-                        "an output's shape must match the model metadata", f"{where}/shape",
-                        f"output {name!r}: metadata says {list(spec.shape)}, answer says {shape}")]
+        return [
+            Problem(
+                "contract_violation",
+                "medium",
+                "kserve_metadata",
+                "an output's shape must match the model metadata",
+                f"{where}/shape",
+                f"output {name!r}: metadata says {list(spec.shape)}, answer says {shape}",
+            )
+        ]
     return []

@@ -40,8 +40,9 @@ def load_explicit(source: str, client: httpx.Client) -> dict[str, Any]:
         try:
             text = Path(source).read_text(encoding="utf-8")
         except OSError as exc:
-            raise UsageError(f"bad --openapi {source!r}: cannot read it ({exc.strerror or exc}); "
-                             f"expected {expected}") from None
+            raise UsageError(
+                f"bad --openapi {source!r}: cannot read it ({exc.strerror or exc}); expected {expected}"
+            ) from None
     doc = _parse(text)
     if doc is None:
         raise UsageError(f"bad --openapi {source!r}: not an OpenAPI JSON document (no 'paths'); expected {expected}")
@@ -79,7 +80,7 @@ def find_operation(doc: Mapping[str, Any], path: str, method: str) -> tuple[str,
     for base in _base_paths(doc):
         if not path.startswith(base):
             continue
-        rel = path[len(base):] or "/"
+        rel = path[len(base) :] or "/"
         for template, item in doc["paths"].items():
             if not isinstance(item, dict) or not isinstance(item.get(method), dict):
                 continue
@@ -99,14 +100,17 @@ def _base_paths(doc: Mapping[str, Any]) -> list[str]:
 
 
 def _template_regex(template: str) -> str:
-    return "".join("[^/]+" if part.startswith("{") else re.escape(part)
-                   for part in re.split(r"(\{[^}]+\})", template))
+    return "".join("[^/]+" if part.startswith("{") else re.escape(part) for part in re.split(r"(\{[^}]+\})", template))
 
 
 def operation_contract(doc: Mapping[str, Any], op: Mapping[str, Any], notes: list[str]) -> dict[str, Any]:
     """Request/response schema, response content type and examples of one operation."""
-    out: dict[str, Any] = {"request_schema": None, "response_schema": None,
-                           "content_type": "application/json", "examples": ()}
+    out: dict[str, Any] = {
+        "request_schema": None,
+        "response_schema": None,
+        "content_type": "application/json",
+        "examples": (),
+    }
     body = _resolve_node(doc, op.get("requestBody") or {})
     out["body_required"] = bool(body.get("required", False)) if body else False
     media = _json_media(body.get("content") or {})
@@ -193,8 +197,11 @@ def health_specs(doc: Mapping[str, Any], base: str, notes: list[str]) -> tuple[H
             continue
         ok = _resolve_node(doc, (op.get("responses") or {}).get("200") or {})
         media = _json_media(ok.get("content") or {})
-        schema = (usable(self_contained(media[1]["schema"], doc, notes), f"{template} answer", notes)
-                  if media and "schema" in media[1] else None)
+        schema = (
+            usable(self_contained(media[1]["schema"], doc, notes), f"{template} answer", notes)
+            if media and "schema" in media[1]
+            else None
+        )
         specs.append(HealthSpec(path=base + template, schema=schema or None))
     return tuple(specs)
 
@@ -226,9 +233,15 @@ def routes(doc: Mapping[str, Any], base: str, target_path: str, notes: list[str]
                 if media is not None:
                     examples = _examples(doc, media[1], None, [])
                     schema = media[1].get("schema")
-                    body = {"example": examples[0]} if examples else {
-                        "schema": usable(self_contained(schema, doc, [], generate=True), "request", [])
-                        if isinstance(schema, dict) else None}
+                    body = (
+                        {"example": examples[0]}
+                        if examples
+                        else {
+                            "schema": usable(self_contained(schema, doc, [], generate=True), "request", [])
+                            if isinstance(schema, dict)
+                            else None
+                        }
+                    )
             found.append(Route(method.upper(), base + path, body, "OpenAPI"))
     if skipped:
         notes.append(f"{skipped} documented operations have path parameters benchbox cannot fill: not swept for auth")
@@ -242,8 +255,9 @@ def _fill(doc: Mapping[str, Any], template: str, params: list[Any], target_path:
     target = target_path.strip("/").split("/")
     values: dict[str, str] = {}
     for name in names:
-        spec = next((p for p in (_resolve_node(doc, q) for q in params)
-                     if p.get("name") == name and p.get("in") == "path"), {})
+        spec = next(
+            (p for p in (_resolve_node(doc, q) for q in params) if p.get("name") == name and p.get("in") == "path"), {}
+        )
         schema = given if isinstance(given := spec.get("schema"), dict) else {}
         lowered = name.lower()
         if "model" in lowered or lowered == "name":
@@ -252,8 +266,12 @@ def _fill(doc: Mapping[str, Any], template: str, params: list[Any], target_path:
             value = _after(target, "versions")
         else:
             value = None
-        for candidate in (spec.get("example"), schema.get("example"), schema.get("default"),
-                          (schema.get("enum") or [None])[0]):
+        for candidate in (
+            spec.get("example"),
+            schema.get("example"),
+            schema.get("default"),
+            (schema.get("enum") or [None])[0],
+        ):
             if value is None and candidate is not None:
                 value = str(candidate)
         if value is None:

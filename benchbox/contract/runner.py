@@ -30,12 +30,44 @@ from benchbox.findings import group
 from benchbox.version import __version__
 
 Notify = Callable[[str], None]
-RULE_ORDER = ("status", "deadline", "content_type", "json", "response_schema", "finite", "batch_size",
-              "probability_range", "probability_sum", "self_consistent", "kserve_shape", "kserve_metadata", "kserve_id",
-              "same_model", "determinism", "rejects_invalid", "input_latency", "health", "versioned", "transport")
-_SHRINKABLE = frozenset({"status", "json", "response_schema", "finite", "batch_size", "probability_range",
-                         "probability_sum", "self_consistent", "kserve_shape", "kserve_metadata", "determinism",
-                         "content_type"})
+RULE_ORDER = (
+    "status",
+    "deadline",
+    "content_type",
+    "json",
+    "response_schema",
+    "finite",
+    "batch_size",
+    "probability_range",
+    "probability_sum",
+    "self_consistent",
+    "kserve_shape",
+    "kserve_metadata",
+    "kserve_id",
+    "same_model",
+    "determinism",
+    "rejects_invalid",
+    "input_latency",
+    "health",
+    "versioned",
+    "transport",
+)
+_SHRINKABLE = frozenset(
+    {
+        "status",
+        "json",
+        "response_schema",
+        "finite",
+        "batch_size",
+        "probability_range",
+        "probability_sum",
+        "self_consistent",
+        "kserve_shape",
+        "kserve_metadata",
+        "determinism",
+        "content_type",
+    }
+)
 _MAX_TRANSPORT_ERRORS = 3
 _BODYLESS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
 _VERSION_HEADERS = ("x-model-version", "model-version", "x-api-version", "api-version", "x-version")
@@ -49,9 +81,15 @@ class _Hit:
     minimal: bool = False
 
 
-def run_contract(url: str, method: str, headers: Mapping[str, str], examples: Sequence[Any],
-                 options: ContractOptions, notify: Notify | None = None,
-                 contract: Contract | None = None) -> ContractSection:
+def run_contract(
+    url: str,
+    method: str,
+    headers: Mapping[str, str],
+    examples: Sequence[Any],
+    options: ContractOptions,
+    notify: Notify | None = None,
+    contract: Contract | None = None,
+) -> ContractSection:
     """Discover (unless `contract` is given) and check. Raises UsageError for bad user input;
     a target that misbehaves is reported as findings, never raised."""
     started = time.monotonic()
@@ -136,7 +174,8 @@ class _Run:
             self.notes.append(
                 f"{self.envelope_rejected} generated inputs got a 4xx, not judged: the model metadata lists no "
                 "inputs, so they follow only the KServe V2 envelope, not the tensors the model takes "
-                "(pass --body with one valid request to check the model)")
+                "(pass --body with one valid request to check the model)"
+            )
 
     def _judge(self, body: Any, ex: Exchange) -> Judgement:
         j = evaluate(self.c, body, ex.status or 0, ex.content_type, ex.content, "valid", self.o.prob_tolerance)
@@ -148,9 +187,22 @@ class _Run:
         if ex.answered:
             self.timed.append((ex.elapsed_ms, body))
             late = ex.elapsed_ms > self.o.timeout_s * 1000
-            self._record("deadline", [Problem(
-                "timeout", "high", "deadline", f"every answer must arrive within --timeout ({self.o.timeout_s:g} s)",
-                "", f"answered {ex.status} after {ex.elapsed_ms:.0f} ms")] if late else [], ex)
+            self._record(
+                "deadline",
+                [
+                    Problem(
+                        "timeout",
+                        "high",
+                        "deadline",
+                        f"every answer must arrive within --timeout ({self.o.timeout_s:g} s)",
+                        "",
+                        f"answered {ex.status} after {ex.elapsed_ms:.0f} ms",
+                    )
+                ]
+                if late
+                else [],
+                ex,
+            )
         return j
 
     def _edges(self, bodies: list[Any]) -> None:
@@ -175,9 +227,15 @@ class _Run:
                 self._judge(edge.body, ex)  # not kept for the determinism re-sends: those stay small
             elif edge.expect == "invalid":
                 j = evaluate(self.c, edge.body, ex.status or 0, ex.content_type, ex.content, "invalid")
-                self._record("rejects_invalid", [Problem(p.kind, p.severity, p.rule, p.message, p.pointer,
-                                                         f"{p.detail}: {edge.what}") for p in j.problems], ex,
-                             minimal=True)
+                self._record(
+                    "rejects_invalid",
+                    [
+                        Problem(p.kind, p.severity, p.rule, p.message, p.pointer, f"{p.detail}: {edge.what}")
+                        for p in j.problems
+                    ],
+                    ex,
+                    minimal=True,
+                )
         if self.notify and edges:
             self.notify(f"contract: {len(edges)} edge cases sent first")
 
@@ -189,6 +247,7 @@ class _Run:
 
     def _slow(self) -> None:
         """One valid input answered far slower than the typical one: confirm, shrink, explain."""
+
         def probe(candidate: Any) -> tuple[float | None, Exchange]:
             ex = self.s.send(candidate)
             return (ex.elapsed_ms if ex.answered and not ex.throttled else None), ex
@@ -196,14 +255,31 @@ class _Run:
         if self.gone:
             return
         self.median_ms, cases = slow.find_causes(
-            self.timed, self.o.slow, self.o.slow_budget_s, probe, view_of=lambda b: batch_view(self.c, b),
+            self.timed,
+            self.o.slow,
+            self.o.slow_budget_s,
+            probe,
+            view_of=lambda b: batch_view(self.c, b),
             valid=lambda b: is_valid(self.check_valid, b) if self.check_valid is not None else True,
-            size_of=lambda b: len(body_text(b)), notes=self.notes)
+            size_of=lambda b: len(body_text(b)),
+            notes=self.notes,
+        )
         for case in cases:
-            self._record("input_latency", [Problem(
-                "slow_input", "medium", "input_latency",
-                f"no single input may take far longer than the typical answer ({self.o.slow.describe()})",
-                case.pointer, case.detail())], case.handle, minimal=case.finished)
+            self._record(
+                "input_latency",
+                [
+                    Problem(
+                        "slow_input",
+                        "medium",
+                        "input_latency",
+                        f"no single input may take far longer than the typical answer ({self.o.slow.describe()})",
+                        case.pointer,
+                        case.detail(),
+                    )
+                ],
+                case.handle,
+                minimal=case.finished,
+            )
 
     def _faces(self) -> None:
         """The same model on a second face (JSON route and KServe V2 route) must answer alike."""
@@ -216,8 +292,7 @@ class _Run:
     def _unknown_to_model(self, body: Any, ex: Exchange) -> bool:
         """A 4xx to a generated input the contract knows only by its envelope is not a finding:
         the model may rightly refuse tensors its metadata never described (a 5xx still is)."""
-        return (self.envelope_only and 400 <= (ex.status or 0) < 500
-                and body_text(body) not in self.trusted)
+        return self.envelope_only and 400 <= (ex.status or 0) < 500 and body_text(body) not in self.trusted
 
     def _record(self, rule: str, problems: list[Problem], ex: Exchange, minimal: bool = False) -> None:
         counts = self.tally.setdefault(rule, [0, 0])
@@ -243,9 +318,14 @@ class _Run:
         if diff is None:
             return None, ex
         where, detail = diff
-        return Problem("nondeterministic", "medium", "determinism",
-                       f"the same input must get the same answer (relative tolerance {self.o.tolerance:g})",
-                       where, detail), ex
+        return Problem(
+            "nondeterministic",
+            "medium",
+            "determinism",
+            f"the same input must get the same answer (relative tolerance {self.o.tolerance:g})",
+            where,
+            detail,
+        ), ex
 
     def _invalid(self, valid: list[Any]) -> int:
         if not valid or self.gone:
@@ -256,8 +336,9 @@ class _Run:
             ex = self.s.send(body)
             if ex.answered and not ex.throttled:
                 j = evaluate(self.c, body, ex.status or 0, ex.content_type, ex.content, "invalid")
-                problems = [Problem(p.kind, p.severity, p.rule, p.message, p.pointer, f"{p.detail}: {what}")
-                            for p in j.problems]
+                problems = [
+                    Problem(p.kind, p.severity, p.rule, p.message, p.pointer, f"{p.detail}: {what}") for p in j.problems
+                ]
                 # One change away from the smallest valid input: as small as we know how to make it.
                 self._record("rejects_invalid", problems, ex, minimal=True)
         return len(cases)
@@ -270,9 +351,16 @@ class _Run:
                 continue
             problems = []
             if not 200 <= (ex.status or 0) < 300:
-                problems.append(Problem("contract_violation", "medium", "health",
-                                        "a documented health/readiness path must answer 2xx once ready",
-                                        "", f"GET {spec.path} answered {ex.status}"))
+                problems.append(
+                    Problem(
+                        "contract_violation",
+                        "medium",
+                        "health",
+                        "a documented health/readiness path must answer 2xx once ready",
+                        "",
+                        f"GET {spec.path} answered {ex.status}",
+                    )
+                )
             elif spec.schema is not None:
                 try:
                     doc = json.loads(ex.content)
@@ -280,9 +368,16 @@ class _Run:
                 except ValueError:
                     ok = False
                 if not ok:
-                    problems.append(Problem("contract_violation", "medium", "health",
-                                            "a health/readiness answer must match its documented schema",
-                                            "", f"GET {spec.path}: {ex.content[:120]!r}"))
+                    problems.append(
+                        Problem(
+                            "contract_violation",
+                            "medium",
+                            "health",
+                            "a health/readiness answer must match its documented schema",
+                            "",
+                            f"GET {spec.path}: {ex.content[:120]!r}",
+                        )
+                    )
             self._record("health", problems, ex)
 
     def _path_versioned(self) -> bool:
@@ -296,10 +391,21 @@ class _Run:
         ex = self.answered[0][2] if self.answered else None
         if ex is None:
             return
-        problems = [] if self.versioned else [Problem(
-            "unversioned", "low", "versioned",
-            "the endpoint should name its version: in the path (/v1/), the answer (model_version) or a header "
-            "(X-Model-Version)", "", "no version found")]
+        problems = (
+            []
+            if self.versioned
+            else [
+                Problem(
+                    "unversioned",
+                    "low",
+                    "versioned",
+                    "the endpoint should name its version: in the path (/v1/), the answer (model_version) or a header "
+                    "(X-Model-Version)",
+                    "",
+                    "no version found",
+                )
+            ]
+        )
         self._record("versioned", problems, ex)
 
     def _shrink(self) -> None:
@@ -347,25 +453,50 @@ class _Run:
 
     # -- result ------------------------------------------------------------------------------
     def _section(self, cases: int, invalid: int, skipped: str | None, started: float) -> ContractSection:
-        findings = [to_finding(h.problem, method=h.ex.method, url=h.ex.url, headers=self.s.headers
-                               if h.ex.text is not None else _no_ct(self.s.headers), body_text=h.ex.text,
-                               status=h.ex.status, content_type=h.ex.content_type, response=h.ex.content,
-                               minimal=h.minimal, error=h.ex.error, secret_headers=self.o.secret_headers,
-                               basis=basis_of(self.c, h.problem.rule))
-                    for h in self.hits]
+        findings = [
+            to_finding(
+                h.problem,
+                method=h.ex.method,
+                url=h.ex.url,
+                headers=self.s.headers if h.ex.text is not None else _no_ct(self.s.headers),
+                body_text=h.ex.text,
+                status=h.ex.status,
+                content_type=h.ex.content_type,
+                response=h.ex.content,
+                minimal=h.minimal,
+                error=h.ex.error,
+                secret_headers=self.o.secret_headers,
+                basis=basis_of(self.c, h.problem.rule),
+            )
+            for h in self.hits
+        ]
         grouped = group(findings)
         open_ = tuple(f for f in grouped if f.id not in self.o.accepted)
         accepted = tuple(f for f in grouped if f.id in self.o.accepted)
         order = {r: i for i, r in enumerate(RULE_ORDER)}
-        checks = tuple(RuleCount(rule, n, bad) for rule, (n, bad)
-                       in sorted(self.tally.items(), key=lambda kv: order.get(kv[0], len(order))))
-        return ContractSection(source=self.c.source, protocol=self.c.protocol, url=self.c.url, method=self.c.method,
-                               seed=self.o.seed, requests=self.s.requests, cases=cases, invalid_cases=invalid,
-                               passed=not open_, violations=open_, accepted=accepted, checks=checks,
-                               notes=tuple(dict.fromkeys(self.notes)),
-                               elapsed_s=round(time.monotonic() - started, 3), skipped=skipped,
-                               batch_latency=tuple(self.batches),
-                               median_ms=round(self.median_ms, 3) if self.median_ms is not None else None)
+        checks = tuple(
+            RuleCount(rule, n, bad)
+            for rule, (n, bad) in sorted(self.tally.items(), key=lambda kv: order.get(kv[0], len(order)))
+        )
+        return ContractSection(
+            source=self.c.source,
+            protocol=self.c.protocol,
+            url=self.c.url,
+            method=self.c.method,
+            seed=self.o.seed,
+            requests=self.s.requests,
+            cases=cases,
+            invalid_cases=invalid,
+            passed=not open_,
+            violations=open_,
+            accepted=accepted,
+            checks=checks,
+            notes=tuple(dict.fromkeys(self.notes)),
+            elapsed_s=round(time.monotonic() - started, 3),
+            skipped=skipped,
+            batch_latency=tuple(self.batches),
+            median_ms=round(self.median_ms, 3) if self.median_ms is not None else None,
+        )
 
 
 def _transport_problem(ex: Exchange) -> Problem:
@@ -376,8 +507,9 @@ def _transport_problem(ex: Exchange) -> Problem:
 def _answer_versioned(doc: Any, headers: Mapping[str, str]) -> bool:
     if any(h in {k.lower() for k in headers} for h in _VERSION_HEADERS):
         return True
-    return isinstance(doc, Mapping) and any(isinstance(doc.get(k), (str, int)) and str(doc.get(k))
-                                            for k in _VERSION_KEYS)
+    return isinstance(doc, Mapping) and any(
+        isinstance(doc.get(k), (str, int)) and str(doc.get(k)) for k in _VERSION_KEYS
+    )
 
 
 def _distinct(bodies: list[Any]) -> list[Any]:

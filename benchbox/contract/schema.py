@@ -23,8 +23,9 @@ from benchbox.errors import UsageError
 _DATA_KEYWORDS = frozenset({"enum", "const", "default", "example", "examples", "required"})
 # OpenAPI-only keywords with no JSON Schema meaning (or one that would confuse a validator).
 _OPENAPI_ONLY = frozenset({"discriminator", "xml", "externalDocs", "example", "nullable"})
-_ANNOTATIONS = frozenset({"description", "title", "default", "examples", "example", "deprecated",
-                          "readOnly", "writeOnly", "nullable"})
+_ANNOTATIONS = frozenset(
+    {"description", "title", "default", "examples", "example", "deprecated", "readOnly", "writeOnly", "nullable"}
+)
 # Formats that OpenAPI uses for numbers/binary data; as JSON Schema they only confuse generators.
 _NUMERIC_FORMATS = frozenset({"int32", "int64", "float", "double", "byte", "binary", "password"})
 
@@ -59,13 +60,15 @@ def load_schema_file(path: str, flag: str) -> dict[str, Any]:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise UsageError(f"bad {flag} {path!r}: cannot read it ({exc.strerror or exc}); "
-                         "expected a JSON Schema file") from None
+        raise UsageError(
+            f"bad {flag} {path!r}: cannot read it ({exc.strerror or exc}); expected a JSON Schema file"
+        ) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise UsageError(f"bad {flag} {path!r}: not JSON ({exc.msg} at line {exc.lineno}); "
-                         "expected a JSON Schema file") from None
+        raise UsageError(
+            f"bad {flag} {path!r}: not JSON ({exc.msg} at line {exc.lineno}); expected a JSON Schema file"
+        ) from None
     if not isinstance(data, (dict, bool)):
         raise UsageError(f"bad {flag} {path!r}: a JSON {type(data).__name__}; expected a JSON Schema object")
     notes: list[str] = []
@@ -74,8 +77,7 @@ def load_schema_file(path: str, flag: str) -> dict[str, Any]:
         Draft7Validator.check_schema(converted)
     except jsonschema.SchemaError as exc:
         where = "/" + "/".join(str(p) for p in exc.path)
-        raise UsageError(f"bad {flag} {path!r}: not a valid JSON Schema at {where} "
-                         f"({exc.message[:120]})") from None
+        raise UsageError(f"bad {flag} {path!r}: not a valid JSON Schema at {where} ({exc.message[:120]})") from None
     return converted
 
 
@@ -93,8 +95,9 @@ def _walk(node: Any, root: Any, stack: tuple[str, ...], notes: list[str], cut: A
         if key in _DATA_KEYWORDS or key.startswith("x-"):
             out[key] = value
         elif key in ("properties", "patternProperties", "dependentSchemas"):
-            out[key] = ({k: _walk(v, root, stack, notes, cut) for k, v in value.items()}
-                        if isinstance(value, dict) else value)
+            out[key] = (
+                {k: _walk(v, root, stack, notes, cut) for k, v in value.items()} if isinstance(value, dict) else value
+            )
         else:
             out[key] = _walk(value, root, stack, notes, cut)
     return _dialect(out)
@@ -160,8 +163,7 @@ def _dialect(s: dict[str, Any]) -> dict[str, Any]:
         s["dependencies"] = {**s.get("dependencies", {}), **s.pop("dependentRequired")}
     if "dependentSchemas" in s:
         s["dependencies"] = {**s.get("dependencies", {}), **s.pop("dependentSchemas")}
-    for key in ("$schema", "$id", "unevaluatedProperties", "unevaluatedItems",
-                *_OPENAPI_ONLY):
+    for key in ("$schema", "$id", "unevaluatedProperties", "unevaluatedItems", *_OPENAPI_ONLY):
         s.pop(key, None)
     if s.get("format") in _NUMERIC_FORMATS:
         s.pop("format")

@@ -72,12 +72,14 @@ class Session:
 
     def _exchange(self, method: str, url: str, text: str | None, body: Any) -> Exchange:
         ex = Exchange(method=method, url=url, body=body, text=text)
-        headers = self.headers if text is not None else {k: v for k, v in self.headers.items()
-                                                          if k.lower() != "content-type"}
+        headers = (
+            self.headers if text is not None else {k: v for k, v in self.headers.items() if k.lower() != "content-type"}
+        )
         for attempt in range(MAX_RETRIES + 1):
             self.requests += 1
-            reply = bounded.send(self.client, method, url, headers=headers,
-                                 content=text.encode() if text is not None else None)
+            reply = bounded.send(
+                self.client, method, url, headers=headers, content=text.encode() if text is not None else None
+            )
             ex.elapsed_ms = reply.elapsed_s * 1000
             if reply.status is None:
                 ex.error, ex.error_kind = reply.error, finding_kind(reply.error_kind)
@@ -93,7 +95,7 @@ class Session:
 
 def _pause(retry_after: str | None, attempt: int) -> float:
     try:
-        wanted = float(retry_after) if retry_after else 0.1 * 2 ** attempt
+        wanted = float(retry_after) if retry_after else 0.1 * 2**attempt
     except ValueError:  # an HTTP date: not worth parsing for a pause this short
         wanted = 0.5
     return max(0.0, min(wanted, MAX_PAUSE_S))

@@ -34,13 +34,14 @@ def batch_view(contract: Contract, body: Any) -> BatchView | None:
     if contract.protocol == "kserve-v2":
         return _kserve_view(contract, body)
     if isinstance(body, list):
-        return BatchView(len(body), lambda k: body[:k], lambda i: body[i:i + 1])
+        return BatchView(len(body), lambda k: body[:k], lambda i: body[i : i + 1])
     if isinstance(body, Mapping):
         keys = [k for k in REQUEST_BATCH_KEYS if isinstance(body.get(k), list)]
         if len(keys) == 1:
             key = keys[0]
-            return BatchView(len(body[key]), lambda k: {**body, key: body[key][:k]},
-                             lambda i: {**body, key: body[key][i:i + 1]})
+            return BatchView(
+                len(body[key]), lambda k: {**body, key: body[key][:k]}, lambda i: {**body, key: body[key][i : i + 1]}
+            )
     return None
 
 
@@ -57,11 +58,13 @@ def _kserve_view(contract: Contract, body: Any) -> BatchView | None:
         return None
 
     def take(k: int) -> Any:
-        cut = [{**t, "shape": [k, *t["shape"][1:]], "data": t["data"][:k * r]} for t, r in zip(inputs, rows)]
+        cut = [{**t, "shape": [k, *t["shape"][1:]], "data": t["data"][: k * r]} for t, r in zip(inputs, rows)]
         return {**body, "inputs": cut}
 
     def one(i: int) -> Any:
-        cut = [{**t, "shape": [1, *t["shape"][1:]], "data": t["data"][i * r:(i + 1) * r]} for t, r in zip(inputs, rows)]
+        cut = [
+            {**t, "shape": [1, *t["shape"][1:]], "data": t["data"][i * r : (i + 1) * r]} for t, r in zip(inputs, rows)
+        ]
         return {**body, "inputs": cut}
 
     return BatchView(n, take, one)

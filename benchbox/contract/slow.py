@@ -66,13 +66,18 @@ class SlowCase:
 
     def detail(self) -> str:
         tries = ", ".join(f"{ms:.0f}" for ms in self.tries_ms)
-        parts = [(f"answered in {tries} ms over {len(self.tries_ms)} tries; the typical answer takes "
-                  f"{self.median_ms:.1f} ms (threshold {self.threshold_ms:.0f} ms)")]
+        parts = [
+            (
+                f"answered in {tries} ms over {len(self.tries_ms)} tries; the typical answer takes "
+                f"{self.median_ms:.1f} ms (threshold {self.threshold_ms:.0f} ms)"
+            )
+        ]
         if self.reference_ms is not None:
             parts.append(f"a typical input re-sent meanwhile: {self.reference_ms:.1f} ms")
         if self.shrunk:
-            parts.append(f"shrunk {self.shrunk} (still slow: "
-                         + ", ".join(f"{ms:.0f}" for ms in self.shrunk_ms) + " ms)")
+            parts.append(
+                f"shrunk {self.shrunk} (still slow: " + ", ".join(f"{ms:.0f}" for ms in self.shrunk_ms) + " ms)"
+            )
         if self.neighbour:
             parts.append(f"neighbour differing only in {self.neighbour}: {self.neighbour_ms:.1f} ms")
         else:
@@ -84,8 +89,9 @@ def median_of(latencies: Sequence[float]) -> float | None:
     return statistics.median(latencies) if len(latencies) >= MIN_SAMPLES else None
 
 
-def suspects(timed: Sequence[tuple[float, Any]], rule: SlowRule, limit: int = 8,
-             median: float | None = None) -> tuple[float | None, list[tuple[float, Any]]]:
+def suspects(
+    timed: Sequence[tuple[float, Any]], rule: SlowRule, limit: int = 8, median: float | None = None
+) -> tuple[float | None, list[tuple[float, Any]]]:
     """(median, the slowest items over the threshold, slowest first, at most `limit`)."""
     median = median if median is not None else median_of([ms for ms, _ in timed])
     if median is None:
@@ -95,9 +101,17 @@ def suspects(timed: Sequence[tuple[float, Any]], rule: SlowRule, limit: int = 8,
     return median, over[:limit]
 
 
-def find_causes(timed: Sequence[tuple[float, Any]], rule: SlowRule, budget_s: float, probe: Probe, *,
-                view_of: Callable[[Any], BatchView | None], valid: Valid, size_of: Callable[[Any], int],
-                notes: list[str]) -> tuple[float | None, list[SlowCase]]:
+def find_causes(
+    timed: Sequence[tuple[float, Any]],
+    rule: SlowRule,
+    budget_s: float,
+    probe: Probe,
+    *,
+    view_of: Callable[[Any], BatchView | None],
+    valid: Valid,
+    size_of: Callable[[Any], int],
+    notes: list[str],
+) -> tuple[float | None, list[SlowCase]]:
     """(the median answer, the confirmed slow inputs) among `timed` (ms, body) answers: each suspect
     investigated against the smallest fast input, one report per cause (a batch size found slow by
     itself explains every larger batch), everything inside `budget_s`."""
@@ -115,16 +129,31 @@ def find_causes(timed: Sequence[tuple[float, Any]], rule: SlowRule, budget_s: fl
     for ms, body in found:
         view = view_of(body)
         key = json.dumps(body, sort_keys=True, default=str)
-        if key in seen or len(out) >= MAX_CAUSES or time.monotonic() >= deadline or (
-                view is not None and any(view.size >= k for k in explained)):
+        if (
+            key in seen
+            or len(out) >= MAX_CAUSES
+            or time.monotonic() >= deadline
+            or (view is not None and any(view.size >= k for k in explained))
+        ):
             continue
         seen.add(key)
-        case = investigate(body, ms, probe, rule, median, deadline, reference=reference, view=view, valid=valid,
-                           neighbours=lambda cur: leaf_neighbours(cur, reference) if reference is not None else [],
-                           size_of=size_of)
+        case = investigate(
+            body,
+            ms,
+            probe,
+            rule,
+            median,
+            deadline,
+            reference=reference,
+            view=view,
+            valid=valid,
+            neighbours=lambda cur: leaf_neighbours(cur, reference) if reference is not None else [],
+            size_of=size_of,
+        )
         if case is None:
-            notes.append(f"an input answered in {ms:.0f} ms (median {median:.1f} ms) was fast when re-sent: "
-                         "noise, not reported")
+            notes.append(
+                f"an input answered in {ms:.0f} ms (median {median:.1f} ms) was fast when re-sent: noise, not reported"
+            )
             continue
         if case.batch_cause is not None:
             explained.append(case.batch_cause)
@@ -135,9 +164,20 @@ def find_causes(timed: Sequence[tuple[float, Any]], rule: SlowRule, budget_s: fl
     return median, out
 
 
-def investigate(body: Any, first_ms: float, probe: Probe, rule: SlowRule, median_ms: float, deadline: float, *,
-                reference: Any = None, view: BatchView | None = None, valid: Valid | None = None,
-                neighbours: Neighbours | None = None, size_of: Callable[[Any], int] | None = None) -> SlowCase | None:
+def investigate(
+    body: Any,
+    first_ms: float,
+    probe: Probe,
+    rule: SlowRule,
+    median_ms: float,
+    deadline: float,
+    *,
+    reference: Any = None,
+    view: BatchView | None = None,
+    valid: Valid | None = None,
+    neighbours: Neighbours | None = None,
+    size_of: Callable[[Any], int] | None = None,
+) -> SlowCase | None:
     """Confirm, shrink and explain one suspect; None when it was not slow again (noise) or the
     typical input is slow too right now (the machine, not the input)."""
     threshold = rule.threshold_ms(median_ms)
@@ -181,8 +221,9 @@ def investigate(body: Any, first_ms: float, probe: Probe, rule: SlowRule, median
                 break
     # Proportional cost is a fair excuse for batches only: n items may take n times one item, but one
     # value (a long string, a number) that costs seconds is the cheap request that holds a worker.
-    if size_of is not None and (case.batch_cause is not None
-                                or (view is not None and view.size > 1 and not case.neighbour)):
+    if size_of is not None and (
+        case.batch_cause is not None or (view is not None and view.size > 1 and not case.neighbour)
+    ):
         _proportion(case, current, reference, size_of)
     return case
 
@@ -195,12 +236,20 @@ def _proportion(case: SlowCase, current: Any, reference: Any, size_of: Callable[
     slow_ms = min(case.shrunk_ms or case.tries_ms[1:] or case.tries_ms)
     size_ratio = max(size_of(current), 1) / max(size_of(other), 1)
     if slow_ms <= BEYOND_SIZE * max(size_ratio, 1.0) * other_ms:
-        case.proportional = (f"{slow_ms:.0f} ms against {other_ms:.1f} ms for an input {size_ratio:.3g}x smaller: "
-                             "slower in proportion to its size")
+        case.proportional = (
+            f"{slow_ms:.0f} ms against {other_ms:.1f} ms for an input {size_ratio:.3g}x smaller: "
+            "slower in proportion to its size"
+        )
 
 
-def _shrink_batch(case: SlowCase, view: BatchView, slow: Callable[[Any], tuple[bool, float | None, Any]],
-                  valid: Valid, time_left: Callable[[float], bool], cost_ms: float) -> Any:
+def _shrink_batch(
+    case: SlowCase,
+    view: BatchView,
+    slow: Callable[[Any], tuple[bool, float | None, Any]],
+    valid: Valid,
+    time_left: Callable[[float], bool],
+    cost_ms: float,
+) -> Any:
     """The shortest still-slow prefix, then its last item alone if that is slow by itself."""
     lo, hi, best, fast_ms = 1, view.size, None, {}
     while lo < hi:
@@ -271,4 +320,3 @@ def _leaves(doc: Any, path: tuple[Any, ...]) -> Iterable[tuple[tuple[Any, ...], 
             yield from _leaves(v, (*path, i))
     else:
         yield path, doc
-

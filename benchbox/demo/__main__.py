@@ -35,9 +35,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog=prog, description="Run benchbox's demo model server (a small softmax classifier)."
-    )
+    parser = _Parser(prog=prog, description="Run benchbox's demo model server (a small softmax classifier).")
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: %(default)s)")
     parser.add_argument("--port", type=int, default=8000, help="TCP port (default: %(default)s)")
     parser.add_argument(
@@ -46,31 +44,51 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         help=f"require 'Authorization: Bearer KEY' on model endpoints (prefer the {ENV_API_KEY} env var)",
     )
     parser.add_argument(
-        "--rate-limit", type=float, default=None, metavar="R",
+        "--rate-limit",
+        type=float,
+        default=None,
+        metavar="R",
         help="requests/s over predict and infer; past it, 429 with Retry-After",
     )
     parser.add_argument(
-        "--service-ms", type=float, default=0.0, metavar="MS",
+        "--service-ms",
+        type=float,
+        default=0.0,
+        metavar="MS",
         help="extra service time per prediction, in ms (default: 0)",
     )
     parser.add_argument(
-        "--concurrency", type=int, default=None, metavar="N",
+        "--concurrency",
+        type=int,
+        default=None,
+        metavar="N",
         help="predictions served at once; the rest queue (default: unlimited)",
     )
     parser.add_argument(
-        "--model-version", default="v1", choices=MODEL_VERSIONS,
+        "--model-version",
+        default="v1",
+        choices=MODEL_VERSIONS,
         help="model to serve (default: %(default)s)",
     )
     parser.add_argument(
-        "--startup-delay", type=float, default=0.0, metavar="S",
+        "--startup-delay",
+        type=float,
+        default=0.0,
+        metavar="S",
         help="seconds before the model starts loading; /ready is 503 until it has",
     )
     parser.add_argument(
-        "--first-token-ms", type=float, default=50.0, metavar="MS",
+        "--first-token-ms",
+        type=float,
+        default=50.0,
+        metavar="MS",
         help="chat completions: delay before the first token, in ms (default: %(default)s)",
     )
     parser.add_argument(
-        "--token-ms", type=float, default=10.0, metavar="MS",
+        "--token-ms",
+        type=float,
+        default=10.0,
+        metavar="MS",
         help="chat completions: delay between tokens, in ms (default: %(default)s)",
     )
     return parser

@@ -136,8 +136,10 @@ def chat_router(first_token_ms: float, token_ms: float, slot: Callable[[], Any],
 
     @router.get(MODELS_PATH)
     async def models() -> dict[str, Any]:
-        return {"object": "list", "data": [{"id": CHAT_MODEL, "object": "model", "created": created,
-                                            "owned_by": "benchbox"}]}
+        return {
+            "object": "list",
+            "data": [{"id": CHAT_MODEL, "object": "model", "created": created, "owned_by": "benchbox"}],
+        }
 
     @router.post(CHAT_PATH)
     async def completions(request: Request) -> Response:
@@ -152,33 +154,59 @@ def chat_router(first_token_ms: float, token_ms: float, slot: Callable[[], Any],
             return _error(exc)
         text = prompt_text(messages)
         tokens, finish = generate(text, max_tokens, seed)
-        usage = {"prompt_tokens": count_tokens(text), "completion_tokens": len(tokens),
-                 "total_tokens": count_tokens(text) + len(tokens)}
+        usage = {
+            "prompt_tokens": count_tokens(text),
+            "completion_tokens": len(tokens),
+            "total_tokens": count_tokens(text) + len(tokens),
+        }
         ident = "chatcmpl-" + hashlib.sha1(f"{t0}{text}".encode("utf-8", "surrogatepass")).hexdigest()[:24]
         if not stream:
             loop = asyncio.get_running_loop()
             waiting = loop.time()
             async with slot():  # time spent waiting for a slot is queueing: part of TTFT
                 await _sleep_until(t0 + (loop.time() - waiting) + first_s + gap_s * (len(tokens) - 1))
-            answer = {"id": ident, "object": "chat.completion", "created": int(time.time()), "model": model,
-                      "choices": [{"index": 0, "message": {"role": "assistant", "content": "".join(tokens)},
-                                   "finish_reason": finish}], "usage": usage}
+            answer = {
+                "id": ident,
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": model,
+                "choices": [
+                    {"index": 0, "message": {"role": "assistant", "content": "".join(tokens)}, "finish_reason": finish}
+                ],
+                "usage": usage,
+            }
             return Response(json.dumps(answer), media_type="application/json")
         events = _events(ident, model, tokens, finish, usage if include_usage else None, t0, first_s, gap_s, slot)
-        return StreamingResponse(events, media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        return StreamingResponse(
+            events, media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        )
 
     return router
 
 
-async def _events(ident: str, model: str, tokens: list[str], finish: str, usage: dict[str, int] | None,
-                  arrival: float, first_s: float, gap_s: float, slot: Callable[[], Any]) -> AsyncIterator[bytes]:
+async def _events(
+    ident: str,
+    model: str,
+    tokens: list[str],
+    finish: str,
+    usage: dict[str, int] | None,
+    arrival: float,
+    first_s: float,
+    gap_s: float,
+    slot: Callable[[], Any],
+) -> AsyncIterator[bytes]:
     """The SSE stream: role chunk, one chunk per token, the finish chunk, usage (if asked), [DONE]."""
     created = int(time.time())
 
     def chunk(delta: dict[str, Any], finish_reason: str | None = None, **extra: Any) -> bytes:
-        data = {"id": ident, "object": "chat.completion.chunk", "created": created, "model": model,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}], **extra}
+        data = {
+            "id": ident,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
+            **extra,
+        }
         return b"data: " + json.dumps(data, separators=(",", ":")).encode() + b"\n\n"
 
     loop = asyncio.get_running_loop()
@@ -193,8 +221,14 @@ async def _events(ident: str, model: str, tokens: list[str], finish: str, usage:
             yield chunk({"content": token})
         yield chunk({}, finish)
         if usage is not None:
-            data = {"id": ident, "object": "chat.completion.chunk", "created": created, "model": model,
-                    "choices": [], "usage": usage}
+            data = {
+                "id": ident,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": model,
+                "choices": [],
+                "usage": usage,
+            }
             yield b"data: " + json.dumps(data, separators=(",", ":")).encode() + b"\n\n"
         yield b"data: [DONE]\n\n"
 

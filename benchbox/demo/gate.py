@@ -109,7 +109,6 @@ class Gate:
         except _TooLarge:
             await _send_error(send, 413, f"request body larger than {limit} bytes")
 
-
     def _auth_status(self, scope: Scope) -> int:
         assert self._key is not None
         for name, value in scope["headers"]:
@@ -122,9 +121,7 @@ class Gate:
         return 401
 
 
-async def _send_error(
-    send: Send, status: int, message: str, headers: list[tuple[bytes, bytes]] | None = None
-) -> None:
+async def _send_error(send: Send, status: int, message: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
     body = json.dumps({"error": message}).encode()
     await send(
         {

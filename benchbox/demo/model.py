@@ -19,9 +19,7 @@ N_CLASSES = len(LABELS)
 
 # Iris-like class means and spreads (sepal length/width, petal length/width, in cm), so
 # inputs look plausible to a human reading a report.
-_MEANS = np.array(
-    [[5.0, 3.4, 1.5, 0.25], [5.9, 2.8, 4.3, 1.3], [6.6, 3.0, 5.55, 2.0]], dtype=np.float64
-)
+_MEANS = np.array([[5.0, 3.4, 1.5, 0.25], [5.9, 2.8, 4.3, 1.3], [6.6, 3.0, 5.55, 2.0]], dtype=np.float64)
 _STDS = np.array(
     [[0.35, 0.38, 0.17, 0.1], [0.5, 0.31, 0.47, 0.2], [0.63, 0.32, 0.55, 0.27]],
     dtype=np.float64,

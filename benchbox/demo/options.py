@@ -45,16 +45,12 @@ class DemoOptions:
         if rate is not None and not (_finite_number(rate) and rate > 0):
             raise ValueError(f"rate limit must be a finite number > 0 requests/s, got {rate!r}")
         if not (_finite_number(self.service_ms) and 0 <= self.service_ms <= _MAX_SERVICE_MS):
-            raise ValueError(
-                f"service time must be between 0 and {_MAX_SERVICE_MS:g} ms, got {self.service_ms!r}"
-            )
+            raise ValueError(f"service time must be between 0 and {_MAX_SERVICE_MS:g} ms, got {self.service_ms!r}")
         n = self.concurrency
         if n is not None and not (isinstance(n, int) and not isinstance(n, bool) and n >= 1):
             raise ValueError(f"concurrency must be an integer >= 1, got {self.concurrency!r}")
         if self.model_version not in MODEL_VERSIONS:
-            raise ValueError(
-                f"model version must be one of {', '.join(MODEL_VERSIONS)}, got {self.model_version!r}"
-            )
+            raise ValueError(f"model version must be one of {', '.join(MODEL_VERSIONS)}, got {self.model_version!r}")
         delay = self.startup_delay_s
         if not (_finite_number(delay) and 0 <= delay <= _MAX_STARTUP_DELAY_S):
             raise ValueError(f"startup delay must be between 0 and {_MAX_STARTUP_DELAY_S:g} s, got {delay!r}")

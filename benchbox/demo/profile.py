@@ -62,8 +62,12 @@ def start_demo(options: DemoOptions) -> Iterator[tuple[Any, dict[str, Any]]]:
     body_file = _bodies_file()
     try:
         flags: dict[str, Any] = {
-            "target": server.predict_url, "body": f"@{body_file}", "rate": "50", "duration": "10s",
-            "label": f"demo-{options.model_version}", "slo": ("p95=250ms", "errors=1%"),
+            "target": server.predict_url,
+            "body": f"@{body_file}",
+            "rate": "50",
+            "duration": "10s",
+            "label": f"demo-{options.model_version}",
+            "slo": ("p95=250ms", "errors=1%"),
             "saturation_budget": "30s",
             **DEMO_EVAL,
         }

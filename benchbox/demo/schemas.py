@@ -19,9 +19,7 @@ N_FEATURES = 4
 N_CLASSES = 3
 INPUT_NAME = "input-0"
 
-Feature = Annotated[
-    float, Field(strict=True, ge=FEATURE_MIN, le=FEATURE_MAX, allow_inf_nan=False)
-]
+Feature = Annotated[float, Field(strict=True, ge=FEATURE_MIN, le=FEATURE_MAX, allow_inf_nan=False)]
 Instance = Annotated[list[Feature], Field(min_length=N_FEATURES, max_length=N_FEATURES)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 

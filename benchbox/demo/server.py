@@ -194,9 +194,7 @@ def create_app(options: DemoOptions) -> FastAPI:
         v2 = APIRouter(prefix=base, tags=["kserve-v2"])
         v2.add_api_route("", v2_model_metadata, methods=["GET"], response_model=s.ModelMetadata)
         v2.add_api_route("/ready", v2_model_ready, methods=["GET"])
-        v2.add_api_route(
-            "/infer", v2_infer, methods=["POST"], response_model=s.InferResponse, responses=errors
-        )
+        v2.add_api_route("/infer", v2_infer, methods=["POST"], response_model=s.InferResponse, responses=errors)
         app.include_router(v2)
 
     return app
@@ -275,9 +273,7 @@ def _document_bearer_auth(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            schema = get_openapi(
-                title=app.title, version=app.version, description=app.description, routes=app.routes
-            )
+            schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
             bearer = {"type": "http", "scheme": "bearer"}
             schema.setdefault("components", {})["securitySchemes"] = {"bearerAuth": bearer}
             for path, operations in schema.get("paths", {}).items():

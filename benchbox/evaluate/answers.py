@@ -52,10 +52,15 @@ def _from_item(item: Any, regression: bool) -> Answer:
     if isinstance(item, Mapping):
         if regression:
             value = next((item[k] for k in _VALUE_KEYS if _is_number(item.get(k))), None)
-            return (Answer(value=float(value)) if value is not None
-                    else _missing(item, "a number (value, prediction, score)"))
-        label = next((item[k] for k in _LABEL_KEYS
-                      if isinstance(item.get(k), (str, int)) and not isinstance(item.get(k), bool)), None)
+            return (
+                Answer(value=float(value))
+                if value is not None
+                else _missing(item, "a number (value, prediction, score)")
+            )
+        label = next(
+            (item[k] for k in _LABEL_KEYS if isinstance(item.get(k), (str, int)) and not isinstance(item.get(k), bool)),
+            None,
+        )
         index = next((int(item[k]) for k in _INDEX_KEYS if _is_int(item.get(k))), None)
         proba = next((p for p in (_vector(item.get(k)) for k in _PROBA_KEYS) if p is not None), None)
         if label is None and index is None and proba is None:
@@ -84,8 +89,11 @@ def _from_v2(outputs: list[Any], regression: bool) -> Answer:
     if regression:
         tensor = first(_VALUE_KEYS) or (next(iter(named.values())) if len(named) == 1 else None)
         data = _flat(tensor.get("data")) if tensor else []
-        return (Answer(value=float(data[0])) if data and _is_number(data[0])
-                else Answer(error="expected a number in the V2 outputs"))
+        return (
+            Answer(value=float(data[0]))
+            if data and _is_number(data[0])
+            else Answer(error="expected a number in the V2 outputs")
+        )
     proba_t, label_t = first(_PROBA_KEYS), first(("label", "class", "prediction"))
     proba = None
     if proba_t is not None:

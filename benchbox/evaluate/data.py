@@ -38,21 +38,25 @@ class EvalRow:
         return json.dumps(shown, separators=(",", ":"), ensure_ascii=False)
 
 
-def read_set(path: str | Path, input_columns: tuple[str, ...], label: str, slices: tuple[str, ...],
-             regression: bool = False) -> tuple[EvalRow, ...]:
+def read_set(
+    path: str | Path, input_columns: tuple[str, ...], label: str, slices: tuple[str, ...], regression: bool = False
+) -> tuple[EvalRow, ...]:
     """Every row of the file, or a UsageError naming the first bad line."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8-sig")  # a BOM from a spreadsheet export is not a column name
     except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"bad --eval {str(p)!r}: expected a readable UTF-8 .jsonl or .csv file "
-                         f"({getattr(exc, 'strerror', None) or exc})") from None
+        raise UsageError(
+            f"bad --eval {str(p)!r}: expected a readable UTF-8 .jsonl or .csv file "
+            f"({getattr(exc, 'strerror', None) or exc})"
+        ) from None
     suffix = p.suffix.lower()
     if suffix not in (".jsonl", ".ndjson", ".csv"):
         raise UsageError(f"bad --eval {str(p)!r}: expected a .jsonl (one JSON object per line) or .csv file")
     records = _csv_records(p, text) if suffix == ".csv" else _jsonl_records(p, text)
-    rows = tuple(_row(p, line, record, input_columns, label, slices, suffix == ".csv", regression)
-                 for line, record in records)
+    rows = tuple(
+        _row(p, line, record, input_columns, label, slices, suffix == ".csv", regression) for line, record in records
+    )
     if not rows:
         raise UsageError(f"bad --eval {str(p)!r}: expected at least one labelled row, found none")
     return rows
@@ -65,8 +69,9 @@ def _jsonl_records(p: Path, text: str) -> Iterator[tuple[int, Mapping[str, Any]]
         try:
             record = json.loads(raw)
         except json.JSONDecodeError as exc:
-            raise _bad(p, line,
-                       f"expected one JSON object per line (not JSON: {exc.msg} at column {exc.colno})") from None
+            raise _bad(
+                p, line, f"expected one JSON object per line (not JSON: {exc.msg} at column {exc.colno})"
+            ) from None
         if not isinstance(record, dict):
             raise _bad(p, line, f"expected a JSON object per line, got {type(record).__name__}")
         yield line, record
@@ -83,8 +88,12 @@ def _csv_records(p: Path, text: str) -> Iterator[tuple[int, Mapping[str, Any]]]:
                 raise _bad(p, line, f"expected {len(reader.fieldnames)} columns as in the header, got more")
             missing = [k for k, v in record.items() if v is None]
             if missing:
-                raise _bad(p, line, f"expected {len(reader.fieldnames)} columns as in the header, "
-                                    f"got {len(reader.fieldnames) - len(missing)}")
+                raise _bad(
+                    p,
+                    line,
+                    f"expected {len(reader.fieldnames)} columns as in the header, "
+                    f"got {len(reader.fieldnames) - len(missing)}",
+                )
             if not any(v.strip() for v in record.values()):
                 continue  # a blank line inside a CSV is no row
             yield line, record
@@ -92,8 +101,16 @@ def _csv_records(p: Path, text: str) -> Iterator[tuple[int, Mapping[str, Any]]]:
         raise _bad(p, reader.line_num, f"expected well-formed CSV ({exc})") from None
 
 
-def _row(p: Path, line: int, record: Mapping[str, Any], input_columns: tuple[str, ...], label: str,
-         slices: tuple[str, ...], is_csv: bool, regression: bool) -> EvalRow:
+def _row(
+    p: Path,
+    line: int,
+    record: Mapping[str, Any],
+    input_columns: tuple[str, ...],
+    label: str,
+    slices: tuple[str, ...],
+    is_csv: bool,
+    regression: bool,
+) -> EvalRow:
     def get(column: str, flag: str) -> Any:
         if column not in record:
             raise _bad(p, line, f"expected a column {column!r} ({flag}); the row has {', '.join(map(repr, record))}")
@@ -119,8 +136,9 @@ def _row(p: Path, line: int, record: Mapping[str, Any], input_columns: tuple[str
     return EvalRow(line=line, label=expected, body=body, features=features, slices=tuple(sliced))
 
 
-def _input(p: Path, line: int, record: Mapping[str, Any], columns: tuple[str, ...], is_csv: bool,
-           get: Any) -> tuple[Any, tuple[float, ...] | None]:
+def _input(
+    p: Path, line: int, record: Mapping[str, Any], columns: tuple[str, ...], is_csv: bool, get: Any
+) -> tuple[Any, tuple[float, ...] | None]:
     """One column holding a JSON body, or feature columns making one instance."""
     if len(columns) <= 1:
         column = columns[0] if columns else DEFAULT_INPUT

@@ -35,9 +35,17 @@ _WHAT = {"accuracy": "accuracy", "demographic_parity": "positive rate", "equal_o
 Group = tuple[str, np.ndarray]  # slice value, row positions
 
 
-def classification_gaps(data: metrics.Labelled, names: Sequence[str], groups: Sequence[tuple[str, str, list[int]]],
-                        slices: Sequence[SliceMetrics], positive: str | None, seed: int, resamples: int,
-                        confidence: float, notes: list[str]) -> tuple[SliceGap, ...]:
+def classification_gaps(
+    data: metrics.Labelled,
+    names: Sequence[str],
+    groups: Sequence[tuple[str, str, list[int]]],
+    slices: Sequence[SliceMetrics],
+    positive: str | None,
+    seed: int,
+    resamples: int,
+    confidence: float,
+    notes: list[str],
+) -> tuple[SliceGap, ...]:
     """Per slice column: the gap of accuracy and macro P/R/F1, and (with a positive class) the
     demographic parity and equal opportunity differences."""
     point = {(s.column, s.value, m.name): m.value for s in slices for m in s.metrics}
@@ -62,8 +70,16 @@ def classification_gaps(data: metrics.Labelled, names: Sequence[str], groups: Se
     return tuple(out)
 
 
-def _fairness(data: metrics.Labelled, positive: int, label: str, column: str, members: Sequence[Group], seed: int,
-              resamples: int, confidence: float) -> list[SliceGap]:
+def _fairness(
+    data: metrics.Labelled,
+    positive: int,
+    label: str,
+    column: str,
+    members: Sequence[Group],
+    seed: int,
+    resamples: int,
+    confidence: float,
+) -> list[SliceGap]:
     from sklearn.metrics import recall_score
 
     parity: list[GroupFigure] = []
@@ -89,13 +105,21 @@ def _fairness(data: metrics.Labelled, positive: int, label: str, column: str, me
         drawn = hits[sub].mean(axis=1) if n_pos >= bootstrap.MIN_ROWS else None
         opportunity.append(_figure("equal_opportunity", value, n_pos, tpr, drawn, confidence))
         opportunity_s.append(drawn)
-    return [_gap(column, "demographic_parity", parity, parity_s, confidence, label),
-            _gap(column, "equal_opportunity", opportunity, opportunity_s, confidence, label)]
+    return [
+        _gap(column, "demographic_parity", parity, parity_s, confidence, label),
+        _gap(column, "equal_opportunity", opportunity, opportunity_s, confidence, label),
+    ]
 
 
-def regression_gaps(outcomes: Sequence[RowOutcome], groups: Sequence[tuple[str, str, list[int]]],
-                    slices: Sequence[SliceMetrics], seed: int, resamples: int, confidence: float,
-                    notes: list[str]) -> tuple[SliceGap, ...]:
+def regression_gaps(
+    outcomes: Sequence[RowOutcome],
+    groups: Sequence[tuple[str, str, list[int]]],
+    slices: Sequence[SliceMetrics],
+    seed: int,
+    resamples: int,
+    confidence: float,
+    notes: list[str],
+) -> tuple[SliceGap, ...]:
     """Per slice column: the gap of MAE and of RMSE over the answered rows."""
     point = {(s.column, s.value, m.name): m.value for s in slices for m in s.metrics}
     out: list[SliceGap] = []
@@ -114,7 +138,7 @@ def regression_gaps(outcomes: Sequence[RowOutcome], groups: Sequence[tuple[str, 
             for value, err, idx in errors:
                 drawn = None
                 if err.size >= bootstrap.MIN_ROWS:
-                    drawn = np.abs(err)[idx].mean(axis=1) if metric == "mae" else np.sqrt((err ** 2)[idx].mean(axis=1))
+                    drawn = np.abs(err)[idx].mean(axis=1) if metric == "mae" else np.sqrt((err**2)[idx].mean(axis=1))
                 figures.append(_figure(metric, value, err.size, point.get((column, value, metric)), drawn, confidence))
                 samples.append(drawn)
             out.append(_gap(column, metric, figures, samples, confidence))
@@ -127,20 +151,26 @@ def choose_positive(data: metrics.Labelled, names: Sequence[str], given: str | N
     if given is not None:
         if given in names:
             return list(names).index(given)
-        notes.append(f"--eval-positive {given!r} is not a class of this set ({', '.join(map(repr, names[:10]))}): "
-                     "no demographic parity or equal opportunity")
+        notes.append(
+            f"--eval-positive {given!r} is not a class of this set ({', '.join(map(repr, names[:10]))}): "
+            "no demographic parity or equal opportunity"
+        )
         return None
     expected, counts = np.unique(data.y_true, return_counts=True)
     if expected.size != 2:
-        notes.append(f"demographic parity and equal opportunity compare one positive class against the rest; "
-                     f"this set expects {expected.size} classes, so name one with --eval-positive LABEL")
+        notes.append(
+            f"demographic parity and equal opportunity compare one positive class against the rest; "
+            f"this set expects {expected.size} classes, so name one with --eval-positive LABEL"
+        )
         return None
     named = [int(i) for i in expected if str(names[int(i)]).strip().lower() in _POSITIVE_WORDS]
     if len(named) == 1:
         return named[0]
     rarer = int(expected[int(np.argmin(counts))]) if counts[0] != counts[1] else int(expected[1])
-    notes.append(f"demographic parity and equal opportunity count {names[rarer]!r} as the positive outcome "
-                 "(the rarer expected class; --eval-positive LABEL names another)")
+    notes.append(
+        f"demographic parity and equal opportunity count {names[rarer]!r} as the positive outcome "
+        "(the rarer expected class; --eval-positive LABEL names another)"
+    )
     return rarer
 
 
@@ -151,8 +181,9 @@ def _by_column(groups: Sequence[tuple[str, str, list[int]]]) -> list[tuple[str, 
     return list(columns.items())
 
 
-def _figure(metric: str, value: str, n: int, figure: float | None, drawn: np.ndarray | None,
-            confidence: float) -> GroupFigure:
+def _figure(
+    metric: str, value: str, n: int, figure: float | None, drawn: np.ndarray | None, confidence: float
+) -> GroupFigure:
     low, high = bootstrap.interval(drawn, confidence) if drawn is not None else (None, None)
     small = n < SMALL_SLICE
     bound = small_bound(metric, n, figure, confidence) if small and figure is not None else None
@@ -170,8 +201,10 @@ def small_bound(metric: str, n: int, figure: float, confidence: float) -> str:
     k = int(round(figure * n))
     ci = binomtest(k, n).proportion_ci(confidence_level=confidence, method="exact")
     what = _WHAT[metric]
-    text = (f"{n} rows: {what} {100 * figure:.1f}%, exact {round(100 * confidence)}% bounds "
-            f"{100 * ci.low:.1f}%–{100 * ci.high:.1f}%")
+    text = (
+        f"{n} rows: {what} {100 * figure:.1f}%, exact {round(100 * confidence)}% bounds "
+        f"{100 * ci.low:.1f}%–{100 * ci.high:.1f}%"
+    )
     if k in (0, n) and n >= 1:
         side = "above" if k == n else "below"
         limit = 1 - 3 / n if k == n else 3 / n
@@ -179,8 +212,14 @@ def small_bound(metric: str, n: int, figure: float, confidence: float) -> str:
     return text
 
 
-def _gap(column: str, metric: str, figures: Sequence[GroupFigure], samples: Sequence[np.ndarray | None],
-         confidence: float, positive: str | None = None) -> SliceGap:
+def _gap(
+    column: str,
+    metric: str,
+    figures: Sequence[GroupFigure],
+    samples: Sequence[np.ndarray | None],
+    confidence: float,
+    positive: str | None = None,
+) -> SliceGap:
     usable = [(f, f.figure, s) for f, s in zip(figures, samples) if f.figure is not None]
     notes = []
     small = [f for f in figures if f.small and f.rows]
@@ -190,8 +229,14 @@ def _gap(column: str, metric: str, figures: Sequence[GroupFigure], samples: Sequ
     if missing:
         notes.append("no figure for " + ", ".join(missing))
     if len(usable) < 2:
-        return SliceGap(column, metric, None, groups=tuple(figures), positive=positive,
-                        notes=tuple(notes) + ("fewer than two slices have this figure, so there is no gap",))
+        return SliceGap(
+            column,
+            metric,
+            None,
+            groups=tuple(figures),
+            positive=positive,
+            notes=tuple(notes) + ("fewer than two slices have this figure, so there is no gap",),
+        )
     top = max(usable, key=lambda u: u[1])
     bottom = min(usable, key=lambda u: u[1])
     value = float(top[1]) - float(bottom[1])
@@ -203,5 +248,6 @@ def _gap(column: str, metric: str, figures: Sequence[GroupFigure], samples: Sequ
         matrix = np.vstack(rows)
         with np.errstate(invalid="ignore"):
             low, high = bootstrap.interval(np.nanmax(matrix, axis=0) - np.nanmin(matrix, axis=0), confidence)
-    return SliceGap(column, metric, value, low, high, top[0].value, bottom[0].value, tuple(figures), positive,
-                    tuple(notes))
+    return SliceGap(
+        column, metric, value, low, high, top[0].value, bottom[0].value, tuple(figures), positive, tuple(notes)
+    )

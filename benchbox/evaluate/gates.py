@@ -26,14 +26,20 @@ from benchbox.evaluate.model import (
 from benchbox.result import GateResult
 
 METRICS = CLASSIFICATION_METRICS + REGRESSION_METRICS
-FORM = ("METRIC>=X or METRIC<=X, optionally prefixed slice:COLUMN=VALUE:, with METRIC one of "
-        f"{', '.join(METRICS)} (e.g. accuracy>=0.9, slice:region=eu:accuracy>=85%); or a gap across slices, "
-        f"slice_gap:COLUMN:METRIC<=X with METRIC one of {', '.join(GAP_METRICS + FAIRNESS_METRICS)} "
-        "(e.g. slice_gap:region:accuracy<=3%)")
-_GAP = re.compile(r"^\s*slice_gap:(?P<col>[^:]+):(?P<metric>[a-z0-9_]+)\s*(?P<op><=|>=)\s*"
-                  r"(?P<num>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(?P<pct>%)?\s*$")
-_EXPR = re.compile(r"^\s*(?:slice:(?P<col>[^=:]+)=(?P<val>[^:]+):)?(?P<metric>[a-z0-9_]+)\s*(?P<op><=|>=)\s*"
-                   r"(?P<num>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(?P<pct>%)?\s*$")
+FORM = (
+    "METRIC>=X or METRIC<=X, optionally prefixed slice:COLUMN=VALUE:, with METRIC one of "
+    f"{', '.join(METRICS)} (e.g. accuracy>=0.9, slice:region=eu:accuracy>=85%); or a gap across slices, "
+    f"slice_gap:COLUMN:METRIC<=X with METRIC one of {', '.join(GAP_METRICS + FAIRNESS_METRICS)} "
+    "(e.g. slice_gap:region:accuracy<=3%)"
+)
+_GAP = re.compile(
+    r"^\s*slice_gap:(?P<col>[^:]+):(?P<metric>[a-z0-9_]+)\s*(?P<op><=|>=)\s*"
+    r"(?P<num>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(?P<pct>%)?\s*$"
+)
+_EXPR = re.compile(
+    r"^\s*(?:slice:(?P<col>[^=:]+)=(?P<val>[^:]+):)?(?P<metric>[a-z0-9_]+)\s*(?P<op><=|>=)\s*"
+    r"(?P<num>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(?P<pct>%)?\s*$"
+)
 _UNIT = {"mae": "", "rmse": "", "log_loss": ""}  # the rest are proportions, shown as percentages
 
 
@@ -49,8 +55,14 @@ def parse_gate(text: str) -> EvalGate:
     if metric not in _UNIT and not 0.0 <= threshold <= 1.0:
         raise bad_value("--gate", text, f"a {metric} threshold from 0 to 1 (or 0% to 100%)")
     col, val = match["col"], match["val"]
-    return EvalGate(text=str(text).strip(), metric=metric, op=match["op"], threshold=threshold,  # type: ignore[arg-type]
-                    slice_column=col.strip() if col else None, slice_value=val.strip() if val else None)
+    return EvalGate(
+        text=str(text).strip(),
+        metric=metric,
+        op=match["op"],  # type: ignore[arg-type]
+        threshold=threshold,
+        slice_column=col.strip() if col else None,
+        slice_value=val.strip() if val else None,
+    )
 
 
 def _parse_gap(text: str) -> EvalGate:
@@ -58,15 +70,24 @@ def _parse_gap(text: str) -> EvalGate:
     if not match or match["metric"] not in GAP_METRICS + FAIRNESS_METRICS:
         raise bad_value("--gate", text, FORM)
     if match["op"] != "<=":
-        raise bad_value("--gate", text, "a gap bounded from above, slice_gap:COLUMN:METRIC<=X (a gap is never "
-                                        "better for being larger)")
+        raise bad_value(
+            "--gate",
+            text,
+            "a gap bounded from above, slice_gap:COLUMN:METRIC<=X (a gap is never better for being larger)",
+        )
     threshold = float(match["num"]) / (100.0 if match["pct"] else 1.0)
     if match["metric"] not in _UNIT and not 0.0 <= threshold <= 1.0:
         raise bad_value("--gate", text, f"a {match['metric']} gap from 0 to 1 (or 0% to 100%)")
     if threshold < 0:
         raise bad_value("--gate", text, "a gap of 0 or more")
-    return EvalGate(text=text.strip(), metric=match["metric"], op="<=", threshold=threshold,
-                    slice_column=match["col"].strip(), gap=True)
+    return EvalGate(
+        text=text.strip(),
+        metric=match["metric"],
+        op="<=",
+        threshold=threshold,
+        slice_column=match["col"].strip(),
+        gap=True,
+    )
 
 
 def judge(gates: tuple[EvalGate, ...], section: EvaluationSection | None, skipped: str) -> tuple[GateResult, ...]:
@@ -78,33 +99,55 @@ def _judge_one(gate: EvalGate, section: EvaluationSection | None, skipped: str) 
     if gate.gap:
         return _judge_gap(gate, section, skipped)
     unit = _UNIT.get(gate.metric, "ratio")
-    path = f"evaluation.{gate.metric}" if gate.slice_column is None else \
-        f"evaluation.slices[{gate.slice_column}={gate.slice_value}].{gate.metric}"
+    path = (
+        f"evaluation.{gate.metric}"
+        if gate.slice_column is None
+        else f"evaluation.slices[{gate.slice_column}={gate.slice_value}].{gate.metric}"
+    )
 
     def result(observed: float | None, passed: bool | None, detail: str) -> GateResult:
-        return GateResult(name=gate.name, metric=path, op=gate.op, threshold=gate.threshold, unit=unit,
-                          observed=observed, passed=passed, detail=detail)
+        return GateResult(
+            name=gate.name,
+            metric=path,
+            op=gate.op,
+            threshold=gate.threshold,
+            unit=unit,
+            observed=observed,
+            passed=passed,
+            detail=detail,
+        )
 
     if section is None:
         return result(None, None, skipped)
     where = "" if gate.slice_column is None else f" on {gate.slice_column}={gate.slice_value}"
     if gate.slice_column is not None and gate.slice_column not in section.slice_columns:
-        return result(None, False, f"no slice column {gate.slice_column!r} in this evaluation "
-                                   f"(--eval-slice gives {', '.join(section.slice_columns) or 'none'})")
+        return result(
+            None,
+            False,
+            f"no slice column {gate.slice_column!r} in this evaluation "
+            f"(--eval-slice gives {', '.join(section.slice_columns) or 'none'})",
+        )
     metric = section.metric(gate.metric, gate.slice_column, gate.slice_value)
-    if metric is None and gate.slice_column is not None and \
-            not any(s.column == gate.slice_column and s.value == gate.slice_value for s in section.slices):
+    if (
+        metric is None
+        and gate.slice_column is not None
+        and not any(s.column == gate.slice_column and s.value == gate.slice_value for s in section.slices)
+    ):
         values = sorted(s.value for s in section.slices if s.column == gate.slice_column)
         return result(None, False, f"no row has {gate.slice_column}={gate.slice_value!r} (values: {', '.join(values)})")
     if metric is None or metric.value is None:
         return result(None, False, f"{gate.metric} could not be computed{where} ({_why_missing(gate.metric, section)})")
     value = metric.value
     passed = value >= gate.threshold if gate.op == ">=" else value <= gate.threshold
-    detail = f"{gate.metric}{where} {_show(value, unit)}{_ci(metric, unit, section)} " \
-             f"{'within' if passed else 'breaks'} {gate.op} {_show(gate.threshold, unit)}"
+    detail = (
+        f"{gate.metric}{where} {_show(value, unit)}{_ci(metric, unit, section)} "
+        f"{'within' if passed else 'breaks'} {gate.op} {_show(gate.threshold, unit)}"
+    )
     if metric.low is not None and metric.high is not None and metric.low < gate.threshold < metric.high:
-        detail += (f"; the {round(100 * section.confidence)}% interval straddles the threshold, so this set cannot "
-                   f"tell a pass from a fail (a larger set or a wider margin would)")
+        detail += (
+            f"; the {round(100 * section.confidence)}% interval straddles the threshold, so this set cannot "
+            f"tell a pass from a fail (a larger set or a wider margin would)"
+        )
     return result(value, passed, detail)
 
 
@@ -115,25 +158,41 @@ def _judge_gap(gate: EvalGate, section: EvaluationSection | None, skipped: str) 
     column = str(gate.slice_column)
 
     def result(observed: float | None, passed: bool | None, detail: str) -> GateResult:
-        return GateResult(name=gate.name, metric=f"evaluation.gaps[{column}].{gate.metric}", op="<=",
-                          threshold=gate.threshold, unit=unit, observed=observed, passed=passed, detail=detail)
+        return GateResult(
+            name=gate.name,
+            metric=f"evaluation.gaps[{column}].{gate.metric}",
+            op="<=",
+            threshold=gate.threshold,
+            unit=unit,
+            observed=observed,
+            passed=passed,
+            detail=detail,
+        )
 
     if section is None:
         return result(None, None, skipped)
     if column not in section.slice_columns:
-        return result(None, False, f"no slice column {column!r} in this evaluation "
-                                   f"(--eval-slice gives {', '.join(section.slice_columns) or 'none'})")
+        return result(
+            None,
+            False,
+            f"no slice column {column!r} in this evaluation "
+            f"(--eval-slice gives {', '.join(section.slice_columns) or 'none'})",
+        )
     gap = section.gap(column, gate.metric)
     if gap is None or gap.value is None:
         why = "; ".join(gap.notes) if gap is not None else _why_no_gap(gate.metric, section)
         return result(None, False, f"{gate.metric} gap across {column} could not be computed ({why})")
     passed = gap.value <= gate.threshold
-    detail = (f"{gate.metric} gap across {column} {_show(gap.value, unit)}{_ci(gap, unit, section)} "
-              f"({gap.highest} highest, {gap.lowest} lowest) {'within' if passed else 'breaks'} "
-              f"<= {_show(gate.threshold, unit)}")
+    detail = (
+        f"{gate.metric} gap across {column} {_show(gap.value, unit)}{_ci(gap, unit, section)} "
+        f"({gap.highest} highest, {gap.lowest} lowest) {'within' if passed else 'breaks'} "
+        f"<= {_show(gate.threshold, unit)}"
+    )
     if gap.low is not None and gap.high is not None and gap.low < gate.threshold < gap.high:
-        detail += (f"; the {round(100 * section.confidence)}% interval straddles the threshold, so this set cannot "
-                   f"tell a pass from a fail (larger slices or a wider margin would)")
+        detail += (
+            f"; the {round(100 * section.confidence)}% interval straddles the threshold, so this set cannot "
+            f"tell a pass from a fail (larger slices or a wider margin would)"
+        )
     detail += "".join(f"; {note}" for note in gap.notes)
     return result(gap.value, passed, detail)
 

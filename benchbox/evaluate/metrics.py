@@ -33,8 +33,7 @@ class Labelled:
     proba: np.ndarray | None = None  # (n, K), rows of NaN where a row has no probabilities
 
     def take(self, rows: np.ndarray) -> Labelled:
-        return Labelled(self.y_true[rows], self.y_pred[rows], self.k,
-                        None if self.proba is None else self.proba[rows])
+        return Labelled(self.y_true[rows], self.y_pred[rows], self.k, None if self.proba is None else self.proba[rows])
 
 
 def classification(data: Labelled, confidence: float, resamples: int, seed: int) -> tuple[Metric, ...]:
@@ -43,14 +42,21 @@ def classification(data: Labelled, confidence: float, resamples: int, seed: int)
 
     n = data.y_true.size
     present = _present(data)
-    p, r, f, _ = precision_recall_fscore_support(data.y_true, data.y_pred, labels=present, average="macro",
-                                                 zero_division=0)
-    point = {"accuracy": float(accuracy_score(data.y_true, data.y_pred)),
-             "precision_macro": float(p), "recall_macro": float(r), "f1_macro": float(f)}
+    p, r, f, _ = precision_recall_fscore_support(
+        data.y_true, data.y_pred, labels=present, average="macro", zero_division=0
+    )
+    point = {
+        "accuracy": float(accuracy_score(data.y_true, data.y_pred)),
+        "precision_macro": float(p),
+        "recall_macro": float(r),
+        "f1_macro": float(f),
+    }
     idx = bootstrap.indices(n, resamples, seed)
     samples = confusion_statistics(data, idx) if n >= bootstrap.MIN_ROWS else {}
-    out = [Metric(name, value, *(bootstrap.interval(samples[name], confidence) if samples else (None, None)))
-           for name, value in point.items()]
+    out = [
+        Metric(name, value, *(bootstrap.interval(samples[name], confidence) if samples else (None, None)))
+        for name, value in point.items()
+    ]
     out += _probability_metrics(data, resamples, seed + 1, confidence)
     return tuple(out)
 
@@ -81,8 +87,12 @@ def confusion_statistics(data: Labelled, idx: np.ndarray) -> dict[str, np.ndarra
     def macro(values: np.ndarray) -> np.ndarray:
         return (values * mask).sum(axis=1) / np.maximum(count, 1)
 
-    return {"accuracy": tp.sum(axis=1) / n, "precision_macro": macro(precision),
-            "recall_macro": macro(recall), "f1_macro": macro(f1)}
+    return {
+        "accuracy": tp.sum(axis=1) / n,
+        "precision_macro": macro(precision),
+        "recall_macro": macro(recall),
+        "f1_macro": macro(f1),
+    }
 
 
 def _probability_metrics(data: Labelled, resamples: int, seed: int, confidence: float) -> list[Metric]:
@@ -108,8 +118,15 @@ def _probability_metrics(data: Labelled, resamples: int, seed: int, confidence: 
     ece_value = expected_calibration_error(y, proba)
     conf, correct = proba.max(axis=1), (proba.argmax(axis=1) == y).astype(np.float64)
     bins = ece_bins(conf)
-    ece = Metric("ece", ece_value, *(bootstrap.interval(ece_samples(bins, correct - conf, sub), confidence)
-                                     if rows.size >= bootstrap.MIN_ROWS else (None, None)))
+    ece = Metric(
+        "ece",
+        ece_value,
+        *(
+            bootstrap.interval(ece_samples(bins, correct - conf, sub), confidence)
+            if rows.size >= bootstrap.MIN_ROWS
+            else (None, None)
+        ),
+    )
     return [loss, ece]
 
 
@@ -159,8 +176,9 @@ def confusion(data: Labelled) -> tuple[tuple[int, ...], ...]:
     return tuple(tuple(int(v) for v in row) for row in matrix)
 
 
-def regression(y_true: np.ndarray, y_pred: np.ndarray, confidence: float, resamples: int,
-               seed: int) -> tuple[Metric, ...]:
+def regression(
+    y_true: np.ndarray, y_pred: np.ndarray, confidence: float, resamples: int, seed: int
+) -> tuple[Metric, ...]:
     """MAE and RMSE over the answered rows, with intervals."""
     from sklearn.metrics import mean_absolute_error, mean_squared_error
 
@@ -172,6 +190,8 @@ def regression(y_true: np.ndarray, y_pred: np.ndarray, confidence: float, resamp
     if y_true.size < bootstrap.MIN_ROWS:
         return (Metric("mae", mae), Metric("rmse", rmse))
     idx = bootstrap.indices(y_true.size, resamples, seed)
-    rmse_low, rmse_high = bootstrap.interval(np.sqrt((err ** 2)[idx].mean(axis=1)), confidence)
-    return (Metric("mae", mae, *bootstrap.mean_interval(np.abs(err), idx, confidence)),
-            Metric("rmse", rmse, rmse_low, rmse_high))
+    rmse_low, rmse_high = bootstrap.interval(np.sqrt((err**2)[idx].mean(axis=1)), confidence)
+    return (
+        Metric("mae", mae, *bootstrap.mean_interval(np.abs(err), idx, confidence)),
+        Metric("rmse", rmse, rmse_low, rmse_high),
+    )

@@ -21,8 +21,16 @@ WORST_SHOWN = 10
 CLASSIFICATION_METRICS = ("accuracy", "precision_macro", "recall_macro", "f1_macro", "log_loss", "ece")
 REGRESSION_METRICS = ("mae", "rmse")
 # Which way is better, for gates and for comparisons.
-HIGHER_IS_BETTER = {"accuracy": True, "precision_macro": True, "recall_macro": True, "f1_macro": True,
-                    "log_loss": False, "ece": False, "mae": False, "rmse": False}
+HIGHER_IS_BETTER = {
+    "accuracy": True,
+    "precision_macro": True,
+    "recall_macro": True,
+    "f1_macro": True,
+    "log_loss": False,
+    "ece": False,
+    "mae": False,
+    "rmse": False,
+}
 # Gaps across the slices of a column: the per-slice metrics whose resamples are cheap to redraw,
 # and the two group-fairness figures for classifiers (largest gap in positive rate, in TPR).
 GAP_METRICS = ("accuracy", "precision_macro", "recall_macro", "f1_macro", "mae", "rmse")
@@ -67,9 +75,16 @@ class EvalPlan:
 
     def recorded(self) -> dict[str, Any]:
         """The evaluation plan as result.json records it (the plan's `evaluation` section)."""
-        return {"file": self.path, "input": list(self.input_columns), "label": self.label,
-                "slices": list(self.slices), "task": self.task, "classes": list(self.classes),
-                "positive": self.positive, "gates": [g.text for g in self.gates]}
+        return {
+            "file": self.path,
+            "input": list(self.input_columns),
+            "label": self.label,
+            "slices": list(self.slices),
+            "task": self.task,
+            "classes": list(self.classes),
+            "positive": self.positive,
+            "gates": [g.text for g in self.gates],
+        }
 
 
 @dataclass(frozen=True)

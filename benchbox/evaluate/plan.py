@@ -31,18 +31,26 @@ def eval_plan(pick: Callable[..., Any], base_dir: Path) -> EvalPlan | None:
     if not candidate.is_absolute() and not candidate.exists() and (base_dir / candidate).exists():
         candidate = base_dir / candidate
     task = parsed("eval_task", pick("eval_task"))
-    plan = EvalPlan(path=str(candidate), input_columns=_columns(pick("eval_input")),
-                    label=str(parsed("eval_label", pick("eval_label"))).strip() or "label",
-                    slices=_columns(pick("eval_slice")), task=task, gates=gates,
-                    classes=_columns(pick("eval_classes")),
-                    positive=str(pick("eval_positive")).strip() if pick("eval_positive") is not None else None)
+    plan = EvalPlan(
+        path=str(candidate),
+        input_columns=_columns(pick("eval_input")),
+        label=str(parsed("eval_label", pick("eval_label"))).strip() or "label",
+        slices=_columns(pick("eval_slice")),
+        task=task,
+        gates=gates,
+        classes=_columns(pick("eval_classes")),
+        positive=str(pick("eval_positive")).strip() if pick("eval_positive") is not None else None,
+    )
     from benchbox.evaluate.data import read_set
 
     read_set(plan.path, plan.input_columns, plan.label, plan.slices, regression=task == "regression")
     for gate in gates:
         if gate.slice_column is not None and gate.slice_column not in plan.slices:
-            raise bad_value("--gate", gate.text, f"a slice column given with --eval-slice "
-                                                 f"({', '.join(plan.slices) or 'none given'})")
+            raise bad_value(
+                "--gate",
+                gate.text,
+                f"a slice column given with --eval-slice ({', '.join(plan.slices) or 'none given'})",
+            )
     return plan
 
 

@@ -42,13 +42,21 @@ def body_for(row: EvalRow, endpoint: Endpoint) -> Any:
         return row.body
     data = list(row.features)
     if endpoint.protocol == "kserve-v2":
-        return {"inputs": [{"name": endpoint.input_name, "shape": [1, len(data)], "datatype": endpoint.datatype,
-                            "data": data}]}
+        return {
+            "inputs": [
+                {"name": endpoint.input_name, "shape": [1, len(data)], "datatype": endpoint.datatype, "data": data}
+            ]
+        }
     return {"instances": [data]}  # KServe V1 / TF Serving / the demo's predict API
 
 
-def predict(rows: Sequence[EvalRow], endpoint: Endpoint, regression: bool, concurrency: int = 4,
-            notify: Callable[[str], None] | None = None) -> tuple[list[Answer], int]:
+def predict(
+    rows: Sequence[EvalRow],
+    endpoint: Endpoint,
+    regression: bool,
+    concurrency: int = 4,
+    notify: Callable[[str], None] | None = None,
+) -> tuple[list[Answer], int]:
     """Every row's answer, in row order, and the number of requests sent (retries included)."""
     from benchbox.contract.session import Session
 
@@ -58,8 +66,14 @@ def predict(rows: Sequence[EvalRow], endpoint: Endpoint, regression: bool, concu
     stop = threading.Event()  # Ctrl-C or SIGTERM lands in this thread: the workers finish their request and stop
     from benchbox import bounded
 
-    with bounded.client(timeout_s=endpoint.timeout_s, trust_env=False, insecure=endpoint.insecure,
-                        max_rps=endpoint.max_rps, max_bytes=endpoint.max_body_bytes) as client:
+    with bounded.client(
+        timeout_s=endpoint.timeout_s,
+        trust_env=False,
+        insecure=endpoint.insecure,
+        max_rps=endpoint.max_rps,
+        max_bytes=endpoint.max_body_bytes,
+    ) as client:
+
         def work(offset: int) -> int:
             session = Session(client, endpoint.url, endpoint.method, dict(endpoint.headers or {}))
             for i in range(offset, len(rows), workers):
@@ -105,8 +119,16 @@ def decide_task(plan: EvalPlan, rows: Sequence[EvalRow]) -> Task:
     return "regression" if any(not n.is_integer() for n in numbers) else "classification"
 
 
-def score(rows: Sequence[EvalRow], answers: Sequence[Answer], plan: EvalPlan, task: Task, seed: int,
-          requests: int = 0, resamples: int = BOOTSTRAP_RESAMPLES, confidence: float = CONFIDENCE) -> EvaluationSection:
+def score(
+    rows: Sequence[EvalRow],
+    answers: Sequence[Answer],
+    plan: EvalPlan,
+    task: Task,
+    seed: int,
+    requests: int = 0,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    confidence: float = CONFIDENCE,
+) -> EvaluationSection:
     """Every figure of the section from the rows and their answers (no I/O)."""
     from benchbox.evaluate import scoring
 
@@ -117,28 +139,53 @@ def score(rows: Sequence[EvalRow], answers: Sequence[Answer], plan: EvalPlan, ta
     else:
         classes = scoring.class_order(rows, answers, notes, plan.classes)
         outcomes = tuple(scoring.outcome(r, a, classes) for r, a in zip(rows, answers))
-        core = scoring.classification_section(outcomes, classes, plan.slices, seed, resamples, confidence, notes,
-                                              plan.positive)
+        core = scoring.classification_section(
+            outcomes, classes, plan.slices, seed, resamples, confidence, notes, plan.positive
+        )
     answered = sum(o.error is None for o in outcomes)
     if answered < len(outcomes):
         how = "counted as wrong" if task == "classification" else "left out of MAE/RMSE"
         first = next(o for o in outcomes if o.error)
-        notes.append(f"{len(outcomes) - answered} of {len(outcomes)} rows got no usable answer ({how}); "
-                     f"first: line {first.line}: {first.error}")
+        notes.append(
+            f"{len(outcomes) - answered} of {len(outcomes)} rows got no usable answer ({how}); "
+            f"first: line {first.line}: {first.error}"
+        )
     return EvaluationSection(
-        source=plan.path, task=task, rows=len(outcomes), answered=answered, requests=requests,
-        metrics=core.metrics, classes=core.classes, per_class=core.per_class, confusion=core.confusion,
-        slices=core.slices, worst=core.worst[:WORST_SHOWN], outcomes=outcomes, resamples=resamples,
-        confidence=confidence, input_columns=plan.input_columns, label_column=plan.label,
-        slice_columns=plan.slices, notes=tuple(notes), gaps=core.gaps)
+        source=plan.path,
+        task=task,
+        rows=len(outcomes),
+        answered=answered,
+        requests=requests,
+        metrics=core.metrics,
+        classes=core.classes,
+        per_class=core.per_class,
+        confusion=core.confusion,
+        slices=core.slices,
+        worst=core.worst[:WORST_SHOWN],
+        outcomes=outcomes,
+        resamples=resamples,
+        confidence=confidence,
+        input_columns=plan.input_columns,
+        label_column=plan.label,
+        slice_columns=plan.slices,
+        notes=tuple(notes),
+        gaps=core.gaps,
+    )
 
 
 __all__ = ["Endpoint", "body_for", "predict", "score", "decide_task"]
 
 
-def evaluate(plan: EvalPlan, url: str, request: Any, contract: Any, seed: int,
-             notify: Callable[[str], None] | None = None, protocol: str = "auto",
-             brakes: Any = None) -> EvaluationSection:
+def evaluate(
+    plan: EvalPlan,
+    url: str,
+    request: Any,
+    contract: Any,
+    seed: int,
+    notify: Callable[[str], None] | None = None,
+    protocol: str = "auto",
+    brakes: Any = None,
+) -> EvaluationSection:
     """The phase: read the set, send it in the endpoint's shape, score the answers."""
     from benchbox.evaluate.data import read_set
 
@@ -149,17 +196,26 @@ def evaluate(plan: EvalPlan, url: str, request: Any, contract: Any, seed: int,
     headers = dict(request.headers)
     if not any(name.lower() == "content-type" for name in headers):
         headers["Content-Type"] = "application/json"
-    endpoint = Endpoint(url=url, method="POST" if request.method == "GET" else request.method, headers=headers,
-                        timeout_s=request.timeout_s, protocol=_protocol(url, protocol),
-                        insecure=getattr(request, "insecure", False),
-                        max_body_bytes=getattr(request, "max_body_bytes", 4 * 1024 * 1024),
-                        max_rps=getattr(brakes, "max_rps", None),
-                        max_concurrency=getattr(brakes, "max_concurrency", None))
+    endpoint = Endpoint(
+        url=url,
+        method="POST" if request.method == "GET" else request.method,
+        headers=headers,
+        timeout_s=request.timeout_s,
+        protocol=_protocol(url, protocol),
+        insecure=getattr(request, "insecure", False),
+        max_body_bytes=getattr(request, "max_body_bytes", 4 * 1024 * 1024),
+        max_rps=getattr(brakes, "max_rps", None),
+        max_concurrency=getattr(brakes, "max_concurrency", None),
+    )
     if contract is not None and getattr(contract, "source", None):
         spec = contract.inputs[0] if contract.inputs else None
-        endpoint = replace(endpoint, method=contract.method, protocol=contract.protocol,
-                           input_name=spec.name if spec else endpoint.input_name,
-                           datatype=spec.datatype if spec and spec.datatype.startswith("FP") else endpoint.datatype)
+        endpoint = replace(
+            endpoint,
+            method=contract.method,
+            protocol=contract.protocol,
+            input_name=spec.name if spec else endpoint.input_name,
+            datatype=spec.datatype if spec and spec.datatype.startswith("FP") else endpoint.datatype,
+        )
     answers, sent = predict(rows, endpoint, task == "regression", plan.concurrency, notify)
     return score(rows, answers, plan, task, seed, requests=sent)
 

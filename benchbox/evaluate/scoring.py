@@ -38,8 +38,9 @@ class Core:
     gaps: tuple[SliceGap, ...] = ()
 
 
-def class_order(rows: Sequence[EvalRow], answers: Sequence[Answer], notes: list[str],
-                given: Sequence[str] = ()) -> Classes:
+def class_order(
+    rows: Sequence[EvalRow], answers: Sequence[Answer], notes: list[str], given: Sequence[str] = ()
+) -> Classes:
     """Name the class indices and probability columns: from --eval-classes when given, else from
     the answers themselves (an answer that gives its label with a class index, or with
     probabilities whose argmax it is, names that column)."""
@@ -47,8 +48,10 @@ def class_order(rows: Sequence[EvalRow], answers: Sequence[Answer], notes: list[
     width = widths.most_common(1)[0][0] if widths else 0
     by_index: dict[int, str] = dict(enumerate(given))
     if given and width and width != len(given):
-        notes.append(f"the answers carry {width} probabilities but --eval-classes names {len(given)} classes: "
-                     "log-loss and calibration leave the probabilities out")
+        notes.append(
+            f"the answers carry {width} probabilities but --eval-classes names {len(given)} classes: "
+            "log-loss and calibration leave the probabilities out"
+        )
         width = 0
     for a in answers:
         if a.label is None:
@@ -62,24 +65,36 @@ def class_order(rows: Sequence[EvalRow], answers: Sequence[Answer], notes: list[
         by_index.update({i: str(i) for i in unnamed})  # the set names classes by index too
         unnamed = []
     if unnamed:
-        notes.append(f"probability columns {', '.join(map(str, unnamed))} were never named by a predicted label, "
-                     "so log-loss and calibration leave the probabilities out (--eval-classes names them)")
+        notes.append(
+            f"probability columns {', '.join(map(str, unnamed))} were never named by a predicted label, "
+            "so log-loss and calibration leave the probabilities out (--eval-classes names them)"
+        )
         width = 0
     if not given and any(a.label is None and a.index is not None and a.index not in by_index for a in answers):
-        notes.append("the answers name classes by index only and the set's labels are names: give the names in "
-                     "index order with --eval-classes, or label the set by index")
+        notes.append(
+            "the answers name classes by index only and the set's labels are names: give the names in "
+            "index order with --eval-classes, or label the set by index"
+        )
     head = [by_index[i] for i in range(width)]
     answered = [a for a in answers if a.error is None]
-    seen = labels | {a.label for a in answered if a.label} | {by_index.get(a.index, str(a.index)) for a in answered
-                                                              if not a.label and a.index is not None}
+    seen = (
+        labels
+        | {a.label for a in answered if a.label}
+        | {by_index.get(a.index, str(a.index)) for a in answered if not a.label and a.index is not None}
+    )
     seen |= {by_index[i] for i in by_index}
     return Classes(tuple(head + sorted(seen - set(head))), width, by_index)
 
 
 def outcome(row: EvalRow, answer: Answer, classes: Classes | None) -> RowOutcome:
     text = row.input_text()
-    base = RowOutcome(line=row.line, input=text if len(text) <= INPUT_SHOWN else text[:INPUT_SHOWN] + "…",
-                      expected=row.label, slices=row.slices, error=answer.error)
+    base = RowOutcome(
+        line=row.line,
+        input=text if len(text) <= INPUT_SHOWN else text[:INPUT_SHOWN] + "…",
+        expected=row.label,
+        slices=row.slices,
+        error=answer.error,
+    )
     if answer.error:
         return base
     if classes is None:
@@ -95,9 +110,16 @@ def outcome(row: EvalRow, answer: Answer, classes: Classes | None) -> RowOutcome
     return replace(base, predicted=label, probabilities=proba)
 
 
-def classification_section(outcomes: Sequence[RowOutcome], classes: Classes, slice_columns: Sequence[str],
-                            seed: int, resamples: int, confidence: float, notes: list[str],
-                            positive: str | None = None) -> Core:
+def classification_section(
+    outcomes: Sequence[RowOutcome],
+    classes: Classes,
+    slice_columns: Sequence[str],
+    seed: int,
+    resamples: int,
+    confidence: float,
+    notes: list[str],
+    positive: str | None = None,
+) -> Core:
     data = encode(outcomes, classes.names)
     found = metrics.classification(data, confidence, resamples, seed)
     if data.proba is not None and not np.isfinite(data.proba).all() and any(o.error is None for o in outcomes):
@@ -108,21 +130,36 @@ def classification_section(outcomes: Sequence[RowOutcome], classes: Classes, sli
     elif data.proba is None and not any("probabilit" in n for n in notes):
         notes.append("the endpoint returned no probabilities: no log-loss or calibration")
     groups = slices_of(outcomes, slice_columns)
-    slices = tuple(SliceMetrics(column, value, len(pos), metrics.classification(
-        data.take(np.array(pos)), confidence, resamples, slice_seed(seed, column, value)))
-        for column, value, pos in groups)
-    for where, n, figures in [("the whole set", len(outcomes), found)] + [(f"{x.column}={x.value}", x.rows, x.metrics)
-                                                                           for x in slices]:
+    slices = tuple(
+        SliceMetrics(
+            column,
+            value,
+            len(pos),
+            metrics.classification(data.take(np.array(pos)), confidence, resamples, slice_seed(seed, column, value)),
+        )
+        for column, value, pos in groups
+    )
+    for where, n, figures in [("the whole set", len(outcomes), found)] + [
+        (f"{x.column}={x.value}", x.rows, x.metrics) for x in slices
+    ]:
         accuracy = figures[0].value
         if n >= 3 and accuracy in (0.0, 1.0):
             # Every resample is then all right (or all wrong): the interval collapses to a point.
             bound = f"above {100 * (1 - 3 / n):.1f}%" if accuracy == 1.0 else f"below {100 * 3 / n:.1f}%"
-            notes.append(f"{where}: all {n} rows {'right' if accuracy == 1.0 else 'wrong'}, so the bootstrap interval "
-                         f"is a single point; by the rule of three the true accuracy is {bound} (95% confidence)")
+            notes.append(
+                f"{where}: all {n} rows {'right' if accuracy == 1.0 else 'wrong'}, so the bootstrap interval "
+                f"is a single point; by the rule of three the true accuracy is {bound} (95% confidence)"
+            )
     gaps = classification_gaps(data, classes.names, groups, slices, positive, seed, resamples, confidence, notes)
-    return Core(metrics=found, classes=classes.names, per_class=metrics.per_class(data, classes.names),
-                confusion=metrics.confusion(data), slices=slices, worst=_worst_classified(outcomes, classes.names),
-                gaps=gaps)
+    return Core(
+        metrics=found,
+        classes=classes.names,
+        per_class=metrics.per_class(data, classes.names),
+        confusion=metrics.confusion(data),
+        slices=slices,
+        worst=_worst_classified(outcomes, classes.names),
+        gaps=gaps,
+    )
 
 
 def encode(outcomes: Sequence[RowOutcome], names: Sequence[str]) -> metrics.Labelled:
@@ -151,8 +188,14 @@ def _worst_classified(outcomes: Sequence[RowOutcome], names: Sequence[str]) -> t
     return tuple(sorted(wrong, key=lambda o: (p_true(o), o.line)))
 
 
-def regression_section(outcomes: Sequence[RowOutcome], slice_columns: Sequence[str], seed: int, resamples: int,
-                       confidence: float, notes: list[str] | None = None) -> Core:
+def regression_section(
+    outcomes: Sequence[RowOutcome],
+    slice_columns: Sequence[str],
+    seed: int,
+    resamples: int,
+    confidence: float,
+    notes: list[str] | None = None,
+) -> Core:
     answered = [o for o in outcomes if o.value is not None]
     y_true = np.array([float(o.expected) for o in answered])
     y_pred = np.array([o.number() for o in answered])
@@ -160,13 +203,28 @@ def regression_section(outcomes: Sequence[RowOutcome], slice_columns: Sequence[s
     groups = slices_of(outcomes, slice_columns)
     for column, value, pos in groups:
         rows = [outcomes[i] for i in pos if outcomes[i].value is not None]
-        slices.append(SliceMetrics(column, value, len(pos), metrics.regression(
-            np.array([float(o.expected) for o in rows]), np.array([o.number() for o in rows]),
-            confidence, resamples, slice_seed(seed, column, value))))
+        slices.append(
+            SliceMetrics(
+                column,
+                value,
+                len(pos),
+                metrics.regression(
+                    np.array([float(o.expected) for o in rows]),
+                    np.array([o.number() for o in rows]),
+                    confidence,
+                    resamples,
+                    slice_seed(seed, column, value),
+                ),
+            )
+        )
     worst = sorted(answered, key=lambda o: (-abs(o.number() - float(o.expected)), o.line))
     gaps = regression_gaps(outcomes, groups, slices, seed, resamples, confidence, [] if notes is None else notes)
-    return Core(metrics=metrics.regression(y_true, y_pred, confidence, resamples, seed), slices=tuple(slices),
-                worst=tuple(worst), gaps=gaps)
+    return Core(
+        metrics=metrics.regression(y_true, y_pred, confidence, resamples, seed),
+        slices=tuple(slices),
+        worst=tuple(worst),
+        gaps=gaps,
+    )
 
 
 def slices_of(outcomes: Sequence[RowOutcome], columns: Sequence[str]) -> list[tuple[str, str, list[int]]]:

@@ -62,8 +62,13 @@ class Versus:
     notes: tuple[str, ...] = ()
 
 
-def versus(baseline: EvaluationSection, candidate: EvaluationSection, seed: int = 0,
-           resamples: int = BOOTSTRAP_RESAMPLES, confidence: float = CONFIDENCE) -> Versus:
+def versus(
+    baseline: EvaluationSection,
+    candidate: EvaluationSection,
+    seed: int = 0,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    confidence: float = CONFIDENCE,
+) -> Versus:
     """Compare two sections scored on the same rows (matched by line and expected label)."""
     a, b = _matched(baseline, candidate)
     idx = bootstrap.indices(len(a), resamples, seed)
@@ -76,13 +81,24 @@ def versus(baseline: EvaluationSection, candidate: EvaluationSection, seed: int 
         diffs = _classification_diffs(baseline, candidate, a, b, idx, confidence, notes)
         right = [_which(x, y) for x, y in zip(a, b)]
         differ = [x.predicted != y.predicted for x, y in zip(a, b)]
-    found = tuple(Disagreement(x.line, x.input, x.expected, _shown(x), _shown(y), r)
-                  for x, y, r, d in zip(a, b, right, differ) if d)
+    found = tuple(
+        Disagreement(x.line, x.input, x.expected, _shown(x), _shown(y), r)
+        for x, y, r, d in zip(a, b, right, differ)
+        if d
+    )
     only_a = sum(d.right == "baseline" for d in found)
     only_b = sum(d.right == "candidate" for d in found)
-    return Versus(rows=len(a), metrics=diffs, disagreements=found, baseline_only_right=only_a,
-                  candidate_only_right=only_b, mcnemar_p=_mcnemar(only_a, only_b), resamples=resamples,
-                  confidence=confidence, notes=tuple(notes))
+    return Versus(
+        rows=len(a),
+        metrics=diffs,
+        disagreements=found,
+        baseline_only_right=only_a,
+        candidate_only_right=only_b,
+        mcnemar_p=_mcnemar(only_a, only_b),
+        resamples=resamples,
+        confidence=confidence,
+        notes=tuple(notes),
+    )
 
 
 def _matched(baseline: EvaluationSection, candidate: EvaluationSection) -> tuple[list[RowOutcome], list[RowOutcome]]:
@@ -91,15 +107,24 @@ def _matched(baseline: EvaluationSection, candidate: EvaluationSection) -> tuple
     keys_a = [(o.line, str(o.expected)) for o in baseline.outcomes]
     keys_b = [(o.line, str(o.expected)) for o in candidate.outcomes]
     if keys_a != keys_b:
-        raise UsageError("cannot compare evaluations of different labelled sets: their rows differ "
-                         f"({len(keys_a)} rows against {len(keys_b)}, or other labels)")
+        raise UsageError(
+            "cannot compare evaluations of different labelled sets: their rows differ "
+            f"({len(keys_a)} rows against {len(keys_b)}, or other labels)"
+        )
     if not keys_a:
         raise UsageError("cannot compare evaluations with no rows")
     return list(baseline.outcomes), list(candidate.outcomes)
 
 
-def _classification_diffs(sa: EvaluationSection, sb: EvaluationSection, a: list[RowOutcome], b: list[RowOutcome],
-                          idx: np.ndarray, confidence: float, notes: list[str]) -> tuple[MetricDiff, ...]:
+def _classification_diffs(
+    sa: EvaluationSection,
+    sb: EvaluationSection,
+    a: list[RowOutcome],
+    b: list[RowOutcome],
+    idx: np.ndarray,
+    confidence: float,
+    notes: list[str],
+) -> tuple[MetricDiff, ...]:
     names = list(dict.fromkeys([*sa.classes, *sb.classes]))
     same_order = sa.classes == sb.classes
     da = scoring.encode(a if same_order else [_no_proba(o) for o in a], names)
@@ -109,8 +134,10 @@ def _classification_diffs(sa: EvaluationSection, sb: EvaluationSection, a: list[
     full = np.arange(len(a))[None, :]
     point_a, point_b = metrics.confusion_statistics(da, full), metrics.confusion_statistics(db, full)
     res_a, res_b = metrics.confusion_statistics(da, idx), metrics.confusion_statistics(db, idx)
-    out = [_diff(n, float(point_a[n][0]), float(point_b[n][0]), res_b[n] - res_a[n], confidence)
-           for n in ("accuracy", "precision_macro", "recall_macro", "f1_macro")]
+    out = [
+        _diff(n, float(point_a[n][0]), float(point_b[n][0]), res_b[n] - res_a[n], confidence)
+        for n in ("accuracy", "precision_macro", "recall_macro", "f1_macro")
+    ]
     if da.proba is not None and db.proba is not None:
         both = np.isfinite(da.proba).all(axis=1) & np.isfinite(db.proba).all(axis=1)
         if both.all():
@@ -127,25 +154,38 @@ def _ece_diff(da: metrics.Labelled, db: metrics.Labelled, idx: np.ndarray, confi
         assert d.proba is not None
         conf = d.proba.max(axis=1)
         gap = (d.proba.argmax(axis=1) == d.y_true).astype(np.float64) - conf
-        return (metrics.expected_calibration_error(d.y_true, d.proba),
-                metrics.ece_samples(metrics.ece_bins(conf), gap, idx))
+        return (
+            metrics.expected_calibration_error(d.y_true, d.proba),
+            metrics.ece_samples(metrics.ece_bins(conf), gap, idx),
+        )
 
     (ea, sa), (eb, sb) = samples(da), samples(db)
     return _diff("ece", ea, eb, sb - sa, confidence)
 
 
-def _regression_diffs(a: list[RowOutcome], b: list[RowOutcome], idx: np.ndarray,
-                      confidence: float) -> tuple[MetricDiff, ...]:
+def _regression_diffs(
+    a: list[RowOutcome], b: list[RowOutcome], idx: np.ndarray, confidence: float
+) -> tuple[MetricDiff, ...]:
     answered = np.array([x.value is not None and y.value is not None for x, y in zip(a, b)])
     if not answered.all():
         raise UsageError("cannot compare regression evaluations where a row has no answer from one version")
     y = np.array([float(o.expected) for o in a])
     ea = np.array([o.number() for o in a]) - y
     eb = np.array([o.number() for o in b]) - y
-    mae = _diff("mae", float(np.abs(ea).mean()), float(np.abs(eb).mean()),
-                np.abs(eb)[idx].mean(axis=1) - np.abs(ea)[idx].mean(axis=1), confidence)
-    rmse = _diff("rmse", float(np.sqrt((ea ** 2).mean())), float(np.sqrt((eb ** 2).mean())),
-                 np.sqrt((eb ** 2)[idx].mean(axis=1)) - np.sqrt((ea ** 2)[idx].mean(axis=1)), confidence)
+    mae = _diff(
+        "mae",
+        float(np.abs(ea).mean()),
+        float(np.abs(eb).mean()),
+        np.abs(eb)[idx].mean(axis=1) - np.abs(ea)[idx].mean(axis=1),
+        confidence,
+    )
+    rmse = _diff(
+        "rmse",
+        float(np.sqrt((ea**2).mean())),
+        float(np.sqrt((eb**2).mean())),
+        np.sqrt((eb**2)[idx].mean(axis=1)) - np.sqrt((ea**2)[idx].mean(axis=1)),
+        confidence,
+    )
     return (mae, rmse)
 
 

@@ -43,8 +43,13 @@ class Exchange:
 def chat_client(plan: Any) -> httpx.Client:
     """The contract's and probes' client: every answer bounded (--max-body, a whole-answer
     deadline), paced by --max-rps, --insecure honoured, as every other phase's (benchbox.bounded)."""
-    return bounded.client(timeout_s=plan.request.timeout_s, insecure=plan.insecure, max_rps=plan.brakes.max_rps,
-                          max_bytes=plan.request.max_body_bytes, trust_env=False)
+    return bounded.client(
+        timeout_s=plan.request.timeout_s,
+        insecure=plan.insecure,
+        max_rps=plan.brakes.max_rps,
+        max_bytes=plan.request.max_body_bytes,
+        trust_env=False,
+    )
 
 
 def encode(body: Any) -> str:
@@ -56,8 +61,16 @@ def exchange(client: httpx.Client, url: str, headers: Mapping[str, str], body: A
     text = encode(body)
     out = Exchange(body_text=text)
     tally = StreamTally(time.perf_counter(), keep_text=True)
-    reply = bounded.send(client, "POST", url, content=text.encode("utf-8", "surrogatepass"), headers=dict(headers),
-                         timeout_s=timeout_s, keep=KEEP_BYTES, on_line=tally.line)
+    reply = bounded.send(
+        client,
+        "POST",
+        url,
+        content=text.encode("utf-8", "surrogatepass"),
+        headers=dict(headers),
+        timeout_s=timeout_s,
+        keep=KEEP_BYTES,
+        on_line=tally.line,
+    )
     out.elapsed_s, out.error = reply.elapsed_s, reply.error
     if reply.status is None:
         return out

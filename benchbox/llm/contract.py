@@ -39,14 +39,32 @@ def cases(plan: Plan) -> list[Case]:
     """A few prompts as the load phase sends them, one with a tiny max_tokens, one not streamed."""
     c = plan.chat
     n = max(1, min(plan.contract.cases, MAX_CASES, len(c.prompts)))
-    out = [Case(chat_body(p, model=c.model, max_tokens=c.max_tokens, stream=c.stream, system_prompt=c.system_prompt),
-                c.max_tokens, c.stream) for p in c.prompts[:n]]
+    out = [
+        Case(
+            chat_body(p, model=c.model, max_tokens=c.max_tokens, stream=c.stream, system_prompt=c.system_prompt),
+            c.max_tokens,
+            c.stream,
+        )
+        for p in c.prompts[:n]
+    ]
     first = c.prompts[0]
-    out.append(Case(chat_body(first, model=c.model, max_tokens=SMALL_MAX_TOKENS, stream=c.stream,
-                              system_prompt=c.system_prompt), SMALL_MAX_TOKENS, c.stream))
+    out.append(
+        Case(
+            chat_body(
+                first, model=c.model, max_tokens=SMALL_MAX_TOKENS, stream=c.stream, system_prompt=c.system_prompt
+            ),
+            SMALL_MAX_TOKENS,
+            c.stream,
+        )
+    )
     if c.stream:  # the same endpoint must answer a plain request too
-        out.append(Case(chat_body(first, model=c.model, max_tokens=c.max_tokens, stream=False,
-                                  system_prompt=c.system_prompt), c.max_tokens, False))
+        out.append(
+            Case(
+                chat_body(first, model=c.model, max_tokens=c.max_tokens, stream=False, system_prompt=c.system_prompt),
+                c.max_tokens,
+                False,
+            )
+        )
     return out
 
 
@@ -55,12 +73,16 @@ def check(case: Case, ex: Exchange) -> list[Problem]:
     if ex.status is None:
         return [Problem("answer", "the request got no complete answer", ex.error or "")]
     if not 200 <= ex.status < 300:
-        return [Problem("positive_data_acceptance", f"a valid chat request was refused with {ex.status}",
-                        ex.raw[:200])]
+        return [Problem("positive_data_acceptance", f"a valid chat request was refused with {ex.status}", ex.raw[:200])]
     if case.stream:
         if ex.tally is None:
-            return [Problem("stream.content_type", "stream: true was answered without text/event-stream",
-                            f"content-type {ex.content_type!r}")]
+            return [
+                Problem(
+                    "stream.content_type",
+                    "stream: true was answered without text/event-stream",
+                    f"content-type {ex.content_type!r}",
+                )
+            ]
         usage_asked = bool(case.body.get("stream_options", {}).get("include_usage"))
         return ex.tally.problems(case.max_tokens, usage_asked)
     if ex.json_body is None:
@@ -91,12 +113,22 @@ def run_chat_contract(plan: Plan, notify: Notify | None = None) -> ContractSecti
     accepted = tuple(f for f in grouped if f.id in plan.contract.accept)
     violations = tuple(f for f in grouped if f.id not in plan.contract.accept)
     if notify:
-        notify(f"contract: {len(todo)} chat requests ({'streamed' if plan.chat.stream else 'plain'}), "
-               f"{len(violations)} findings")
+        notify(
+            f"contract: {len(todo)} chat requests ({'streamed' if plan.chat.stream else 'plain'}), "
+            f"{len(violations)} findings"
+        )
     return ContractSection(
-        source="openai-chat", protocol="openai-chat", url=url, method="POST", seed=plan.seed,
-        requests=len(todo), cases=len(todo), invalid_cases=0,
-        passed=not any(f.severity != "low" for f in violations), violations=violations, accepted=accepted,
+        source="openai-chat",
+        protocol="openai-chat",
+        url=url,
+        method="POST",
+        seed=plan.seed,
+        requests=len(todo),
+        cases=len(todo),
+        invalid_cases=0,
+        passed=not any(f.severity != "low" for f in violations),
+        violations=violations,
+        accepted=accepted,
         checks=tuple(RuleCount(rule=r, checked=c, failed=f) for r, (c, f) in counts.items() if c),
         notes=("stream rules: chunk JSON, [DONE] last, one role first, finish_reason, usage, max_tokens",),
         elapsed_s=round(time.perf_counter() - started, 3),
@@ -110,7 +142,19 @@ def _finding(p: Problem, ex: Exchange, url: str, headers: dict[str, str], secret
         kind, severity = ("timeout" if (ex.error or "").startswith("timeout") else "server_error"), "high"
     else:
         kind, severity = "contract_violation", ("high" if p.rule in _HIGH else "medium")
-    return build_finding(kind=kind, severity=severity, rule=p.rule, message=p.message,  # type: ignore[arg-type]
-                         method="POST", url=url, headers=headers, body=ex.body_text, status=ex.status,
-                         content_type=ex.content_type or None, response_body=ex.raw, detail=p.detail,
-                         error=ex.error, secret_headers=secret_headers)
+    return build_finding(
+        kind=kind,
+        severity=severity,  # type: ignore[arg-type]
+        rule=p.rule,
+        message=p.message,
+        method="POST",
+        url=url,
+        headers=headers,
+        body=ex.body_text,
+        status=ex.status,
+        content_type=ex.content_type or None,
+        response_body=ex.raw,
+        detail=p.detail,
+        error=ex.error,
+        secret_headers=secret_headers,
+    )

@@ -37,9 +37,22 @@ PROBE_TOKENS = 48  # enough for a leak to show, few enough that a real LLM answe
 LONG_PROMPTS = (16_000, 200_000, 1_200_000)  # characters
 MAX_SHRINK_STEPS = 48
 _STRUCTURAL = frozenset({CHUNK_JSON, DONE, ERROR_EVENT, ROLE, FINISH})
-_ODD = ("\u0301" * 40, "\u202e", "\u200d", "\u200b", "\ufeff", "\U0001F469\u200d\U0001F4BB", "\U0001D54F\U0001D560",
-        "\u0000", "\ud800", "\U0010FFFF", "\u0e01\u0e34\u0e4a", "\u2028", "\x1b[31m",
-        "Z\u0351\u0334\u0359a\u0352\u0335lgo")
+_ODD = (
+    "\u0301" * 40,
+    "\u202e",
+    "\u200d",
+    "\u200b",
+    "\ufeff",
+    "\U0001f469\u200d\U0001f4bb",
+    "\U0001d54f\U0001d560",
+    "\u0000",
+    "\ud800",
+    "\U0010ffff",
+    "\u0e01\u0e34\u0e4a",
+    "\u2028",
+    "\x1b[31m",
+    "Z\u0351\u0334\u0359a\u0352\u0335lgo",
+)
 
 
 @dataclass(frozen=True)
@@ -55,8 +68,9 @@ def build_cases(plan: Plan, seed: int) -> list[ChatCase]:
     rng = random.Random(seed)
 
     def body(messages: Sequence[Any], max_tokens: int = PROBE_TOKENS) -> dict[str, Any]:
-        return chat_body(list(messages), model=c.model, max_tokens=max_tokens, stream=c.stream,
-                         system_prompt=c.system_prompt)
+        return chat_body(
+            list(messages), model=c.model, max_tokens=max_tokens, stream=c.stream, system_prompt=c.system_prompt
+        )
 
     out: list[ChatCase] = []
     for row in _rows("injections.jsonl"):
@@ -116,8 +130,9 @@ class _Run:
         try:
             for case in cases:
                 if time.perf_counter() > self.deadline:
-                    notes.append(f"budget of {self.plan.adversarial.budget_s:g}s spent "
-                                 f"after {sent} of {len(cases)} cases")
+                    notes.append(
+                        f"budget of {self.plan.adversarial.budget_s:g}s spent after {sent} of {len(cases)} cases"
+                    )
                     break
                 sent += 1
                 self._exercise(case)
@@ -125,10 +140,19 @@ class _Run:
         finally:
             self.client.close()
         if healthy is False:
-            self.findings.append(build_finding(
-                kind="unhealthy_after", severity="high", rule="healthy_after",
-                message="the target was not healthy after the hostile prompts", method="GET",
-                url=self.url, headers=self.headers, body=None, secret_headers=self.secret_headers))
+            self.findings.append(
+                build_finding(
+                    kind="unhealthy_after",
+                    severity="high",
+                    rule="healthy_after",
+                    message="the target was not healthy after the hostile prompts",
+                    method="GET",
+                    url=self.url,
+                    headers=self.headers,
+                    body=None,
+                    secret_headers=self.secret_headers,
+                )
+            )
         if self.plan.chat.canary is None:
             notes.append("no --canary: system-prompt leaks were not checked")
         grouped = group(self.findings)
@@ -136,14 +160,29 @@ class _Run:
         findings = tuple(f for f in grouped if f.id not in self.plan.contract.accept)
         times = [t for s in self.stats.values() for t in s["times"]]
         return AdversarialSection(
-            url=self.url, method="POST", seed=self.plan.seed, cases=sent, requests=self.requests,
-            passed=not any(f.severity != "low" for f in findings), findings=findings, accepted=accepted,
-            healthy_after=healthy, budget_s=self.plan.adversarial.budget_s,
+            url=self.url,
+            method="POST",
+            seed=self.plan.seed,
+            cases=sent,
+            requests=self.requests,
+            passed=not any(f.severity != "low" for f in findings),
+            findings=findings,
+            accepted=accepted,
+            healthy_after=healthy,
+            budget_s=self.plan.adversarial.budget_s,
             elapsed_s=round(time.perf_counter() - self.started, 3),
             median_ms=round(1000 * statistics.median(times), 3) if times else None,
-            by_class=tuple(ClassStats(name=k, cases=v["cases"], answered=v["answered"], statuses=v["statuses"],
-                                      median_ms=round(1000 * statistics.median(v["times"]), 3) if v["times"] else None,
-                                      findings=v["findings"]) for k, v in self.stats.items()),
+            by_class=tuple(
+                ClassStats(
+                    name=k,
+                    cases=v["cases"],
+                    answered=v["answered"],
+                    statuses=v["statuses"],
+                    median_ms=round(1000 * statistics.median(v["times"]), 3) if v["times"] else None,
+                    findings=v["findings"],
+                )
+                for k, v in self.stats.items()
+            ),
             notes=tuple(notes),
         )
 
@@ -151,14 +190,16 @@ class _Run:
         """The health paths preflight found, again, and one ordinary prompt: a hostile prompt must
         not leave the server down (many LLM servers have no health path at all)."""
         c = self.plan.chat
-        normal = self._send(chat_body(c.prompts[0], model=c.model, max_tokens=8, stream=c.stream,
-                                      system_prompt=c.system_prompt), False)
+        normal = self._send(
+            chat_body(c.prompts[0], model=c.model, max_tokens=8, stream=c.stream, system_prompt=c.system_prompt), False
+        )
         if normal.status is None or normal.status >= 500:
             return False
         headers = {k: v for k, v in self.headers.items() if k.lower() != "content-type"}
         for path in self.health_paths:
-            if not bounded.send(self.client, "GET", origin_of(self.url) + path, headers=headers, timeout_s=5.0,
-                                keep=0).ok:
+            if not bounded.send(
+                self.client, "GET", origin_of(self.url) + path, headers=headers, timeout_s=5.0, keep=0
+            ).ok:
                 return False
         return True
 
@@ -181,42 +222,87 @@ class _Run:
             if kind == "server_error":
                 ex, minimal = self._shrink(case, ex)
             stats["findings"] += 1
-            self.findings.append(build_finding(
-                kind=kind, severity=severity, rule=rule, message=message, method="POST", url=self.url,
-                headers=self.headers, body=ex.body_text, status=ex.status, content_type=ex.content_type or None,
-                response_body=ex.raw, detail=f"{case.cls}: {detail}", error=ex.error, minimal=minimal,
-                secret_headers=self.secret_headers))
+            self.findings.append(
+                build_finding(
+                    kind=kind,
+                    severity=severity,
+                    rule=rule,
+                    message=message,
+                    method="POST",
+                    url=self.url,
+                    headers=self.headers,
+                    body=ex.body_text,
+                    status=ex.status,
+                    content_type=ex.content_type or None,
+                    response_body=ex.raw,
+                    detail=f"{case.cls}: {detail}",
+                    error=ex.error,
+                    minimal=minimal,
+                    secret_headers=self.secret_headers,
+                )
+            )
 
     def _judge(self, ex: Exchange) -> list[tuple[str, Any, str, str, str]]:
         if ex.status is None:
             if (ex.error or "").startswith("timeout"):
                 return [("timeout", "high", "no_hang", "no complete answer within the timeout", ex.error or "")]
             # The server broke this answer (a reset mid-stream); `unhealthy_after` says if it stayed down.
-            return [("server_error", "high", "complete_answer", "the connection broke before a complete answer",
-                     ex.error or "")]
+            return [
+                (
+                    "server_error",
+                    "high",
+                    "complete_answer",
+                    "the connection broke before a complete answer",
+                    ex.error or "",
+                )
+            ]
         if ex.status >= 500:
             return [("server_error", "high", "not_a_server_error", f"a hostile prompt got {ex.status}", ex.raw[:200])]
         out: list[tuple[str, Any, str, str, str]] = []
         if ex.status >= 400:
             if ex.status != 429 and not ex.is_json_error:
-                out.append(("contract_violation", "medium", "error_json", "a 4xx answer without a JSON error body",
-                            f"{ex.status} {ex.content_type}: {ex.raw[:120]}"))
+                out.append(
+                    (
+                        "contract_violation",
+                        "medium",
+                        "error_json",
+                        "a 4xx answer without a JSON error body",
+                        f"{ex.status} {ex.content_type}: {ex.raw[:120]}",
+                    )
+                )
             return out
         reply = ""
         if ex.tally is not None:
             reply = ex.tally.reply
             for p in ex.tally.problems(None, False):
                 if p.rule in _STRUCTURAL:
-                    out.append(("contract_violation", "high" if p.rule in (CHUNK_JSON, DONE) else "medium",
-                                p.rule, p.message, p.detail))
+                    out.append(
+                        (
+                            "contract_violation",
+                            "high" if p.rule in (CHUNK_JSON, DONE) else "medium",
+                            p.rule,
+                            p.message,
+                            p.detail,
+                        )
+                    )
         elif ex.json_body is not None:
             problems, reply, _ = completion_problems(ex.json_body, None)
-            out += [("contract_violation", "medium", p.rule, p.message, p.detail) for p in problems
-                    if p.rule in ("completion.body", FINISH)]
+            out += [
+                ("contract_violation", "medium", p.rule, p.message, p.detail)
+                for p in problems
+                if p.rule in ("completion.body", FINISH)
+            ]
         canary = self.plan.chat.canary
         if canary and canary.lower() in reply.lower():
-            out.append(("info_leak", "high", "canary_leak", "a reply leaked the system prompt's canary",
-                        f"the reply contains {canary!r}"))
+            out.append(
+                (
+                    "info_leak",
+                    "high",
+                    "canary_leak",
+                    "a reply leaked the system prompt's canary",
+                    f"the reply contains {canary!r}",
+                )
+            )
         return out
 
     def _shrink(self, case: ChatCase, ex: Exchange) -> tuple[Exchange, bool]:

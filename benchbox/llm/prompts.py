@@ -25,8 +25,9 @@ def load_prompts(path: str | Path | None = None, flag: str = "--prompts") -> tup
     try:
         lines = p.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
-        raise bad_value(flag, str(p),
-                        f"a readable UTF-8 file of {EXPECTED} ({getattr(exc, 'strerror', None) or exc})") from None
+        raise bad_value(
+            flag, str(p), f"a readable UTF-8 file of {EXPECTED} ({getattr(exc, 'strerror', None) or exc})"
+        ) from None
     out: list[tuple[dict[str, Any], ...]] = []
     for n, line in enumerate(lines, 1):
         if not line.strip():
@@ -55,8 +56,14 @@ def _messages(value: Any) -> tuple[dict[str, Any], ...] | None:
     return None
 
 
-def chat_body(messages: Sequence[Mapping[str, Any]], *, model: str | None,
-              max_tokens: int | None, stream: bool, system_prompt: str | None = None) -> dict[str, Any]:
+def chat_body(
+    messages: Sequence[Mapping[str, Any]],
+    *,
+    model: str | None,
+    max_tokens: int | None,
+    stream: bool,
+    system_prompt: str | None = None,
+) -> dict[str, Any]:
     """One request body; usage is asked for in streams (`stream_options.include_usage`), so token
     counts come from the server rather than from counting chunks."""
     msgs = list(messages)

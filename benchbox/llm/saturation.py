@@ -40,14 +40,22 @@ def run_concurrency_search(plan: Plan, notify: Notify | None = None, probe_s: fl
         nonlocal used
         if used + probe_s > budget + 1e-9:
             return None
-        spec = PhaseSpec(name=f"saturation-c{level}", mode="closed", duration_s=probe_s, request=plan.request,
-                         users=level, seed=plan.seed + len(steps), chat=plan.llm,
-                         max_rps=plan.brakes.max_rps)
+        spec = PhaseSpec(
+            name=f"saturation-c{level}",
+            mode="closed",
+            duration_s=probe_s,
+            request=plan.request,
+            users=level,
+            seed=plan.seed + len(steps),
+            chat=plan.llm,
+            max_rps=plan.brakes.max_rps,
+        )
         try:
             phase = run_phase(spec)
         except PhaseInterrupted as exc:
-            raise SearchInterrupted(exc.signal_name,
-                                    _build(plan, steps, held, failed, criterion, used, False)) from None
+            raise SearchInterrupted(
+                exc.signal_name, _build(plan, steps, held, failed, criterion, used, False)
+            ) from None
         used += max(phase.elapsed_s, phase.duration_s)
         step, reasons = _step(len(steps), stage, level, phase, specs)
         steps.append(step)
@@ -55,8 +63,10 @@ def run_concurrency_search(plan: Plan, notify: Notify | None = None, probe_s: fl
             held[level] = step
         else:
             failed[level] = "; ".join(reasons)
-        say(f"saturation: {level} streams -> {step.achieved_rps:g} req/s, "
-            f"{step.output_tokens_per_s or 0:g} tokens/s, {'held' if step.held else 'broke: ' + failed[level]}")
+        say(
+            f"saturation: {level} streams -> {step.achieved_rps:g} req/s, "
+            f"{step.output_tokens_per_s or 0:g} tokens/s, {'held' if step.held else 'broke: ' + failed[level]}"
+        )
         return step
 
     level, previous, plateau = 1, None, False
@@ -88,25 +98,53 @@ def _step(index: int, stage: Stage, level: int, phase: LoadPhase, specs: tuple) 
     lat = phase.latency_ms
     tokens = phase.llm.output_tokens_per_s if phase.llm is not None else None
     step = Step(
-        index=index, stage=stage, mode="closed", offered_rps=None, users=level,
+        index=index,
+        stage=stage,
+        mode="closed",
+        offered_rps=None,
+        users=level,
         achieved_rps=round(phase.throughput_rps * (1 - phase.error_rate), 3),
-        p50_ms=lat.p50 if lat else None, p95_ms=lat.p95 if lat else None, p99_ms=lat.p99 if lat else None,
-        mean_ms=lat.mean if lat else None, error_rate=round(phase.error_rate, 6),
-        status_counts=dict(phase.status_counts), errors_by_kind=dict(phase.errors_by_kind),
-        concurrency=float(level), load_s=round(max(phase.elapsed_s, phase.duration_s), 3),
-        windows=len(phase.timeseries), stable=True, held=not broken and phase.responses > 0,
-        generator_limited=phase.generator.limited, reasons=tuple(broken), output_tokens_per_s=tokens,
+        p50_ms=lat.p50 if lat else None,
+        p95_ms=lat.p95 if lat else None,
+        p99_ms=lat.p99 if lat else None,
+        mean_ms=lat.mean if lat else None,
+        error_rate=round(phase.error_rate, 6),
+        status_counts=dict(phase.status_counts),
+        errors_by_kind=dict(phase.errors_by_kind),
+        concurrency=float(level),
+        load_s=round(max(phase.elapsed_s, phase.duration_s), 3),
+        windows=len(phase.timeseries),
+        stable=True,
+        held=not broken and phase.responses > 0,
+        generator_limited=phase.generator.limited,
+        reasons=tuple(broken),
+        output_tokens_per_s=tokens,
     )
     return step, broken or (["no answer"] if phase.responses == 0 else [])
 
 
-def _build(plan: Plan, steps: list[Step], held: dict[int, Step], failed: dict[int, str], criterion: str,
-           used: float, plateau: bool) -> Saturation:
+def _build(
+    plan: Plan,
+    steps: list[Step],
+    held: dict[int, Step],
+    failed: dict[int, str],
+    criterion: str,
+    used: float,
+    plateau: bool,
+) -> Saturation:
     if not held:
-        return Saturation(found=False, max_sustainable_rps=None, criterion=criterion, limited_by="nothing_held",
-                          statement="not even one stream at a time held the SLOs" if steps else
-                          "no probe fitted in the saturation budget", budget_s=plan.saturation_budget_s,
-                          load_s_used=round(used, 3), steps=tuple(steps))
+        return Saturation(
+            found=False,
+            max_sustainable_rps=None,
+            criterion=criterion,
+            limited_by="nothing_held",
+            statement="not even one stream at a time held the SLOs"
+            if steps
+            else "no probe fitted in the saturation budget",
+            budget_s=plan.saturation_budget_s,
+            load_s_used=round(used, 3),
+            steps=tuple(steps),
+        )
     best = max(held.values(), key=lambda s: (s.output_tokens_per_s or 0.0, s.achieved_rps))
     top = max(held)
     above = [f for f in failed if f > top]
@@ -115,22 +153,35 @@ def _build(plan: Plan, steps: list[Step], held: dict[int, Step], failed: dict[in
         why = failed[min(above)]
         limited = "errors" if why.startswith("errors") else "latency"
         found = True
-        statement = (f"{best.users} concurrent streams held: {best.achieved_rps:g} req/s, "
-                     f"{best.output_tokens_per_s or 0:g} output tokens/s; {min(above)} streams broke {why}")
+        statement = (
+            f"{best.users} concurrent streams held: {best.achieved_rps:g} req/s, "
+            f"{best.output_tokens_per_s or 0:g} output tokens/s; {min(above)} streams broke {why}"
+        )
     elif plateau:
         limited, found = "throughput", True
-        statement = (f"throughput stopped growing with concurrency: {best.users} streams carried "
-                     f"{best.achieved_rps:g} req/s, {best.output_tokens_per_s or 0:g} output tokens/s")
+        statement = (
+            f"throughput stopped growing with concurrency: {best.users} streams carried "
+            f"{best.achieved_rps:g} req/s, {best.output_tokens_per_s or 0:g} output tokens/s"
+        )
     else:
         limited, found = "budget", False
-        statement = (f"capacity above {best.achieved_rps:g} req/s ({best.output_tokens_per_s or 0:g} tokens/s at "
-                     f"{best.users} streams): the budget ended before any level broke an SLO")
+        statement = (
+            f"capacity above {best.achieved_rps:g} req/s ({best.output_tokens_per_s or 0:g} tokens/s at "
+            f"{best.users} streams): the budget ended before any level broke an SLO"
+        )
     if any(s.generator_limited for s in steps):
         statement += " (the generator was busy: some figures may describe it, not the target)"
     return Saturation(
-        found=found, max_sustainable_rps=best.achieved_rps if found else None, criterion=criterion,
-        limited_by=limited, statement=statement, budget_s=plan.saturation_budget_s, load_s_used=round(used, 3),
-        capacity_floor_rps=None if found else best.achieved_rps, steps=tuple(steps),
-        max_concurrency=best.users, max_output_tokens_per_s=best.output_tokens_per_s,
+        found=found,
+        max_sustainable_rps=best.achieved_rps if found else None,
+        criterion=criterion,
+        limited_by=limited,
+        statement=statement,
+        budget_s=plan.saturation_budget_s,
+        load_s_used=round(used, 3),
+        capacity_floor_rps=None if found else best.achieved_rps,
+        steps=tuple(steps),
+        max_concurrency=best.users,
+        max_output_tokens_per_s=best.output_tokens_per_s,
         notes=("searched on concurrency (closed loop): a fixed rate past capacity only measures a backlog",),
     )

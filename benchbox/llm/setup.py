@@ -48,33 +48,39 @@ def resolve(plan: Plan, notify: Notify | None = None) -> Plan:
         ids = _model_ids(plan, models_url)
         model = ids[0] if ids else None
     if notify:
-        notify(f"openai-chat: {chat_url} (model {model or 'not named'}, "
-               f"{'streaming' if plan.chat.stream else 'not streaming'}, max_tokens {plan.chat.max_tokens})")
+        notify(
+            f"openai-chat: {chat_url} (model {model or 'not named'}, "
+            f"{'streaming' if plan.chat.stream else 'not streaming'}, max_tokens {plan.chat.max_tokens})"
+        )
     return as_chat_plan(plan, chat_url, model)
 
 
 def as_chat_plan(plan: Plan, chat_url: str, model: str | None) -> Plan:
     """Bodies from the prompt set, the TTFT default gate, and the generator's ChatSpec."""
     c = plan.chat
-    bodies = chat_bodies(c.prompts, model=model, max_tokens=c.max_tokens, stream=c.stream,
-                         system_prompt=c.system_prompt)
+    bodies = chat_bodies(
+        c.prompts, model=model, max_tokens=c.max_tokens, stream=c.stream, system_prompt=c.system_prompt
+    )
     headers = dict(plan.request.headers)
     if not any(n.lower() == "content-type" for n in headers):
         headers["Content-Type"] = "application/json"
-    request = dataclasses.replace(plan.request, url=chat_url, method="POST", bodies=bodies,
-                                  headers=tuple(headers.items()))
+    request = dataclasses.replace(
+        plan.request, url=chat_url, method="POST", bodies=bodies, headers=tuple(headers.items())
+    )
     gates = plan.gates
     if c.stream and "p95" not in plan.slo_given:
         # A long answer streams for seconds by design: the default P95 <= 2 s is a first-token
         # promise here (kept as ttft_p95 unless the user gave one), not an end-to-end one.
         has_ttft = any(g.name == "ttft_p95" for g in gates)
-        gates = tuple(parse_slo(DEFAULT_TTFT_SLO) if g.name == "p95" else g for g in gates
-                      if not (g.name == "p95" and has_ttft))
+        gates = tuple(
+            parse_slo(DEFAULT_TTFT_SLO) if g.name == "p95" else g for g in gates if not (g.name == "p95" and has_ttft)
+        )
     ttft, itl = goodput_thresholds(gates)
     spec = ChatSpec(stream=c.stream, max_tokens=c.max_tokens, good_ttft_ms=ttft, good_itl_ms=itl)
     chat = dataclasses.replace(c, model=model)
-    return dataclasses.replace(plan, target=chat_url, request=request, gates=gates, llm=spec, chat=chat,
-                               method_given=True)
+    return dataclasses.replace(
+        plan, target=chat_url, request=request, gates=gates, llm=spec, chat=chat, method_given=True
+    )
 
 
 def _base(url: str) -> str:
@@ -98,8 +104,13 @@ def _model_ids(plan: Plan, url: str) -> list[str] | None:
     headers = {"User-Agent": f"benchbox/{__version__}", **dict(plan.request.headers)}
     headers.pop("Content-Type", None)
     # Bounded, paced and TLS-configured as every other request (--max-body, --max-rps, --insecure).
-    with bounded.client(timeout_s=min(5.0, plan.request.timeout_s), insecure=plan.insecure,
-                        max_rps=plan.brakes.max_rps, max_bytes=plan.request.max_body_bytes, trust_env=False) as client:
+    with bounded.client(
+        timeout_s=min(5.0, plan.request.timeout_s),
+        insecure=plan.insecure,
+        max_rps=plan.brakes.max_rps,
+        max_bytes=plan.request.max_body_bytes,
+        trust_env=False,
+    ) as client:
         reply = bounded.send(client, "GET", url, headers=headers)
     try:
         data = json.loads(reply.body) if reply.status == 200 else None
@@ -108,4 +119,3 @@ def _model_ids(plan: Plan, url: str) -> list[str] | None:
     if not isinstance(data, dict) or not isinstance(data.get("data"), list):
         return None
     return [m["id"] for m in data["data"] if isinstance(m, dict) and isinstance(m.get("id"), str)]
-

@@ -44,9 +44,28 @@ class Problem:
 class StreamTally:
     """Everything one streamed answer showed, fed one SSE line at a time (`line`), then `close`."""
 
-    __slots__ = ("started", "events", "output_chunks", "first_at", "last_at", "gaps", "roles",
-                 "role_late", "finish_reason", "usage", "done", "after_done", "bad_chunks", "first_bad",
-                 "error_event", "text", "_data", "keep_text", "words", "_in_word")
+    __slots__ = (
+        "started",
+        "events",
+        "output_chunks",
+        "first_at",
+        "last_at",
+        "gaps",
+        "roles",
+        "role_late",
+        "finish_reason",
+        "usage",
+        "done",
+        "after_done",
+        "bad_chunks",
+        "first_bad",
+        "error_event",
+        "text",
+        "_data",
+        "keep_text",
+        "words",
+        "_in_word",
+    )
 
     def __init__(self, started: float, keep_text: bool = False) -> None:
         self.started = started
@@ -187,22 +206,35 @@ class StreamTally:
         if self.error_event:
             out.append(Problem(ERROR_EVENT, "a 2xx stream carried an error event", self.error_event))
         if not self.done:
-            out.append(Problem(DONE, "the stream ended without `data: [DONE]`",
-                               f"{self.events} events, the last one not [DONE]"))
+            out.append(
+                Problem(
+                    DONE, "the stream ended without `data: [DONE]`", f"{self.events} events, the last one not [DONE]"
+                )
+            )
         elif self.after_done:
             out.append(Problem(DONE, "events arrived after `data: [DONE]`", f"{self.after_done} after it"))
         if self.roles == 0:
             out.append(Problem(ROLE, "no chunk's delta carried the assistant role"))
         elif self.roles > 1 or self.role_late:
-            out.append(Problem(ROLE, "the role came more than once or after content",
-                               f"{self.roles} role deltas; after content: {self.role_late}"))
+            out.append(
+                Problem(
+                    ROLE,
+                    "the role came more than once or after content",
+                    f"{self.roles} role deltas; after content: {self.role_late}",
+                )
+            )
         if self.finish_reason is None:
             out.append(Problem(FINISH, "no chunk carried a finish_reason"))
         out += usage_problems(self.usage, self.words, usage_asked, streamed=True)
         tokens = self.output_tokens
         if max_tokens is not None and tokens > max_tokens:
-            out.append(Problem(MAX_TOKENS, "the answer has more tokens than max_tokens allows",
-                               f"{tokens} tokens, max_tokens {max_tokens}"))
+            out.append(
+                Problem(
+                    MAX_TOKENS,
+                    "the answer has more tokens than max_tokens allows",
+                    f"{tokens} tokens, max_tokens {max_tokens}",
+                )
+            )
         return out
 
 
@@ -229,8 +261,13 @@ def usage_problems(usage: Any, words: int, asked: bool, *, streamed: bool) -> li
     if p + c != t:
         return [Problem(USAGE, "usage.total_tokens is not prompt_tokens + completion_tokens", f"{p} + {c} != {t}")]
     if streamed and c < words:
-        return [Problem(USAGE, "usage.completion_tokens is smaller than the number of words streamed",
-                        f"completion_tokens {c}, words streamed {words}")]
+        return [
+            Problem(
+                USAGE,
+                "usage.completion_tokens is smaller than the number of words streamed",
+                f"completion_tokens {c}, words streamed {words}",
+            )
+        ]
     return []
 
 
@@ -253,6 +290,11 @@ def completion_problems(body: Any, max_tokens: int | None) -> tuple[list[Problem
     tokens = completion_tokens(usage)
     count = tokens if tokens is not None else len(text.split())
     if max_tokens is not None and tokens is not None and tokens > max_tokens:
-        out.append(Problem(MAX_TOKENS, "the answer has more tokens than max_tokens allows",
-                           f"{tokens} tokens, max_tokens {max_tokens}"))
+        out.append(
+            Problem(
+                MAX_TOKENS,
+                "the answer has more tokens than max_tokens allows",
+                f"{tokens} tokens, max_tokens {max_tokens}",
+            )
+        )
     return out, text, count

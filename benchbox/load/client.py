@@ -95,8 +95,14 @@ class Connection:
 
     def _new_client(self) -> HTTPClient:
         client = HTTPClient(
-            self._host, self._port, headers=self._headers, concurrency=1, ssl=self._ssl,
-            insecure=self._insecure, connection_timeout=self.timeout, network_timeout=self.timeout,
+            self._host,
+            self._port,
+            headers=self._headers,
+            concurrency=1,
+            ssl=self._ssl,
+            insecure=self._insecure,
+            connection_timeout=self.timeout,
+            network_timeout=self.timeout,
             ssl_context_factory=(_tls_context(self._insecure) if self._ssl else None),
         )
         # geventhttpclient does not set TCP_NODELAY; without it loopback runs show 40 ms
@@ -139,8 +145,9 @@ class Connection:
                 while block := response.read(_READ_BLOCK):
                     seen += len(block)
                     if seen > self.max_body:
-                        raise BodyTooLarge(f"answer body over {self.max_body} bytes (--max-body): "
-                                           "reading stopped there")
+                        raise BodyTooLarge(
+                            f"answer body over {self.max_body} bytes (--max-body): reading stopped there"
+                        )
                     if out.keep and len(kept) < SAMPLE_BYTES:
                         kept += block
                 if out.keep:

@@ -54,13 +54,19 @@ class WorkersMissing(Exception):
 def share(spec: PhaseSpec, index: int, count: int) -> PhaseSpec:
     """Worker `index`'s part of a phase: the rate split evenly, so the total schedule is the
     requested one, and its own seed, so workers do not send in lockstep."""
+
     def part(total: float | None) -> float | None:
         return None if total is None else total / count
 
     users = None if spec.users is None else spec.users // count + (1 if index < spec.users % count else 0)
-    return dataclasses.replace(spec, rate=part(spec.rate), ramp_from=part(spec.ramp_from), users=users,
-                               connections=max(1, math.ceil(spec.connections / count)),
-                               seed=spec.seed + 1000 * (index + 1))
+    return dataclasses.replace(
+        spec,
+        rate=part(spec.rate),
+        ramp_from=part(spec.ramp_from),
+        users=users,
+        connections=max(1, math.ceil(spec.connections / count)),
+        seed=spec.seed + 1000 * (index + 1),
+    )
 
 
 def free_port(host: str) -> int:
@@ -110,12 +116,20 @@ class Board:
         for t in range(self._emitted + 1, ready + 1):
             ticks = [self.ticks[i][t] for i in live]
             merged = hdr.merge(k["hdr"] for k in ticks if k.get("hdr")) if any(k.get("hdr") for k in ticks) else None
-            out.append({"type": "tick", "phase": ticks[0].get("phase"), "t": t,
-                        "requests": sum(k["requests"] for k in ticks), "errors": sum(k["errors"] for k in ticks),
-                        "hdr": hdr.encode(merged) if merged else None,
-                        "in_flight": sum(k.get("in_flight", 0) for k in ticks),
-                        "cpu_percent": max(k.get("cpu_percent", 0.0) for k in ticks), "workers": len(live),
-                        "lag_max_ms": max(k.get("lag_max_ms", 0.0) for k in ticks)})
+            out.append(
+                {
+                    "type": "tick",
+                    "phase": ticks[0].get("phase"),
+                    "t": t,
+                    "requests": sum(k["requests"] for k in ticks),
+                    "errors": sum(k["errors"] for k in ticks),
+                    "hdr": hdr.encode(merged) if merged else None,
+                    "in_flight": sum(k.get("in_flight", 0) for k in ticks),
+                    "cpu_percent": max(k.get("cpu_percent", 0.0) for k in ticks),
+                    "workers": len(live),
+                    "lag_max_ms": max(k.get("lag_max_ms", 0.0) for k in ticks),
+                }
+            )
         self._emitted = max(self._emitted, ready)
         return out
 
@@ -128,8 +142,11 @@ class Board:
                 reports.append(WorkerReport(index=i, state="ok", requests=part.requests))
             else:
                 part = phase_from_ticks(self.ticks[i], None, spec.name, spec.mode, spec.duration_s)
-                reports.append(WorkerReport(index=i, state="lost", requests=part.requests,
-                                            detail=self.lost.get(i, "no result arrived")))
+                reports.append(
+                    WorkerReport(
+                        index=i, state="lost", requests=part.requests, detail=self.lost.get(i, "no result arrived")
+                    )
+                )
             parts.append(part)
         return merge_phases(parts, reports)
 
@@ -157,12 +174,15 @@ class Master:
 
     def start(self) -> None:
         """Wait until every expected worker has joined (and registered its handlers)."""
-        self.emit({"type": "note",
-                   "message": f"master on {self.bind}:{self.port}: waiting for {self.expected} workers"})
+        self.emit(
+            {"type": "note", "message": f"master on {self.bind}:{self.port}: waiting for {self.expected} workers"}
+        )
         ids = _wait_listening(self.runner, self.board, self.expected, READY_TIMEOUT_S, self.stop)
         if len(ids) < self.expected and not self.stop.is_set():
-            raise WorkersMissing(f"only {len(ids)} of {self.expected} workers joined "
-                                 f"the master on port {self.port} within {READY_TIMEOUT_S:g}s")
+            raise WorkersMissing(
+                f"only {len(ids)} of {self.expected} workers joined "
+                f"the master on port {self.port} within {READY_TIMEOUT_S:g}s"
+            )
 
     def run(self, phases: tuple[PhaseSpec, ...]) -> None:
         for index, spec in enumerate(phases):
@@ -204,12 +224,14 @@ def _wait_listening(runner: MasterRunner, board: Board, want: int, timeout_s: fl
     return _listening(runner, board)
 
 
-def _master_phase(runner: MasterRunner, board: Board, index: int, spec: PhaseSpec, emit: Emit,
-                  stop: Event, ids: list[str]) -> LoadPhase:
+def _master_phase(
+    runner: MasterRunner, board: Board, index: int, spec: PhaseSpec, emit: Emit, stop: Event, ids: list[str]
+) -> LoadPhase:
     board.begin(index, ids)
     for i, worker_id in enumerate(ids):
-        runner.send_message(MSG_PHASE, {"index": index, "worker": i, "spec": share(spec, i, len(ids)).to_dict()},
-                            client_id=worker_id)
+        runner.send_message(
+            MSG_PHASE, {"index": index, "worker": i, "spec": share(spec, i, len(ids)).to_dict()}, client_id=worker_id
+        )
     count = spec.connections if spec.mode == "open" else int(spec.users or 1)
     if spec.mode == "open":
         runner.start(count, spawn_rate=count)
@@ -239,8 +261,12 @@ def _master_phase(runner: MasterRunner, board: Board, index: int, spec: PhaseSpe
 
 def _spawn_worker(port: int) -> subprocess.Popen[bytes]:
     # Its own session: our SIGINT goes to the master, which ends the phase through a message.
-    return subprocess.Popen([sys.executable, "-m", "benchbox.load.generator", "--worker", f"127.0.0.1:{port}"],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "benchbox.load.generator", "--worker", f"127.0.0.1:{port}"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 def run_worker(master_host: str, master_port: int, stop: Event) -> None:
@@ -258,8 +284,18 @@ def run_worker(master_host: str, master_port: int, stop: Event) -> None:
         shared, dispatcher = BenchboxUser.bind(spec.request, recorder, spec.mode, spec.chat, max_rps=spec.max_rps)
         spawned.clear()
         phase_stop.clear()
-        gevent.spawn(_worker_phase, runner, spec, int(msg.data["index"]), int(msg.data["worker"]),
-                     recorder, shared, dispatcher, spawned, phase_stop)
+        gevent.spawn(
+            _worker_phase,
+            runner,
+            spec,
+            int(msg.data["index"]),
+            int(msg.data["worker"]),
+            recorder,
+            shared,
+            dispatcher,
+            spawned,
+            phase_stop,
+        )
 
     runner.register_message(MSG_PHASE, on_phase)
     runner.register_message(MSG_STOP, lambda environment, msg, **_: phase_stop.set())
@@ -275,8 +311,17 @@ def _relay_stop(stop: Event, phase_stop: Event, runner: WorkerRunner) -> None:
     runner.quit()
 
 
-def _worker_phase(runner: WorkerRunner, spec: PhaseSpec, index: int, worker: int, recorder: Recorder,
-                  shared: Any, dispatcher: Any, spawned: Event, phase_stop: Event) -> None:
+def _worker_phase(
+    runner: WorkerRunner,
+    spec: PhaseSpec,
+    index: int,
+    worker: int,
+    recorder: Recorder,
+    shared: Any,
+    dispatcher: Any,
+    spawned: Event,
+    phase_stop: Event,
+) -> None:
     def emit(message: dict[str, Any]) -> None:
         message.update(index=index, worker=worker, counters=recorder.counters())
         runner.send_message(MSG_TICK, message)

@@ -65,8 +65,9 @@ class StreamConnection(Connection):
                     while block := response.read(65536):
                         kept += block
                         if len(kept) > self.max_body:
-                            raise BodyTooLarge(f"answer body over {self.max_body} bytes (--max-body): "
-                                               "reading stopped there")
+                            raise BodyTooLarge(
+                                f"answer body over {self.max_body} bytes (--max-body): reading stopped there"
+                            )
                     out.body = bytes(kept)
             finally:
                 response.release()
@@ -176,17 +177,31 @@ class LlmRecorder:
             return hdr.encode(h) if h.get_total_count() else None
 
         s = self.spec
-        criteria = tuple(f"{name} <= {v:g} ms" for name, v in (("ttft", s.good_ttft_ms), ("mean itl", s.good_itl_ms),
-                                                              ("e2e", s.good_e2e_ms)) if v is not None)
+        criteria = tuple(
+            f"{name} <= {v:g} ms"
+            for name, v in (("ttft", s.good_ttft_ms), ("mean itl", s.good_itl_ms), ("e2e", s.good_e2e_ms))
+            if v is not None
+        )
         good = self.good if s.has_goodput else None
         return LlmStats(
-            streamed=s.stream, completed=self.completed, output_tokens=self.output_tokens,
-            prompt_tokens=self.prompt_tokens, usage_reported=self.usage_reported, malformed=self.malformed,
+            streamed=s.stream,
+            completed=self.completed,
+            output_tokens=self.output_tokens,
+            prompt_tokens=self.prompt_tokens,
+            usage_reported=self.usage_reported,
+            malformed=self.malformed,
             output_tokens_per_s=round(self.output_tokens / elapsed_s, 3) if elapsed_s > 0 else 0.0,
-            ttft_ms=summary(self.ttft), itl_ms=summary(self.itl), e2e_ms=summary(self.e2e),
-            tokens_per_s=summary(self.tps), ttft_hdr=encoded(self.ttft), itl_hdr=encoded(self.itl),
-            e2e_hdr=encoded(self.e2e), tokens_per_s_hdr=encoded(self.tps), good=good,
+            ttft_ms=summary(self.ttft),
+            itl_ms=summary(self.itl),
+            e2e_ms=summary(self.e2e),
+            tokens_per_s=summary(self.tps),
+            ttft_hdr=encoded(self.ttft),
+            itl_hdr=encoded(self.itl),
+            e2e_hdr=encoded(self.e2e),
+            tokens_per_s_hdr=encoded(self.tps),
+            good=good,
             goodput=round(good / requests, 6) if good is not None and requests else None,
             goodput_rps=round(good / elapsed_s, 3) if good is not None and elapsed_s > 0 else None,
-            good_criteria=criteria, timeseries=tuple(self.timeseries),
+            good_criteria=criteria,
+            timeseries=tuple(self.timeseries),
         )

@@ -41,9 +41,16 @@ def load_scenario(path: str) -> tuple[list[type[User]], LoadTestShape | None]:
 def request_listener(recorder: Recorder) -> Any:
     """A `request` event listener that records into `recorder`, in total and per name."""
 
-    def on_request(request_type: str, name: str, response_time: float, response_length: int,
-                   response: Any = None, context: Any = None, exception: BaseException | None = None,
-                   **_: Any) -> None:
+    def on_request(
+        request_type: str,
+        name: str,
+        response_time: float,
+        response_length: int,
+        response: Any = None,
+        context: Any = None,
+        exception: BaseException | None = None,
+        **_: Any,
+    ) -> None:
         now = time.perf_counter()
         recorder.sent += 1
         latency_s = (response_time or 0.0) / 1000.0

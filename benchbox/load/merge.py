@@ -25,15 +25,22 @@ def merge_phases(parts: Sequence[LoadPhase], workers: Sequence[WorkerReport]) ->
     errors = sum(p.errors for p in parts)
     elapsed = max(p.elapsed_s for p in parts)
     return LoadPhase(
-        name=first.name, mode=first.mode, duration_s=first.duration_s, elapsed_s=elapsed,
-        requests=requests, responses=responses, errors=errors,
+        name=first.name,
+        mode=first.mode,
+        duration_s=first.duration_s,
+        elapsed_s=elapsed,
+        requests=requests,
+        responses=responses,
+        errors=errors,
         error_rate=errors / requests if requests else 0.0,
         throughput_rps=round(responses / elapsed, 3) if elapsed else 0.0,
         status_counts=_sum_counts(p.status_counts for p in parts),
         errors_by_kind=_sum_counts(p.errors_by_kind for p in parts),
         generator=_merge_generators(parts),
-        offered_rps=_total(p.offered_rps for p in parts), arrival=first.arrival,
-        users=_total_int(p.users for p in parts), connections=_total_int(p.connections for p in parts),
+        offered_rps=_total(p.offered_rps for p in parts),
+        arrival=first.arrival,
+        users=_total_int(p.users for p in parts),
+        connections=_total_int(p.connections for p in parts),
         latency_ms=hdr.summarize(phase_hdr) if phase_hdr else None,
         service_ms=hdr.summarize(service) if service else None,
         service_hdr=hdr.encode(service) if service else None,
@@ -42,31 +49,45 @@ def merge_phases(parts: Sequence[LoadPhase], workers: Sequence[WorkerReport]) ->
         error_samples=tuple(s for p in parts for s in p.error_samples)[:5],
         partial=any(p.partial for p in parts) or any(w.state != "ok" for w in workers),
         ramp_from=_total(p.ramp_from for p in parts),
-        by_name=_merge_names([p.by_name for p in parts]), workers=tuple(workers),
+        by_name=_merge_names([p.by_name for p in parts]),
+        workers=tuple(workers),
         samples=tuple(s for p in parts for s in p.samples)[:20],
         llm=merge_llm([p.llm for p in parts if p.llm is not None], requests, elapsed),
     )
 
 
-def phase_from_ticks(ticks: Sequence[Mapping[str, Any]], template: LoadPhase | None, name: str,
-                     mode: str, duration_s: float) -> LoadPhase:
+def phase_from_ticks(
+    ticks: Sequence[Mapping[str, Any]], template: LoadPhase | None, name: str, mode: str, duration_s: float
+) -> LoadPhase:
     """What a lost worker measured, rebuilt from the ticks it sent before it went silent."""
-    points = tuple(TimePoint(t=int(k["t"]), requests=int(k["requests"]), errors=int(k["errors"]),
-                             max=k.get("max"), hdr=k.get("hdr")) for k in ticks)
+    points = tuple(
+        TimePoint(
+            t=int(k["t"]), requests=int(k["requests"]), errors=int(k["errors"]), max=k.get("max"), hdr=k.get("hdr")
+        )
+        for k in ticks
+    )
     counters: Mapping[str, Any] = ticks[-1]["counters"] if ticks else {}
     merged = _merged(p.hdr for p in points)
     sent = int(counters.get("sent", 0))
     errors = int(counters.get("errors", 0))
     elapsed = float(len(points)) or 1.0
     return LoadPhase(
-        name=name, mode=mode, duration_s=duration_s, elapsed_s=elapsed, requests=sent,  # type: ignore[arg-type]
-        responses=int(counters.get("responses", 0)), errors=errors,
+        name=name,
+        mode=mode,  # type: ignore[arg-type]
+        duration_s=duration_s,
+        elapsed_s=elapsed,
+        requests=sent,
+        responses=int(counters.get("responses", 0)),
+        errors=errors,
         error_rate=errors / sent if sent else 0.0,
         throughput_rps=round(int(counters.get("responses", 0)) / elapsed, 3),
-        status_counts=dict(counters.get("status_counts", {})), errors_by_kind=dict(counters.get("errors_by_kind", {})),
+        status_counts=dict(counters.get("status_counts", {})),
+        errors_by_kind=dict(counters.get("errors_by_kind", {})),
         generator=GeneratorHealth(cpu_seconds=0.0, cpu_percent_mean=0.0, cpu_percent_max=0.0),
-        latency_ms=hdr.summarize(merged) if merged else None, hdr=hdr.encode(merged) if merged else None,
-        timeseries=points, partial=True,
+        latency_ms=hdr.summarize(merged) if merged else None,
+        hdr=hdr.encode(merged) if merged else None,
+        timeseries=points,
+        partial=True,
         offered_rps=template.offered_rps if template else None,
     )
 
@@ -100,9 +121,17 @@ def _merge_series(series: Sequence[Sequence[TimePoint]]) -> tuple[TimePoint, ...
         points = [s[t] for s in series if t < len(s)]
         h = _merged(p.hdr for p in points)
         maxes = [p.max for p in points if p.max is not None]
-        merged.append(hdr.with_percentiles(TimePoint(
-            t=t, requests=sum(p.requests for p in points), errors=sum(p.errors for p in points),
-            max=max(maxes) if maxes else None, hdr=hdr.encode(h) if h else None)))
+        merged.append(
+            hdr.with_percentiles(
+                TimePoint(
+                    t=t,
+                    requests=sum(p.requests for p in points),
+                    errors=sum(p.errors for p in points),
+                    max=max(maxes) if maxes else None,
+                    hdr=hdr.encode(h) if h else None,
+                )
+            )
+        )
     return tuple(merged)
 
 
@@ -112,8 +141,12 @@ def _merge_names(maps: Sequence[Mapping[str, NameStats]]) -> dict[str, NameStats
     for name in names:
         stats = [m[name] for m in maps if name in m]
         h = _merged(s.hdr for s in stats)
-        out[name] = NameStats(requests=sum(s.requests for s in stats), errors=sum(s.errors for s in stats),
-                              latency_ms=hdr.summarize(h) if h else None, hdr=hdr.encode(h) if h else None)
+        out[name] = NameStats(
+            requests=sum(s.requests for s in stats),
+            errors=sum(s.errors for s in stats),
+            latency_ms=hdr.summarize(h) if h else None,
+            hdr=hdr.encode(h) if h else None,
+        )
     return out
 
 
@@ -126,8 +159,10 @@ def _merge_generators(parts: Sequence[LoadPhase]) -> GeneratorHealth:
         cpu_seconds=round(sum(g.cpu_seconds for g in gens), 4),
         cpu_percent_mean=max(g.cpu_percent_mean for g in gens),
         cpu_percent_max=max(g.cpu_percent_max for g in gens),
-        schedule_lag_ms=worst_lag, waited_for_connection=sum(g.waited_for_connection for g in gens),
-        peak_in_flight=sum(g.peak_in_flight for g in gens), limited=any(g.limited for g in gens),
+        schedule_lag_ms=worst_lag,
+        waited_for_connection=sum(g.waited_for_connection for g in gens),
+        peak_in_flight=sum(g.peak_in_flight for g in gens),
+        limited=any(g.limited for g in gens),
         reasons=reasons,
     )
 
@@ -149,18 +184,34 @@ def merge_llm(parts: Sequence[LlmStats], requests: int, elapsed_s: float) -> Llm
     tokens = sum(p.output_tokens for p in parts)
     good = None if first.good is None else sum(p.good or 0 for p in parts)
     length = max(len(p.timeseries) for p in parts)
-    series = tuple(LlmPoint(t=t, completed=sum(p.timeseries[t].completed for p in parts if t < len(p.timeseries)),
-                            output_tokens=sum(p.timeseries[t].output_tokens for p in parts if t < len(p.timeseries)),
-                            good=sum(p.timeseries[t].good for p in parts if t < len(p.timeseries)))
-                   for t in range(length))
+    series = tuple(
+        LlmPoint(
+            t=t,
+            completed=sum(p.timeseries[t].completed for p in parts if t < len(p.timeseries)),
+            output_tokens=sum(p.timeseries[t].output_tokens for p in parts if t < len(p.timeseries)),
+            good=sum(p.timeseries[t].good for p in parts if t < len(p.timeseries)),
+        )
+        for t in range(length)
+    )
     return LlmStats(
-        streamed=first.streamed, completed=sum(p.completed for p in parts), output_tokens=tokens,
-        prompt_tokens=sum(p.prompt_tokens for p in parts), usage_reported=sum(p.usage_reported for p in parts),
+        streamed=first.streamed,
+        completed=sum(p.completed for p in parts),
+        output_tokens=tokens,
+        prompt_tokens=sum(p.prompt_tokens for p in parts),
+        usage_reported=sum(p.usage_reported for p in parts),
         malformed=sum(p.malformed for p in parts),
         output_tokens_per_s=round(tokens / elapsed_s, 3) if elapsed_s > 0 else 0.0,
-        ttft_ms=ttft, itl_ms=itl, e2e_ms=e2e, tokens_per_s=tps, ttft_hdr=ttft_hdr, itl_hdr=itl_hdr,
-        e2e_hdr=e2e_hdr, tokens_per_s_hdr=tps_hdr, good=good,
+        ttft_ms=ttft,
+        itl_ms=itl,
+        e2e_ms=e2e,
+        tokens_per_s=tps,
+        ttft_hdr=ttft_hdr,
+        itl_hdr=itl_hdr,
+        e2e_hdr=e2e_hdr,
+        tokens_per_s_hdr=tps_hdr,
+        good=good,
         goodput=round(good / requests, 6) if good is not None and requests else None,
         goodput_rps=round(good / elapsed_s, 3) if good is not None and elapsed_s > 0 else None,
-        good_criteria=first.good_criteria, timeseries=series,
+        good_criteria=first.good_criteria,
+        timeseries=series,
     )

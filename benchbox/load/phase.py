@@ -71,16 +71,31 @@ def _tick(spec: PhaseSpec, recorder: Recorder, in_flight: Callable[[], int], emi
         k += 1
         cpu = recorder.meter.sample()
         point = recorder.flush(time.perf_counter())
-        emit({"type": "tick", "phase": spec.name, "t": point.t, "requests": point.requests,
-              "errors": point.errors, "hdr": point.hdr, "in_flight": in_flight(),
-              "cpu_percent": round(cpu, 1), "sent": recorder.sent, "responses": recorder.responses,
-              "lag_max_ms": recorder.lag.get_max_value() / 1000.0})
+        emit(
+            {
+                "type": "tick",
+                "phase": spec.name,
+                "t": point.t,
+                "requests": point.requests,
+                "errors": point.errors,
+                "hdr": point.hdr,
+                "in_flight": in_flight(),
+                "cpu_percent": round(cpu, 1),
+                "sent": recorder.sent,
+                "responses": recorder.responses,
+                "lag_max_ms": recorder.lag.get_max_value() / 1000.0,
+            }
+        )
 
 
 def _wait_until(deadline: float, stop: Event, runner: Runner, halt: Event | None = None) -> None:
     """Until the deadline, an interrupt, the brake (`halt`), or a LoadTestShape's end."""
-    while (not stop.is_set() and not (halt is not None and halt.is_set())
-           and time.perf_counter() < deadline and runner.state != "stopped"):
+    while (
+        not stop.is_set()
+        and not (halt is not None and halt.is_set())
+        and time.perf_counter() < deadline
+        and runner.state != "stopped"
+    ):
         stop.wait(max(0.0, min(0.25, deadline - time.perf_counter())))
 
 
@@ -106,10 +121,12 @@ def _brake(spec: PhaseSpec, recorder: Recorder, halt: Event, why: list[str]) -> 
         _, done1, err1 = history[-1]
         done, errors = done1 - done0, err1 - err0
         if done >= brakes.ABORT_MIN_REQUESTS and errors / done >= threshold:
-            why.append(f"stopped by the brake after {now - recorder.started:.1f}s: {errors} of {done} requests "
-                       f"in the last {window:g}s failed ({100 * errors / done:.0f}% >= --abort-on "
-                       f"errors={100 * threshold:g}%); the target looks broken, so benchbox stopped "
-                       "rather than keep loading it")
+            why.append(
+                f"stopped by the brake after {now - recorder.started:.1f}s: {errors} of {done} requests "
+                f"in the last {window:g}s failed ({100 * errors / done:.0f}% >= --abort-on "
+                f"errors={100 * threshold:g}%); the target looks broken, so benchbox stopped "
+                "rather than keep loading it"
+            )
             halt.set()
             return
 
@@ -136,8 +153,16 @@ def run_phase(spec: PhaseSpec, emit: Emit, stop: Event) -> LoadPhase:
     return phase
 
 
-def drive(spec: PhaseSpec, runner: Runner, recorder: Recorder, shared: Shared, dispatcher: Dispatcher,
-          stop: Event, emit: Emit, start_users: Callable[[], None]) -> LoadPhase:
+def drive(
+    spec: PhaseSpec,
+    runner: Runner,
+    recorder: Recorder,
+    shared: Shared,
+    dispatcher: Dispatcher,
+    stop: Event,
+    emit: Emit,
+    start_users: Callable[[], None],
+) -> LoadPhase:
     """Start the users, keep the schedule (open loop) and the ticks, then drain and build.
 
     Open loop spawns its (idle) users before the clock starts; closed loop starts the clock first,
@@ -227,12 +252,15 @@ def _finish(spec: PhaseSpec, recorder: Recorder, interrupted: bool, *, waited: i
         recorder.flush(time.perf_counter())
     open_loop = spec.mode == "open"
     phase = recorder.build(
-        spec.name, spec.mode, spec.duration_s,
-        offered_rps=spec.rate if open_loop else None, arrival=spec.arrival if open_loop else None,
+        spec.name,
+        spec.mode,
+        spec.duration_s,
+        offered_rps=spec.rate if open_loop else None,
+        arrival=spec.arrival if open_loop else None,
         users=spec.users if not open_loop else None,
         connections=spec.connections if open_loop else spec.users,
-        waited_for_connection=waited, peak_in_flight=peak, partial=interrupted,
+        waited_for_connection=waited,
+        peak_in_flight=peak,
+        partial=interrupted,
     )
     return dataclasses.replace(phase, ramp_from=spec.ramp_from)
-
-

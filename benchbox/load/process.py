@@ -49,8 +49,13 @@ def run_phase(spec: PhaseSpec, on_tick: OnTick | None = None, session: Generator
     return run_phases(RunSpec(phases=(spec,)), on_tick, session=session)[0]
 
 
-def run_phases(run: RunSpec, on_tick: OnTick | None = None, on_phase: OnPhase | None = None,
-               on_note: OnNote | None = None, session: GeneratorSession | None = None) -> list[LoadPhase]:
+def run_phases(
+    run: RunSpec,
+    on_tick: OnTick | None = None,
+    on_phase: OnPhase | None = None,
+    on_note: OnNote | None = None,
+    session: GeneratorSession | None = None,
+) -> list[LoadPhase]:
     """Run the phases back to back in one generator process; return their result entries."""
     if session is not None:
         return session.run_phases(run, on_tick, on_phase, on_note)
@@ -88,8 +93,13 @@ class GeneratorSession:
         """Run one phase; raises PhaseInterrupted (with the partial phase) if interrupted."""
         return self.run_phases(RunSpec(phases=(spec,)), on_tick)[0]
 
-    def run_phases(self, run: RunSpec, on_tick: OnTick | None = None, on_phase: OnPhase | None = None,
-                   on_note: OnNote | None = None) -> list[LoadPhase]:
+    def run_phases(
+        self,
+        run: RunSpec,
+        on_tick: OnTick | None = None,
+        on_phase: OnPhase | None = None,
+        on_note: OnNote | None = None,
+    ) -> list[LoadPhase]:
         """Run the phases back to back (no gap between steps); return their result entries."""
         proc = self._ensure()
         assert proc.stdin is not None
@@ -123,8 +133,12 @@ class GeneratorSession:
         # A new session: a terminal's Ctrl-C reaches only us, and we pass it on exactly once.
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "benchbox.load.generator"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, text=True,
-            start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            text=True,
+            start_new_session=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         return self._proc
 
@@ -154,8 +168,14 @@ class _Collector:
     """Reads the child's JSON lines for one run, until `done`; an interrupt at any point becomes
     'stop and hand over'."""
 
-    def __init__(self, proc: subprocess.Popen[str], run: RunSpec, on_tick: OnTick | None,
-                 on_phase: OnPhase | None, on_note: OnNote | None) -> None:
+    def __init__(
+        self,
+        proc: subprocess.Popen[str],
+        run: RunSpec,
+        on_tick: OnTick | None,
+        on_phase: OnPhase | None,
+        on_note: OnNote | None,
+    ) -> None:
         self.proc = proc
         self.on_tick = on_tick
         self.on_phase = on_phase

@@ -79,9 +79,14 @@ class Recorder:
         return len(self.samples) < MAX_SAMPLES and (n <= 10 or n % 50 == 0)
 
     def keep_sample(self, body: bytes | None, status: int, content_type: str, answer: bytes) -> None:
-        self.samples.append(ResponseSample(
-            request_body=body.decode("utf-8", "replace") if body else None, status=status,
-            content_type=content_type, body=answer.decode("utf-8", "replace")))
+        self.samples.append(
+            ResponseSample(
+                request_body=body.decode("utf-8", "replace") if body else None,
+                status=status,
+                content_type=content_type,
+                body=answer.decode("utf-8", "replace"),
+            )
+        )
 
     def named(self, name: str) -> NameRecorder:
         """Per request name (a locustfile's `name=`), as Locust's own stats table has it."""
@@ -128,9 +133,13 @@ class Recorder:
 
     def counters(self) -> dict[str, object]:
         """Cumulative counts so far: what a worker's tick carries, so a lost worker still counts."""
-        return {"sent": self.sent, "responses": self.responses, "errors": self.errors,
-                "status_counts": {str(k): v for k, v in self.status_counts.items()},
-                "errors_by_kind": dict(self.errors_by_kind)}
+        return {
+            "sent": self.sent,
+            "responses": self.responses,
+            "errors": self.errors,
+            "status_counts": {str(k): v for k, v in self.status_counts.items()},
+            "errors_by_kind": dict(self.errors_by_kind),
+        }
 
     def has_pending(self) -> bool:
         return self._second_done > 0
@@ -143,8 +152,11 @@ class Recorder:
         h = self._second
         count = h.get_total_count()
         point = TimePoint(
-            t=len(self.timeseries), requests=self._second_done, errors=self._second_errors,
-            max=h.get_max_value() / 1000.0 if count else None, hdr=hdr.encode(h) if count else None,
+            t=len(self.timeseries),
+            requests=self._second_done,
+            errors=self._second_errors,
+            max=h.get_max_value() / 1000.0 if count else None,
+            hdr=hdr.encode(h) if count else None,
         )
         if count:
             self.phase.add(h)
@@ -155,9 +167,20 @@ class Recorder:
             self.llm.flush(point.t)
         return point
 
-    def build(self, spec_name: str, mode: Literal["open", "closed"], duration_s: float, *, offered_rps: float | None,
-              arrival: str | None, users: int | None, connections: int | None,
-              waited_for_connection: int, peak_in_flight: int, partial: bool) -> LoadPhase:
+    def build(
+        self,
+        spec_name: str,
+        mode: Literal["open", "closed"],
+        duration_s: float,
+        *,
+        offered_rps: float | None,
+        arrival: str | None,
+        users: int | None,
+        connections: int | None,
+        waited_for_connection: int,
+        peak_in_flight: int,
+        partial: bool,
+    ) -> LoadPhase:
         """The phase's entry in result.json; call after the last flush."""
         elapsed = max(self.last_completion - self.started, 1e-9)
         requests = self.sent + self.unsent
@@ -165,22 +188,34 @@ class Recorder:
             self.errors += self.unsent
             self.errors_by_kind["unsent"] = self.errors_by_kind.get("unsent", 0) + self.unsent
         lag = hdr.summarize(self.lag) if mode == "open" else None
-        generator = judge_generator(self.meter, lag, waited_for_connection, requests, connections,
-                                    self.unsent, peak_in_flight)
+        generator = judge_generator(
+            self.meter, lag, waited_for_connection, requests, connections, self.unsent, peak_in_flight
+        )
         return LoadPhase(
-            name=spec_name, mode=mode, duration_s=duration_s, elapsed_s=round(elapsed, 4),
-            requests=requests, responses=self.responses, errors=self.errors,
+            name=spec_name,
+            mode=mode,
+            duration_s=duration_s,
+            elapsed_s=round(elapsed, 4),
+            requests=requests,
+            responses=self.responses,
+            errors=self.errors,
             error_rate=self.errors / requests if requests else 0.0,
             throughput_rps=round(self.responses / elapsed, 3),
             status_counts={str(k): v for k, v in sorted(self.status_counts.items())},
             errors_by_kind=dict(sorted(self.errors_by_kind.items())),
-            generator=generator, offered_rps=offered_rps, arrival=arrival, users=users,
-            connections=connections, latency_ms=hdr.summarize(self.phase),
+            generator=generator,
+            offered_rps=offered_rps,
+            arrival=arrival,
+            users=users,
+            connections=connections,
+            latency_ms=hdr.summarize(self.phase),
             service_ms=hdr.summarize(self.service) if mode == "open" else None,
             service_hdr=hdr.encode(self.service) if mode == "open" and self.service.get_total_count() else None,
             hdr=hdr.encode(self.phase) if self.phase.get_total_count() else None,
-            timeseries=tuple(self.timeseries), error_samples=tuple(self.error_samples),
-            partial=partial, by_name={name: rec.build() for name, rec in sorted(self.by_name.items())},
+            timeseries=tuple(self.timeseries),
+            error_samples=tuple(self.error_samples),
+            partial=partial,
+            by_name={name: rec.build() for name, rec in sorted(self.by_name.items())},
             samples=tuple(self.samples),
             llm=self.llm.build(requests, elapsed) if self.llm is not None else None,
         )
@@ -202,12 +237,23 @@ class NameRecorder:
 
     def build(self) -> NameStats:
         count = self.histogram.get_total_count()
-        return NameStats(requests=self.requests, errors=self.errors, latency_ms=hdr.summarize(self.histogram),
-                         hdr=hdr.encode(self.histogram) if count else None)
+        return NameStats(
+            requests=self.requests,
+            errors=self.errors,
+            latency_ms=hdr.summarize(self.histogram),
+            hdr=hdr.encode(self.histogram) if count else None,
+        )
 
 
-def judge_generator(meter: GeneratorMeter, lag: LatencySummary | None, waited: int, requests: int,
-                    connections: int | None, unsent: int, peak_in_flight: int) -> GeneratorHealth:
+def judge_generator(
+    meter: GeneratorMeter,
+    lag: LatencySummary | None,
+    waited: int,
+    requests: int,
+    connections: int | None,
+    unsent: int,
+    peak_in_flight: int,
+) -> GeneratorHealth:
     """Say plainly when the generator, not the target, set the limit."""
     samples = meter.samples or [0.0]
     mean = sum(samples) / len(samples)
@@ -216,16 +262,25 @@ def judge_generator(meter: GeneratorMeter, lag: LatencySummary | None, waited: i
         reasons.append(f"generator CPU at {mean:.0f}% of one core (spread the load with --workers N)")
     # A lone hiccup in a short run is not a generator limit: P99 of a few dozen sends is their max.
     if lag is not None and (lag.p99 if lag.count >= 200 else lag.p50) > LAG_LIMIT_MS:
-        reasons.append(f"generator fell behind its schedule (lag p99 {lag.p99:.1f} ms; "
-                       "spread the load with --workers N)")
+        reasons.append(
+            f"generator fell behind its schedule (lag p99 {lag.p99:.1f} ms; spread the load with --workers N)"
+        )
     if requests and waited / requests > WAITED_LIMIT:
-        reasons.append(f"all {connections} connections were busy for {100 * waited / requests:.1f}% "
-                       "of sends (raise --connections)")
+        reasons.append(
+            f"all {connections} connections were busy for {100 * waited / requests:.1f}% of sends (raise --connections)"
+        )
     if unsent:
-        reasons.append(f"{unsent} scheduled requests were never sent before the phase ended "
-                       "(raise --connections, or spread the load with --workers N)")
+        reasons.append(
+            f"{unsent} scheduled requests were never sent before the phase ended "
+            "(raise --connections, or spread the load with --workers N)"
+        )
     return GeneratorHealth(
-        cpu_seconds=round(meter.cpu_seconds, 4), cpu_percent_mean=round(mean, 1),
-        cpu_percent_max=round(max(samples), 1), schedule_lag_ms=lag,
-        waited_for_connection=waited, peak_in_flight=peak_in_flight, limited=bool(reasons), reasons=tuple(reasons),
+        cpu_seconds=round(meter.cpu_seconds, 4),
+        cpu_percent_mean=round(mean, 1),
+        cpu_percent_max=round(max(samples), 1),
+        schedule_lag_ms=lag,
+        waited_for_connection=waited,
+        peak_in_flight=peak_in_flight,
+        limited=bool(reasons),
+        reasons=tuple(reasons),
     )

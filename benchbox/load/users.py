@@ -86,8 +86,14 @@ class BenchboxUser(User):
         self._slot: float | None = None
 
     @classmethod
-    def bind(cls, request: RequestSpec, recorder: Recorder, mode: str,
-             chat: ChatSpec | None = None, max_rps: float | None = None) -> tuple[Shared, Dispatcher]:
+    def bind(
+        cls,
+        request: RequestSpec,
+        recorder: Recorder,
+        mode: str,
+        chat: ChatSpec | None = None,
+        max_rps: float | None = None,
+    ) -> tuple[Shared, Dispatcher]:
         cls.shared, cls.dispatcher, cls.mode = Shared(request, recorder, max_rps), Dispatcher(), mode
         cls.shared.chat = chat
         recorder.llm = LlmRecorder(chat) if chat is not None else None

@@ -38,8 +38,10 @@ def parse_output(flag: str, raw: object) -> OutputSpec:
     if kind == "prometheus-rw":
         parts = urlsplit(target)
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise UsageError(f"bad {flag} {text!r}: expected an http(s) URL after {kind}=, "
-                             f"e.g. {kind}=http://127.0.0.1:9090/api/v1/write")
+            raise UsageError(
+                f"bad {flag} {text!r}: expected an http(s) URL after {kind}=, "
+                f"e.g. {kind}=http://127.0.0.1:9090/api/v1/write"
+            )
     return OutputSpec(kind, target)
 
 

@@ -39,8 +39,9 @@ class Outputs:
     """Open with the run's specs and tags; wrap the observer; `finish(result)` at the end.
     `by_side`: in a live compare, each side's own tags (label, target), added to its windows' points."""
 
-    def __init__(self, specs: Sequence[OutputSpec], tags: dict[str, str],
-                 by_side: Mapping[str, Mapping[str, str]] | None = None) -> None:
+    def __init__(
+        self, specs: Sequence[OutputSpec], tags: dict[str, str], by_side: Mapping[str, Mapping[str, str]] | None = None
+    ) -> None:
         self.tags, self.by_side = tags, by_side
         self.senders: list[Sender] = []
         self.notes: list[str] = []
@@ -72,9 +73,11 @@ class Outputs:
     def finish_compare(self, results: Sequence[Any], comparison: Any) -> list[str]:
         """A live compare's end: each side's whole-load figures, then the comparison's verdict."""
         now = int(time.time() * 1000)
-        records = [phase_summary(p, self.tags, now, self.by_side, side)
-                   for side, result in zip(("baseline", "candidate"), results)
-                   for p in (result.load.phases if result.load else ())]
+        records = [
+            phase_summary(p, self.tags, now, self.by_side, side)
+            for side, result in zip(("baseline", "candidate"), results)
+            for p in (result.load.phases if result.load else ())
+        ]
         records.append(run_summary(comparison.verdict, *_gates(comparison.gates), self.tags, now))
         return self.end(records)
 
@@ -113,5 +116,6 @@ def open_compare_outputs(baseline: Any, candidate: Any, out_dir: Any) -> Outputs
     """A live compare's outputs (the flags are the same on both sides): one run id, each side's own tags."""
     if not baseline.outputs:
         return None
-    return Outputs(baseline.outputs, {"run_id": out_dir.name},
-                   by_side={"baseline": _tags(baseline), "candidate": _tags(candidate)})
+    return Outputs(
+        baseline.outputs, {"run_id": out_dir.name}, by_side={"baseline": _tags(baseline), "candidate": _tags(candidate)}
+    )

@@ -17,8 +17,16 @@ from benchbox.outputs.points import QUANTILES, Record
 from benchbox.outputs.sink import Sink
 
 TAGS = ("run_id", "label", "target", "phase", "side")
-VALUES = ("t", "requests", "errors", *(f"p{q:g}_ms" for q in QUANTILES), "in_flight", "cpu_percent",
-          "lag_max_ms", "workers")
+VALUES = (
+    "t",
+    "requests",
+    "errors",
+    *(f"p{q:g}_ms" for q in QUANTILES),
+    "in_flight",
+    "cpu_percent",
+    "lag_max_ms",
+    "workers",
+)
 
 
 def _open(path: str) -> IO[str]:
@@ -39,8 +47,9 @@ class CsvSink(Sink):
     def send(self, batch: Sequence[Record]) -> None:
         for r in batch:
             if r.kind == "second":
-                self.writer.writerow({"time_ms": r.ts_ms, **r.tags,
-                                      **{k: ("" if v is None else _plain(v)) for k, v in r.values.items()}})
+                self.writer.writerow(
+                    {"time_ms": r.ts_ms, **r.tags, **{k: ("" if v is None else _plain(v)) for k, v in r.values.items()}}
+                )
         self.file.flush()
 
     def finish(self) -> None:

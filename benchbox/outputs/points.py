@@ -40,8 +40,9 @@ def side_and_phase(phase: str) -> tuple[str | None, str]:
     return None, phase
 
 
-def tags_for(base: Mapping[str, str], phase: str,
-             by_side: Mapping[str, Mapping[str, str]] | None = None, side: str | None = None) -> dict[str, str]:
+def tags_for(
+    base: Mapping[str, str], phase: str, by_side: Mapping[str, Mapping[str, str]] | None = None, side: str | None = None
+) -> dict[str, str]:
     """The run's tags, the phase, and in a live compare the side with that side's label and target."""
     named, phase = side_and_phase(phase)
     side = side or named
@@ -51,8 +52,9 @@ def tags_for(base: Mapping[str, str], phase: str,
     return tags
 
 
-def second(tick: Mapping[str, Any], base: Mapping[str, str], ts_ms: int,
-           by_side: Mapping[str, Mapping[str, str]] | None = None) -> Record:
+def second(
+    tick: Mapping[str, Any], base: Mapping[str, str], ts_ms: int, by_side: Mapping[str, Mapping[str, str]] | None = None
+) -> Record:
     """One tick -> the second's figures."""
     values: dict[str, float | None] = {
         "t": float(tick.get("t", 0)),
@@ -72,13 +74,20 @@ def second(tick: Mapping[str, Any], base: Mapping[str, str], ts_ms: int,
     return Record("second", ts_ms, tags_for(base, str(tick.get("phase", "")), by_side), values)
 
 
-def phase_summary(phase: Any, base: Mapping[str, str], ts_ms: int,
-                  by_side: Mapping[str, Mapping[str, str]] | None = None, side: str | None = None) -> Record:
+def phase_summary(
+    phase: Any,
+    base: Mapping[str, str],
+    ts_ms: int,
+    by_side: Mapping[str, Mapping[str, str]] | None = None,
+    side: str | None = None,
+) -> Record:
     """A finished phase's whole-phase figures (a benchbox.result.LoadPhase)."""
     latency = phase.latency_ms
     values: dict[str, float | None] = {
-        "requests": float(phase.requests), "errors": float(phase.errors),
-        "error_rate": float(phase.error_rate), "throughput_rps": float(phase.throughput_rps),
+        "requests": float(phase.requests),
+        "errors": float(phase.errors),
+        "error_rate": float(phase.error_rate),
+        "throughput_rps": float(phase.throughput_rps),
         "duration_s": float(phase.duration_s),
     }
     for q in QUANTILES:
@@ -89,9 +98,16 @@ def phase_summary(phase: Any, base: Mapping[str, str], ts_ms: int,
 
 
 def run_summary(verdict: str, passed_gates: int, failed_gates: int, base: Mapping[str, str], ts_ms: int) -> Record:
-    return Record("run", ts_ms, {**base, "verdict": verdict},
-                  {"passed": 1.0 if verdict == "pass" else 0.0, "gates_passed": float(passed_gates),
-                   "gates_failed": float(failed_gates)})
+    return Record(
+        "run",
+        ts_ms,
+        {**base, "verdict": verdict},
+        {
+            "passed": 1.0 if verdict == "pass" else 0.0,
+            "gates_passed": float(passed_gates),
+            "gates_failed": float(failed_gates),
+        },
+    )
 
 
 def _num(value: Any) -> float | None:

@@ -63,9 +63,16 @@ class RemoteWriteSink(Sink):
         return bytes(cramjam.snappy.compress_raw(request.SerializeToString()))
 
     def send(self, batch: Sequence[Record]) -> None:
-        answer = self.client.post(self.url, content=self.encode(batch), headers={
-            "Content-Encoding": "snappy", "Content-Type": "application/x-protobuf",
-            "X-Prometheus-Remote-Write-Version": "0.1.0", "User-Agent": "benchbox"})
+        answer = self.client.post(
+            self.url,
+            content=self.encode(batch),
+            headers={
+                "Content-Encoding": "snappy",
+                "Content-Type": "application/x-protobuf",
+                "X-Prometheus-Remote-Write-Version": "0.1.0",
+                "User-Agent": "benchbox",
+            },
+        )
         if answer.status_code >= 300:
             raise SendFailed(f"answered HTTP {answer.status_code} ({answer.text.strip()[:120]})")
 

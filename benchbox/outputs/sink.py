@@ -80,8 +80,10 @@ class Sender:
             self.sink.finish()
         if not self.dropped:
             return None
-        return (f"{self.sink.kind}: receiver at {self.sink.where} {self.reason}; "
-                f"{self.dropped} of {self.offered} points dropped")
+        return (
+            f"{self.sink.kind}: receiver at {self.sink.where} {self.reason}; "
+            f"{self.dropped} of {self.offered} points dropped"
+        )
 
     def _drop(self, points: int, reason: str) -> None:
         with self._lock:

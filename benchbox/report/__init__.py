@@ -48,11 +48,19 @@ def render_all(result: Result, out_dir: Path) -> ReportFiles:
         step_summary = append_step_summary(summary)
     except OSError as exc:
         # The report itself is written; a bad step-summary path must not turn a verdict into a crash.
-        warning = (f"could not append to ${STEP_SUMMARY_ENV} ({os.environ.get(STEP_SUMMARY_ENV)!r}): "
-                   f"{exc.strerror or exc}")
+        warning = (
+            f"could not append to ${STEP_SUMMARY_ENV} ({os.environ.get(STEP_SUMMARY_ENV)!r}): {exc.strerror or exc}"
+        )
         return ReportFiles(files.html, files.markdown, files.junit, None, (warning,))
     return ReportFiles(files.html, files.markdown, files.junit, step_summary)
 
 
-__all__ = ["HTML_NAME", "JUNIT_NAME", "MARKDOWN_NAME", "ReportFiles", "append_step_summary", "render_all",
-           "write_atomic"]
+__all__ = [
+    "HTML_NAME",
+    "JUNIT_NAME",
+    "MARKDOWN_NAME",
+    "ReportFiles",
+    "append_step_summary",
+    "render_all",
+    "write_atomic",
+]

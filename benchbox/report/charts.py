@@ -62,17 +62,23 @@ def downsample(points: Sequence[TimePoint]) -> tuple[list[TimePoint], int]:
         return list(points), 1
     out: list[TimePoint] = []
     for i in range(0, len(points), size):
-        chunk = points[i:i + size]
+        chunk = points[i : i + size]
 
         def peak(attr: str, chunk: Sequence[TimePoint] = chunk) -> float | None:
             values = [getattr(p, attr) for p in chunk if getattr(p, attr) is not None]
             return max(values) if values else None
 
-        out.append(TimePoint(
-            t=chunk[0].t, requests=round(sum(p.requests for p in chunk) / len(chunk)),
-            errors=round(sum(p.errors for p in chunk) / len(chunk)),
-            p50=peak("p50"), p95=peak("p95"), p99=peak("p99"), max=peak("max"),
-        ))
+        out.append(
+            TimePoint(
+                t=chunk[0].t,
+                requests=round(sum(p.requests for p in chunk) / len(chunk)),
+                errors=round(sum(p.errors for p in chunk) / len(chunk)),
+                p50=peak("p50"),
+                p95=peak("p95"),
+                p99=peak("p99"),
+                max=peak("max"),
+            )
+        )
     return out, size
 
 
@@ -108,8 +114,13 @@ def _line(ax: object, xs: Sequence[float], ys: Sequence[float | None], color: st
     """A line broken wherever a value is missing; a lone point between gaps is drawn as a dot."""
     values = _finite(ys)
     ax.plot(xs, values, color=color, label=label, **kw)  # type: ignore[attr-defined]
-    lone = [i for i, y in enumerate(values) if not math.isnan(y)
-            and (i == 0 or math.isnan(values[i - 1])) and (i == len(values) - 1 or math.isnan(values[i + 1]))]
+    lone = [
+        i
+        for i, y in enumerate(values)
+        if not math.isnan(y)
+        and (i == 0 or math.isnan(values[i - 1]))
+        and (i == len(values) - 1 or math.isnan(values[i + 1]))
+    ]
     if lone:
         ax.plot([xs[i] for i in lone], [values[i] for i in lone], "o", color=color, markersize=3)  # type: ignore[attr-defined]
 
@@ -178,8 +189,14 @@ def throughput_over_time(seconds: Sequence[TimePoint], offered: tuple[float, flo
         ax.fill_between(xs, done, color=plot.COLORS["done"], alpha=0.12, linewidth=0)
         ax.plot(xs, done, color=plot.COLORS["done"], label="completed/s")
         if offered is not None:
-            ax.plot([0, end], list(offered), color=plot.COLORS["offered"], linestyle=(0, (4, 3)),
-                    linewidth=1.2, label="offered/s")
+            ax.plot(
+                [0, end],
+                list(offered),
+                color=plot.COLORS["offered"],
+                linestyle=(0, (4, 3)),
+                linewidth=1.2,
+                label="offered/s",
+            )
         if any(p.errors for p in points):
             errors = _finite([p.errors for p in points])
             ax.fill_between(xs, errors, color=plot.COLORS["errors"], alpha=0.25, linewidth=0)
@@ -197,8 +214,9 @@ def throughput_over_time(seconds: Sequence[TimePoint], offered: tuple[float, flo
 _PERCENT_TICKS = ("0%", "90%", "99%", "99.9%", "99.99%", "99.999%", "99.9999%", "99.99999%")
 
 
-def latency_by_percentile(curves: Sequence[tuple[str, Sequence[tuple[float, float]]]], count: int,
-                          gates: Sequence[Threshold], key: str) -> Chart | None:
+def latency_by_percentile(
+    curves: Sequence[tuple[str, Sequence[tuple[float, float]]]], count: int, gates: Sequence[Threshold], key: str
+) -> Chart | None:
     """HdrHistogram's percentile-distribution plot: x is 1/(1-percentile) on a log scale, so each
     decade is one more nine and the tail, where SLOs break, gets as much room as the median."""
     curves = [(label, pts) for label, pts in curves if pts]
@@ -206,7 +224,7 @@ def latency_by_percentile(curves: Sequence[tuple[str, Sequence[tuple[float, floa
         return None
     # 100% has no finite x: it sits at the last nine the sample count can resolve.
     nines = max(2, min(len(_PERCENT_TICKS) - 1, math.ceil(math.log10(max(count, 1)))))
-    x_end = 10.0 ** nines
+    x_end = 10.0**nines
 
     def x_of(pct: float) -> float:
         return x_end if pct >= 100.0 else min(1.0 / (1.0 - pct / 100.0), x_end)
@@ -220,19 +238,25 @@ def latency_by_percentile(curves: Sequence[tuple[str, Sequence[tuple[float, floa
         ax = fig.add_subplot()  # type: ignore[attr-defined]
         for label, pts in curves:
             color = plot.COLORS["p99"] if label == "latency" else plot.COLORS["service"]
-            ax.plot([x_of(p) for p, _ in pts], [ms for _, ms in pts], color=color, label=label,
-                    drawstyle="steps-post")
+            ax.plot([x_of(p) for p, _ in pts], [ms for _, ms in pts], color=color, label=label, drawstyle="steps-post")
         for g in gates:
             if g.ms > top * SLO_HEADROOM:
                 off.append(f"{g.label} ≤ {format_ms(g.ms)}")
                 continue
             color = _gate_color(g.passed)
             ax.plot([x_of(g.percentile)], [g.ms], marker="v", markersize=7, color=color, linestyle="none")
-            ax.annotate(g.label, (x_of(g.percentile), g.ms), textcoords="offset points", xytext=(0, 7),
-                        ha="center", fontsize=8, color=color)
+            ax.annotate(
+                g.label,
+                (x_of(g.percentile), g.ms),
+                textcoords="offset points",
+                xytext=(0, 7),
+                ha="center",
+                fontsize=8,
+                color=color,
+            )
         ax.set_xscale("log")
         ax.set_xlim(1, x_end)
-        ax.xaxis.set_major_locator(FixedLocator([10.0 ** i for i in range(nines + 1)]))
+        ax.xaxis.set_major_locator(FixedLocator([10.0**i for i in range(nines + 1)]))
         ax.xaxis.set_minor_locator(NullLocator())
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: _PERCENT_TICKS[round(math.log10(v))]))
         ax.set_xlabel("percentile")
@@ -263,21 +287,34 @@ def load_curve(points: Sequence[LoadPoint], unit: str, gates: Sequence[Threshold
         from matplotlib.ticker import FuncFormatter
 
         left, right = fig.subplots(1, 2)  # type: ignore[attr-defined]
-        left.plot(xs, _finite([p.achieved_rps for p in points]), "o-", color=plot.COLORS["done"], markersize=4,
-                  label="achieved req/s")
+        left.plot(
+            xs,
+            _finite([p.achieved_rps for p in points]),
+            "o-",
+            color=plot.COLORS["done"],
+            markersize=4,
+            label="achieved req/s",
+        )
         if unit == "req/s":
-            left.plot([0, xs[-1]], [0, xs[-1]], color=plot.COLORS["offered"], linestyle=(0, (4, 3)),
-                      linewidth=1.1, label="offered = achieved")
+            left.plot(
+                [0, xs[-1]],
+                [0, xs[-1]],
+                color=plot.COLORS["offered"],
+                linestyle=(0, (4, 3)),
+                linewidth=1.1,
+                label="offered = achieved",
+            )
         bad = [(p.offered, p.achieved_rps) for p in points if p.error_rate > 0.01]
         if bad:
-            left.plot(*zip(*bad), "o", color=plot.COLORS["errors"], markersize=7, fillstyle="none",
-                      label="errors > 1%")
+            left.plot(*zip(*bad), "o", color=plot.COLORS["errors"], markersize=7, fillstyle="none", label="errors > 1%")
         left.set_ylabel("req/s")
         for attr in ("p99", "p95", "p50"):
-            _line(right, xs, [getattr(p, attr) for p in points], plot.COLORS[attr], attr.upper(),
-                  marker="o", markersize=4)
-        top = max((v for v in _finite([x for p in points for x in (p.p50, p.p95, p.p99)]) if not math.isnan(v)),
-                  default=0.0)
+            _line(
+                right, xs, [getattr(p, attr) for p in points], plot.COLORS[attr], attr.upper(), marker="o", markersize=4
+            )
+        top = max(
+            (v for v in _finite([x for p in points for x in (p.p50, p.p95, p.p99)]) if not math.isnan(v)), default=0.0
+        )
         off.extend(_thresholds(right, [g for g in gates if g.percentile in (50.0, 95.0, 99.0)], top))
         right.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _ms_label(v)))
         for ax in (left, right):
@@ -287,16 +324,18 @@ def load_curve(points: Sequence[LoadPoint], unit: str, gates: Sequence[Threshold
             ax.set_xlabel(f"offered load ({unit})")
             ax.legend(loc="upper left")
 
-    svg = plot.render(key, draw, size=plot.FULL, label="Throughput and latency against offered load",
-                      margins=plot.LABELLED)
+    svg = plot.render(
+        key, draw, size=plot.FULL, label="Throughput and latency against offered load", margins=plot.LABELLED
+    )
     note = "one point per step"
     if unit == "req/s":
         note += "; where achieved leaves the dashed line, the target stopped keeping up"
     return Chart("Throughput and latency against offered load", note + _above(off), svg, wide=True)
 
 
-def usl_curve(points: Sequence[tuple[float, float]], sigma: float, kappa: float, lam: float,
-              peak_n: float | None, key: str) -> Chart | None:
+def usl_curve(
+    points: Sequence[tuple[float, float]], sigma: float, kappa: float, lam: float, peak_n: float | None, key: str
+) -> Chart | None:
     """Throughput against concurrency (Little's law per probe) with the fitted Universal
     Scalability Law: X(N) = λN / (1 + σ(N−1) + κN(N−1)). Where the points leave the curve, the
     model stops describing the target."""
@@ -312,11 +351,11 @@ def usl_curve(points: Sequence[tuple[float, float]], sigma: float, kappa: float,
         ax = fig.subplots()  # type: ignore[attr-defined]
         grid = [top_n * i / 100 for i in range(1, 101)]
         ax.plot(grid, [model(n) for n in grid], color=plot.COLORS["p95"], linewidth=1.4, label="USL fit")
-        ax.plot([n for n, _ in pts], [x for _, x in pts], "o", color=plot.COLORS["done"], markersize=4,
-                label="probes")
+        ax.plot([n for n, _ in pts], [x for _, x in pts], "o", color=plot.COLORS["done"], markersize=4, label="probes")
         if peak_n:
-            ax.axvline(peak_n, color=plot.COLORS["offered"], linestyle=(0, (4, 3)), linewidth=1.0,
-                       label="predicted peak")
+            ax.axvline(
+                peak_n, color=plot.COLORS["offered"], linestyle=(0, (4, 3)), linewidth=1.0, label="predicted peak"
+            )
         ax.set_xlim(left=0)
         ax.set_ylim(bottom=0)
         ax.margins(y=0.15)
@@ -324,10 +363,12 @@ def usl_curve(points: Sequence[tuple[float, float]], sigma: float, kappa: float,
         ax.set_ylabel("req/s")
         ax.legend(loc="lower right")
 
-    svg = plot.render(key, draw, size=plot.HALF, label="Throughput against concurrency, with the USL fit",
-                      margins=plot.LABELLED)
-    return Chart("Throughput against concurrency (USL)", "each probe at its concurrency; the line is the fitted model",
-                 svg)
+    svg = plot.render(
+        key, draw, size=plot.HALF, label="Throughput against concurrency, with the USL fit", margins=plot.LABELLED
+    )
+    return Chart(
+        "Throughput against concurrency (USL)", "each probe at its concurrency; the line is the fitted model", svg
+    )
 
 
 def latency_by_batch_size(points: Sequence[tuple[int, float, int | None]], key: str) -> Chart | None:
@@ -346,8 +387,14 @@ def latency_by_batch_size(points: Sequence[tuple[int, float, int | None]], key: 
         if ok:
             ax.plot(*zip(*ok), "o-", color=plot.COLORS["p95"], markersize=4, label="answered 2xx")
         if refused:
-            ax.plot(*zip(*refused), "o", color=plot.COLORS["errors"], markersize=6, fillstyle="none",
-                    label="refused or no answer")
+            ax.plot(
+                *zip(*refused),
+                "o",
+                color=plot.COLORS["errors"],
+                markersize=6,
+                fillstyle="none",
+                label="refused or no answer",
+            )
         ax.set_xscale("symlog", base=2, linthresh=1)
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _ms_label(v)))

@@ -62,9 +62,14 @@ def _not_run(result: Result, phase: str) -> Answer | None:
 
 def _compare(what: str) -> Callable[[Result], Answer]:
     """An item one run cannot answer: it takes two versions, which is `benchbox compare`'s job."""
+
     def answer(result: Result) -> Answer:
-        return Answer("not checked", f"a run checks one version; to compare {what}: benchbox compare "
-                      "--baseline URL --candidate URL (or two result.json files)")
+        return Answer(
+            "not checked",
+            f"a run checks one version; to compare {what}: benchbox compare "
+            "--baseline URL --candidate URL (or two result.json files)",
+        )
+
     return answer
 
 
@@ -81,12 +86,14 @@ def _contract(result: Result) -> Answer:
         return _not_run(result, "contract") or Answer("not checked", "this result has no contract section")
     if section.skipped:
         return Answer("not checked", section.skipped, "contract")
-    checked = (f"{fmt.count(section.requests)} requests, {section.cases} valid and "
-               f"{section.invalid_cases} invalid inputs")
+    checked = (
+        f"{fmt.count(section.requests)} requests, {section.cases} valid and {section.invalid_cases} invalid inputs"
+    )
     if section.passed:
         accepted = f", {len(section.accepted)} accepted" if section.accepted else ""
-        return Answer("passed", f"{checked}: no finding{accepted} (contract from {section.source or 'examples'})",
-                      "contract")
+        return Answer(
+            "passed", f"{checked}: no finding{accepted} (contract from {section.source or 'examples'})", "contract"
+        )
     rules = sorted({f.rule for f in section.violations})
     return Answer("failed", f"{len(section.violations)} findings ({', '.join(rules)}) in {checked}", "contract")
 
@@ -102,8 +109,9 @@ def _adversarial(result: Result) -> Answer:
         kinds = ", ".join(sorted({f.kind for f in blocking}))
         return Answer("failed", f"{len(blocking)} findings ({kinds}) in {section.cases} inputs", "adversarial")
     after = "; healthy afterwards" if section.healthy_after else ""
-    return Answer("passed", f"{section.cases} malformed or hostile inputs answered as they should{after}",
-                  "adversarial")
+    return Answer(
+        "passed", f"{section.cases} malformed or hostile inputs answered as they should{after}", "adversarial"
+    )
 
 
 _SECURITY = ("auth_missing", "rate_limit_missing")
@@ -117,13 +125,15 @@ def _security(result: Result) -> Answer:
     if section is None or section.skipped:
         return _adversarial(result) if section is None or section.skipped else Answer("not checked", "")
     if not (expects_auth or expects_limit):
-        return Answer("not checked",
-                      "the plan names no API key (--api-key-env) and no rate limit (--expect-rate-limit)")
+        return Answer(
+            "not checked", "the plan names no API key (--api-key-env) and no rate limit (--expect-rate-limit)"
+        )
     found = [f for f in section.findings if f.kind in _SECURITY]
     if found:
         return Answer("failed", ", ".join(sorted({f.kind for f in found})), "adversarial")
-    checked = " and ".join(w for w, on in (("401/403 without a key", expects_auth),
-                                           ("429 past the limit", expects_limit)) if on)
+    checked = " and ".join(
+        w for w, on in (("401/403 without a key", expects_auth), ("429 past the limit", expects_limit)) if on
+    )
     return Answer("passed", f"{checked}, as promised", "adversarial")
 
 
@@ -165,8 +175,9 @@ def _unchecked(detail: str) -> str:
 
 
 def _gate_words(g: GateResult) -> str:
-    return (f"{g.name} {fmt.in_unit(g.observed, g.unit)} {'breaks' if g.passed is False else 'within'} "
-            f"{fmt.threshold(g)}")
+    return (
+        f"{g.name} {fmt.in_unit(g.observed, g.unit)} {'breaks' if g.passed is False else 'within'} {fmt.threshold(g)}"
+    )
 
 
 def _judge(gates: Sequence[GateResult], unset: str, result: Result) -> Answer:
@@ -215,8 +226,11 @@ def _throughput(result: Result) -> Answer:
     answer = _judge(gates, "no throughput gate set (--slo min_rps=N)", result)
     phase = result.main_phase
     if answer.status == "not checked" and phase is not None and phase.timeseries:
-        return Answer("not checked", f"{answer.why}; measured {fmt.rps(phase.throughput_rps)}, "
-                      "second by second in the Load section", "load")
+        return Answer(
+            "not checked",
+            f"{answer.why}; measured {fmt.rps(phase.throughput_rps)}, second by second in the Load section",
+            "load",
+        )
     return answer
 
 
@@ -231,8 +245,12 @@ def _load(result: Result) -> Answer:
         return Answer("not checked", f"the load generator was the limit ({reasons}): {fmt.LIMITED_WARNING}", "load")
     part = "; partial run" if phase.partial else ""
     loop = "open loop" if phase.mode == "open" else "closed loop"
-    return Answer("passed", f"{fmt.count(phase.requests)} requests in {fmt.seconds(phase.elapsed_s)}, "
-                  f"{loop}{_at(phase)}, achieved {fmt.rps(phase.throughput_rps)}{part}", "load")
+    return Answer(
+        "passed",
+        f"{fmt.count(phase.requests)} requests in {fmt.seconds(phase.elapsed_s)}, "
+        f"{loop}{_at(phase)}, achieved {fmt.rps(phase.throughput_rps)}{part}",
+        "load",
+    )
 
 
 def _health(result: Result) -> Answer:
@@ -247,8 +265,11 @@ def _health(result: Result) -> Answer:
         return Answer("failed", "; ".join(bad), "preflight")
     found = [f"{name} {o.path}" for name, o in outcomes if o.ok]
     if not found:
-        return Answer("failed", "no health or readiness endpoint answered at the paths tried "
-                      "(--health-path, --ready-path)", "preflight")
+        return Answer(
+            "failed",
+            "no health or readiness endpoint answered at the paths tried (--health-path, --ready-path)",
+            "preflight",
+        )
     missing = [name for name, o in outcomes if o.ok is None]
     absent = f"; no {missing[0]} endpoint found" if missing else ""
     return Answer("passed", f"{' and '.join(found)} answered{absent}", "preflight")
@@ -260,8 +281,12 @@ def _ci(result: Result) -> Answer:
         first = result.problems[0] if result.problems else "see Problems"
         return Answer("failed", f"the run ended in error ({first}): a CI job running benchbox fails here", "gates")
     if failed:
-        return Answer("failed", f"{len(failed)} of {len(result.gates)} gates failed ({', '.join(failed)}): "
-                      "benchbox exits non-zero, a CI job stops here", "gates")
+        return Answer(
+            "failed",
+            f"{len(failed)} of {len(result.gates)} gates failed ({', '.join(failed)}): "
+            "benchbox exits non-zero, a CI job stops here",
+            "gates",
+        )
     if not any(g.passed for g in result.gates):
         return Answer("not checked", "no gate was checked, so nothing would block a bad version", "gates")
     return Answer("passed", f"every checked gate passed ({len(result.gates)} set): benchbox exits 0", "gates")
@@ -272,8 +297,12 @@ def _audit(result: Result) -> Answer:
     if result.commit:
         have.append("commit")
     if not result.target.model_version:
-        return Answer("failed", "the target did not name its model version, so this report cannot say which "
-                      f"model it tested (recorded: {', '.join(have)})", "evidence")
+        return Answer(
+            "failed",
+            "the target did not name its model version, so this report cannot say which "
+            f"model it tested (recorded: {', '.join(have)})",
+            "evidence",
+        )
     return Answer("passed", f"model version {result.target.model_version}; {', '.join(have)}", "evidence")
 
 
@@ -283,15 +312,17 @@ def _evaluation(result: Result) -> Answer:
         if (result.plan or {}).get("evaluation") is None:
             return Answer("not checked", "no labelled set given (--eval FILE with --gate thresholds)")
         return _not_run(result, "eval") or Answer("not checked", "this result has no evaluation section")
-    gates = [g for g in result.gates if g.metric.startswith("evaluation.") and
-             not g.metric.startswith("evaluation.gaps[")]  # gaps answer the fairness row
+    gates = [
+        g for g in result.gates if g.metric.startswith("evaluation.") and not g.metric.startswith("evaluation.gaps[")
+    ]  # gaps answer the fairness row
     scored = f"{e.rows} rows" + (f", {len(e.slices)} slices" if e.slices else "")
     failed = [g for g in gates if g.passed is False]
     if failed:
         return Answer("failed", "; ".join(_gate_words(g) for g in failed) + f" ({scored})", "evaluation")
     if not gates:
-        return Answer("not checked", f"scored on {scored}, but no threshold was set (--gate accuracy>=0.9)",
-                      "evaluation")
+        return Answer(
+            "not checked", f"scored on {scored}, but no threshold was set (--gate accuracy>=0.9)", "evaluation"
+        )
     return Answer("passed", "; ".join(_gate_words(g) for g in gates) + f" ({scored})", "evaluation")
 
 
@@ -299,8 +330,11 @@ def _fairness(result: Result) -> Answer:
     """Gap gates across slices (`--gate slice_gap:...`) answer it; measured gaps with no threshold leave it open."""
     e = result.evaluation
     if e is None:
-        return _evaluation(result) if (result.plan or {}).get("evaluation") is not None else \
-            Answer("not checked", "no labelled set given (--eval FILE --eval-slice COLUMN)")
+        return (
+            _evaluation(result)
+            if (result.plan or {}).get("evaluation") is not None
+            else Answer("not checked", "no labelled set given (--eval FILE --eval-slice COLUMN)")
+        )
     if not e.slice_columns:
         return Answer("not checked", "no slice column to compare (--eval-slice COLUMN, e.g. region)", "evaluation")
     gates = [g for g in result.gates if g.metric.startswith("evaluation.gaps[")]
@@ -334,8 +368,9 @@ def _sizing(result: Result) -> Answer:
         return Answer("not checked", "no expected load given (--expected-rps R, with --headroom, default 30%)")
     gates = [g for g in result.gates if g.metric.startswith("sizing.")]
     if any(g.passed is False for g in gates):
-        return Answer("failed", "; ".join(_gate_words(g) for g in gates if g.passed is False) +
-                      f" ({sizing.statement})", "cost")
+        return Answer(
+            "failed", "; ".join(_gate_words(g) for g in gates if g.passed is False) + f" ({sizing.statement})", "cost"
+        )
     if sizing.replicas is None:
         return Answer("not checked", sizing.statement, "cost")
     return Answer("passed", sizing.statement, "cost")
@@ -355,10 +390,16 @@ ITEMS: tuple[Item, ...] = (
     Item("Fallback behaviour: overload, timeouts, errors", "saturation", _overload),
     Item("Health checks and readiness probes", "preflight", _health),
     Item("CI gate that blocks a bad version", "gates", _ci),
-    Item("Output distribution matches expectations (statistical test)", "compare",
-         _compare("the candidate's answers against today's version's (shadow outputs, class shares)")),
-    Item("A/B against the current version with success criteria", "compare",
-         _compare("latency, throughput and errors against today's version, gated by --max-regression")),
+    Item(
+        "Output distribution matches expectations (statistical test)",
+        "compare",
+        _compare("the candidate's answers against today's version's (shadow outputs, class shares)"),
+    ),
+    Item(
+        "A/B against the current version with success criteria",
+        "compare",
+        _compare("latency, throughput and errors against today's version, gated by --max-regression"),
+    ),
     Item("Evaluation metrics meet their minimum thresholds", "eval", _evaluation),
     Item("Fairness or bias checks across slices", "eval", _fairness),
     Item("Audit evidence: model version, plan, machine, commit, times", "report", _audit),

@@ -28,9 +28,11 @@ def _ms(v: float) -> str:
 
 
 def _sides(c: Comparison) -> list[tuple[str, str, LoadPhase]]:
-    return [(role, color, side.phase) for role, color, side in (("baseline", BASE, c.baseline),
-                                                                 ("candidate", CAND, c.candidate))
-            if side.phase is not None]
+    return [
+        (role, color, side.phase)
+        for role, color, side in (("baseline", BASE, c.baseline), ("candidate", CAND, c.candidate))
+        if side.phase is not None
+    ]
 
 
 def distributions(c: Comparison) -> Chart | None:
@@ -46,7 +48,7 @@ def distributions(c: Comparison) -> Chart | None:
     if len(curves) < 2:
         return None
     nines = max(2, min(len(_TICKS) - 1, math.ceil(math.log10(max(count, 1)))))
-    x_end = 10.0 ** nines
+    x_end = 10.0**nines
 
     def x_of(pct: float) -> float:
         return x_end if pct >= 100.0 else min(1.0 / (1.0 - pct / 100.0), x_end)
@@ -59,7 +61,7 @@ def distributions(c: Comparison) -> Chart | None:
             ax.plot([x_of(p) for p, _ in pts], [ms for _, ms in pts], color=color, label=role, drawstyle="steps-post")
         ax.set_xscale("log")
         ax.set_xlim(1, x_end)
-        ax.xaxis.set_major_locator(FixedLocator([10.0 ** i for i in range(nines + 1)]))
+        ax.xaxis.set_major_locator(FixedLocator([10.0**i for i in range(nines + 1)]))
         ax.xaxis.set_minor_locator(NullLocator())
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: _TICKS[round(math.log10(v))]))
         ax.set_xlabel("percentile")
@@ -69,8 +71,9 @@ def distributions(c: Comparison) -> Chart | None:
         ax.legend(loc="upper left")
 
     svg = plot.render("cmp-distribution", draw, label="Latency by percentile, both sides")
-    return Chart("Latency by percentile", "each side's whole load, from its HDR histogram; one step right is "
-                 "one more nine", svg)
+    return Chart(
+        "Latency by percentile", "each side's whole load, from its HDR histogram; one step right is one more nine", svg
+    )
 
 
 def _seconds(phase: LoadPhase) -> list[TimePoint]:
@@ -123,15 +126,21 @@ def throughput_over_time(c: Comparison) -> Chart | None:
         ax.legend(loc="upper left", ncols=2)
 
     svg = plot.render("cmp-rps", draw, label="Requests per second, both sides")
-    return Chart("Requests per second", "completed requests in each second (a window's last, shorter second "
-                 "scaled to a rate)", svg)
+    return Chart(
+        "Requests per second",
+        "completed requests in each second (a window's last, shorter second scaled to a rate)",
+        svg,
+    )
 
 
 def differences(metrics: Sequence[MetricDiff], min_effect: float) -> Chart | None:
     """Each relative difference with its confidence interval; the shaded band is the minimum effect."""
     shown = [m for m in metrics if m.relative is not None and m.ci_low is not None and m.ci_high is not None]
-    bounds = [(100 * m.relative, 100 * m.ci_low, 100 * m.ci_high)
-              for m in shown if m.relative is not None and m.ci_low is not None and m.ci_high is not None]
+    bounds = [
+        (100 * m.relative, 100 * m.ci_low, 100 * m.ci_high)
+        for m in shown
+        if m.relative is not None and m.ci_low is not None and m.ci_high is not None
+    ]
     if not shown:
         return None
 
@@ -144,13 +153,18 @@ def differences(metrics: Sequence[MetricDiff], min_effect: float) -> Chart | Non
         ax.axvline(0, color="#59636e", linewidth=0.8)
         for y, m, (rel, low, high) in zip(ys, shown, bounds):
             color = {"regression": "#cf222e", "improvement": "#1a7f37"}.get(m.verdict, "#59636e")
-            ax.errorbar([rel], [y], xerr=[[max(rel - low, 0.0)], [max(high - rel, 0.0)]], fmt="o", color=color,
-                        capsize=3)
+            ax.errorbar(
+                [rel], [y], xerr=[[max(rel - low, 0.0)], [max(high - rel, 0.0)]], fmt="o", color=color, capsize=3
+            )
         ax.set_yticks(ys, [m.name.upper() if m.name.startswith("p") else m.name for m in shown])
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:+g}%"))
         ax.set_xlabel("candidate vs baseline")
         ax.margins(x=0.2, y=0.15)
 
     svg = plot.render("cmp-differences", draw, label="Differences with confidence intervals")
-    return Chart("Differences", "relative difference and its confidence interval per metric; inside the grey "
-                 "band a change is too small to call", svg)
+    return Chart(
+        "Differences",
+        "relative difference and its confidence interval per metric; inside the grey "
+        "band a change is too small to call",
+        svg,
+    )

@@ -24,9 +24,12 @@ def write_compare(comparison: Comparison, out_dir: Path) -> CompareFiles:
 
     document = write_atomic(out_dir / COMPARE_NAME, dumps(comparison))
     summary = compare_text.markdown(comparison)
-    files = CompareFiles(document=document, html=write_atomic(out_dir / HTML_NAME, compare_html.render(comparison)),
-                         markdown=write_atomic(out_dir / MARKDOWN_NAME, summary),
-                         junit=write_atomic(out_dir / JUNIT_NAME, compare_text.junit(comparison)))
+    files = CompareFiles(
+        document=document,
+        html=write_atomic(out_dir / HTML_NAME, compare_html.render(comparison)),
+        markdown=write_atomic(out_dir / MARKDOWN_NAME, summary),
+        junit=write_atomic(out_dir / JUNIT_NAME, compare_text.junit(comparison)),
+    )
     try:
         append_step_summary(summary)
     except OSError:

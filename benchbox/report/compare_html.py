@@ -59,8 +59,10 @@ def headline(c: Comparison) -> list[str]:
     moved = [m for m in c.metrics if m.verdict in ("regression", "improvement")]
     lines = [f"{metric_label(m.name)}: {m.verdict}, {show_change(m)}" for m in moved]
     if c.shadow is not None and c.shadow.agreement is not None:
-        lines.append(f"shadow: {100 * c.shadow.agreement:.2f}% of answers agree"
-                     + ("; the output distribution shifted" if c.shadow.shifted else ""))
+        lines.append(
+            f"shadow: {100 * c.shadow.agreement:.2f}% of answers agree"
+            + ("; the output distribution shifted" if c.shadow.shifted else "")
+        )
     if "eval" in c.sections:
         lines.append("evaluation: " + versus_headline(c.sections["eval"]))
     lines += _cost_line(c)
@@ -80,16 +82,23 @@ def _cost_line(c: Comparison) -> list[str]:
 
 
 def context(c: Comparison) -> dict[str, Any]:
-    found = (compare_charts.distributions(c), compare_charts.differences(c.metrics, c.settings.min_effect),
-             compare_charts.latency_over_time(c), compare_charts.throughput_over_time(c))
+    found = (
+        compare_charts.distributions(c),
+        compare_charts.differences(c.metrics, c.settings.min_effect),
+        compare_charts.latency_over_time(c),
+        compare_charts.throughput_over_time(c),
+    )
     return {
         "c": c,
         "headline": headline(c),
         "charts": [chart for chart in found if chart is not None],
         "sections_json": {k: json.dumps(v, indent=2, ensure_ascii=False, default=str) for k, v in c.sections.items()},
         "eval_rows": versus_rows(c.sections["eval"]) if "eval" in c.sections else (),
-        "counts": {"pass": sum(g.passed is True for g in c.gates), "fail": sum(g.passed is False for g in c.gates),
-                   "unchecked": sum(g.passed is None for g in c.gates)},
+        "counts": {
+            "pass": sum(g.passed is True for g in c.gates),
+            "fail": sum(g.passed is False for g in c.gates),
+            "unchecked": sum(g.passed is None for g in c.gates),
+        },
     }
 
 

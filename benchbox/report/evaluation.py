@@ -19,9 +19,16 @@ from benchbox.report.charts import Chart
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-NAMES = {"accuracy": "accuracy", "precision_macro": "precision (macro)", "recall_macro": "recall (macro)",
-         "f1_macro": "F1 (macro)", "log_loss": "log-loss", "ece": "calibration error (ECE)", "mae": "MAE",
-         "rmse": "RMSE"}
+NAMES = {
+    "accuracy": "accuracy",
+    "precision_macro": "precision (macro)",
+    "recall_macro": "recall (macro)",
+    "f1_macro": "F1 (macro)",
+    "log_loss": "log-loss",
+    "ece": "calibration error (ECE)",
+    "mae": "MAE",
+    "rmse": "RMSE",
+}
 _PROPORTIONS = ("accuracy", "precision_macro", "recall_macro", "f1_macro", "ece")
 
 
@@ -84,12 +91,27 @@ def confusion_chart(section: EvaluationSection, key: str = "confusion") -> Chart
         counts = np.array(matrix, dtype=np.float64)
         share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
         ax = figure.add_subplot()
-        ax.pcolormesh(np.arange(k + 1) - 0.5, np.arange(k + 1) - 0.5, share, cmap="Blues", vmin=0, vmax=1,
-                      edgecolors="white", linewidth=1)
+        ax.pcolormesh(
+            np.arange(k + 1) - 0.5,
+            np.arange(k + 1) - 0.5,
+            share,
+            cmap="Blues",
+            vmin=0,
+            vmax=1,
+            edgecolors="white",
+            linewidth=1,
+        )
         for i in range(k):
             for j in range(k):
-                ax.text(j, i, f"{int(counts[i, j])}", ha="center", va="center", fontsize=9,
-                        color="white" if share[i, j] > 0.6 else plot.INK)
+                ax.text(
+                    j,
+                    i,
+                    f"{int(counts[i, j])}",
+                    ha="center",
+                    va="center",
+                    fontsize=9,
+                    color="white" if share[i, j] > 0.6 else plot.INK,
+                )
         ax.set_xticks(range(k), [str(i + 1) for i in range(k)])
         ax.set_yticks(range(k), [str(i + 1) for i in range(k)])
         ax.set_xlim(-0.5, k - 0.5)
@@ -102,8 +124,10 @@ def confusion_chart(section: EvaluationSection, key: str = "confusion") -> Chart
     size = (4.2, 3.4) if k <= 6 else (6.0, 5.0)
     svg = plot.render(key, draw, size=size, label="confusion matrix")
     missing = section.rows - sum(sum(r) for r in matrix)
-    note = ("Rows: expected class, columns: predicted class, numbered as in the per-class table; "
-            "shade: the share of the expected class predicted so (its recall on the diagonal).")
+    note = (
+        "Rows: expected class, columns: predicted class, numbered as in the per-class table; "
+        "shade: the share of the expected class predicted so (its recall on the diagonal)."
+    )
     if missing:
         note += f" {missing} rows with no usable answer are not in the matrix."
     return Chart("Confusion matrix", note, svg)
@@ -131,10 +155,23 @@ def calibration_chart(section: EvaluationSection, key: str = "calibration") -> C
         acc = np.bincount(bins, weights=right, minlength=ECE_BINS)[shown] / counts[shown]
         mean_conf = np.bincount(bins, weights=conf, minlength=ECE_BINS)[shown] / counts[shown]
         ax = figure.add_subplot()
-        ax.plot([0, 1], [0, 1], color=plot.COLORS["offered"], linestyle=(0, (4, 3)), linewidth=1,
-                label="perfectly calibrated")
-        ax.scatter(mean_conf, acc, s=12 + 120 * counts[shown] / counts.max(), color=plot.COLORS["p50"],
-                   alpha=0.85, label="bins (size: rows)", zorder=3)
+        ax.plot(
+            [0, 1],
+            [0, 1],
+            color=plot.COLORS["offered"],
+            linestyle=(0, (4, 3)),
+            linewidth=1,
+            label="perfectly calibrated",
+        )
+        ax.scatter(
+            mean_conf,
+            acc,
+            s=12 + 120 * counts[shown] / counts.max(),
+            color=plot.COLORS["p50"],
+            alpha=0.85,
+            label="bins (size: rows)",
+            zorder=3,
+        )
         ax.plot(mean_conf, acc, color=plot.COLORS["p50"], linewidth=1)
         ax.set_xlim(0, 1.02)
         ax.set_ylim(0, 1.02)
@@ -144,40 +181,60 @@ def calibration_chart(section: EvaluationSection, key: str = "calibration") -> C
 
     svg = plot.render(key, draw, label="reliability diagram")
     ece = next((m for m in section.metrics if m.name == "ece"), None)
-    note = (f"{len(rows)} rows in {ECE_BINS} equal-width confidence bins; points below the diagonal are overconfident. "
-            f"ECE {show(ece)}: the rows-weighted gap. ECE is biased upward on small sets, so its bootstrap "
-            "interval may sit above the figure itself.")
+    note = (
+        f"{len(rows)} rows in {ECE_BINS} equal-width confidence bins; points below the diagonal are overconfident. "
+        f"ECE {show(ece)}: the rows-weighted gap. ECE is biased upward on small sets, so its bootstrap "
+        "interval may sit above the figure itself."
+    )
     return Chart("Calibration", note, svg)
 
 
 def headline(section: EvaluationSection) -> str:
     """One line for the terminal: the first figures, with intervals, and on how many rows."""
-    shown = [f"{NAMES.get(m.name, m.name)} {show(m)}" + (f" [{interval(m)}]" if m.low is not None else "")
-             for m in section.metrics[:2] if m.value is not None]
+    shown = [
+        f"{NAMES.get(m.name, m.name)} {show(m)}" + (f" [{interval(m)}]" if m.low is not None else "")
+        for m in section.metrics[:2]
+        if m.value is not None
+    ]
     missing = f", {section.rows - section.answered} unanswered" if section.answered < section.rows else ""
     return f"{', '.join(shown) or 'no figure'} on {section.rows} rows{missing}"
 
 
-def markdown_lines(section: EvaluationSection, text: Callable[[object], str],
-                   row: Callable[[list[str]], str]) -> list[str]:
+def markdown_lines(
+    section: EvaluationSection, text: Callable[[object], str], row: Callable[[list[str]], str]
+) -> list[str]:
     """The section for summary.md; `text` escapes a string and `row` joins cells (markdown.py's own)."""
-    out = [f"#### Evaluation: {text(section.source)}", "",
-           f"{section.task}, {section.rows} rows, {section.answered} answered; "
-           f"{round(100 * section.confidence)}% bootstrap intervals ({section.resamples} resamples)", ""]
+    out = [
+        f"#### Evaluation: {text(section.source)}",
+        "",
+        f"{section.task}, {section.rows} rows, {section.answered} answered; "
+        f"{round(100 * section.confidence)}% bootstrap intervals ({section.resamples} resamples)",
+        "",
+    ]
     out += [row(["metric", "value", "interval"]), row(["---", "---:", "---:"])]
     out += [row([r.name, r.value, r.interval]) for r in metric_rows(section)]
     if section.slices:
-        out += ["", row(["slice", "rows", *slice_header(section)]),
-                row(["---", "---:", *("---:" for _ in section.metrics)])]
-        out += [row([text(f"{s.column}={s.value}"), str(s.rows), *(f"{v} ({i})" for v, i in s.cells)])
-                for s in slice_rows(section)]
+        out += [
+            "",
+            row(["slice", "rows", *slice_header(section)]),
+            row(["---", "---:", *("---:" for _ in section.metrics)]),
+        ]
+        out += [
+            row([text(f"{s.column}={s.value}"), str(s.rows), *(f"{v} ({i})" for v, i in s.cells)])
+            for s in slice_rows(section)
+        ]
         from benchbox.report.gaps import markdown_lines as gap_lines
 
         out += gap_lines(section, text, row)
     if section.worst:
-        out += ["", f"Worst answers (of {len(section.worst)} shown in the report): " + "; ".join(
-            f"line {o.line} expected {text(o.expected)}, got {text(o.predicted if o.value is None else o.value)}"
-            for o in section.worst[:3])]
+        out += [
+            "",
+            f"Worst answers (of {len(section.worst)} shown in the report): "
+            + "; ".join(
+                f"line {o.line} expected {text(o.expected)}, got {text(o.predicted if o.value is None else o.value)}"
+                for o in section.worst[:3]
+            ),
+        ]
     out += [f"- {text(n)}" for n in section.notes]
     return out + [""]
 
@@ -187,8 +244,10 @@ def junit_summary(section: EvaluationSection) -> str:
     lines = [f"{section.task} on {section.source}: {section.rows} rows, {section.answered} answered"]
     lines += [f"{r.name}: {r.value} ({r.interval})" for r in metric_rows(section)]
     for s in slice_rows(section):
-        lines.append(f"{s.column}={s.value} ({s.rows} rows): " + ", ".join(
-            f"{h} {v} ({i})" for h, (v, i) in zip(slice_header(section), s.cells)))
+        lines.append(
+            f"{s.column}={s.value} ({s.rows} rows): "
+            + ", ".join(f"{h} {v} ({i})" for h, (v, i) in zip(slice_header(section), s.cells))
+        )
     from benchbox.report.gaps import gap_rows
 
     lines += [f"gap of {g.metric} across {g.column}: {g.gap} ({g.interval}), {g.ends}" for g in gap_rows(section)]
@@ -226,8 +285,11 @@ def versus_rows(found: dict[str, object]) -> tuple[VersusRow, ...]:
 
         ci = "—" if m["low"] is None or m["high"] is None else f"{shown(m['low'], True)} … {shown(m['high'], True)}"
         better = {"baseline": "baseline", "candidate": "candidate"}.get(str(m["better"]), "no significant difference")
-        rows.append(VersusRow(NAMES.get(name, name), shown(m["baseline"]), shown(m["candidate"]),
-                              shown(m["diff"], True), ci, better))
+        rows.append(
+            VersusRow(
+                NAMES.get(name, name), shown(m["baseline"]), shown(m["candidate"]), shown(m["diff"], True), ci, better
+            )
+        )
     return tuple(rows)
 
 
@@ -237,6 +299,8 @@ def versus_headline(found: dict[str, object]) -> str:
     if not rows:
         return f"{found.get('rows')} labelled rows, no metric compared"
     r = rows[0]
-    return (f"{r.name} {r.baseline} -> {r.candidate} ({r.diff}, [{r.interval}]), better: {r.better}; "
-            f"{found.get('baseline_only_right')} rows only the baseline got right, "
-            f"{found.get('candidate_only_right')} only the candidate")
+    return (
+        f"{r.name} {r.baseline} -> {r.candidate} ({r.diff}, [{r.interval}]), better: {r.better}; "
+        f"{found.get('baseline_only_right')} rows only the baseline got right, "
+        f"{found.get('candidate_only_right')} only the candidate"
+    )

@@ -18,10 +18,16 @@ from benchbox.report.charts import Chart
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-GAP_NAMES = {"accuracy": "accuracy", "precision_macro": "precision (macro)", "recall_macro": "recall (macro)",
-             "f1_macro": "F1 (macro)", "mae": "MAE", "rmse": "RMSE",
-             "demographic_parity": "demographic parity (positive rate)",
-             "equal_opportunity": "equal opportunity (true positive rate)"}
+GAP_NAMES = {
+    "accuracy": "accuracy",
+    "precision_macro": "precision (macro)",
+    "recall_macro": "recall (macro)",
+    "f1_macro": "F1 (macro)",
+    "mae": "MAE",
+    "rmse": "RMSE",
+    "demographic_parity": "demographic parity (positive rate)",
+    "equal_opportunity": "equal opportunity (true positive rate)",
+}
 _ABSOLUTE = ("mae", "rmse")
 
 
@@ -46,12 +52,14 @@ def _show(metric: str, value: float | None, points: bool = True) -> str:
 def gap_rows(section: EvaluationSection) -> tuple[GapRow, ...]:
     rows = []
     for g in section.gaps:
-        interval = "—" if g.low is None or g.high is None else \
-            f"{_show(g.metric, g.low)} – {_show(g.metric, g.high)}"
+        interval = "—" if g.low is None or g.high is None else f"{_show(g.metric, g.low)} – {_show(g.metric, g.high)}"
         ends = f"{g.highest} highest, {g.lowest} lowest" if g.highest is not None else ""
         name = GAP_NAMES.get(g.metric, g.metric) + (f", positive: {g.positive}" if g.positive else "")
-        bounds = tuple(f"{f.value}: {f.bound}" for f in g.groups if f.bound and g.metric in
-                       ("accuracy", "demographic_parity", "equal_opportunity", "mae"))
+        bounds = tuple(
+            f"{f.value}: {f.bound}"
+            for f in g.groups
+            if f.bound and g.metric in ("accuracy", "demographic_parity", "equal_opportunity", "mae")
+        )
         rows.append(GapRow(g.column, name, _show(g.metric, g.value), interval, ends, g.notes + bounds))
     return tuple(rows)
 
@@ -63,18 +71,25 @@ def lines(section: EvaluationSection) -> list[str]:
         if g.metric in ("accuracy", "mae", "demographic_parity", "equal_opportunity") and g.value is not None:
             ci = f" [{_show(g.metric, g.low)} – {_show(g.metric, g.high)}]" if g.low is not None else ""
             small = " (small slices: see the report)" if any(f.small for f in g.groups) else ""
-            out.append(f"{GAP_NAMES[g.metric]} gap across {g.column}: {_show(g.metric, g.value)}{ci}, "
-                       f"{g.highest} highest, {g.lowest} lowest{small}")
+            out.append(
+                f"{GAP_NAMES[g.metric]} gap across {g.column}: {_show(g.metric, g.value)}{ci}, "
+                f"{g.highest} highest, {g.lowest} lowest{small}"
+            )
     return out
 
 
-def markdown_lines(section: EvaluationSection, text: Callable[[object], str],
-                   row: Callable[[list[str]], str]) -> list[str]:
+def markdown_lines(
+    section: EvaluationSection, text: Callable[[object], str], row: Callable[[list[str]], str]
+) -> list[str]:
     if not section.gaps:
         return []
-    out = ["", "Gaps across slices (highest minus lowest slice, "
-               f"{round(100 * section.confidence)}% bootstrap interval):", "",
-           row(["column", "figure", "gap", "interval", "slices"]), row(["---", "---", "---:", "---:", "---"])]
+    out = [
+        "",
+        f"Gaps across slices (highest minus lowest slice, {round(100 * section.confidence)}% bootstrap interval):",
+        "",
+        row(["column", "figure", "gap", "interval", "slices"]),
+        row(["---", "---", "---:", "---:", "---"]),
+    ]
     out += [row([text(r.column), text(r.metric), r.gap, r.interval, text(r.ends)]) for r in gap_rows(section)]
     notes = sorted({n for r in gap_rows(section) for n in r.notes})
     return out + [f"- {text(n)}" for n in notes]
@@ -99,8 +114,14 @@ def _chart(gap: SliceGap, index: int) -> Chart | None:
             x = scale * figure_value
             if f.low is not None and f.high is not None:
                 ax.plot([scale * f.low, scale * f.high], [y, y], color=plot.COLORS["p50"], linewidth=2, alpha=0.5)
-            ax.plot([x], [y], "o", color=plot.COLORS["p50"], markersize=6,
-                    markerfacecolor="white" if f.small else plot.COLORS["p50"])
+            ax.plot(
+                [x],
+                [y],
+                "o",
+                color=plot.COLORS["p50"],
+                markersize=6,
+                markerfacecolor="white" if f.small else plot.COLORS["p50"],
+            )
         xs = [scale * v for v in figures]
         for value in (max(xs), min(xs)):
             ax.axvline(value, color=plot.COLORS["offered"], linestyle=(0, (4, 3)), linewidth=1)
@@ -111,6 +132,8 @@ def _chart(gap: SliceGap, index: int) -> Chart | None:
 
     svg = plot.render(f"gap{index}", draw, size=(6.0, 0.9 + 0.35 * len(groups)), label="slice gaps")
     names = "; ".join(f"{i} = {f.value} ({f.rows} rows)" for i, f in enumerate(groups, 1))
-    note = (f"Each slice's {GAP_NAMES[gap.metric]} with its bootstrap interval; dashed lines: the highest and lowest, "
-            f"whose distance is the gap ({_show(gap.metric, gap.value)}). Hollow: small slices. Slices: {names}.")
+    note = (
+        f"Each slice's {GAP_NAMES[gap.metric]} with its bootstrap interval; dashed lines: the highest and lowest, "
+        f"whose distance is the gap ({_show(gap.metric, gap.value)}). Hollow: small slices. Slices: {names}."
+    )
     return Chart(f"{GAP_NAMES[gap.metric]} by {gap.column}", note, svg)

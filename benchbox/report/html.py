@@ -22,15 +22,26 @@ TEMPLATE = "report.html.j2"
 
 # (label, LatencySummary attribute), in the order people read a latency distribution.
 LATENCY_ROWS = (
-    ("min", "min"), ("mean", "mean"), ("P50", "p50"), ("P90", "p90"), ("P95", "p95"),
-    ("P99", "p99"), ("P99.9", "p99_9"), ("P99.99", "p99_99"), ("max", "max"),
+    ("min", "min"),
+    ("mean", "mean"),
+    ("P50", "p50"),
+    ("P90", "p90"),
+    ("P95", "p95"),
+    ("P99", "p99"),
+    ("P99.9", "p99_9"),
+    ("P99.99", "p99_99"),
+    ("max", "max"),
 )
 
 # Latency gates as the charts draw them: metric -> (label, percentile). Labels are benchbox's own,
 # never the gate's name from the result.
 GATE_PERCENTILES = {
-    "latency_ms.p50": ("P50", 50.0), "latency_ms.p90": ("P90", 90.0), "latency_ms.p95": ("P95", 95.0),
-    "latency_ms.p99": ("P99", 99.0), "latency_ms.p99_9": ("P99.9", 99.9), "latency_ms.p99_99": ("P99.99", 99.99),
+    "latency_ms.p50": ("P50", 50.0),
+    "latency_ms.p90": ("P90", 90.0),
+    "latency_ms.p95": ("P95", 95.0),
+    "latency_ms.p99": ("P99", 99.0),
+    "latency_ms.p99_9": ("P99.9", 99.9),
+    "latency_ms.p99_99": ("P99.99", 99.99),
     "latency_ms.max": ("max", 100.0),
 }
 
@@ -59,14 +70,19 @@ class PhaseView:
 def _latency_rows(latency: LatencySummary | None, service: LatencySummary | None) -> tuple[LatencyRow, ...]:
     if latency is None and service is None:
         return ()
-    rows = [LatencyRow("samples", fmt.count(latency.count if latency else None),
-                       fmt.count(service.count) if service else None)]
+    rows = [
+        LatencyRow(
+            "samples", fmt.count(latency.count if latency else None), fmt.count(service.count) if service else None
+        )
+    ]
     for label, attr in LATENCY_ROWS:
-        rows.append(LatencyRow(
-            label,
-            format_ms(getattr(latency, attr)) if latency else "n/a",
-            format_ms(getattr(service, attr)) if service else None,
-        ))
+        rows.append(
+            LatencyRow(
+                label,
+                format_ms(getattr(latency, attr)) if latency else "n/a",
+                format_ms(getattr(service, attr)) if service else None,
+            )
+        )
     return tuple(rows)
 
 
@@ -105,13 +121,20 @@ def phase_view(phase: LoadPhase, index: int = 0, gates: tuple[GateResult, ...] =
     # the second's histogram, so the chart is read from that rather than left blank.
     seconds = tuple(hdr.with_percentiles(t) if t.p99 is None else t for t in phase.timeseries)
     lines = thresholds(gates, judged=main)
-    found = (charts.latency_over_time(seconds, lines, f"p{index}-latency"),
-             charts.throughput_over_time(seconds, _offered(phase), f"p{index}-rps"))
-    return PhaseView(phase=phase, mode=fmt.mode(phase),
-                     latency_rows=_latency_rows(phase.latency_ms, phase.service_ms), seconds=seconds,
-                     time_charts=tuple(c for c in found if c is not None),
-                     distribution=_distribution(phase, lines, f"p{index}-distribution"), anchor=f"phase-{index + 1}",
-                     llm=_llm_view(phase, index))
+    found = (
+        charts.latency_over_time(seconds, lines, f"p{index}-latency"),
+        charts.throughput_over_time(seconds, _offered(phase), f"p{index}-rps"),
+    )
+    return PhaseView(
+        phase=phase,
+        mode=fmt.mode(phase),
+        latency_rows=_latency_rows(phase.latency_ms, phase.service_ms),
+        seconds=seconds,
+        time_charts=tuple(c for c in found if c is not None),
+        distribution=_distribution(phase, lines, f"p{index}-distribution"),
+        anchor=f"phase-{index + 1}",
+        llm=_llm_view(phase, index),
+    )
 
 
 def _llm_view(phase: LoadPhase, index: int) -> Any:
@@ -132,19 +155,37 @@ def saturation_chart(result: Result) -> charts.Chart | None:
     """The search's open-loop probes as a load curve: where achieved leaves offered, capacity ends."""
     if result.saturation is None:
         return None
-    points = [charts.LoadPoint(offered=float(st.offered_rps), achieved_rps=st.achieved_rps, p50=st.p50_ms,
-                               p95=st.p95_ms, p99=st.p99_ms, error_rate=st.error_rate)
-              for st in result.saturation.steps if st.mode == "open" and st.offered_rps is not None]
+    points = [
+        charts.LoadPoint(
+            offered=float(st.offered_rps),
+            achieved_rps=st.achieved_rps,
+            p50=st.p50_ms,
+            p95=st.p95_ms,
+            p99=st.p99_ms,
+            error_rate=st.error_rate,
+        )
+        for st in result.saturation.steps
+        if st.mode == "open" and st.offered_rps is not None
+    ]
     return charts.load_curve(points, "req/s", thresholds(result.gates, judged=False), "saturation") if points else None
 
 
 def usl_chart(result: Result) -> charts.Chart | None:
     s = result.saturation
-    if s is None or s.usl is None or not s.usl.fitted or None in (s.usl.sigma, s.usl.kappa, s.usl.lambda_):
+    if s is None or s.usl is None or not s.usl.fitted:
+        return None
+    sigma, kappa, lambda_ = s.usl.sigma, s.usl.kappa, s.usl.lambda_
+    if sigma is None or kappa is None or lambda_ is None:
         return None
     points = [(st.concurrency, st.achieved_rps) for st in s.steps if st.concurrency is not None]
-    return charts.usl_curve(points, float(s.usl.sigma), float(s.usl.kappa), float(s.usl.lambda_),  # type: ignore[arg-type]
-                            s.usl.peak_concurrency, "usl")
+    return charts.usl_curve(
+        points,
+        float(sigma),
+        float(kappa),
+        float(lambda_),
+        s.usl.peak_concurrency,
+        "usl",
+    )
 
 
 def load_levels(phases: tuple[LoadPhase, ...]) -> list[tuple[LoadPhase, charts.LoadPoint]]:
@@ -158,8 +199,19 @@ def load_levels(phases: tuple[LoadPhase, ...]) -> list[tuple[LoadPhase, charts.L
         if p.mode != mode or level is None or p.ramp_from is not None:
             continue
         lat = p.latency_ms
-        out.append((p, charts.LoadPoint(float(level), p.throughput_rps, lat.p50 if lat else None,
-                                        lat.p95 if lat else None, lat.p99 if lat else None, p.error_rate)))
+        out.append(
+            (
+                p,
+                charts.LoadPoint(
+                    float(level),
+                    p.throughput_rps,
+                    lat.p50 if lat else None,
+                    lat.p95 if lat else None,
+                    lat.p99 if lat else None,
+                    p.error_rate,
+                ),
+            )
+        )
     return out if len({pt.offered for _, pt in out}) >= 2 else []
 
 
@@ -170,8 +222,9 @@ def headline(result: Result) -> list[str]:
     failed = [g for g in result.gates if g.passed is False]
     cost = [fmt.clean(f"cost: {result.cost.statement}")] if result.cost is not None and result.cost.statement else []
     if failed:
-        return [f"{fmt.clean(g.name)}: {fmt.in_unit(g.observed, g.unit)} breaks {fmt.threshold(g)}"
-                for g in failed] + cost
+        return [
+            f"{fmt.clean(g.name)}: {fmt.in_unit(g.observed, g.unit)} breaks {fmt.threshold(g)}" for g in failed
+        ] + cost
     checked = sum(g.passed is True for g in result.gates)
     if not checked:
         return ["no gate was checked"] + cost
@@ -186,10 +239,13 @@ def _evaluation_context(result: Result) -> dict[str, Any]:
     e = result.evaluation
     return {
         "evaluation": e,
-        "evaluation_absent": ("" if e is not None else checklist.absent(result, "eval")
-                              if (result.plan or {}).get("evaluation") else
-                              "No labelled set was given (--eval FILE, with --gate thresholds), "
-                              "so the answers were not scored."),
+        "evaluation_absent": (
+            ""
+            if e is not None
+            else checklist.absent(result, "eval")
+            if (result.plan or {}).get("evaluation")
+            else "No labelled set was given (--eval FILE, with --gate thresholds), so the answers were not scored."
+        ),
         "evaluation_metrics": ev.metric_rows(e) if e else (),
         "evaluation_classes": ev.class_rows(e) if e else (),
         "evaluation_slices": ev.slice_rows(e) if e else (),
@@ -222,9 +278,18 @@ def new_environment() -> Any:
 
     env.globals["money"] = money
     env.filters.update(
-        ms=format_ms, count=fmt.count, rps=fmt.rps, pct=fmt.percent, cpu=fmt.cpu,
-        seconds=fmt.seconds, clean=fmt.clean, verdict=fmt.verdict_label,
-        status=fmt.gate_status, in_unit=fmt.in_unit, threshold=fmt.threshold, clip=fmt.clip,
+        ms=format_ms,
+        count=fmt.count,
+        rps=fmt.rps,
+        pct=fmt.percent,
+        cpu=fmt.cpu,
+        seconds=fmt.seconds,
+        clean=fmt.clean,
+        verdict=fmt.verdict_label,
+        status=fmt.gate_status,
+        in_unit=fmt.in_unit,
+        threshold=fmt.threshold,
+        clip=fmt.clip,
     )
     return env
 
@@ -244,8 +309,11 @@ def render(result: Result) -> str:
         "phases": [phase_view(p, i, result.gates, main=i == len(phases) - 1) for i, p in enumerate(phases)],
         "levels": levels,
         "levels_unit": unit,
-        "levels_chart": charts.load_curve([pt for _, pt in levels], unit, thresholds(result.gates, judged=False),
-                                          "levels") if levels else None,
+        "levels_chart": charts.load_curve(
+            [pt for _, pt in levels], unit, thresholds(result.gates, judged=False), "levels"
+        )
+        if levels
+        else None,
         "contract": getattr(result, "contract", None),
         "batch_chart": batch_chart(result),
         "contract_absent": checklist.absent(result, "contract"),

@@ -22,8 +22,7 @@ def _time(value: float | None) -> str:
 
 def _gate_case(suite: ET.Element, gate: GateResult) -> None:
     case = ET.SubElement(suite, "testcase", classname=f"{SUITE}.gates", name=fmt.clean(gate.name), time=_time(0.0))
-    summary = (f"{gate.metric} observed {fmt.in_unit(gate.observed, gate.unit)}, "
-               f"threshold {fmt.threshold(gate)}")
+    summary = f"{gate.metric} observed {fmt.in_unit(gate.observed, gate.unit)}, threshold {fmt.threshold(gate)}"
     if gate.passed is False:
         failure = ET.SubElement(case, "failure", message=fmt.clean(gate.detail or summary), type="GateFailed")
         failure.text = fmt.clean(f"{summary}\n{gate.detail}")
@@ -47,8 +46,13 @@ def _finding_groups(result: Result) -> list[tuple[str, Finding]]:
 def _finding_case(suite: ET.Element, phase: str, f: Finding) -> bool:
     """One test case per finding group; low severity is advice (passes, with the detail). True: failed."""
     where = f" at {f.pointer}" if f.pointer else ""
-    case = ET.SubElement(suite, "testcase", classname=f"{SUITE}.{phase}", time=_time(0.0),
-                         name=fmt.clean(f"{f.kind}: {f.rule}{where}" + (f" (x{f.count})" if f.count > 1 else "")))
+    case = ET.SubElement(
+        suite,
+        "testcase",
+        classname=f"{SUITE}.{phase}",
+        time=_time(0.0),
+        name=fmt.clean(f"{f.kind}: {f.rule}{where}" + (f" (x{f.count})" if f.count > 1 else "")),
+    )
     text = fmt.clean(f"{f.message}\n{f.detail}\nreproduce: {f.curl}")
     if f.severity == "low":
         ET.SubElement(case, "system-out").text = text
@@ -69,8 +73,13 @@ def _evaluation_case(suite: ET.Element, result: Result) -> None:
 
 def _properties(suite: ET.Element, result: Result) -> None:
     props = ET.SubElement(suite, "properties")
-    pairs = [("verdict", result.verdict), ("target", result.target.url), ("label", result.target.label),
-             ("benchbox_version", result.benchbox_version), ("seed", str(result.seed))]
+    pairs = [
+        ("verdict", result.verdict),
+        ("target", result.target.url),
+        ("label", result.target.label),
+        ("benchbox_version", result.benchbox_version),
+        ("seed", str(result.seed)),
+    ]
     if result.commit:
         pairs.append(("commit", result.commit))
     if result.interrupted:
@@ -92,8 +101,17 @@ def render(result: Result) -> str:
     counts = {"tests": str(tests), "failures": str(failures), "errors": str(errors), "skipped": str(skipped)}
 
     root = ET.Element("testsuites", {"name": SUITE, **counts, "time": elapsed})
-    suite = ET.SubElement(root, "testsuite", {"name": SUITE, **counts, "time": elapsed,
-                          "timestamp": fmt.clean(result.started_at), "hostname": fmt.clean(result.machine.hostname)})
+    suite = ET.SubElement(
+        root,
+        "testsuite",
+        {
+            "name": SUITE,
+            **counts,
+            "time": elapsed,
+            "timestamp": fmt.clean(result.started_at),
+            "hostname": fmt.clean(result.machine.hostname),
+        },
+    )
     _properties(suite, result)
     for gate in gates:
         _gate_case(suite, gate)

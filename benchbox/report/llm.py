@@ -56,13 +56,16 @@ def _rows(s: LlmStats) -> tuple[LlmRow, ...]:
 
 def token_latency_chart(s: LlmStats, key: str) -> charts.Chart | None:
     """TTFT and inter-token latency on HdrHistogram's percentile axis (each step right is one more nine)."""
-    curves = [(label, hdr.percentile_distribution(hdr.decode(text)), hdr.decode(text).get_total_count())
-              for label, text in (("time to first token", s.ttft_hdr), ("inter-token latency", s.itl_hdr)) if text]
+    curves = [
+        (label, hdr.percentile_distribution(hdr.decode(text)), hdr.decode(text).get_total_count())
+        for label, text in (("time to first token", s.ttft_hdr), ("inter-token latency", s.itl_hdr))
+        if text
+    ]
     if not curves:
         return None
     count = max(n for _, _, n in curves)
     nines = max(2, min(6, math.ceil(math.log10(max(count, 1)))))
-    x_end = 10.0 ** nines
+    x_end = 10.0**nines
 
     def x_of(pct: float) -> float:
         return x_end if pct >= 100.0 else min(1.0 / (1.0 - pct / 100.0), x_end)
@@ -77,7 +80,7 @@ def token_latency_chart(s: LlmStats, key: str) -> charts.Chart | None:
         ax.set_yscale("log")
         ax.set_xlim(1, x_end)
         ticks = ("0%", "90%", "99%", "99.9%", "99.99%", "99.999%", "99.9999%")
-        ax.xaxis.set_major_locator(FixedLocator([10.0 ** i for i in range(nines + 1)]))
+        ax.xaxis.set_major_locator(FixedLocator([10.0**i for i in range(nines + 1)]))
         ax.xaxis.set_minor_locator(NullLocator())
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: ticks[round(math.log10(v))]))
         ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
@@ -87,9 +90,11 @@ def token_latency_chart(s: LlmStats, key: str) -> charts.Chart | None:
         ax.legend(loc="upper left")
 
     svg = plot.render(key, draw, label="TTFT and inter-token latency by percentile")
-    return charts.Chart("TTFT and inter-token latency by percentile",
-                        "whole phase, from its HDR histograms (log scale: the two differ by an order of magnitude)",
-                        svg)
+    return charts.Chart(
+        "TTFT and inter-token latency by percentile",
+        "whole phase, from its HDR histograms (log scale: the two differ by an order of magnitude)",
+        svg,
+    )
 
 
 def tokens_over_time(s: LlmStats, key: str) -> charts.Chart | None:

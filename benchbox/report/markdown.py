@@ -44,25 +44,49 @@ def _row(cells: list[str]) -> str:
 def _gates(result: Result) -> list[str]:
     if not result.gates:
         return ["No gates were set for this run."]
-    lines = [_row(["gate", "metric", "threshold", "observed", "result", "detail"]),
-             _row(["---", "---", "---:", "---:", "---", "---"])]
+    lines = [
+        _row(["gate", "metric", "threshold", "observed", "result", "detail"]),
+        _row(["---", "---", "---:", "---:", "---", "---"]),
+    ]
     for g in result.gates:
         status = fmt.gate_status(g.passed)
         shown = {"pass": "✅ pass", "fail": "❌ **fail**", "not checked": "➖ not checked"}[status]
-        lines.append(_row([text(g.name), code(g.metric), text(fmt.threshold(g)),
-                           text(fmt.in_unit(g.observed, g.unit)), shown, text(g.detail)]))
+        lines.append(
+            _row(
+                [
+                    text(g.name),
+                    code(g.metric),
+                    text(fmt.threshold(g)),
+                    text(fmt.in_unit(g.observed, g.unit)),
+                    shown,
+                    text(g.detail),
+                ]
+            )
+        )
     return lines
 
 
 def _phases(phases: tuple[LoadPhase, ...]) -> list[str]:
-    lines = [_row(["phase", "mode", "requests", "throughput", "P50", "P95", "P99", "errors"]),
-             _row(["---", "---", "---:", "---:", "---:", "---:", "---:", "---:"])]
+    lines = [
+        _row(["phase", "mode", "requests", "throughput", "P50", "P95", "P99", "errors"]),
+        _row(["---", "---", "---:", "---:", "---:", "---:", "---:", "---:"]),
+    ]
     for p in phases:
         lat = p.latency_ms
         percentiles = [fmt.in_unit(getattr(lat, q), "ms") if lat else "n/a" for q in ("p50", "p95", "p99")]
         name = text(p.name) + (" (partial)" if p.partial else "")
-        lines.append(_row([name, text(fmt.mode(p)), fmt.count(p.requests), fmt.rps(p.throughput_rps),
-                           *percentiles, text(fmt.percent(p.error_rate))]))
+        lines.append(
+            _row(
+                [
+                    name,
+                    text(fmt.mode(p)),
+                    fmt.count(p.requests),
+                    fmt.rps(p.throughput_rps),
+                    *percentiles,
+                    text(fmt.percent(p.error_rate)),
+                ]
+            )
+        )
     return lines
 
 
@@ -71,8 +95,10 @@ def _llm(phases: tuple[LoadPhase, ...]) -> list[str]:
     rows = [p for p in phases if p.llm is not None]
     if not rows:
         return []
-    lines = [_row(["phase", "TTFT P50", "TTFT P95", "ITL P50", "ITL P95", "output tokens/s", "goodput"]),
-             _row(["---", "---:", "---:", "---:", "---:", "---:", "---:"])]
+    lines = [
+        _row(["phase", "TTFT P50", "TTFT P95", "ITL P50", "ITL P95", "output tokens/s", "goodput"]),
+        _row(["---", "---:", "---:", "---:", "---:", "---:", "---:"]),
+    ]
     for p in rows:
         s = p.llm
         assert s is not None
@@ -80,24 +106,36 @@ def _llm(phases: tuple[LoadPhase, ...]) -> list[str]:
         def ms(summary: object, attr: str) -> str:
             return fmt.in_unit(getattr(summary, attr), "ms") if summary is not None else "n/a"
 
-        lines.append(_row([text(p.name), ms(s.ttft_ms, "p50"), ms(s.ttft_ms, "p95"), ms(s.itl_ms, "p50"),
-                           ms(s.itl_ms, "p95"), f"{s.output_tokens_per_s:,.1f}",
-                           text(fmt.percent(s.goodput)) if s.goodput is not None else "n/a"]))
+        lines.append(
+            _row(
+                [
+                    text(p.name),
+                    ms(s.ttft_ms, "p50"),
+                    ms(s.ttft_ms, "p95"),
+                    ms(s.itl_ms, "p50"),
+                    ms(s.itl_ms, "p95"),
+                    f"{s.output_tokens_per_s:,.1f}",
+                    text(fmt.percent(s.goodput)) if s.goodput is not None else "n/a",
+                ]
+            )
+        )
     return lines + [""]
 
 
 def render(result: Result) -> str:
     """The summary as text, ending in a newline."""
     label = fmt.verdict_label(result.verdict)
-    out = [f"### {_ICON.get(result.verdict, '')} benchbox {label}: {text(result.target.label)} "
-           f"({code(result.target.url, in_table=False)})", ""]
+    out = [
+        f"### {_ICON.get(result.verdict, '')} benchbox {label}: {text(result.target.label)} "
+        f"({code(result.target.url, in_table=False)})",
+        "",
+    ]
     notice = fmt.partial_notice(result)
     if notice:
         out += [f"> ⚠️ **{text(notice)}**", ""]
     for p in fmt.limited_phases(result):
         reasons = "; ".join(p.generator.reasons)
-        out += [f"> ⚠️ **Generator limited in phase {text(p.name)}**: {fmt.LIMITED_WARNING} "
-                f"({text(reasons)}).", ""]
+        out += [f"> ⚠️ **Generator limited in phase {text(p.name)}**: {fmt.LIMITED_WARNING} ({text(reasons)}).", ""]
     if result.notes:
         out += ["**Brakes**", ""] + [f"- {text(note)}" for note in result.notes] + [""]
     if result.problems:
@@ -117,7 +155,9 @@ def render(result: Result) -> str:
         from benchbox.report.evaluation import markdown_lines
 
         out += markdown_lines(result.evaluation, text, _row)
-    out.append(f"<sub>benchbox {text(result.benchbox_version)} · seed {result.seed}"
-               + (f" · commit {code(result.commit, in_table=False)}" if result.commit else "")
-               + f" · {text(result.started_at)}</sub>")
+    out.append(
+        f"<sub>benchbox {text(result.benchbox_version)} · seed {result.seed}"
+        + (f" · commit {code(result.commit, in_table=False)}" if result.commit else "")
+        + f" · {text(result.started_at)}</sub>"
+    )
     return "\n".join(out) + "\n"

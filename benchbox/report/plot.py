@@ -57,9 +57,16 @@ LABELLED = Margins(left=0.8)
 
 INK, MUTED, GRID = "#1f2328", "#59636e", "#d8dee4"
 COLORS = {
-    "p50": "#0969da", "p95": "#bc4c00", "p99": "#8250df", "max": "#1f2328",
-    "done": "#0969da", "errors": "#cf222e", "offered": "#6e7781", "service": "#1a7f37",
-    "pass": "#1a7f37", "fail": "#cf222e",
+    "p50": "#0969da",
+    "p95": "#bc4c00",
+    "p99": "#8250df",
+    "max": "#1f2328",
+    "done": "#0969da",
+    "errors": "#cf222e",
+    "offered": "#6e7781",
+    "service": "#1a7f37",
+    "pass": "#1a7f37",
+    "fail": "#cf222e",
 }
 
 _RC: dict[RcKeyType, Any] = {
@@ -107,8 +114,14 @@ class UnsafeSvg(RuntimeError):
     """matplotlib produced something scriptable: a bug to report, never markup to inline."""
 
 
-def render(key: str, draw: Callable[[Any], None], *, size: tuple[float, float] = HALF, label: str,
-           margins: Margins | None = None) -> Markup:
+def render(
+    key: str,
+    draw: Callable[[Any], None],
+    *,
+    size: tuple[float, float] = HALF,
+    label: str,
+    margins: Margins | None = None,
+) -> Markup:
     """Run draw(figure) under benchbox's style and return the chart as inline SVG markup.
 
     key must be unique within one page (it salts the chart's ids) and stable across renders of
@@ -130,14 +143,17 @@ def render(key: str, draw: Callable[[Any], None], *, size: tuple[float, float] =
         else:
             figure = Figure(figsize=size)
             width, height = size
-            figure.subplots_adjust(left=margins.left / width, right=1 - margins.right / width,
-                                   bottom=margins.bottom / height, top=1 - margins.top / height,
-                                   wspace=margins.between / ((width - margins.left - margins.right) / 2))
+            figure.subplots_adjust(
+                left=margins.left / width,
+                right=1 - margins.right / width,
+                bottom=margins.bottom / height,
+                top=1 - margins.top / height,
+                wspace=margins.between / ((width - margins.left - margins.right) / 2),
+            )
         FigureCanvasSVG(figure)
         draw(figure)
         buffer = io.StringIO()
-        figure.savefig(buffer, format="svg",
-                       metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
+        figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
     return Markup(_clean(buffer.getvalue(), label))
 
 
@@ -147,8 +163,10 @@ def _clean(svg: str, label: str) -> str:
     if box is None:
         raise UnsafeSvg("matplotlib wrote an <svg> without a viewBox")
     # No width/height: the page sizes the chart to its column, the viewBox keeps the aspect.
-    opening = (f'<svg class="plot" viewBox="{box.group(1)}" role="img" aria-label="{escape(label)}" '
-               'xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">')
+    opening = (
+        f'<svg class="plot" viewBox="{box.group(1)}" role="img" aria-label="{escape(label)}" '
+        'xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">'
+    )
     svg = _SVG_OPEN.sub(lambda _: opening, svg, count=1)
     svg = _DEFAULT_STYLE.sub("", svg, count=1)  # `*{...}` would leak onto the page; the page's CSS has it
     svg = _GROUP_ID.sub("<g>", svg)

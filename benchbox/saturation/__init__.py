@@ -11,11 +11,27 @@ from typing import Any
 
 from benchbox.saturation.model import Knee, Overload, ResponseSample, Saturation, Step, Usl
 
-__all__ = ["Knee", "Overload", "ResponseSample", "Saturation", "Step", "Usl",
-           "SearchSettings", "search", "run_search", "ProbeOrder", "ProbeRun"]
+__all__ = [
+    "Knee",
+    "Overload",
+    "ResponseSample",
+    "Saturation",
+    "Step",
+    "Usl",
+    "SearchSettings",
+    "search",
+    "run_search",
+    "ProbeOrder",
+    "ProbeRun",
+]
 
-_LAZY = {"SearchSettings": "settings", "search": "search", "ProbeOrder": "search", "ProbeRun": "search",
-         "run_search": "runner"}
+_LAZY = {
+    "SearchSettings": "settings",
+    "search": "search",
+    "ProbeOrder": "search",
+    "ProbeRun": "search",
+    "run_search": "runner",
+}
 
 
 def __getattr__(name: str) -> Any:

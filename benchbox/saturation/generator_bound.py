@@ -36,12 +36,16 @@ def generator_reasons(phase: LoadPhase, criteria: Criteria) -> tuple[str, ...]:
         before = max(lat.p95 - svc.p95, 0.0)
         if before >= PRE_SEND_SHARE * lat.p95:
             lag = f", schedule lag p99 {g.schedule_lag_ms.p99:.1f} ms" if g.schedule_lag_ms else ""
-            reasons.append(f"{before:.1f} of the {lat.p95:.1f} ms P95 passed before requests were sent "
-                           f"(generator behind its schedule{lag})")
+            reasons.append(
+                f"{before:.1f} of the {lat.p95:.1f} ms P95 passed before requests were sent "
+                f"(generator behind its schedule{lag})"
+            )
     starved = g.waited_for_connection > 0 or phase.errors_by_kind.get("unsent", 0) > 0
     if phase.mode == "open" and phase.offered_rps and starved:
         needed = phase.offered_rps * criteria.allowance_s
         if (phase.connections or 0) < needed:
-            reasons.append(f"{phase.connections} connections, fewer than the {needed:.0f} in flight "
-                           "the SLO allows at this rate, ran out")
+            reasons.append(
+                f"{phase.connections} connections, fewer than the {needed:.0f} in flight "
+                "the SLO allows at this rate, ran out"
+            )
     return tuple(reasons)

@@ -23,8 +23,11 @@ THRESHOLD = 3.0  # P95 tripled: well past a few ms of jitter, well before the SL
 
 def curve(steps: Sequence[Step]) -> list[tuple[float, float]]:
     """(offered req/s, P95 ms) of every open-loop probe the target, not the generator, set."""
-    points = {s.offered_rps: s.p95_ms for s in steps
-              if s.mode == "open" and s.offered_rps and s.p95_ms and s.p95_ms > 0 and not s.generator_limited}
+    points = {
+        s.offered_rps: s.p95_ms
+        for s in steps
+        if s.mode == "open" and s.offered_rps and s.p95_ms and s.p95_ms > 0 and not s.generator_limited
+    }
     return sorted(points.items())
 
 
@@ -35,8 +38,9 @@ def find(steps: Sequence[Step]) -> tuple[Knee | None, str]:
         return None, "no knee: fewer than two probes to draw a curve from"
     base = points[0][1]
     if max(p for _, p in points) < THRESHOLD * base:
-        return None, (f"no knee: P95 stayed within {THRESHOLD:g}x its low-load value ({base:.1f} ms) "
-                      "over the probed range")
+        return None, (
+            f"no knee: P95 stayed within {THRESHOLD:g}x its low-load value ({base:.1f} ms) over the probed range"
+        )
     if len(points) >= MIN_SEGMENT_POINTS:
         knee = _two_segment(points)
         if knee is not None:
@@ -47,9 +51,13 @@ def find(steps: Sequence[Step]) -> tuple[Knee | None, str]:
 def _threshold(points: Sequence[tuple[float, float]]) -> Knee:
     base = points[0][1]
     x, p95 = next((x, p) for x, p in points if p > THRESHOLD * base)
-    return Knee(offered_rps=x, p95_ms=p95, method="threshold",
-                detail=f"first probe whose P95 ({p95:.1f} ms) exceeds {THRESHOLD:g}x the "
-                       f"low-load P95 ({base:.1f} ms at {points[0][0]:g} req/s)")
+    return Knee(
+        offered_rps=x,
+        p95_ms=p95,
+        method="threshold",
+        detail=f"first probe whose P95 ({p95:.1f} ms) exceeds {THRESHOLD:g}x the "
+        f"low-load P95 ({base:.1f} ms at {points[0][0]:g} req/s)",
+    )
 
 
 def _two_segment(points: Sequence[tuple[float, float]]) -> Knee | None:
@@ -58,8 +66,9 @@ def _two_segment(points: Sequence[tuple[float, float]]) -> Knee | None:
     best: tuple[float, int, np.ndarray, np.ndarray] | None = None
     for k in range(2, len(points) - 1):  # at least two points on each side
         left, right = np.polyfit(xs[:k], ys[:k], 1), np.polyfit(xs[k:], ys[k:], 1)
-        sse = float(((np.polyval(left, xs[:k]) - ys[:k]) ** 2).sum()
-                    + ((np.polyval(right, xs[k:]) - ys[k:]) ** 2).sum())
+        sse = float(
+            ((np.polyval(left, xs[:k]) - ys[:k]) ** 2).sum() + ((np.polyval(right, xs[k:]) - ys[k:]) ** 2).sum()
+        )
         if best is None or sse < best[0]:
             best = (sse, k, left, right)
     assert best is not None
@@ -69,9 +78,15 @@ def _two_segment(points: Sequence[tuple[float, float]]) -> Knee | None:
     meet = (left[1] - right[1]) / (right[0] - left[0])
     x = min(max(meet, xs[k - 1]), xs[k])  # the lines meet between the last flat and first steep probe
     p95 = math.exp(float(np.polyval(left, x)))
-    return Knee(offered_rps=round(float(x), 3), p95_ms=round(p95, 3), method="two_segment",
-                detail=(f"two lines fitted to log P95 vs offered load meet at {x:.4g} req/s: below it P95 "
-                        f"grows {_per_10pct(left, x)}, above it {_per_10pct(right, x)}, per 10 % more load"))
+    return Knee(
+        offered_rps=round(float(x), 3),
+        p95_ms=round(p95, 3),
+        method="two_segment",
+        detail=(
+            f"two lines fitted to log P95 vs offered load meet at {x:.4g} req/s: below it P95 "
+            f"grows {_per_10pct(left, x)}, above it {_per_10pct(right, x)}, per 10 % more load"
+        ),
+    )
 
 
 def _per_10pct(line: np.ndarray, x: float) -> str:

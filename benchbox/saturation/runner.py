@@ -28,6 +28,7 @@ _DONE = "saturation: probe decided"
 # A probe second, as the generator ticked it (marked "probe"), for whoever watches the run.
 OnProbeTick = Callable[[dict[str, Any]], None]
 
+
 class _ProbeDecided(Interrupted):
     """Raised from on_tick to end a probe early; never escapes GeneratorProbe."""
 
@@ -35,9 +36,15 @@ class _ProbeDecided(Interrupted):
         super().__init__(_DONE)
 
 
-def run_search(request: RequestSpec, gates: Sequence[GateSpec] | None = None,
-               settings: SearchSettings = SearchSettings(), seed: int = 0, notify: Notify | None = None,
-               session: GeneratorSession | None = None, on_tick: OnProbeTick | None = None) -> Saturation:
+def run_search(
+    request: RequestSpec,
+    gates: Sequence[GateSpec] | None = None,
+    settings: SearchSettings = SearchSettings(),
+    seed: int = 0,
+    notify: Notify | None = None,
+    session: GeneratorSession | None = None,
+    on_tick: OnProbeTick | None = None,
+) -> Saturation:
     """Search the target `request` describes for its maximum sustainable throughput.
 
     Every probe runs in `session`'s generator process (a run's own, when the caller has one),
@@ -53,8 +60,14 @@ class GeneratorProbe:
     """A `Probe` that runs each order as a load phase in the session's generator process (a
     process of its own per probe when given none)."""
 
-    def __init__(self, request: RequestSpec, settings: SearchSettings, seed: int = 0,
-                 session: GeneratorSession | None = None, on_tick: OnProbeTick | None = None) -> None:
+    def __init__(
+        self,
+        request: RequestSpec,
+        settings: SearchSettings,
+        seed: int = 0,
+        session: GeneratorSession | None = None,
+        on_tick: OnProbeTick | None = None,
+    ) -> None:
         self.on_tick = on_tick  # each probe second also goes to whoever watches (live outputs)
         self.request = request
         self.settings = settings
@@ -64,10 +77,18 @@ class GeneratorProbe:
     def __call__(self, order: ProbeOrder, watch: Watch | None) -> ProbeRun:
         if order.settle_s > 0:
             time.sleep(order.settle_s)  # let the backlog of a failed probe drain: not load time
-        spec = PhaseSpec(name=f"saturation-{order.index}-{order.stage}", mode=order.mode, duration_s=order.duration_s,
-                         request=self.request, rate=order.rate, arrival=self.settings.arrival, users=order.users,
-                         connections=order.connections, seed=self.seed + order.index,
-                         max_rps=self.settings.max_rps)
+        spec = PhaseSpec(
+            name=f"saturation-{order.index}-{order.stage}",
+            mode=order.mode,
+            duration_s=order.duration_s,
+            request=self.request,
+            rate=order.rate,
+            arrival=self.settings.arrival,
+            users=order.users,
+            connections=order.connections,
+            seed=self.seed + order.index,
+            max_rps=self.settings.max_rps,
+        )
         seen: list[TimePoint] = []
         decided = False
         sampler = Sampler(self.request) if order.sample_headers else None
@@ -80,8 +101,16 @@ class GeneratorProbe:
                 return
             if self.on_tick is not None:
                 self.on_tick({**tick, "probe": True})
-            seen.append(TimePoint(t=int(tick["t"]), requests=int(tick["requests"]), errors=int(tick["errors"]),
-                                  p50=tick.get("p50"), p95=tick.get("p95"), p99=tick.get("p99")))
+            seen.append(
+                TimePoint(
+                    t=int(tick["t"]),
+                    requests=int(tick["requests"]),
+                    errors=int(tick["errors"]),
+                    p50=tick.get("p50"),
+                    p95=tick.get("p95"),
+                    p99=tick.get("p99"),
+                )
+            )
             if sampler is not None:
                 sampler.start()  # after the first second: the overload has begun
             if watch is not None and watch(tuple(seen)):
@@ -105,4 +134,3 @@ class GeneratorProbe:
         finally:
             samples = sampler.results() if sampler is not None else ()
         return ProbeRun(phase=phase, samples=samples)
-

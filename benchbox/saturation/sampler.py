@@ -44,8 +44,9 @@ class Sampler:
     def _one(self, i: int) -> ResponseSample:
         req = self.request
         body = req.bodies[i % len(req.bodies)].encode() if req.bodies else None
-        with bounded.client(timeout_s=self.timeout, trust_env=False, insecure=req.insecure,
-                            max_bytes=req.max_body_bytes) as client:
+        with bounded.client(
+            timeout_s=self.timeout, trust_env=False, insecure=req.insecure, max_bytes=req.max_body_bytes
+        ) as client:
             reply = bounded.send(client, req.method, req.url, headers=dict(req.headers), content=body, keep=0)
         latency_ms = round(reply.elapsed_s * 1000.0, 3)
         if reply.status is None:  # the kind, in the words the load phase counts errors in

@@ -75,8 +75,13 @@ class SearchInterrupted(Interrupted):
         self.saturation = saturation
 
 
-def search(probe: Probe, gates: Sequence[GateSpec] | None = None, settings: SearchSettings = SearchSettings(),
-           notify: Notify | None = None, timeout_s: float = math.inf) -> Saturation:
+def search(
+    probe: Probe,
+    gates: Sequence[GateSpec] | None = None,
+    settings: SearchSettings = SearchSettings(),
+    notify: Notify | None = None,
+    timeout_s: float = math.inf,
+) -> Saturation:
     """Find the maximum sustainable throughput within `settings.budget_s` seconds of load."""
     return _Search(probe, Criteria.from_gates(gates, timeout_s), settings, notify or (lambda text: None)).run()
 
@@ -123,8 +128,9 @@ class _Search:
         # Pushed by N users, a saturated target either made them wait (latency well above the
         # baseline's) or turned them away (errors): then the estimate is its capacity.
         low = base.reading.latency_ms
-        saturated = (est.error_rate > self.criteria.error_budget
-                     or (est.mean_ms is not None and low is not None and est.mean_ms > SATURATED_LATENCY * low.mean))
+        saturated = est.error_rate > self.criteria.error_budget or (
+            est.mean_ms is not None and low is not None and est.mean_ms > SATURATED_LATENCY * low.mean
+        )
         if not saturated or at.held is None:
             return self._next()
         self.near = not at.held
@@ -149,17 +155,26 @@ class _Search:
         """A closed-loop probe: what the target serves when pushed. None without a usable one."""
         if self.s.estimate_users <= 0 or self._left() < self.s.estimate_s:
             return None
-        order = ProbeOrder(index=len(self.steps), stage="estimate", mode="closed", duration_s=self.s.estimate_s,
-                           users=self.s.estimate_users, connections=self.s.estimate_users)
+        order = ProbeOrder(
+            index=len(self.steps),
+            stage="estimate",
+            mode="closed",
+            duration_s=self.s.estimate_s,
+            users=self.s.estimate_users,
+            connections=self.s.estimate_users,
+        )
         verdict, step, _ = self._run(order, None)
-        self.notify(f"saturation: estimate with {order.users} users back to back: {step.achieved_rps:.4g} req/s"
-                    + (f", mean latency {step.mean_ms:.1f} ms" if step.mean_ms is not None else "")
-                    + (f", {100 * step.error_rate:.1f}% errors" if step.error_rate else ""))
+        self.notify(
+            f"saturation: estimate with {order.users} users back to back: {step.achieved_rps:.4g} req/s"
+            + (f", mean latency {step.mean_ms:.1f} ms" if step.mean_ms is not None else "")
+            + (f", {100 * step.error_rate:.1f}% errors" if step.error_rate else "")
+        )
         if verdict.generator:
             self.notes.append("the closed-loop estimate was limited by the generator: " + "; ".join(verdict.generator))
         if step.achieved_rps <= 0:
-            self.notes.append("the closed-loop estimate got no successful answer: starting from "
-                              f"{self.s.start_rps:g} req/s instead")
+            self.notes.append(
+                f"the closed-loop estimate got no successful answer: starting from {self.s.start_rps:g} req/s instead"
+            )
             return None
         return step
 
@@ -178,10 +193,15 @@ class _Search:
         bracketed = self.lo is not None and (self.hi is not None or self.gen_ceiling is not None)
         stage: Stage = "bisect" if bracketed else "ramp"
         pool = math.ceil(rate * self.criteria.allowance_s) + POOL_SLACK
-        order = ProbeOrder(index=len(self.steps), stage=stage, mode="open", rate=rate,
-                           duration_s=min(self.s.max_probe_s, self._left()),
-                           connections=min(max(64, pool), self.s.max_connections),
-                           settle_s=self.s.settle_s if self.last_failed else 0.0)
+        order = ProbeOrder(
+            index=len(self.steps),
+            stage=stage,
+            mode="open",
+            rate=rate,
+            duration_s=min(self.s.max_probe_s, self._left()),
+            connections=min(max(64, pool), self.s.max_connections),
+            settle_s=self.s.settle_s if self.last_failed else 0.0,
+        )
         verdict, step, _ = self._run(order, lambda seen: should_stop(seen, rate, self.criteria, self.s))
         self.last_failed = verdict.held is not True
         if verdict.held is None:
@@ -192,8 +212,10 @@ class _Search:
             self.hi, self.hi_limit = rate, verdict.limit or "throughput"
         outcome = {True: "held", False: "did not hold", None: "inconclusive (generator-bound)"}[verdict.held]
         why = f": {verdict.reasons[0]}" if verdict.reasons and verdict.held is not True else ""
-        self.notify(f"saturation: probe {order.index} ({stage}) at {rate:.4g} req/s {outcome}"
-                    f" ({step.achieved_rps:.4g} req/s, P95 {step.p95_ms or 0:.1f} ms){why}")
+        self.notify(
+            f"saturation: probe {order.index} ({stage}) at {rate:.4g} req/s {outcome}"
+            f" ({step.achieved_rps:.4g} req/s, P95 {step.p95_ms or 0:.1f} ms){why}"
+        )
         return verdict
 
     def _run(self, order: ProbeOrder, watch: Watch | None) -> tuple[Verdict, Step, ProbeRun]:
@@ -215,16 +237,22 @@ class _Search:
         found = self.lo is not None and self.hi is not None and not generator_bound
         if found:
             limited_by: LimitedBy = self.hi_limit
-            statement = (f"sustains {self.lo:.4g} req/s ({self._slo_text()}); {self.hi:.4g} req/s did not hold "
-                         f"(limited by {limited_by})")
+            statement = (
+                f"sustains {self.lo:.4g} req/s ({self._slo_text()}); {self.hi:.4g} req/s did not hold "
+                f"(limited by {limited_by})"
+            )
             if self.hi / self.lo > 1 + self.s.resolution:  # type: ignore[operator]
-                self.notes.append(f"the budget ran out before the bracket [{self.lo:.4g}, {self.hi:.4g}] req/s "
-                                  f"narrowed to {100 * self.s.resolution:g}%")
+                self.notes.append(
+                    f"the budget ran out before the bracket [{self.lo:.4g}, {self.hi:.4g}] req/s "
+                    f"narrowed to {100 * self.s.resolution:g}%"
+                )
         elif generator_bound:
             limited_by = "generator"
             floor = f"above {self.lo:.4g} req/s" if self.lo else "unknown"
-            statement = (f"capacity {floor} (generator-bound: the load generator could not offer "
-                         f"{self.gen_ceiling:.4g} req/s without becoming the limit)")
+            statement = (
+                f"capacity {floor} (generator-bound: the load generator could not offer "
+                f"{self.gen_ceiling:.4g} req/s without becoming the limit)"
+            )
         elif self.lo is not None:
             limited_by = "budget"
             statement = f"capacity above {self.lo:.4g} req/s (the budget ran out before any rate failed)"
@@ -235,21 +263,32 @@ class _Search:
             statement = f"no rate held, down to {lowest.offered_rps if lowest else self.s.start_rps:g} req/s{why}"
         over = self._overload() if found and overload_probe else None
         if over is not None and over.grade == "keeps_up" and self.hi_limit == "throughput":
-            self.notes.append(f"the target kept up with {over.offered_rps:g} req/s in the overload probe although "
-                              f"{self.hi:.4g} req/s did not hold: its capacity changed during the search, or "
-                              "probes were disturbed (a busy machine); treat the capacity as a lower bound")
+            self.notes.append(
+                f"the target kept up with {over.offered_rps:g} req/s in the overload probe although "
+                f"{self.hi:.4g} req/s did not hold: its capacity changed during the search, or "
+                "probes were disturbed (a busy machine); treat the capacity as a lower bound"
+            )
         if not found and self.s.overload_factor:
             self.notes.append("no overload probe: there is no capacity found to overload")
         knee, knee_note = knee_mod.find(self.steps)
         if knee_note:
             self.notes.append(knee_note)
         return Saturation(
-            found=found, max_sustainable_rps=self.lo if found else None,
-            criterion=self.criteria.describe(self.s), limited_by=limited_by, statement=statement,
-            budget_s=self.s.budget_s, load_s_used=round(self.used, 3), generator_bound=generator_bound,
-            capacity_floor_rps=self.lo if not found else None, upper_bound_rps=self.hi,
-            steps=tuple(self.steps), knee=knee, usl=usl.fit(usl.points_from_steps(self.steps)),
-            overload=over, notes=tuple(self.notes),
+            found=found,
+            max_sustainable_rps=self.lo if found else None,
+            criterion=self.criteria.describe(self.s),
+            limited_by=limited_by,
+            statement=statement,
+            budget_s=self.s.budget_s,
+            load_s_used=round(self.used, 3),
+            generator_bound=generator_bound,
+            capacity_floor_rps=self.lo if not found else None,
+            upper_bound_rps=self.hi,
+            steps=tuple(self.steps),
+            knee=knee,
+            usl=usl.fit(usl.points_from_steps(self.steps)),
+            overload=over,
+            notes=tuple(self.notes),
         )
 
     def _overload(self) -> Overload | None:
@@ -261,9 +300,16 @@ class _Search:
             self.notes.append(f"no overload probe: {rate:.4g} req/s is above --max-rps {self.s.max_rps:g}")
             return None
         pool = math.ceil(rate * self.criteria.allowance_s) + POOL_SLACK
-        order = ProbeOrder(index=len(self.steps), stage="overload", mode="open", rate=round(rate, 3),
-                           duration_s=self.s.overload_s, connections=min(max(64, pool), self.s.max_connections),
-                           settle_s=self.s.settle_s if self.last_failed else 0.0, sample_headers=True)
+        order = ProbeOrder(
+            index=len(self.steps),
+            stage="overload",
+            mode="open",
+            rate=round(rate, 3),
+            duration_s=self.s.overload_s,
+            connections=min(max(64, pool), self.s.max_connections),
+            settle_s=self.s.settle_s if self.last_failed else 0.0,
+            sample_headers=True,
+        )
         verdict, _, run = self._run(order, None)
         graded = overload.grade(run.phase, self.lo, self.criteria, self.s, run.samples)
         if verdict.generator:

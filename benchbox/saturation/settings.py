@@ -79,8 +79,10 @@ class Criteria:
 
     def describe(self, settings: SearchSettings) -> str:
         slos = " and ".join(g.describe() for g in self.gates)
-        return (f"{slos} over per-second windows after a {settings.warmup_s} s warm-up; achieved "
-                f">= {100 * settings.keep_up:.0f}% of offered; latency not still climbing")
+        return (
+            f"{slos} over per-second windows after a {settings.warmup_s} s warm-up; achieved "
+            f">= {100 * settings.keep_up:.0f}% of offered; latency not still climbing"
+        )
 
 
 def _kind(gate: GateSpec) -> str:

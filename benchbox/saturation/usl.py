@@ -22,8 +22,11 @@ DISTINCT = 0.02
 
 def points_from_steps(steps: Sequence[Step]) -> list[tuple[float, float]]:
     """(N, X) of every step the target, not the generator, set: N from Little's law."""
-    return [(s.concurrency, s.achieved_rps) for s in steps
-            if s.concurrency and s.concurrency > 0 and s.achieved_rps > 0 and not s.generator_limited]
+    return [
+        (s.concurrency, s.achieved_rps)
+        for s in steps
+        if s.concurrency and s.concurrency > 0 and s.achieved_rps > 0 and not s.generator_limited
+    ]
 
 
 def distinct_count(ns: Sequence[float]) -> int:
@@ -43,8 +46,11 @@ def fit(points: Sequence[tuple[float, float]]) -> Usl:
     xs = np.array([p[1] for p in points], dtype=float)
     distinct = distinct_count(ns.tolist())
     if distinct < MIN_POINTS:
-        return Usl(fitted=False, points=len(points),
-                   statement=f"not fitted: {distinct} distinct concurrency levels, the fit needs at least {MIN_POINTS}")
+        return Usl(
+            fitted=False,
+            points=len(points),
+            statement=f"not fitted: {distinct} distinct concurrency levels, the fit needs at least {MIN_POINTS}",
+        )
     y = ns / xs
     columns = {"sigma": ns - 1, "kappa": ns * (ns - 1)}
     # Try the full model, then without kappa, then without sigma, then neither: the first whose
@@ -55,8 +61,11 @@ def fit(points: Sequence[tuple[float, float]]) -> Usl:
         if coef[0] > 0 and all(c >= 0 for c in coef[1:]):
             break
     else:
-        return Usl(fitted=False, points=len(points),
-                   statement="not fitted: no physical fit (lambda <= 0): throughput does not grow with concurrency")
+        return Usl(
+            fitted=False,
+            points=len(points),
+            statement="not fitted: no physical fit (lambda <= 0): throughput does not grow with concurrency",
+        )
     values = dict(zip(terms, coef[1:]))
     a = float(coef[0])
     lam, sigma, kappa = 1.0 / a, float(values.get("sigma", 0.0)) / a, float(values.get("kappa", 0.0)) / a
@@ -66,11 +75,22 @@ def fit(points: Sequence[tuple[float, float]]) -> Usl:
     peak_n, peak_x, shape = _peak(lam, sigma, kappa)
     dropped = [t for t in ("sigma", "kappa") if t not in terms]
     note = f" ({' and '.join(dropped)} fitted negative, so held at 0)" if dropped else ""
-    statement = (f"{_quality(r2)} (R² {r2:.2f} over {len(points)} points, {distinct} concurrency levels){note}: "
-                 f"sigma {sigma:.4g} (contention), kappa {kappa:.4g} (coherency), lambda {lam:.4g} req/s per "
-                 f"unit of concurrency; {shape}")
-    return Usl(fitted=True, statement=statement, points=len(points), sigma=sigma, kappa=kappa, lambda_=lam,
-               peak_concurrency=peak_n, peak_rps=peak_x, r_squared=r2)
+    statement = (
+        f"{_quality(r2)} (R² {r2:.2f} over {len(points)} points, {distinct} concurrency levels){note}: "
+        f"sigma {sigma:.4g} (contention), kappa {kappa:.4g} (coherency), lambda {lam:.4g} req/s per "
+        f"unit of concurrency; {shape}"
+    )
+    return Usl(
+        fitted=True,
+        statement=statement,
+        points=len(points),
+        sigma=sigma,
+        kappa=kappa,
+        lambda_=lam,
+        peak_concurrency=peak_n,
+        peak_rps=peak_x,
+        r_squared=r2,
+    )
 
 
 def _peak(lam: float, sigma: float, kappa: float) -> tuple[float | None, float | None, str]:
@@ -79,8 +99,11 @@ def _peak(lam: float, sigma: float, kappa: float) -> tuple[float | None, float |
         x = predict(n, lam, sigma, kappa)
         return n, x, f"throughput predicted to peak at {x:.4g} req/s at concurrency {n:.3g}, and fall beyond it"
     if sigma > 0:
-        return None, lam / sigma, (f"no coherency cost seen: throughput approaches {lam / sigma:.4g} req/s "
-                                   "(lambda/sigma) and never falls")
+        return (
+            None,
+            lam / sigma,
+            (f"no coherency cost seen: throughput approaches {lam / sigma:.4g} req/s (lambda/sigma) and never falls"),
+        )
     return None, None, "throughput grew linearly with concurrency: no limit seen in the probed range"
 
 

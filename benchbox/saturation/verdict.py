@@ -35,21 +35,37 @@ def judge(phase: LoadPhase, criteria: Criteria, settings: SearchSettings) -> Ver
     windows = win.steady_windows(phase, settings.warmup_s)
     reading = win.read(phase, windows)
     failures: list[tuple[LimitedBy, str]] = []
-    steady = dataclasses.replace(phase, requests=reading.requests, errors=reading.errors,
-                                 error_rate=reading.error_rate, latency_ms=reading.latency_ms)
+    steady = dataclasses.replace(
+        phase,
+        requests=reading.requests,
+        errors=reading.errors,
+        error_rate=reading.error_rate,
+        latency_ms=reading.latency_ms,
+    )
     for result in gates_mod.judge(criteria.gates, steady):
         if result.passed is False:
-            failures.append(("errors" if result.metric == "error_rate" else "latency",
-                             f"{result.name}: {result.detail}"))
+            failures.append(
+                ("errors" if result.metric == "error_rate" else "latency", f"{result.name}: {result.detail}")
+            )
     offered = phase.offered_rps
     if offered and reading.goodput_rps < settings.keep_up * offered:
-        failures.append(("throughput", f"achieved {reading.goodput_rps:.1f} req/s, under "
-                         f"{100 * settings.keep_up:.0f}% of the {offered:g} offered"))
+        failures.append(
+            (
+                "throughput",
+                f"achieved {reading.goodput_rps:.1f} req/s, under "
+                f"{100 * settings.keep_up:.0f}% of the {offered:g} offered",
+            )
+        )
     if win.climbing(windows, settings):
-        p95 = [w.p95 for w in windows[-(settings.stable_windows + 1):]]
-        failures.append(("throughput",
-                         "latency still climbing (P95 " + " -> ".join(f"{v:.0f}" for v in p95 if v is not None)
-                         + " ms): a backlog is building"))
+        p95 = [w.p95 for w in windows[-(settings.stable_windows + 1) :]]
+        failures.append(
+            (
+                "throughput",
+                "latency still climbing (P95 "
+                + " -> ".join(f"{v:.0f}" for v in p95 if v is not None)
+                + " ms): a backlog is building",
+            )
+        )
     is_stable = win.stable(windows, settings)
     gen = generator_reasons(phase, criteria)
     if failures:
@@ -58,8 +74,14 @@ def judge(phase: LoadPhase, criteria: Criteria, settings: SearchSettings) -> Ver
         if gen:
             reasons = ("inconclusive: the generator may have been the limit",) + gen + reasons
         return Verdict(held, None if gen else failures[0][0], reasons, is_stable, gen, reading)
-    notes = () if is_stable else (f"no stable reading: the last {settings.stable_windows} windows differ by more "
-                                  f"than {100 * settings.stability:.0f}% (judged as measured)",)
+    notes = (
+        ()
+        if is_stable
+        else (
+            f"no stable reading: the last {settings.stable_windows} windows differ by more "
+            f"than {100 * settings.stability:.0f}% (judged as measured)",
+        )
+    )
     return Verdict(True, None, gen, is_stable, gen, reading, notes)
 
 
@@ -91,13 +113,23 @@ def to_step(index: int, stage: Stage, phase: LoadPhase, verdict: Verdict) -> Ste
     lat = verdict.reading.latency_ms
     concurrency = verdict.reading.concurrency
     return Step(
-        index=index, stage=stage, mode=phase.mode, offered_rps=phase.offered_rps, users=phase.users,
+        index=index,
+        stage=stage,
+        mode=phase.mode,
+        offered_rps=phase.offered_rps,
+        users=phase.users,
         achieved_rps=round(verdict.reading.goodput_rps, 3),
-        p50_ms=lat.p50 if lat else None, p95_ms=lat.p95 if lat else None, p99_ms=lat.p99 if lat else None,
-        mean_ms=lat.mean if lat else None, error_rate=round(verdict.reading.error_rate, 6),
-        status_counts=dict(phase.status_counts), errors_by_kind=dict(phase.errors_by_kind),
+        p50_ms=lat.p50 if lat else None,
+        p95_ms=lat.p95 if lat else None,
+        p99_ms=lat.p99 if lat else None,
+        mean_ms=lat.mean if lat else None,
+        error_rate=round(verdict.reading.error_rate, 6),
+        status_counts=dict(phase.status_counts),
+        errors_by_kind=dict(phase.errors_by_kind),
         concurrency=round(concurrency, 4) if concurrency is not None else None,
-        load_s=round(load_seconds(phase), 3), windows=verdict.reading.windows, stable=verdict.stable,
+        load_s=round(load_seconds(phase), 3),
+        windows=verdict.reading.windows,
+        stable=verdict.stable,
         held=verdict.held if stage in ("ramp", "bisect") else None,
         generator_limited=bool(verdict.generator),
         reasons=verdict.reasons + (verdict.notes if stage in ("ramp", "bisect") else ()),

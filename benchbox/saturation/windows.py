@@ -63,8 +63,14 @@ def read(phase: LoadPhase, windows: Sequence[TimePoint]) -> Reading:
     # Percentiles are merged from the windows' histograms, never averaged across seconds.
     latency = hdr.summarize(hdr.merge(encoded)) if encoded else phase.latency_ms
     n = len(windows)
-    return Reading(windows=n, goodput_rps=(requests - errors) / n if n else 0.0, requests=requests,
-                   errors=errors, error_rate=errors / requests if requests else 0.0, latency_ms=latency)
+    return Reading(
+        windows=n,
+        goodput_rps=(requests - errors) / n if n else 0.0,
+        requests=requests,
+        errors=errors,
+        error_rate=errors / requests if requests else 0.0,
+        latency_ms=latency,
+    )
 
 
 def _close(values: Sequence[float], share: float, floor: float) -> bool:
@@ -85,11 +91,12 @@ def _agree(windows: Sequence[TimePoint], count: int, share: float, floors: float
     last = windows[-count:]
     if len(last) < count:
         return False
-    p95 = [w.p95 for w in last]
-    if any(v is None for v in p95):
+    p95 = [w.p95 for w in last if w.p95 is not None]
+    if len(p95) < len(last):
         return False
-    return (_close([goodput(w) for w in last], share, floors * GOODPUT_FLOOR)
-            and _close(p95, share, floors * settings.stability_floor_ms))  # type: ignore[arg-type]
+    return _close([goodput(w) for w in last], share, floors * GOODPUT_FLOOR) and _close(
+        p95, share, floors * settings.stability_floor_ms
+    )
 
 
 def climbing(windows: Sequence[TimePoint], settings: SearchSettings) -> bool:
@@ -100,7 +107,7 @@ def climbing(windows: Sequence[TimePoint], settings: SearchSettings) -> bool:
     failed near capacity sends the search down for good."""
     if stable(windows, settings):
         return False
-    last = windows[-(settings.stable_windows + 1):]
+    last = windows[-(settings.stable_windows + 1) :]
     p95 = [w.p95 for w in last]
     if len(last) < 2 or any(v is None for v in p95):
         return False

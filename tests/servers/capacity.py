@@ -44,8 +44,13 @@ perf_counter = time.perf_counter
 
 
 def response(status: int, body: bytes, *, close: bool = False, extra: tuple[str, ...] = ()) -> bytes:
-    lines = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}", "Content-Type: application/json",
-             f"Content-Length: {len(body)}", *extra, "Connection: close" if close else "Connection: keep-alive"]
+    lines = [
+        f"HTTP/1.1 {status} {HTTPStatus(status).phrase}",
+        "Content-Type: application/json",
+        f"Content-Length: {len(body)}",
+        *extra,
+        "Connection: close" if close else "Connection: keep-alive",
+    ]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
@@ -93,10 +98,18 @@ class Capacity:
         self.served += 1
 
     def stats_json(self) -> bytes:
-        return json.dumps({"count": self.count, "latencies_us": self.latencies_us.tolist(),
-                           "served": self.served, "shed": self.shed, "failed": self.failed,
-                           "peak_waiting": self.peak_waiting, "peak_busy": self.peak_busy},
-                          separators=(",", ":")).encode()
+        return json.dumps(
+            {
+                "count": self.count,
+                "latencies_us": self.latencies_us.tolist(),
+                "served": self.served,
+                "shed": self.shed,
+                "failed": self.failed,
+                "peak_waiting": self.peak_waiting,
+                "peak_busy": self.peak_busy,
+            },
+            separators=(",", ":"),
+        ).encode()
 
 
 OK_BODY = b'{"ok":true}'
@@ -150,7 +163,7 @@ class Connection(asyncio.Protocol):
                 return self.refuse(400)
             if len(self.buf) < end + 4 + length:
                 return  # the body is still on its way
-            self.buf = self.buf[end + 4 + length:]
+            self.buf = self.buf[end + 4 + length :]
             close = parts[2] == "HTTP/1.0" or headers.get("connection", "").lower() == "close"
             path = parts[1].split("?", 1)[0]
             self.requests.put_nowait((parts[0].encode(), path.encode(), close, perf_counter()))
@@ -166,8 +179,11 @@ class Connection(asyncio.Protocol):
             if path in (b"/__stats", b"/__reset"):
                 if path == b"/__reset":
                     self.cap.reset()
-                self.write(response(200, self.cap.stats_json() if path == b"/__stats" else b'{"ok":true}',
-                                    close=close), None, close)
+                self.write(
+                    response(200, self.cap.stats_json() if path == b"/__stats" else b'{"ok":true}', close=close),
+                    None,
+                    close,
+                )
                 continue
             cap = self.cap
             cap.count += 1
@@ -200,8 +216,9 @@ async def serve(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     cap = Capacity(args)
     conns: set[Connection] = set()
-    server = await loop.create_server(lambda: Connection(cap, conns), args.host, args.port,
-                                      backlog=4096, reuse_address=True)
+    server = await loop.create_server(
+        lambda: Connection(cap, conns), args.host, args.port, backlog=4096, reuse_address=True
+    )
     await serve_protocols(server, args.host, conns)
 
 
@@ -212,8 +229,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--slots", type=int, default=1, help="requests served at once")
     p.add_argument("--service-ms", type=float, default=20.0, help="time each request holds its slot")
     p.add_argument("--overload", choices=("queue", "shed", "fail"), default="queue")
-    p.add_argument("--queue-limit", type=int, default=0, metavar="K",
-                   help="shed/fail: requests allowed to wait for a slot before the rest are refused")
+    p.add_argument(
+        "--queue-limit",
+        type=int,
+        default=0,
+        metavar="K",
+        help="shed/fail: requests allowed to wait for a slot before the rest are refused",
+    )
     p.add_argument("--fail-ms", type=float, default=100.0, help="fail: how long a refused request hangs")
     p.add_argument("--no-uvloop", action="store_true", help="use the stdlib asyncio loop")
     args = p.parse_args(argv)

@@ -72,7 +72,7 @@ class Handler(BaseHTTPRequestHandler):
             if self.path != PREDICT or not rows or any(len(r) != 4 for r in rows):
                 raise ValueError
         except (ValueError, KeyError, TypeError):
-            self.send_json(422, {"detail": "expected {\"instances\": [[4 numbers], ...]}"})
+            self.send_json(422, {"detail": 'expected {"instances": [[4 numbers], ...]}'})
             return
         proba = MODEL.predict_proba(np.array(rows))
         predictions = []

@@ -37,8 +37,17 @@ from typing import Any
 
 from lifecycle import serve_threaded  # beside this script (run as `python tests/servers/X.py`)
 
-FAULTS = ("none", "nan-500", "emoji-500", "missing-field-500", "large-batch-hang", "traceback-4xx",
-          "dies-on-nesting", "no-auth", "no-rate-limit")
+FAULTS = (
+    "none",
+    "nan-500",
+    "emoji-500",
+    "missing-field-500",
+    "large-batch-hang",
+    "traceback-4xx",
+    "dies-on-nesting",
+    "no-auth",
+    "no-rate-limit",
+)
 PREDICT = "/v1/models/faulty/predict"
 LABELS = ("setosa", "versicolor", "virginica")
 MAX_BATCH, LOW, HIGH = 64, -100.0, 100.0
@@ -47,22 +56,66 @@ OPENAPI = {
     "openapi": "3.0.3",
     "info": {"title": "faulty api", "version": "1.0"},
     "paths": {
-        PREDICT: {"post": {
-            "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                "type": "object", "additionalProperties": False, "required": ["instances"],
-                "properties": {"instances": {"type": "array", "minItems": 1, "maxItems": MAX_BATCH, "items": {
-                    "type": "array", "minItems": 4, "maxItems": 4,
-                    "items": {"type": "number", "minimum": LOW, "maximum": HIGH}}}}},
-                "example": {"instances": [[5.1, 3.5, 1.4, 0.2]]}}}},
-            "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {
-                "type": "object", "required": ["predictions"], "properties": {"predictions": {
-                    "type": "array", "items": {"type": "object", "required": ["label", "probabilities"],
-                                               "properties": {"label": {"type": "string", "enum": list(LABELS)},
-                                                              "probabilities": {"type": "array", "items": {
-                                                                  "type": "number", "minimum": 0,
-                                                                  "maximum": 1}}}}}}}}}},
-                          "422": {"description": "invalid input"}},
-        }},
+        PREDICT: {
+            "post": {
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "additionalProperties": False,
+                                "required": ["instances"],
+                                "properties": {
+                                    "instances": {
+                                        "type": "array",
+                                        "minItems": 1,
+                                        "maxItems": MAX_BATCH,
+                                        "items": {
+                                            "type": "array",
+                                            "minItems": 4,
+                                            "maxItems": 4,
+                                            "items": {"type": "number", "minimum": LOW, "maximum": HIGH},
+                                        },
+                                    }
+                                },
+                            },
+                            "example": {"instances": [[5.1, 3.5, 1.4, 0.2]]},
+                        }
+                    },
+                },
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["predictions"],
+                                    "properties": {
+                                        "predictions": {
+                                            "type": "array",
+                                            "items": {
+                                                "type": "object",
+                                                "required": ["label", "probabilities"],
+                                                "properties": {
+                                                    "label": {"type": "string", "enum": list(LABELS)},
+                                                    "probabilities": {
+                                                        "type": "array",
+                                                        "items": {"type": "number", "minimum": 0, "maximum": 1},
+                                                    },
+                                                },
+                                            },
+                                        }
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "422": {"description": "invalid input"},
+                },
+            }
+        },
         "/health": {"get": {"responses": {"200": {"description": "OK"}}}},
         "/ready": {"get": {"responses": {"200": {"description": "OK"}}}},
     },
@@ -88,7 +141,7 @@ def _depth(raw: bytes) -> int:
 
 def _walk(doc: Any) -> list[Any]:
     out = [doc]
-    for v in (doc.values() if isinstance(doc, dict) else doc if isinstance(doc, list) else ()):
+    for v in doc.values() if isinstance(doc, dict) else doc if isinstance(doc, list) else ():
         out += _walk(v)
     return out
 

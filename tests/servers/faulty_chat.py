@@ -98,9 +98,22 @@ class Handler(BaseHTTPRequestHandler):
             usage["completion_tokens"] = max(0, len(tokens) - 3)
         usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
         if not body.get("stream"):
-            return self._json(200, {"id": "x", "object": "chat.completion", "model": MODEL, "usage": usage,
-                                    "choices": [{"index": 0, "finish_reason": "stop",
-                                                 "message": {"role": "assistant", "content": "".join(tokens)}}]})
+            return self._json(
+                200,
+                {
+                    "id": "x",
+                    "object": "chat.completion",
+                    "model": MODEL,
+                    "usage": usage,
+                    "choices": [
+                        {
+                            "index": 0,
+                            "finish_reason": "stop",
+                            "message": {"role": "assistant", "content": "".join(tokens)},
+                        }
+                    ],
+                },
+            )
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.end_headers()
@@ -111,14 +124,18 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
 
         def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-            return {"id": "x", "object": "chat.completion.chunk", "model": MODEL,
-                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+            return {
+                "id": "x",
+                "object": "chat.completion.chunk",
+                "model": MODEL,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            }
 
         send(chunk({"role": "assistant", "content": ""}))
         pieces = tokens
         if self.chunk_chars:
             text = "".join(tokens)
-            pieces = [text[i:i + self.chunk_chars] for i in range(0, len(text), self.chunk_chars)]
+            pieces = [text[i : i + self.chunk_chars] for i in range(0, len(text), self.chunk_chars)]
         for i, token in enumerate(pieces):
             if self.fault == "broken-chunk" and i == 1:
                 send('{"id": "x", "choices": [{"delta": {"content": " bro')

@@ -38,8 +38,18 @@ from typing import Any
 
 from lifecycle import serve_threaded  # beside this script (run as `python tests/servers/X.py`)
 
-FAULTS = ("none", "probs-not-summing", "short-batch", "nan-output", "nondeterministic", "rejects-valid",
-          "accepts-invalid", "kserve-shape-mismatch", "flip-some", "shift-classes")
+FAULTS = (
+    "none",
+    "probs-not-summing",
+    "short-batch",
+    "nan-output",
+    "nondeterministic",
+    "rejects-valid",
+    "accepts-invalid",
+    "kserve-shape-mismatch",
+    "flip-some",
+    "shift-classes",
+)
 MODEL = "faulty"
 VERSION = "v1"
 PREDICT = f"/v1/models/{MODEL}/predict"
@@ -50,10 +60,14 @@ BIAS = (0.2, 0.5, -0.4)
 MAX_BATCH, LOW, HIGH = 64, -100.0, 100.0
 
 METADATA = {
-    "name": MODEL, "versions": [VERSION], "platform": "python",
+    "name": MODEL,
+    "versions": [VERSION],
+    "platform": "python",
     "inputs": [{"name": "input-0", "datatype": "FP32", "shape": [-1, 4]}],
-    "outputs": [{"name": "probabilities", "datatype": "FP32", "shape": [-1, 3]},
-                {"name": "label", "datatype": "INT64", "shape": [-1]}],
+    "outputs": [
+        {"name": "probabilities", "datatype": "FP32", "shape": [-1, 3]},
+        {"name": "label", "datatype": "INT64", "shape": [-1]},
+    ],
 }
 
 
@@ -65,40 +79,69 @@ OPENAPI = {
     "openapi": "3.0.3",
     "info": {"title": "faulty model server", "version": "1.0"},
     "paths": {
-        PREDICT: {"post": {
-            "requestBody": {"required": True,
-                            "content": {"application/json": {
-                                "schema": {"$ref": "#/components/schemas/PredictRequest"}}}},
-            "responses": {"200": _ok("#/components/schemas/PredictResponse"),
-                          "422": {"description": "invalid input"}},
-        }},
+        PREDICT: {
+            "post": {
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PredictRequest"}}},
+                },
+                "responses": {
+                    "200": _ok("#/components/schemas/PredictResponse"),
+                    "422": {"description": "invalid input"},
+                },
+            }
+        },
         "/health": {"get": {"responses": {"200": _ok("#/components/schemas/Status")}}},
         "/ready": {"get": {"responses": {"200": _ok("#/components/schemas/Status")}}},
     },
-    "components": {"schemas": {
-        "Feature": {"type": "number", "format": "double", "minimum": LOW, "maximum": HIGH},
-        "PredictRequest": {
-            "type": "object", "additionalProperties": False, "required": ["instances"],
-            "properties": {"instances": {"type": "array", "minItems": 1, "maxItems": MAX_BATCH, "items": {
-                "type": "array", "minItems": 4, "maxItems": 4, "items": {"$ref": "#/components/schemas/Feature"}}}},
-        },
-        "Prediction": {
-            "type": "object", "required": ["label", "class_index", "probabilities"],
-            "properties": {
-                "label": {"type": "string", "enum": list(LABELS)},
-                "class_index": {"type": "integer", "minimum": 0, "maximum": 2},
-                "probabilities": {"type": "array", "minItems": 3, "maxItems": 3,
-                                  "items": {"type": "number", "minimum": 0, "maximum": 1}},
-                "explanation": {"type": "string", "nullable": True},
+    "components": {
+        "schemas": {
+            "Feature": {"type": "number", "format": "double", "minimum": LOW, "maximum": HIGH},
+            "PredictRequest": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["instances"],
+                "properties": {
+                    "instances": {
+                        "type": "array",
+                        "minItems": 1,
+                        "maxItems": MAX_BATCH,
+                        "items": {
+                            "type": "array",
+                            "minItems": 4,
+                            "maxItems": 4,
+                            "items": {"$ref": "#/components/schemas/Feature"},
+                        },
+                    }
+                },
             },
-        },
-        "PredictResponse": {
-            "type": "object", "required": ["model", "model_version", "predictions"],
-            "properties": {"model": {"type": "string"}, "model_version": {"type": "string"},
-                           "predictions": {"type": "array", "items": {"$ref": "#/components/schemas/Prediction"}}},
-        },
-        "Status": {"type": "object", "properties": {"status": {"type": "string"}}},
-    }},
+            "Prediction": {
+                "type": "object",
+                "required": ["label", "class_index", "probabilities"],
+                "properties": {
+                    "label": {"type": "string", "enum": list(LABELS)},
+                    "class_index": {"type": "integer", "minimum": 0, "maximum": 2},
+                    "probabilities": {
+                        "type": "array",
+                        "minItems": 3,
+                        "maxItems": 3,
+                        "items": {"type": "number", "minimum": 0, "maximum": 1},
+                    },
+                    "explanation": {"type": "string", "nullable": True},
+                },
+            },
+            "PredictResponse": {
+                "type": "object",
+                "required": ["model", "model_version", "predictions"],
+                "properties": {
+                    "model": {"type": "string"},
+                    "model_version": {"type": "string"},
+                    "predictions": {"type": "array", "items": {"$ref": "#/components/schemas/Prediction"}},
+                },
+            },
+            "Status": {"type": "object", "properties": {"status": {"type": "string"}}},
+        }
+    },
 }
 
 
@@ -139,9 +182,15 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         path = self.path.split("?")[0]
-        routes = {"/openapi.json": OPENAPI, "/health": {"status": "ok"}, "/ready": {"status": "ready"},
-                  "/v2/health/live": {"live": True}, "/v2/health/ready": {"ready": True},
-                  f"/v2/models/{MODEL}": METADATA, f"/v2/models/{MODEL}/ready": {"name": MODEL, "ready": True}}
+        routes = {
+            "/openapi.json": OPENAPI,
+            "/health": {"status": "ok"},
+            "/ready": {"status": "ready"},
+            "/v2/health/live": {"live": True},
+            "/v2/health/ready": {"ready": True},
+            f"/v2/models/{MODEL}": METADATA,
+            f"/v2/models/{MODEL}/ready": {"name": MODEL, "ready": True},
+        }
         if path in routes:
             self.send_json(200, routes[path])
         else:
@@ -179,8 +228,9 @@ class Handler(BaseHTTPRequestHandler):
             preds.append({"label": LABELS[c], "class_index": c, "probabilities": shown})
         if self.fault == "short-batch" and len(preds) >= 3:
             preds.pop()
-        self.send_json(200, {"model": MODEL, "model_version": VERSION, "predictions": preds},
-                       {"X-Model-Version": VERSION})
+        self.send_json(
+            200, {"model": MODEL, "model_version": VERSION, "predictions": preds}, {"X-Model-Version": VERSION}
+        )
 
     def compare_fault(self, row: list[float], p: list[float]) -> list[float]:
         """A candidate model that answers some inputs differently, picked by the input itself so
@@ -209,23 +259,37 @@ class Handler(BaseHTTPRequestHandler):
         try:
             (inp,) = body["inputs"]
             shape, data = inp["shape"], inp["data"]
-            ok = (inp["name"] == "input-0" and inp["datatype"] in ("FP32", "FP64") and len(shape) == 2
-                  and shape[1] == 4 and 1 <= shape[0] <= MAX_BATCH and len(data) == shape[0] * 4
-                  and all(_is_feature(v) and LOW <= v <= HIGH for v in data))
+            ok = (
+                inp["name"] == "input-0"
+                and inp["datatype"] in ("FP32", "FP64")
+                and len(shape) == 2
+                and shape[1] == 4
+                and 1 <= shape[0] <= MAX_BATCH
+                and len(data) == shape[0] * 4
+                and all(_is_feature(v) and LOW <= v <= HIGH for v in data)
+            )
         except (KeyError, TypeError, ValueError):
             ok = False
         if not ok:
             return self.send_json(400, {"error": "invalid inference request"})
         n = shape[0]
-        probs = softmax_rows([data[i * 4:(i + 1) * 4] for i in range(n)], noise=False)
+        probs = softmax_rows([data[i * 4 : (i + 1) * 4] for i in range(n)], noise=False)
         flat = [v for row in probs for v in row]
         if self.fault == "kserve-shape-mismatch":
             flat = flat[:-1]
-        out: dict[str, Any] = {"model_name": MODEL, "model_version": VERSION, "outputs": [
-            {"name": "probabilities", "datatype": "FP32", "shape": [n, 3], "data": flat},
-            {"name": "label", "datatype": "INT64", "shape": [n],
-             "data": [max(range(3), key=r.__getitem__) for r in probs]},
-        ]}
+        out: dict[str, Any] = {
+            "model_name": MODEL,
+            "model_version": VERSION,
+            "outputs": [
+                {"name": "probabilities", "datatype": "FP32", "shape": [n, 3], "data": flat},
+                {
+                    "name": "label",
+                    "datatype": "INT64",
+                    "shape": [n],
+                    "data": [max(range(3), key=r.__getitem__) for r in probs],
+                },
+            ],
+        }
         if "id" in body:
             out["id"] = body["id"]
         self.send_json(200, out, {"X-Model-Version": VERSION})

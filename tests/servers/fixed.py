@@ -55,8 +55,9 @@ def _reason(status: int) -> str:
         return "Unknown"
 
 
-def build_response(status: int, body: bytes, content_type: str = "application/json",
-                   close: bool = False, head: bool = False) -> bytes:
+def build_response(
+    status: int, body: bytes, content_type: str = "application/json", close: bool = False, head: bool = False
+) -> bytes:
     """Pre-render a whole response; the hot path only ever copies ready-made bytes."""
     lines = [
         f"HTTP/1.1 {status} {_reason(status)}",
@@ -85,8 +86,10 @@ class Stats:
         self.freezes = []
 
     def to_json(self) -> bytes:
-        return json.dumps({"count": self.count, "latencies_us": self.latencies_us.tolist(),
-                           "freezes": self.freezes}, separators=(",", ":")).encode()
+        return json.dumps(
+            {"count": self.count, "latencies_us": self.latencies_us.tolist(), "freezes": self.freezes},
+            separators=(",", ":"),
+        ).encode()
 
 
 class Config:
@@ -95,8 +98,7 @@ class Config:
     def __init__(self, status: int, body: bytes, service_ms: float) -> None:
         self.delay = service_ms / 1000.0
         self.responses = {  # (head, close) -> bytes
-            (h, c): build_response(status, body, close=c, head=h)
-            for h in (False, True) for c in (False, True)
+            (h, c): build_response(status, body, close=c, head=h) for h in (False, True) for c in (False, True)
         }
 
 
@@ -107,8 +109,7 @@ class HttpProtocol(asyncio.Protocol):
     the cost per request stays a few bytes.find/split calls.
     """
 
-    def __init__(self, cfg: Config, stats: Stats, conns: set[HttpProtocol],
-                 loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, cfg: Config, stats: Stats, conns: set[HttpProtocol], loop: asyncio.AbstractEventLoop) -> None:
         self.cfg = cfg
         self.stats = stats
         self.conns = conns
@@ -216,7 +217,7 @@ class HttpProtocol(asyncio.Protocol):
                 if n - pos < 2:
                     self.buf = buf[pos:]
                     return
-                if buf[pos:pos + 2] != b"\r\n":
+                if buf[pos : pos + 2] != b"\r\n":
                     return self._fail(400)
                 pos += 2
                 self.state = _CHUNK_SIZE
@@ -317,13 +318,11 @@ class HttpProtocol(asyncio.Protocol):
         if path.startswith(b"/__"):
             if path == b"/__stats":
                 body = self.stats.to_json()
-                self._enqueue(t0, build_response(200, body, close=close, head=method == b"HEAD"),
-                              False, close, True)
+                self._enqueue(t0, build_response(200, body, close=close, head=method == b"HEAD"), False, close, True)
                 return
             if path == b"/__reset":
                 self.stats.reset()
-                self._enqueue(t0, build_response(200, b'{"ok":true,"reset":true}', close=close),
-                              False, close, True)
+                self._enqueue(t0, build_response(200, b'{"ok":true,"reset":true}', close=close), False, close, True)
                 return
         self.stats.count += 1
         resp = self.cfg.responses[(method == b"HEAD", close)]
@@ -386,8 +385,9 @@ class HttpProtocol(asyncio.Protocol):
             transport.close()
 
 
-def _freeze_scheduler(loop: asyncio.AbstractEventLoop, every: float, duration: float,
-                      stats: Stats) -> Callable[[], None]:
+def _freeze_scheduler(
+    loop: asyncio.AbstractEventLoop, every: float, duration: float, stats: Stats
+) -> Callable[[], None]:
     """Every `every` s block the whole loop for `duration` s: a stop-the-world stall (GC, swap)."""
     start = loop.time()
     k = 1
@@ -413,8 +413,9 @@ async def serve(args: argparse.Namespace) -> None:
     cfg = Config(args.status, body, args.service_ms)
     stats = Stats()
     conns: set[HttpProtocol] = set()
-    server = await loop.create_server(lambda: HttpProtocol(cfg, stats, conns, loop),
-                                      args.host, args.port, backlog=4096, reuse_address=True)
+    server = await loop.create_server(
+        lambda: HttpProtocol(cfg, stats, conns, loop), args.host, args.port, backlog=4096, reuse_address=True
+    )
     if args.freeze_every and args.freeze_for:
         _freeze_scheduler(loop, args.freeze_every, args.freeze_for, stats)
     await serve_protocols(server, args.host, conns)
@@ -425,8 +426,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="0 picks a free port (printed on stdout)")
     p.add_argument("--service-ms", type=float, default=0.0, help="time each request takes")
-    p.add_argument("--freeze-every", type=float, default=0.0, metavar="S",
-                   help="every S seconds the whole server stalls ...")
+    p.add_argument(
+        "--freeze-every", type=float, default=0.0, metavar="S", help="every S seconds the whole server stalls ..."
+    )
     p.add_argument("--freeze-for", type=float, default=0.0, metavar="F", help="... for F seconds")
     p.add_argument("--status", type=int, default=200)
     p.add_argument("--body", default='{"ok":true}', help="response body, sent verbatim")

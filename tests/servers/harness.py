@@ -42,8 +42,9 @@ FIXED = HERE / "fixed.py"
 MISBEHAVE = HERE / "misbehave.py"
 
 # Test servers on loopback may serve HTTPS with a throwaway self-signed certificate.
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}),
-                                      urllib.request.HTTPSHandler(context=ssl._create_unverified_context()))
+_OPENER = urllib.request.build_opener(
+    urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=ssl._create_unverified_context())
+)
 
 
 class ServerStartError(RuntimeError):
@@ -90,8 +91,7 @@ class ServerStats:
 class ServerProcess:
     """A running server process. Use as a context manager, or call ``stop()`` yourself."""
 
-    def __init__(self, proc: subprocess.Popen[bytes], url: str, stderr_path: Path,
-                 argv: list[str]) -> None:
+    def __init__(self, proc: subprocess.Popen[bytes], url: str, stderr_path: Path, argv: list[str]) -> None:
         self.proc = proc
         self.url = url
         self.argv = argv
@@ -99,8 +99,7 @@ class ServerProcess:
         self.host, _, port = url.removeprefix("https://").removeprefix("http://").rpartition(":")
         self.port = int(port)
         self._stderr_final: str | None = None
-        self._drainer = threading.Thread(target=_drain, args=(proc.stdout,), daemon=True,
-                                         name=f"drain-{proc.pid}")
+        self._drainer = threading.Thread(target=_drain, args=(proc.stdout,), daemon=True, name=f"drain-{proc.pid}")
         self._drainer.start()
         _LIVE.add(self)
 
@@ -117,8 +116,7 @@ class ServerProcess:
 
     # -- stats ----------------------------------------------------------------------------------
     def _call(self, method: str, path: str, timeout: float) -> bytes:
-        req = urllib.request.Request(self.url + path, method=method,
-                                     data=b"" if method == "POST" else None)
+        req = urllib.request.Request(self.url + path, method=method, data=b"" if method == "POST" else None)
         with _OPENER.open(req, timeout=timeout) as resp:
             return resp.read()
 
@@ -180,8 +178,7 @@ class ServerProcess:
     def __enter__(self) -> ServerProcess:
         return self
 
-    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
         self.stop()
 
     def __repr__(self) -> str:
@@ -246,8 +243,9 @@ def start_server(script: str | Path, *args: str, timeout: float = 15) -> ServerP
     stderr_path = Path(name)
     env = dict(os.environ, PYTHONUNBUFFERED="1", BENCHBOX_SERVER_PARENT_PID=str(os.getpid()))
     with os.fdopen(fd, "wb") as err:
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=err, env=env, start_new_session=True)
+        proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, env=env, start_new_session=True
+        )
     assert proc.stdout is not None
 
     def fail(why: str) -> ServerStartError:

@@ -98,8 +98,9 @@ class Handler(fm.Handler):
             self.stall()
         if self.invalid(body) is None:
             rows = body["instances"]
-            if ("slow-input" in self.defects and any(row[0] >= 99 for row in rows)) or \
-                    ("slow-batch" in self.defects and len(rows) > 32):
+            if ("slow-input" in self.defects and any(row[0] >= 99 for row in rows)) or (
+                "slow-batch" in self.defects and len(rows) > 32
+            ):
                 self.stall()
         if "contradiction" not in self.defects or self.invalid(body) is not None:
             return super().predict(body)
@@ -110,8 +111,9 @@ class Handler(fm.Handler):
             if row[1] < 0:
                 c = (c + 1) % 3  # the label no longer is the class its own probabilities rank first
             preds.append({"label": fm.LABELS[c], "class_index": c, "probabilities": p})
-        self.send_json(200, {"model": fm.MODEL, "model_version": fm.VERSION, "predictions": preds},
-                       {"X-Model-Version": fm.VERSION})
+        self.send_json(
+            200, {"model": fm.MODEL, "model_version": fm.VERSION, "predictions": preds}, {"X-Model-Version": fm.VERSION}
+        )
 
     def send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
         if "faces-differ" in self.defects and isinstance(payload, dict) and "outputs" in payload:
@@ -127,7 +129,7 @@ def _shifted(answer: dict[str, Any]) -> dict[str, Any]:
     n = probs["shape"][0]
     rows = []
     for r in range(n):
-        p = probs["data"][r * 3:(r + 1) * 3]
+        p = probs["data"][r * 3 : (r + 1) * 3]
         logits = [math.log(max(v, 1e-300)) for v in p]
         logits[0] += 0.3
         top = max(logits)

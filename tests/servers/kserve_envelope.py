@@ -35,37 +35,70 @@ from lifecycle import serve_threaded  # beside this script (run as `python tests
 
 MODEL = "iris"
 INFER = f"/v2/models/{MODEL}/infer"
-TENSOR = {"type": "object", "required": ["name", "shape", "datatype", "data"],
-          "properties": {"name": {"type": "string"}, "shape": {"type": "array", "items": {"type": "integer"}},
-                         "datatype": {"type": "string", "enum": ["BOOL", "INT64", "FP32", "FP64", "BYTES"]},
-                         "data": {"type": "array"}}}
+TENSOR = {
+    "type": "object",
+    "required": ["name", "shape", "datatype", "data"],
+    "properties": {
+        "name": {"type": "string"},
+        "shape": {"type": "array", "items": {"type": "integer"}},
+        "datatype": {"type": "string", "enum": ["BOOL", "INT64", "FP32", "FP64", "BYTES"]},
+        "data": {"type": "array"},
+    },
+}
 OPENAPI = {
     "openapi": "3.1.0",
     "info": {"title": "generic V2 dataplane", "version": "2.0"},
     "paths": {
-        "/v2/models/{model_name}/infer": {"post": {
-            "parameters": [{"name": "model_name", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                "type": "object", "required": ["inputs"],
-                "properties": {"id": {"type": "string"}, "inputs": {"type": "array", "items": TENSOR}}}}}},
-            "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {
-                "type": "object", "required": ["model_name", "outputs"],
-                "properties": {"model_name": {"type": "string"}, "outputs": {"type": "array"}}}}}}}}},
+        "/v2/models/{model_name}/infer": {
+            "post": {
+                "parameters": [{"name": "model_name", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["inputs"],
+                                "properties": {"id": {"type": "string"}, "inputs": {"type": "array", "items": TENSOR}},
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["model_name", "outputs"],
+                                    "properties": {"model_name": {"type": "string"}, "outputs": {"type": "array"}},
+                                }
+                            }
+                        },
+                    }
+                },
+            }
+        },
         "/v2/models/{model_name}": {"get": {"responses": {"200": {"description": "metadata"}}}},
         "/v2/health/live": {"get": {"responses": {"200": {"description": "OK"}}}},
         "/v2/health/ready": {"get": {"responses": {"200": {"description": "OK"}}}},
     },
 }
-TRACEBACK = ('Traceback (most recent call last):\n  File "/srv/app/codecs/numpy.py", line 77, in _to_ndarray\n'
-             "    return np.array(data, dtype)\nValueError: could not convert the data to a tensor\n")
+TRACEBACK = (
+    'Traceback (most recent call last):\n  File "/srv/app/codecs/numpy.py", line 77, in _to_ndarray\n'
+    "    return np.array(data, dtype)\nValueError: could not convert the data to a tensor\n"
+)
 
 
 def predict(body: Any) -> tuple[int, Any]:
     """(status, answer): 400 for what the codec refuses, 500 (a crash) for data it cannot read."""
     inputs = body.get("inputs") if isinstance(body, dict) else None
     if not isinstance(inputs, list) or len(inputs) != 1:
-        return 400, {"error": f"the 'np' codec only supports a single input tensor "
-                              f"({len(inputs) if isinstance(inputs, list) else 0} were received)"}
+        return 400, {
+            "error": f"the 'np' codec only supports a single input tensor "
+            f"({len(inputs) if isinstance(inputs, list) else 0} were received)"
+        }
     t = inputs[0]
     if not isinstance(t, dict) or not all(k in t for k in ("name", "shape", "datatype", "data")):
         return 400, {"error": "each input needs name, shape, datatype and data"}
@@ -76,13 +109,25 @@ def predict(body: Any) -> tuple[int, Any]:
     if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in flat):
         return 500, None
     shape = t["shape"]
-    if (t["datatype"] not in ("FP32", "FP64") or not isinstance(shape, list) or len(shape) != 2
-            or shape[1] != 4 or not isinstance(shape[0], int) or shape[0] < 1 or len(flat) != shape[0] * 4):
+    if (
+        t["datatype"] not in ("FP32", "FP64")
+        or not isinstance(shape, list)
+        or len(shape) != 2
+        or shape[1] != 4
+        or not isinstance(shape[0], int)
+        or shape[0] < 1
+        or len(flat) != shape[0] * 4
+    ):
         return 400, {"error": "expected one FP32 tensor of shape [N, 4] with N*4 values"}
-    rows = [flat[i:i + 4] for i in range(0, len(flat), 4)]
+    rows = [flat[i : i + 4] for i in range(0, len(flat), 4)]
     labels = [0 if r[2] < 2.5 else (1 if r[2] < 4.9 else 2) for r in rows]
-    return 200, {"model_name": MODEL, "model_version": "v1", "id": str(body.get("id", "x")), "parameters": {},
-                 "outputs": [{"name": "predict", "shape": [len(rows), 1], "datatype": "INT64", "data": labels}]}
+    return 200, {
+        "model_name": MODEL,
+        "model_version": "v1",
+        "id": str(body.get("id", "x")),
+        "parameters": {},
+        "outputs": [{"name": "predict", "shape": [len(rows), 1], "datatype": "INT64", "data": labels}],
+    }
 
 
 class Handler(BaseHTTPRequestHandler):

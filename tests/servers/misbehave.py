@@ -59,15 +59,24 @@ class Stats:
         self.latencies_us: list[int] = []
 
     def to_json(self) -> bytes:
-        return json.dumps({"count": self.count, "latencies_us": self.latencies_us,
-                           "freezes": []}, separators=(",", ":")).encode()
+        return json.dumps(
+            {"count": self.count, "latencies_us": self.latencies_us, "freezes": []}, separators=(",", ":")
+        ).encode()
 
 
-def response(status: int, reason: str, body: bytes, content_type: str = "application/json",
-             length: int | None = None, close: bool = False) -> bytes:
-    head = (f"HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\n"
-            f"Content-Length: {len(body) if length is None else length}\r\n"
-            f"Connection: {'close' if close else 'keep-alive'}\r\n\r\n").encode("latin-1")
+def response(
+    status: int,
+    reason: str,
+    body: bytes,
+    content_type: str = "application/json",
+    length: int | None = None,
+    close: bool = False,
+) -> bytes:
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\n"
+        f"Content-Length: {len(body) if length is None else length}\r\n"
+        f"Connection: {'close' if close else 'keep-alive'}\r\n\r\n"
+    ).encode("latin-1")
     return head + body
 
 
@@ -138,10 +147,10 @@ class Misbehaver:
         self.canned: bytes | None = {
             "huge": lambda: response(200, "OK", huge_body(huge_mb)),
             "bad-json": lambda: response(200, "OK", b'{"ok": tru, "items": [1, 2,'),
-            "wrong-type": lambda: response(200, "OK", b"<html><body><h1>It works!</h1></body></html>",
-                                           content_type="text/html; charset=utf-8"),
-            "status-500": lambda: response(500, "Internal Server Error",
-                                           b'{"error":"internal server error"}'),
+            "wrong-type": lambda: response(
+                200, "OK", b"<html><body><h1>It works!</h1></body></html>", content_type="text/html; charset=utf-8"
+            ),
+            "status-500": lambda: response(500, "Internal Server Error", b'{"error":"internal server error"}'),
             "ok": lambda: response(200, "OK", b'{"ok":true}'),
         }.get(mode, lambda: None)()
 
@@ -187,8 +196,9 @@ class Misbehaver:
             if not writer.is_closing():
                 writer.close()
 
-    async def misbehave(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                        sock: socket.socket, t0: float) -> bool:
+    async def misbehave(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, sock: socket.socket, t0: float
+    ) -> bool:
         """Answer one counted request per the mode. False: the connection is finished (or dead)."""
         mode = self.mode
         if self.canned is not None:
@@ -224,8 +234,9 @@ async def serve(args: argparse.Namespace) -> None:
 
         tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         tls.load_cert_chain(args.tls_cert, args.tls_key)
-    server = await asyncio.start_server(m.handle, args.host, args.port, backlog=1024,
-                                        reuse_address=True, limit=MAX_HEAD, ssl=tls)
+    server = await asyncio.start_server(
+        m.handle, args.host, args.port, backlog=1024, reuse_address=True, limit=MAX_HEAD, ssl=tls
+    )
     port = server.sockets[0].getsockname()[1]
     await until_stopped(args.host, port, scheme="https" if tls else "http")
     server.close()
@@ -242,8 +253,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--mode", required=True, choices=MODES)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="0 picks a free port (printed on stdout)")
-    p.add_argument("--healthy", action="append", default=[], metavar="PATH",
-                   help="answer 200 on PATH (repeatable): preflight passes, later phases meet the fault")
+    p.add_argument(
+        "--healthy",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="answer 200 on PATH (repeatable): preflight passes, later phases meet the fault",
+    )
     p.add_argument("--tls-cert", metavar="FILE", help="serve HTTPS with this certificate (PEM)")
     p.add_argument("--tls-key", metavar="FILE", help="the certificate's private key (PEM)")
     p.add_argument("--huge-mb", type=float, default=10.0, help="body size for --mode huge")

@@ -42,12 +42,12 @@ class LoadConn(asyncio.Protocol):
                     break
                 i = buf.find(b"Content-Length: ", 0, end)
                 j = buf.find(b"\r\n", i)
-                length = int(buf[i + 16:j])
-                buf = buf[end + 4:]
+                length = int(buf[i + 16 : j])
+                buf = buf[end + 4 :]
                 self.need = length
             if len(buf) < self.need:
                 break
-            buf = buf[self.need:]
+            buf = buf[self.need :]
             self.need = -1
             self.counter[0] += 1
             assert self.transport is not None
@@ -62,12 +62,12 @@ class LoadConn(asyncio.Protocol):
 async def run(url: str, connections: int, seconds: float) -> tuple[int, float]:
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    request = (f"GET {parts.path or '/'} HTTP/1.1\r\nHost: {host}:{port}\r\n"
-               "User-Agent: rawload\r\nAccept: */*\r\n\r\n").encode()
+    request = (
+        f"GET {parts.path or '/'} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: rawload\r\nAccept: */*\r\n\r\n"
+    ).encode()
     loop = asyncio.get_running_loop()
     counter = [0]
-    conns = [(await loop.create_connection(lambda: LoadConn(request, counter), host, port))
-             for _ in range(connections)]
+    conns = [(await loop.create_connection(lambda: LoadConn(request, counter), host, port)) for _ in range(connections)]
     await asyncio.sleep(1.0)  # warm-up
     n0, t0 = counter[0], time.perf_counter()
     await asyncio.sleep(seconds)
@@ -88,13 +88,16 @@ def main() -> int:
         os.sched_setaffinity(0, {args.cpu})
     try:
         import uvloop
+
         factory = uvloop.new_event_loop
     except ImportError:
         factory = None
     with asyncio.Runner(loop_factory=factory) as r:
         n, dt = r.run(run(args.url, args.connections, args.seconds))
-    print(f"{n} responses in {dt:.2f} s = {n / dt:,.0f} req/s "
-          f"({args.connections} connections, closed loop, no pipelining)")
+    print(
+        f"{n} responses in {dt:.2f} s = {n / dt:,.0f} req/s "
+        f"({args.connections} connections, closed loop, no pipelining)"
+    )
     return 0
 
 

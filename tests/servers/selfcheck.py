@@ -60,8 +60,13 @@ check.failed = 0  # type: ignore[attr-defined]
 def check_stats_helper() -> None:
     print("ServerStats")
     st = ServerStats(count=5, latencies_us=(5000, 1000, 3000, 2000, 4000))
-    check(st.percentile_ms(50) == 3.0 and st.percentile_ms(0) == 1.0
-          and st.percentile_ms(100) == 5.0 and st.percentile_ms(81) == 5.0, "nearest-rank percentiles")
+    check(
+        st.percentile_ms(50) == 3.0
+        and st.percentile_ms(0) == 1.0
+        and st.percentile_ms(100) == 5.0
+        and st.percentile_ms(81) == 5.0,
+        "nearest-rank percentiles",
+    )
 
 
 def check_fixed() -> None:
@@ -73,9 +78,10 @@ def check_fixed() -> None:
         check(all(x.http_version == "HTTP/1.1" for x in r), "HTTP/1.1")
         st = srv.stats()
         check(st.count == 21 and len(st.latencies_us) == 21, f"server counted 21 (got {st.count})")
-        check(20.0 <= st.percentile_ms(0) and st.percentile_ms(99) < 25,
-              f"server-side latency p0 {st.percentile_ms(0)} p50 {st.percentile_ms(50)} "
-              f"p99 {st.percentile_ms(99)} ms")
+        check(
+            20.0 <= st.percentile_ms(0) and st.percentile_ms(99) < 25,
+            f"server-side latency p0 {st.percentile_ms(0)} p50 {st.percentile_ms(50)} p99 {st.percentile_ms(99)} ms",
+        )
         # pipelined: 50 requests in one write, served concurrently -> ~20 ms, not 50 x 20 ms
         t = time.perf_counter()
         out, _ = _raw(srv, REQ * 49 + b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n", wait=5)
@@ -89,8 +95,7 @@ def check_fixed() -> None:
     check(srv.returncode == 0, f"SIGTERM -> clean exit 0 (pid {pid})")
 
     print("fixed.py --status 503 --body ...")
-    with start_server(FIXED, "--status", "503", "--body", '{"error":"overloaded"}') as srv, \
-            _client() as c:
+    with start_server(FIXED, "--status", "503", "--body", '{"error":"overloaded"}') as srv, _client() as c:
         x = c.get(srv.url + "/")
         check(x.status_code == 503 and x.json() == {"error": "overloaded"}, "status and body")
 
@@ -105,17 +110,23 @@ def check_fixed() -> None:
         st = srv.stats()
         # With no service time nothing is in flight inside the server when it freezes: the request
         # sent during the stall is parsed after it, so the server's own clock never sees the stall.
-        check(len(st.freezes) == 1 and 0.25 < worst < 0.4 and st.percentile_ms(100) < 50,
-              f"one stall: client worst {worst * 1e3:.0f} ms, server worst "
-              f"{st.percentile_ms(100):.1f} ms (blind to it), freezes {len(st.freezes)}")
-    with start_server(FIXED, "--service-ms", "50", "--freeze-every", "0.5",
-                      "--freeze-for", "0.3") as srv, _client() as c:
+        check(
+            len(st.freezes) == 1 and 0.25 < worst < 0.4 and st.percentile_ms(100) < 50,
+            f"one stall: client worst {worst * 1e3:.0f} ms, server worst "
+            f"{st.percentile_ms(100):.1f} ms (blind to it), freezes {len(st.freezes)}",
+        )
+    with (
+        start_server(FIXED, "--service-ms", "50", "--freeze-every", "0.5", "--freeze-for", "0.3") as srv,
+        _client() as c,
+    ):
         for _ in range(12):
             c.get(srv.url + "/")
         st = srv.stats()
-        check(st.freezes and st.percentile_ms(100) > 250,
-              f"--service-ms 50: a request in flight during the stall shows it on the server "
-              f"clock ({st.percentile_ms(100):.0f} ms)")
+        check(
+            st.freezes and st.percentile_ms(100) > 250,
+            f"--service-ms 50: a request in flight during the stall shows it on the server "
+            f"clock ({st.percentile_ms(100):.0f} ms)",
+        )
 
     print("kill()")
     srv = start_server("fixed")
@@ -154,13 +165,17 @@ def check_misbehave() -> None:
         check(srv.stats().count == 1, "counted")
     with mb("huge") as srv, _client() as c:
         x = c.get(srv.url + "/")
-        check(x.status_code == 200 and len(x.content) > 9_900_000 and "items" in x.json(),
-              f"valid JSON of {len(x.content) / 1e6:.1f} MB")
+        check(
+            x.status_code == 200 and len(x.content) > 9_900_000 and "items" in x.json(),
+            f"valid JSON of {len(x.content) / 1e6:.1f} MB",
+        )
     with mb("slow-body") as srv:
         out, how = _raw(srv, REQ, wait=2.5)
         head, _, body = out.partition(b"\r\n\r\n")
-        check(b"200 OK" in head and b"Content-Length: 1000000000" in head and 2 <= len(body) <= 4,
-              f"headers then {len(body)} body bytes in 2.5 s")
+        check(
+            b"200 OK" in head and b"Content-Length: 1000000000" in head and 2 <= len(body) <= 4,
+            f"headers then {len(body)} body bytes in 2.5 s",
+        )
     with mb("bad-json") as srv, _client() as c:
         x = c.get(srv.url + "/")
         try:
@@ -168,8 +183,10 @@ def check_misbehave() -> None:
             bad = False
         except json.JSONDecodeError:
             bad = True
-        check(x.status_code == 200 and x.headers["content-type"] == "application/json" and bad,
-              "200 application/json, body does not parse")
+        check(
+            x.status_code == 200 and x.headers["content-type"] == "application/json" and bad,
+            "200 application/json, body does not parse",
+        )
     with mb("wrong-type") as srv, _client() as c:
         x = c.get(srv.url + "/")
         check(x.status_code == 200 and x.headers["content-type"].startswith("text/html"), "text/html")
