@@ -232,7 +232,7 @@ def test_brake_abandons_a_target_that_fails_everything(runs: dict[str, Run]) -> 
     assert run.result["saturation"] is None and any("brake" in n for n in run.result["notes"])
     assert "stopped by the brake" in (run.out / "report.html").read_text()
     assert "Brakes" in (run.out / "summary.md").read_text()
-    assert "brake:" in run.stdout
+    assert "note: load: stopped by the brake" in run.stdout
 
 
 def test_tls_insecure_reaches_every_phase(runs: dict[str, Run]) -> None:
