@@ -67,6 +67,19 @@ class GateSpec:
     def describe(self) -> str:
         return f"{self.metric} {self.op} {_show(self.threshold, self.unit)}"
 
+    def judged(self, observed: float | None, passed: bool | None, detail: str) -> GateResult:
+        """This gate's verdict on what was observed (None: not checked, with the reason in detail)."""
+        return GateResult(
+            name=self.name,
+            metric=self.metric,
+            op=self.op,
+            threshold=self.threshold,
+            unit=self.unit,
+            observed=observed,
+            passed=passed,
+            detail=detail,
+        )
+
 
 _SLO = re.compile(r"^\s*(?P<key>[A-Za-z0-9_.]+)\s*(?P<op><=|>=|=)(?P<value>.*)$")
 
@@ -140,18 +153,7 @@ def judge(
 
 
 def _judge_one(spec: GateSpec, phase: LoadPhase | None, skipped_reason: str | None) -> GateResult:
-    def result(observed: float | None, passed: bool | None, detail: str) -> GateResult:
-        return GateResult(
-            name=spec.name,
-            metric=spec.metric,
-            op=spec.op,
-            threshold=spec.threshold,
-            unit=spec.unit,
-            observed=observed,
-            passed=passed,
-            detail=detail,
-        )
-
+    result = spec.judged
     if phase is None:
         return result(None, None, skipped_reason or "not checked: no load phase ran")
     if spec.metric.startswith("llm.") and phase.llm is None:
@@ -189,18 +191,7 @@ def judge_cost(spec: GateSpec, cost: CostSection | None) -> GateResult:
     floor (the generator or the budget stopped the search first), the figure is an upper bound:
     within the threshold it passes; beyond it, it says nothing (not checked): the capacity may be higher."""
 
-    def result(observed: float | None, passed: bool | None, detail: str) -> GateResult:
-        return GateResult(
-            name=spec.name,
-            metric=spec.metric,
-            op=spec.op,
-            threshold=spec.threshold,
-            unit=spec.unit,
-            observed=observed,
-            passed=passed,
-            detail=detail,
-        )
-
+    result = spec.judged
     limit = f"{spec.op} {_show(spec.threshold, spec.unit)}"
     if spec.metric.startswith("sizing."):
         sizing = cost.sizing if cost is not None else None
