@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import difflib
 import json
-import threading
 from collections.abc import Mapping
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -165,8 +164,7 @@ def _run(command: str, options: Mapping[str, Any], observer: Observer | None, wr
 
 
 def _signals() -> AbstractContextManager[None]:
-    """SIGINT/SIGTERM end the run as a partial Result, as in the CLI; only the main thread may
-    install signal handlers (elsewhere a KeyboardInterrupt still ends it, caught by the pipeline)."""
+    """SIGINT/SIGTERM end the run as a partial Result, as in the CLI (benchbox.interrupts)."""
     from benchbox.interrupts import catching
 
-    return catching() if threading.current_thread() is threading.main_thread() else nullcontext()
+    return catching()

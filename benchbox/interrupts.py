@@ -11,6 +11,7 @@ request, a few milliseconds later.
 from __future__ import annotations
 
 import signal
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
@@ -35,8 +36,13 @@ def _handle(signum: int, frame: FrameType | None) -> NoReturn:
 
 @contextmanager
 def catching() -> Iterator[None]:
-    """SIGINT and SIGTERM become Interrupted for the block (main thread only), then as before."""
+    """SIGINT and SIGTERM become Interrupted for the block, then as before. Only the main thread
+    may install signal handlers: elsewhere (a run from a worker thread) the block runs as it is,
+    and a KeyboardInterrupt still ends it, caught by the pipeline."""
     global _pending
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
     _pending = None
     previous = {s: signal.signal(s, _handle) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
