@@ -343,3 +343,45 @@ def test_a_significant_regression_fails_by_default_and_none_only_reports(fixed_s
     quiet = load_comparison(tmp_path / "none" / "compare.json")
     assert quiet.gates == () and quiet.metric("p50").verdict == "regression"
     assert "verdict: PASS" in report.out
+
+
+def test_live_compare_abort_rule_spans_a_sides_windows(tmp_path) -> None:
+    """Each window (0.5 s) is shorter than the abort rule's grace (2 s); the rule must still see a
+    side that fails every request, across that side's windows, and end the comparison's load."""
+    import dataclasses
+
+    from benchbox.brakes import Brakes
+    from benchbox.compare.live import run_live
+    from benchbox.compare.options import build_request
+
+    misbehave = Path(__file__).parent / "servers" / "misbehave.py"
+    with (
+        start_server(FIXED) as good,
+        start_server(misbehave, "--mode", "status-500", "--healthy", "/health", "--healthy", "/ready") as broken,
+    ):
+        request = build_request(
+            (),
+            {
+                "baseline": f"{good.url}/p",
+                "candidate": f"{broken.url}/p",
+                "body": '{"x": 1}',
+                "rate": "40",
+                "duration": "8s",
+                "window": "0.5s",
+                "skip": "shadow",
+                "out": str(tmp_path),
+            },
+        )
+        assert request.baseline is not None and request.candidate is not None
+        rule = Brakes(abort_error_rate=0.5, abort_grace_s=2.0)
+        braked = [dataclasses.replace(p, brakes=rule) for p in (request.baseline, request.candidate)]
+        outcome = run_live(*braked, request.live, request.settings, request.gates, request.out_dir)
+    candidate = load_result(outcome.candidate_json).main_phase
+    baseline = load_result(outcome.baseline_json).main_phase
+    assert candidate is not None and baseline is not None
+    assert candidate.aborted and "stopped by the brake" in candidate.aborted, candidate.aborted
+    # 16 windows of 0.5 s were planned per side (320 requests at 40/s); the brake stopped the load
+    # once the candidate had 2 s of failures behind it, so both sides are cut short.
+    assert candidate.requests < 0.6 * 40 * 8, candidate.requests
+    assert candidate.partial and baseline.partial and baseline.aborted is None
+    assert candidate.errors == candidate.requests  # every one was a 500

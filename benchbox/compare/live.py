@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,6 +125,8 @@ def run_live(
             ctx.ran.append("load")
             ctx.interrupted = ctx.interrupted or interrupted
             joined = join_windows([p for p in phases if p.name.startswith(role)])
+            if joined is not None and len(phases) < len(run.phases):  # the brake (or a stop) ended both sides
+                joined = dataclasses.replace(joined, partial=True)
             ctx.phases = [joined] if joined is not None else []
     results = [pipeline.assemble(ctx, COVERED) for ctx in sides]
     paths = (
@@ -192,6 +195,7 @@ def _interrupted(sides: Sequence[RunContext]) -> str | None:
 def interleaved(base: PhaseSpec, cand: PhaseSpec, window_s: float) -> RunSpec:
     """Windows A B B A A B ...: as many per side as fit the planned duration, at least two."""
     windows = max(2, round(base.duration_s / window_s))
+    token = uuid.uuid4().hex[:8]  # each side's windows share one abort rule: together they are its load
     phases = []
     for i in range(windows):
         pair = [(base, "baseline"), (cand, "candidate")]
@@ -200,7 +204,12 @@ def interleaved(base: PhaseSpec, cand: PhaseSpec, window_s: float) -> RunSpec:
         for spec, role in pair:
             phases.append(
                 dataclasses.replace(
-                    spec, name=f"{role} {i + 1}", duration_s=window_s, seed=spec.seed + i, ramp_from=None
+                    spec,
+                    name=f"{role} {i + 1}",
+                    duration_s=window_s,
+                    seed=spec.seed + i,
+                    ramp_from=None,
+                    brake_group=f"{role} {token}",
                 )
             )
     return RunSpec(phases=tuple(phases))
@@ -230,6 +239,7 @@ def join_windows(windows: Sequence[LoadPhase]) -> LoadPhase | None:
         timeseries=tuple(series),
         workers=(),
         samples=(),
+        aborted=next((w.aborted for w in windows if w.aborted), None),
     )
 
 

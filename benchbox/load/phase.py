@@ -99,36 +99,70 @@ def _wait_until(deadline: float, stop: Event, runner: Runner, halt: Event | None
         stop.wait(max(0.0, min(0.25, deadline - time.perf_counter())))
 
 
-def _brake(spec: PhaseSpec, recorder: Recorder, halt: Event, why: list[str]) -> None:
+@dataclasses.dataclass
+class _Carried:
+    """What the abort rule saw in the earlier phases of one brake group: its own clock (seconds of
+    this group's load only) and its finished and failed counts, so the rule's window spans phases."""
+
+    elapsed_s: float = 0.0
+    finished: int = 0
+    errors: int = 0
+    history: list[tuple[float, int, int]] = dataclasses.field(default_factory=list)  # (clock, finished, errors)
+
+
+_GROUPS: dict[str, _Carried] = {}
+_KEPT_GROUPS = 8  # a process serves runs one after another; old groups are never asked for again
+
+
+def _carried(group: str | None) -> _Carried:
+    if group is None:
+        return _Carried()
+    if group not in _GROUPS:
+        while len(_GROUPS) >= _KEPT_GROUPS:
+            del _GROUPS[next(iter(_GROUPS))]
+        _GROUPS[group] = _Carried()
+    return _GROUPS[group]
+
+
+def _brake(spec: PhaseSpec, recorder: Recorder, halt: Event, why: list[str], seen: _Carried) -> None:
     """Stop the phase once the error share over the last `abort_grace_s` reaches the threshold.
 
     A window rather than the whole phase: a target that dies after a healthy minute is as broken
-    as one that never worked, and should not be hammered for minutes before the total catches up."""
+    as one that never worked, and should not be hammered for minutes before the total catches up.
+    `seen` carries the clock and counts of the earlier phases of the same brake group."""
     threshold = spec.abort_error_rate
     if threshold is None:
         return
     window = max(spec.abort_grace_s, 1.0)
-    history: list[tuple[float, int, int]] = []  # (time, finished, errors)
+    base_t, base_done, base_err = seen.elapsed_s, seen.finished, seen.errors
+    history = seen.history
     while True:
         gevent.sleep(0.25)
-        now = time.perf_counter()
-        history.append((now, recorder.responses + recorder.failures, recorder.errors))
+        now = base_t + time.perf_counter() - recorder.started
+        history.append((now, base_done + recorder.responses + recorder.failures, base_err + recorder.errors))
         while len(history) > 1 and history[1][0] <= now - window:
             history.pop(0)
         then, done0, err0 = history[0]
-        if now - recorder.started < spec.abort_grace_s or now - then < window - 0.5:
+        if now < spec.abort_grace_s or now - then < window - 0.5:
             continue
         _, done1, err1 = history[-1]
         done, errors = done1 - done0, err1 - err0
         if done >= brakes.ABORT_MIN_REQUESTS and errors / done >= threshold:
             why.append(
-                f"stopped by the brake after {now - recorder.started:.1f}s: {errors} of {done} requests "
+                f"stopped by the brake after {now:.1f}s: {errors} of {done} requests "
                 f"in the last {window:g}s failed ({100 * errors / done:.0f}% >= --abort-on "
                 f"errors={100 * threshold:g}%); the target looks broken, so benchbox stopped "
                 "rather than keep loading it"
             )
             halt.set()
             return
+
+
+def _carry(seen: _Carried, recorder: Recorder, elapsed_s: float) -> None:
+    """The phase is over: its seconds and counts join its group's."""
+    seen.elapsed_s += elapsed_s
+    seen.finished += recorder.responses + recorder.failures
+    seen.errors += recorder.errors
 
 
 def run_phase(spec: PhaseSpec, emit: Emit, stop: Event) -> LoadPhase:
@@ -179,7 +213,8 @@ def drive(
     ticker = gevent.spawn(_tick, spec, recorder, lambda: shared.in_flight, emit)
     halt = Event()
     why: list[str] = []
-    brake = gevent.spawn(_brake, spec, recorder, halt, why)
+    seen = _carried(spec.brake_group)
+    brake = gevent.spawn(_brake, spec, recorder, halt, why, seen)
     _wait_until(recorder.started + spec.duration_s, stop, runner, halt)
     brake.kill()
     interrupted = stop.is_set()
@@ -202,6 +237,7 @@ def drive(
     for _ in range(cut):
         recorder.failure("cut_off", "still in flight when the phase ended", None, time.perf_counter())
     phase = _finish(spec, recorder, interrupted, waited=dispatcher.waited, peak=shared.peak_in_flight)
+    _carry(seen, recorder, phase.elapsed_s)
     return dataclasses.replace(phase, aborted=why[0]) if why else phase
 
 

@@ -52,6 +52,9 @@ class PhaseSpec:
     max_rps: float | None = None
     abort_error_rate: float | None = None
     abort_grace_s: float = 5.0
+    # Phases with the same group share the abort rule's clock and counts (a live compare's windows of
+    # one side: each is shorter than the grace, yet together they are one side's load).
+    brake_group: str | None = None
     # An OpenAI chat target: read answers as LLM answers (TTFT, ITL, tokens/s, goodput).
     chat: ChatSpec | None = None
 
