@@ -1,12 +1,14 @@
 """What live outputs cost the load generator (a script: it prints, never asserts).
 
 The same closed-loop phase against tests/servers/fixed.py (0 ms service: the generator is the
-bottleneck), alternately with no output and with every output on (csv, jsonl, and remote write
-into a real Prometheus started here when /usr/bin/prometheus exists, else into a closed port,
-which exercises the drop path). The outputs work in the parent, off the generator's process, so
-the goal (issue 20) is a throughput ratio within 5 % of 1.0, measured in the same run. The
-parent's CPU per second of load is printed too: the outputs' whole cost is there (the receiver,
-a Prometheus on this same machine, costs CPU of its own, which a shared small machine feels).
+bottleneck), alternately with no output and with every output on (csv, jsonl, remote write
+into a real Prometheus started here when /usr/bin/prometheus exists, and OTLP/HTTP into a real
+VictoriaMetrics (tests/victoria.py fetches Debian's package when missing); a receiver that cannot
+be had gets a closed port instead, which exercises the drop path). The outputs work in the parent,
+off the generator's process, so the goal (issue 20) is a throughput ratio within 5 % of 1.0,
+measured in the same run. The parent's CPU per second of load is printed too: the outputs' whole
+cost is there (the receivers, on this same machine, cost CPU of their own, which a shared small
+machine feels).
 
     .venv/bin/python benchmarks/outputs.py [--users 8] [--duration 8] [--repeat 3]
 """
@@ -36,6 +38,7 @@ from benchbox.load.process import GeneratorSession  # noqa: E402
 from benchbox.load.spec import PhaseSpec, RequestSpec, RunSpec  # noqa: E402
 from benchbox.outputs import parse_output  # noqa: E402
 from benchbox.outputs.fanout import Outputs  # noqa: E402
+from tests import victoria  # noqa: E402
 from tests.servers.harness import FIXED, start_server  # noqa: E402
 
 
@@ -80,6 +83,19 @@ def prometheus(tmp: Path) -> Iterator[str]:
         proc.wait(timeout=20)
 
 
+@contextmanager
+def otlp_receiver(tmp: Path) -> Iterator[str]:
+    """An OTLP/HTTP URL: a real VictoriaMetrics, else a port nobody listens on."""
+    (tmp / "vm").mkdir()
+    try:
+        with victoria.start(tmp / "vm") as vm:
+            print(f"victoria-metrics on {vm.base}")
+            yield vm.otlp_url
+    except victoria.ReceiverUnavailable as exc:
+        print(f"no OTLP receiver ({exc}): OTLP goes to a closed port (the drop path)")
+        yield f"http://127.0.0.1:{free_port()}/v1/metrics"
+
+
 def one(session: GeneratorSession, spec: PhaseSpec, outputs: Outputs | None) -> tuple[float, float, list[str]]:
     """Throughput, this (parent) process's CPU per second of load (the outputs' whole cost lands
     here, the generator is another process), and any note an output left."""
@@ -102,6 +118,7 @@ def main() -> None:
         tempfile.TemporaryDirectory(prefix="benchbox-outbench-") as name,
         start_server(FIXED, "--service-ms", "0") as server,
         prometheus(Path(name)) as write_url,
+        otlp_receiver(Path(name)) as otlp_url,
         GeneratorSession() as session,
     ):
         tmp = Path(name)
@@ -109,7 +126,12 @@ def main() -> None:
         spec = PhaseSpec(name="bench", mode="closed", duration_s=args.duration, request=request, users=args.users)
         specs = [
             parse_output("--output", v)
-            for v in (f"csv={tmp / 's.csv'}", f"jsonl={tmp / 's.jsonl'}", f"prometheus-rw={write_url}")
+            for v in (
+                f"csv={tmp / 's.csv'}",
+                f"jsonl={tmp / 's.jsonl'}",
+                f"prometheus-rw={write_url}",
+                f"otlp={otlp_url}",
+            )
         ]
         for rnd in range(1, args.repeat + 1):
             first_on = rnd % 2 == 0  # alternate which goes first: a busy machine's drift hits both
