@@ -25,6 +25,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,14 +97,22 @@ def otlp_receiver(tmp: Path) -> Iterator[str]:
         yield f"http://127.0.0.1:{free_port()}/v1/metrics"
 
 
-def one(session: GeneratorSession, spec: PhaseSpec, outputs: Outputs | None) -> tuple[float, float, list[str]]:
-    """Throughput, this (parent) process's CPU per second of load (the outputs' whole cost lands
-    here, the generator is another process), and any note an output left."""
+@dataclass(frozen=True)
+class Figures:
+    rps: float  # throughput
+    per_cpu: float  # requests per CPU-second of the generator process: what a busy machine blurs less
+    parent_ms: float  # this (parent) process's CPU-ms per second of load: the outputs' whole cost lands here
+    notes: tuple[str, ...]  # what an output said it lost
+
+
+def one(session: GeneratorSession, spec: PhaseSpec, outputs: Outputs | None) -> Figures:
     observer = outputs.observe(ignore) if outputs else ignore
     cpu = time.process_time()
     phases, _ = run_load(RunSpec(phases=(spec,)), observer, announce=False, session=session)
     notes = outputs.end() if outputs else []
-    return phases[0].throughput_rps, (time.process_time() - cpu) * 1000 / spec.duration_s, notes
+    phase = phases[0]
+    per_cpu = phase.requests / phase.generator.cpu_seconds if phase.generator.cpu_seconds else float("nan")
+    return Figures(phase.throughput_rps, per_cpu, (time.process_time() - cpu) * 1000 / spec.duration_s, tuple(notes))
 
 
 def main() -> None:
@@ -112,8 +121,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=8.0)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    none: list[float] = []
-    every: list[float] = []
+    rounds: list[tuple[Figures, Figures]] = []
     with (
         tempfile.TemporaryDirectory(prefix="benchbox-outbench-") as name,
         start_server(FIXED, "--service-ms", "0") as server,
@@ -138,21 +146,22 @@ def main() -> None:
             results = {}
             for on in (True, False) if first_on else (False, True):
                 tags = {"run_id": f"bench-{rnd}", "label": "bench", "target": server.url}
-                outputs = Outputs(specs, tags) if on else None
-                results[on] = one(session, spec, outputs)
-            (off, cpu_off, _), (rps_on, cpu_on, notes) = results[False], results[True]
-            none.append(off)
-            every.append(rps_on)
+                results[on] = one(session, spec, Outputs(specs, tags) if on else None)
+            off, on_ = results[False], results[True]
+            rounds.append((off, on_))
             print(
-                f"round {rnd}: none {off:8.0f} req/s (parent {cpu_off:5.1f} CPU-ms/s)   "
-                f"all outputs {rps_on:8.0f} req/s "
-                f"(parent {cpu_on:5.1f} CPU-ms/s)   ratio {rps_on / off:.3f}"
-                + (f"   ({'; '.join(notes)})" if notes else "")
+                f"round {rnd}: none {off.rps:6.0f} req/s {off.per_cpu:6.0f} req/CPU-s (parent {off.parent_ms:4.1f} "
+                f"CPU-ms/s)   all outputs {on_.rps:6.0f} req/s {on_.per_cpu:6.0f} req/CPU-s (parent "
+                f"{on_.parent_ms:4.1f} CPU-ms/s)   ratios {on_.rps / off.rps:.3f} {on_.per_cpu / off.per_cpu:.3f}"
+                + (f"   ({'; '.join(on_.notes)})" if on_.notes else "")
             )
-    ratio = statistics.median(every) / statistics.median(none)
+    median = statistics.median
     print(
-        f"median: none {statistics.median(none):.0f} req/s, all outputs {statistics.median(every):.0f} req/s, "
-        f"ratio {ratio:.3f} (goal: within 5 %, i.e. >= 0.95)"
+        f"median: none {median(a.rps for a, _ in rounds):.0f} req/s, all outputs {median(b.rps for _, b in rounds):.0f}"
+        f" req/s; paired ratio (all/none) of throughput {median(b.rps / a.rps for a, b in rounds):.3f}, of requests "
+        f"per generator CPU-second {median(b.per_cpu / a.per_cpu for a, b in rounds):.3f}; parent CPU "
+        f"{median(a.parent_ms for a, _ in rounds):.1f} vs {median(b.parent_ms for _, b in rounds):.1f} CPU-ms per "
+        "second of load (goal: within 5 %, i.e. ratios >= 0.95)"
     )
 
 
