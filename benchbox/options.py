@@ -648,7 +648,7 @@ OPTIONS: tuple[Option, ...] = (
     O(
         "output",
         "Send each second's figures live while the run goes: csv=FILE, jsonl=FILE, "
-        "prometheus-rw=URL (remote write); repeatable.",
+        "prometheus-rw=URL (remote write), otlp=URL (OpenTelemetry over HTTP); repeatable.",
         LIVE,
         "KIND=TARGET",
         multiple=True,

@@ -194,26 +194,13 @@ def test_csv_and_jsonl_rows_are_the_results_seconds(demo_server, benchbox_cli, t
 
 
 @pytest.mark.parametrize(
-    "value", ["kafka=x", "csv=", "prometheus-rw=127.0.0.1:9090", "nothing", "otlp=http://127.0.0.1:4318/v1/metrics"]
+    "value", ["kafka=x", "csv=", "prometheus-rw=127.0.0.1:9090", "nothing", "otlp=127.0.0.1:4318", "otlp=grpc://x:4317"]
 )
 def test_a_bad_output_is_a_usage_error(benchbox_cli, value):
     outcome = benchbox_cli("run", "--target", "http://127.0.0.1:9/", "--output", value)
     assert outcome.code == 2
     assert f"bad --output {value!r}" in outcome.err
     assert "Traceback" not in outcome.err
-
-
-def test_workers_send_the_masters_merged_seconds_once(demo_server, benchbox_cli, tmp_path):
-    """With --workers 2 the parent gets the master's merged ticks: one row per second, each one
-    covering both workers, summing to the run's count; the workers themselves send nothing."""
-    out = tmp_path / "run-workers"
-    outcome = benchbox_cli(*tiny_run(demo_server.predict_url, out, f"jsonl={tmp_path / 'w.jsonl'}"), "--workers", "2")
-    assert outcome.code == 0, outcome.out + outcome.err
-    phase = json.loads((out / "result.json").read_text())["load"]["phases"][0]
-    seconds = [r for r in map(json.loads, (tmp_path / "w.jsonl").read_text().splitlines()) if r["kind"] == "second"]
-    assert [r["t"] for r in seconds] == [p["t"] for p in phase["timeseries"]]  # each second once
-    assert {r["workers"] for r in seconds} == {2}
-    assert sum(r["requests"] for r in seconds) == phase["requests"] == 60
 
 
 def test_live_compare_tags_each_window_with_its_side(demo_server, benchbox_cli, tmp_path):

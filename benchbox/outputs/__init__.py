@@ -12,8 +12,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 from benchbox.errors import UsageError
 
-KINDS = ("csv", "jsonl", "prometheus-rw")  # otlp=URL: not yet (no OTLP receiver to test against here)
-EXPECTED = "KIND=TARGET with KIND one of csv=FILE, jsonl=FILE, prometheus-rw=URL"
+KINDS = ("csv", "jsonl", "prometheus-rw", "otlp")
+EXPECTED = "KIND=TARGET with KIND one of csv=FILE, jsonl=FILE, prometheus-rw=URL, otlp=URL"
+EXAMPLES = {"prometheus-rw": "http://127.0.0.1:9090/api/v1/write", "otlp": "http://127.0.0.1:4318/v1/metrics"}
 
 
 @dataclass(frozen=True)
@@ -35,13 +36,14 @@ def parse_output(flag: str, raw: object) -> OutputSpec:
     kind, target = kind.strip().lower(), target.strip()
     if not sep or kind not in KINDS or not target:
         raise UsageError(f"bad {flag} {text!r}: expected {EXPECTED}")
-    if kind == "prometheus-rw":
+    if kind in EXAMPLES:
         parts = urlsplit(target)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise UsageError(
-                f"bad {flag} {text!r}: expected an http(s) URL after {kind}=, "
-                f"e.g. {kind}=http://127.0.0.1:9090/api/v1/write"
+                f"bad {flag} {text!r}: expected an http(s) URL after {kind}=, e.g. {kind}={EXAMPLES[kind]}"
             )
+        if kind == "otlp" and parts.path in ("", "/"):  # a collector's base URL, as OTEL_EXPORTER_OTLP_ENDPOINT
+            target = urlunsplit(parts._replace(path="/v1/metrics"))
     return OutputSpec(kind, target)
 
 

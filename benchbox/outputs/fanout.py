@@ -32,6 +32,10 @@ def open_sink(spec: OutputSpec) -> Sink:
         from benchbox.outputs.remote_write import RemoteWriteSink
 
         return RemoteWriteSink(spec.target, redact_url(spec.target))
+    if spec.kind == "otlp":
+        from benchbox.outputs.otlp import OtlpSink
+
+        return OtlpSink(spec.target, redact_url(spec.target))
     raise AssertionError(f"unknown output kind {spec.kind!r}")  # parse_output admits only KINDS
 
 

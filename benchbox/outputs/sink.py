@@ -13,6 +13,7 @@ import queue
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from benchbox.outputs.points import Record
 
@@ -25,6 +26,14 @@ class SendFailed(Exception):
     """A batch the receiver did not take; the message says why, in words."""
 
 
+@dataclass(frozen=True)
+class Rejected:
+    """Part of a batch the receiver took but refused (OTLP's partial success): how many points, and why."""
+
+    points: int
+    reason: str
+
+
 class Sink:
     """Subclasses set `kind` and `where` and implement `send` (and `finish` if they hold a file).
     `send` runs on the background thread only."""
@@ -32,7 +41,8 @@ class Sink:
     kind = ""
     where = ""
 
-    def send(self, batch: Sequence[Record]) -> None:
+    def send(self, batch: Sequence[Record]) -> Rejected | None:
+        """Deliver the batch: raise when none of it arrived; a Rejected when part of it was refused."""
         raise NotImplementedError
 
     def finish(self) -> None:
@@ -108,9 +118,12 @@ class Sender:
                     batch.append(more)
             if batch:
                 try:
-                    self.sink.send(batch)
+                    refused = self.sink.send(batch)
                 except Exception as exc:  # noqa: BLE001 - any failure of a receiver is a drop, never the run's
                     self._drop(sum(r.size for r in batch), _why(exc))
+                else:
+                    if refused is not None:
+                        self._drop(refused.points, refused.reason)
             if stop:
                 return
 
