@@ -26,10 +26,12 @@ from benchbox.result import LatencySummary, LlmPoint, LlmStats
 class ChatOutcome(Outcome):
     """An Outcome plus what the answer said as an LLM answer."""
 
-    __slots__ = ("tally", "tokens", "prompt_tokens", "from_usage", "malformed")
+    __slots__ = ("api", "tally", "tokens", "prompt_tokens", "inputs", "from_usage", "malformed")
 
-    def __init__(self) -> None:
+    def __init__(self, api: str = "chat") -> None:
         super().__init__(False)
+        self.api = api
+        self.inputs = 0  # embeddings: vectors in the answer
         self.tally: StreamTally | None = None
         self.tokens = 0
         self.prompt_tokens = 0
@@ -52,7 +54,7 @@ class StreamConnection(Connection):
                 ctype = response.get("content-type")
                 ctype = ctype if isinstance(ctype, str) else (ctype[0] if ctype else "")
                 if out.status < 300 and "event-stream" in ctype:
-                    tally = out.tally = StreamTally(out.sent_at)
+                    tally = out.tally = StreamTally(out.sent_at, api=out.api)
                     seen = 0
                     while line := response.readline(b"\n"):
                         seen += len(line)
@@ -104,13 +106,30 @@ def read_answer(out: ChatOutcome, spec: ChatSpec) -> None:
     except ValueError:
         out.malformed = "the answer is not JSON"
         return
-    problems, _, out.tokens = completion_problems(body, None)
+    if spec.api == "embeddings":
+        _read_embeddings(out, body)
+        return
+    problems, _, out.tokens = completion_problems(body, None, spec.api)
     usage = body.get("usage") if isinstance(body, dict) else None
     out.from_usage = completion_tokens(usage) is not None
     prompt = usage.get("prompt_tokens") if isinstance(usage, dict) else None
     out.prompt_tokens = prompt if isinstance(prompt, int) else 0
     if any(p.rule == "completion.body" for p in problems):
         out.malformed = problems[0].message
+
+
+def _read_embeddings(out: ChatOutcome, body: object) -> None:
+    """An embeddings answer: how many vectors, how many prompt tokens (the contract phase checks
+    the vectors themselves; here only what the figures need)."""
+    data = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(data, list):
+        out.malformed = "the answer has no `data` list"
+        return
+    out.inputs = len(data)
+    usage = body.get("usage") if isinstance(body, dict) else None
+    prompt = usage.get("prompt_tokens") if isinstance(usage, dict) else None
+    out.from_usage = isinstance(prompt, int) and not isinstance(prompt, bool)
+    out.prompt_tokens = prompt if isinstance(prompt, int) and out.from_usage else 0
 
 
 class LlmRecorder:
@@ -122,7 +141,7 @@ class LlmRecorder:
         self.itl = hdr.new()
         self.e2e = hdr.new()
         self.tps = hdr.new()
-        self.completed = self.output_tokens = self.prompt_tokens = 0
+        self.completed = self.output_tokens = self.prompt_tokens = self.inputs = 0
         self.usage_reported = self.malformed = self.good = 0
         self.timeseries: list[LlmPoint] = []
         self._second = [0, 0, 0]  # completed, output tokens, good
@@ -132,6 +151,7 @@ class LlmRecorder:
         self.completed += 1
         self.output_tokens += out.tokens
         self.prompt_tokens += out.prompt_tokens
+        self.inputs += out.inputs
         self.usage_reported += out.from_usage
         second = self._second
         second[0] += 1
@@ -183,7 +203,12 @@ class LlmRecorder:
             if v is not None
         )
         good = self.good if s.has_goodput else None
+        embeddings = s.api == "embeddings"
         return LlmStats(
+            api=s.api,
+            inputs=self.inputs if embeddings else None,
+            inputs_per_s=round(self.inputs / elapsed_s, 3) if embeddings and elapsed_s > 0 else None,
+            prompt_tokens_per_s=round(self.prompt_tokens / elapsed_s, 3) if embeddings and elapsed_s > 0 else None,
             streamed=s.stream,
             completed=self.completed,
             output_tokens=self.output_tokens,
