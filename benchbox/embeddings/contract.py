@@ -28,6 +28,10 @@ from benchbox.plan import Plan
 from benchbox.version import __version__
 
 Notify = Callable[[str], None]
+# A text batched with others is padded to the longest one, which changes float32 sums: a real
+# model (all-MiniLM-L6-v2 on CPU, field notes) moves ~1e-6 (relative L2) between batches, a GPU
+# more. Across batches the check allows at least this; the same request twice gets --tolerance.
+BATCH_NOISE = 1e-4
 
 
 @dataclass
@@ -112,19 +116,25 @@ class _Run:
             self.report(p, a)
         if vectors and self.dimension is None:
             self.dimension = len(vectors[0])
-        return a, vectors
+        return a, vectors if len(vectors) == len(texts) else []  # which vector is whose, only when one each
 
-    def same(self, label: str, a: rules.Vector | None, b: rules.Vector | None, answer: Answer) -> None:
+    def same(
+        self, label: str, a: rules.Vector | None, b: rules.Vector | None, answer: Answer, batched: bool = True
+    ) -> None:
         if a is None or b is None:
             return
         self.counts[rules.DETERMINISTIC][0] += 1
         d = rules.distance(a, b)
-        if d > self.plan.contract.tolerance:
+        allowed = max(self.plan.contract.tolerance, BATCH_NOISE) if batched else self.plan.contract.tolerance
+        if d > allowed:
+            limit = (
+                f"--tolerance {allowed:g}" if allowed == self.plan.contract.tolerance else f"{allowed:g} across batches"
+            )
             self.report(
                 Problem(
                     rules.DETERMINISTIC,
                     f"the same input got a different vector ({label})",
-                    f"relative L2 distance {d:.3g} > --tolerance {self.plan.contract.tolerance:g}",
+                    f"relative L2 distance {d:.3g} > {limit}",
                 ),
                 answer,
             )
@@ -169,7 +179,7 @@ def run_embeddings_contract(plan: Plan, notify: Notify | None = None) -> Contrac
         vectors = first[sizes[0]][1]
         alone = vectors[0] if vectors else None
         answer, again = run.ask(client, [texts[j % len(texts)] for j in range(sizes[0])])
-        run.same("the same request twice", alone, again[0] if again else None, answer)
+        run.same("the same request twice", alone, again[0] if again else None, answer, batched=False)
         answer, plain = run.ask(client, texts[0])  # `input` as a string, not a list
         run.same("a string input against a list", alone, plain[0] if plain else None, answer)
         answer, largest = first[sizes[-1]]
@@ -198,7 +208,8 @@ def run_embeddings_contract(plan: Plan, notify: Notify | None = None) -> Contrac
         checks=tuple(RuleCount(rule=r, checked=c, failed=f) for r, (c, f) in run.counts.items() if c),
         notes=(
             f"embeddings rules: one vector per input, one dimension ({run.dimension}), finite, usage; "
-            f"the same input within --tolerance {plan.contract.tolerance:g} (relative L2)",
+            f"the same request twice within --tolerance {plan.contract.tolerance:g} (relative L2), "
+            f"the same text in other batches within {max(plan.contract.tolerance, BATCH_NOISE):g}",
         ),
         elapsed_s=round(time.perf_counter() - started, 3),
     )

@@ -70,9 +70,7 @@ def batches(texts: Sequence[str], plan: Plan, model: str | None) -> list[dict[st
     round-robin, so every size gets an equal share of the requests from the first second on."""
     sizes = plan.chat.batch_sizes
     n = min(MAX_BODIES, max(1, math.ceil(len(texts) / min(sizes))))
-    return [
-        body([texts[(i * size + j) % len(texts)] for j in range(size)], model) for i in range(n) for size in sizes
-    ]
+    return [body([texts[(i * size + j) % len(texts)] for j in range(size)], model) for i in range(n) for size in sizes]
 
 
 def input_texts(plan: Plan) -> list[str]:
