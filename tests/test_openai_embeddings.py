@@ -105,12 +105,11 @@ def test_demo_embeddings_run_measures_inputs_and_tokens(demo_server, benchbox_cl
     assert "prompt tokens/s" in (tmp_path / "report.html").read_text()
 
 
-def test_demo_embeddings_smoke_and_compare(demo_server, benchbox_cli, tmp_path) -> None:
-    url = f"{demo_server.url}/v1/embeddings"
-    smoke = benchbox_cli(
+def test_demo_embeddings_smoke(demo_server, benchbox_cli, tmp_path) -> None:
+    out = benchbox_cli(
         "smoke",
         "--target",
-        url,
+        f"{demo_server.url}/v1/embeddings",
         "--rate",
         "12",
         "--duration",
@@ -118,34 +117,38 @@ def test_demo_embeddings_smoke_and_compare(demo_server, benchbox_cli, tmp_path) 
         "--skip",
         "contract,adversarial",
         "--out",
-        str(tmp_path / "s"),
+        str(tmp_path),
         "-q",
     )
-    assert smoke.code == 0, smoke.out
-    assert json.loads((tmp_path / "s" / "result.json").read_text())["target"]["protocol"] == "openai-embeddings"
-    compare = benchbox_cli(
+    assert out.code == 0, out.out
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert result["command"] == "smoke" and result["target"]["protocol"] == "openai-embeddings"
+    assert result["load"]["phases"][-1]["llm"]["inputs"] > result["load"]["phases"][-1]["llm"]["completed"]
+
+
+def test_demo_embeddings_compare(demo_server, benchbox_cli, tmp_path) -> None:
+    """Both sides detected as embeddings endpoints, the same texts to both, vectors compared within
+    --tolerance (the load windows are each side's load phase, as in a run: tested above)."""
+    url = f"{demo_server.url}/v1/embeddings"
+    out = benchbox_cli(
         "compare",
         "--baseline",
         url,
         "--candidate",
         url,
-        "--rate",
-        "10",
-        "--duration",
-        "2s",
-        "--window",
-        "1s",
+        "--skip",
+        "load",
         "--shadow-cases",
-        "16",
+        "12",
         "--out",
-        str(tmp_path / "c"),
+        str(tmp_path),
         "-q",
     )
-    assert compare.code == 0, compare.out
-    side = json.loads((tmp_path / "c" / "candidate" / "result.json").read_text())
-    assert side["target"]["protocol"] == "openai-embeddings" and side["load"]["phases"][-1]["llm"]["inputs"] > 0
-    shadow = json.loads((tmp_path / "c" / "compare.json").read_text())["shadow"]
-    assert shadow["agreement"] == 1.0  # the demo's vectors are deterministic: the same on both sides
+    assert out.code == 0, out.out
+    side = json.loads((tmp_path / "candidate" / "result.json").read_text())
+    assert side["target"]["protocol"] == "openai-embeddings"
+    shadow = json.loads((tmp_path / "compare.json").read_text())["shadow"]
+    assert shadow["inputs"] == 12 and shadow["agreement"] == 1.0  # deterministic vectors: the same on both sides
 
 
 def test_workers_figures_merge() -> None:
