@@ -28,10 +28,12 @@ from benchbox.plan import Plan
 from benchbox.version import __version__
 
 Notify = Callable[[str], None]
-# A text batched with others is padded to the longest one, which changes float32 sums: a real
-# model (all-MiniLM-L6-v2 on CPU, field notes) moves ~1e-6 (relative L2) between batches, a GPU
-# more. Across batches the check allows at least this; the same request twice gets --tolerance.
-BATCH_NOISE = 1e-4
+# A text batched with others is padded to the longest one, which changes the sums: all-MiniLM-L6-v2
+# in float32 on CPU moves up to 1.2e-6 (relative L2) between batches (field notes), a float16 model
+# on a GPU ~1e-3. Across batches the check allows at least BATCH_NOISE (cosine similarity still
+# > 0.9999), which a real fault clears by far (dropout left on moves ~0.1, a mixed-up batch ~1);
+# the same request twice gets --tolerance.
+BATCH_NOISE = 1e-2
 
 
 @dataclass
@@ -110,7 +112,7 @@ class _Run:
             self.report(Problem(rules.BODY, "the answer is not JSON", a.raw[:200]), a)
             return a, []
         problems, vectors = rules.check_answer(a.json_body, texts, self.dimension)
-        for rule in rules.RULES[:-1]:
+        for rule in (r for r in rules.RULES if r != rules.DETERMINISTIC):
             self.counts[rule][0] += 1
         for p in problems:
             self.report(p, a)
@@ -146,7 +148,8 @@ class _Run:
         elif p.rule == "answer":
             kind, severity = ("timeout" if (a.error or "").startswith("timeout") else "server_error"), "high"
         else:
-            kind, severity = "contract_violation", ("high" if p.rule in rules.HIGH else "medium")
+            kind = "contract_violation"
+            severity = "high" if p.rule in rules.HIGH else "low" if p.rule == rules.USAGE_MISSING else "medium"
         self.findings.append(
             build_finding(
                 kind=kind,

@@ -215,7 +215,7 @@ def judge(case: Case, a: Answer) -> list[tuple[str, str, str, str, str]]:
     return [
         ("contract_violation", "high" if p.rule in rules.HIGH else "medium", p.rule, p.message, p.detail)
         for p in problems
-        if p.rule != rules.USAGE  # the contract phase judges usage on ordinary inputs
+        if p.rule not in (rules.USAGE, rules.USAGE_MISSING)  # the contract judges usage on ordinary inputs
     ]
 
 

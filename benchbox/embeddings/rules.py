@@ -20,8 +20,9 @@ INDEX = "embeddings.index"
 DIMENSION = "embeddings.dimension"
 FINITE = "embeddings.finite"
 USAGE = "embeddings.usage"
+USAGE_MISSING = "embeddings.usage_missing"  # low: OpenAI's schema requires it, but clients rarely read it
 DETERMINISTIC = "embeddings.deterministic"
-RULES = (BODY, COUNT, INDEX, DIMENSION, FINITE, USAGE, DETERMINISTIC)
+RULES = (BODY, COUNT, INDEX, DIMENSION, FINITE, USAGE, USAGE_MISSING, DETERMINISTIC)
 HIGH = frozenset({BODY, COUNT, FINITE, DIMENSION})  # a client cannot use the answer at all
 
 Vector = tuple[float, ...]
@@ -87,7 +88,7 @@ def check_answer(body: Any, inputs: Sequence[str], dimension: int | None = None)
 
 def usage_problems(usage: Any, inputs: Sequence[str]) -> list[Problem]:
     if usage is None:
-        return [Problem(USAGE, "the answer has no `usage`")]
+        return [Problem(USAGE_MISSING, "the answer has no `usage` (OpenAI's schema requires it)")]
     fields = {k: usage.get(k) if isinstance(usage, dict) else None for k in ("prompt_tokens", "total_tokens")}
     bad = [k for k, v in fields.items() if not (isinstance(v, int) and not isinstance(v, bool) and v >= 0)]
     if bad:
