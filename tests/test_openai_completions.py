@@ -61,7 +61,7 @@ def test_completions_contract_and_run_against_the_demo(chat_demo, benchbox_cli, 
     )
     result = json.loads((tmp_path / "result.json").read_text())
     assert out.code == 0, out.out
-    assert result["target"]["protocol"] == "openai-completions"
+    assert result["target"]["protocol"] == result["ran"]["adapter"] == "openai-completions"
     llm = result["load"]["phases"][-1]["llm"]
     assert llm["api"] == "completions" and llm["completed"] >= 4 and llm["malformed"] == 0
     # The demo sends the first token CHAT_FIRST_TOKEN_MS after the request arrived, then one per CHAT_TOKEN_MS.

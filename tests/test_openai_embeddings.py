@@ -93,7 +93,8 @@ def test_demo_embeddings_run_measures_inputs_and_tokens(demo_server, benchbox_cl
     )
     result = json.loads((tmp_path / "result.json").read_text())
     assert out.code == 0, out.out
-    assert result["target"]["protocol"] == "openai-embeddings"
+    assert result["target"]["protocol"] == result["ran"]["adapter"] == "openai-embeddings"
+    assert result["ran"]["bodies_from"] == "generated"
     assert result["contract"]["passed"] and result["adversarial"]["passed"]
     llm = result["load"]["phases"][-1]["llm"]
     # Bodies alternate batches of 1 and 8, so the vectors received are 4.5 per answer, give or take one.

@@ -28,7 +28,9 @@ class Chat(Adapter):
             return None
         ctx.effective = resolved
         ctx.inputs = "prompts"
-        return cls()
+        adapter = cls()
+        adapter.name = f"openai-{resolved.chat.api}"  # openai-chat or openai-completions, as recorded
+        return adapter
 
     def protocol(self, ctx: RunContext) -> str:
         return f"openai-{ctx.effective.chat.api}"  # openai-chat or openai-completions
