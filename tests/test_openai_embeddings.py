@@ -183,3 +183,19 @@ def test_distance_is_relative() -> None:
     assert rules.distance(a, a) == 0 and rules.distance(a, (3.0, 3.5)) == pytest.approx(0.1)
     problems, _ = rules.check_answer({"data": [{"index": 0, "embedding": [math.inf]}]}, ["x"])
     assert {p.rule for p in problems} == {rules.FINITE, rules.USAGE_MISSING}
+
+
+def test_the_load_counts_vectors_and_usage_without_parsing_the_floats() -> None:
+    from benchbox.llm.model import ChatSpec
+    from benchbox.load.llm import ChatOutcome, read_answer
+
+    data = [{"object": "embedding", "index": i, "embedding": [0.5, -0.25]} for i in range(3)]
+    body = json.dumps({"object": "list", "data": data, "usage": {"prompt_tokens": 9, "total_tokens": 9}}, indent=1)
+    out = ChatOutcome("embeddings")
+    out.status, out.body = 200, body.encode()
+    read_answer(out, ChatSpec(stream=False, api="embeddings"))
+    assert (out.inputs, out.prompt_tokens, out.from_usage, out.malformed) == (3, 9, True, None)
+    cut = ChatOutcome("embeddings")
+    cut.status, cut.body = 200, body.encode()[:40]
+    read_answer(cut, ChatSpec(stream=False, api="embeddings"))
+    assert cut.malformed and cut.inputs == 0
