@@ -215,11 +215,10 @@ class StreamTally:
             )
         elif self.after_done:
             out.append(Problem(DONE, "events arrived after `data: [DONE]`", f"{self.after_done} after it"))
-        if self.api == "completions":
-            pass  # a text completion's chunks carry no role
-        elif self.roles == 0:
+        chat = self.api != "completions"  # a text completion's chunks carry no role
+        if chat and self.roles == 0:
             out.append(Problem(ROLE, "no chunk's delta carried the assistant role"))
-        elif self.roles > 1 or self.role_late:
+        elif chat and (self.roles > 1 or self.role_late):
             out.append(
                 Problem(
                     ROLE,
