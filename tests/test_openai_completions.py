@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import json
 
-from benchbox.llm.contract import run_chat_contract
-from benchbox.llm.setup import resolve
 from benchbox.llm.stream import StreamTally, completion_problems
-from benchbox.plan import build_plan
 from tests.conftest import CHAT_FIRST_TOKEN_MS, CHAT_TOKEN_MS
 
 
@@ -36,17 +33,10 @@ def test_a_completions_stream_is_read_from_its_text_field() -> None:
 
 
 def test_completions_contract_and_run_against_the_demo(chat_demo, benchbox_cli, tmp_path) -> None:
-    url = f"{chat_demo.url}/v1/completions"
-    plan = resolve(build_plan({"target": url, "max_tokens": "4", "seed": "2"}, env={}))
-    assert plan.llm is not None and plan.llm.api == "completions" and plan.chat.model == "benchbox-markov"
-    body = json.loads(plan.request.bodies[0])
-    assert isinstance(body["prompt"], str) and "messages" not in body and body["stream"] is True
-    contract = run_chat_contract(plan)
-    assert contract.passed and contract.protocol == "openai-completions", [f.rule for f in contract.violations]
     out = benchbox_cli(
         "run",
         "--target",
-        url,
+        f"{chat_demo.url}/v1/completions",
         "--rate",
         "6",
         "--duration",
@@ -54,7 +44,7 @@ def test_completions_contract_and_run_against_the_demo(chat_demo, benchbox_cli, 
         "--max-tokens",
         "6",
         "--skip",
-        "contract,adversarial,saturation",
+        "adversarial,saturation",
         "--out",
         str(tmp_path),
         "-q",
@@ -62,6 +52,11 @@ def test_completions_contract_and_run_against_the_demo(chat_demo, benchbox_cli, 
     result = json.loads((tmp_path / "result.json").read_text())
     assert out.code == 0, out.out
     assert result["target"]["protocol"] == result["ran"]["adapter"] == "openai-completions"
+    body = json.loads(result["ran"]["body_example"])
+    assert isinstance(body["prompt"], str) and "messages" not in body and body["stream"] is True
+    assert body["model"] == "benchbox-markov"  # named from /v1/models
+    contract = result["contract"]
+    assert contract["passed"] and contract["protocol"] == "openai-completions" and contract["requests"] >= 3
     llm = result["load"]["phases"][-1]["llm"]
     assert llm["api"] == "completions" and llm["completed"] >= 4 and llm["malformed"] == 0
     # The demo sends the first token CHAT_FIRST_TOKEN_MS after the request arrived, then one per CHAT_TOKEN_MS.
