@@ -63,6 +63,18 @@ def count(flag: str, value: Any) -> int:
     return int(parse_positive(flag, value, integer=True))
 
 
+def counts(flag: str, value: Any) -> tuple[int, ...]:
+    """A list of counts: "1,8,32" on the command line, [1, 8, 32] in a config."""
+    items = value.split(",") if isinstance(value, str) else value
+    try:
+        out = tuple(int(str(v).strip()) for v in items)
+    except (TypeError, ValueError):
+        out = ()
+    if not out or any(n < 1 for n in out):
+        raise bad_value(flag, value, "counts of at least 1, comma-separated, like 1,8,32")
+    return out
+
+
 def count_or_zero(flag: str, value: Any) -> int:
     """A count where 0 means 'none' (--workers 0)."""
     return 0 if value in (0, "0") else count(flag, value)

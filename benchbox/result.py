@@ -109,6 +109,11 @@ class LlmStats:
     goodput_rps: float | None = None
     good_criteria: tuple[str, ...] = ()
     timeseries: tuple[LlmPoint, ...] = ()
+    # Which OpenAI API; for embeddings (no output tokens) the figures are inputs and prompt tokens.
+    api: str = "chat"
+    inputs: int | None = None
+    inputs_per_s: float | None = None
+    prompt_tokens_per_s: float | None = None
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,7 @@
-"""OpenAI-compatible chat endpoints: the contract is the chat API's (streams included), the hostile
-inputs are prompts, the load sends the prompt set, and saturation searches on concurrency."""
+"""OpenAI-compatible chat and text-completion endpoints: the contract is the API's (streams
+included), the hostile inputs are prompts, the load sends the prompt set, and saturation searches
+on concurrency. Chat and completions differ only in the request body and the chunk's text field
+(benchbox.llm: `ChatPlan.api`), so one adapter serves both."""
 
 from __future__ import annotations
 
@@ -26,24 +28,29 @@ class Chat(Adapter):
             return None
         ctx.effective = resolved
         ctx.inputs = "prompts"
-        return cls()
+        adapter = cls()
+        adapter.name = f"openai-{resolved.chat.api}"  # openai-chat or openai-completions, as recorded
+        return adapter
 
     def protocol(self, ctx: RunContext) -> str:
-        return "openai-chat"
+        return f"openai-{ctx.effective.chat.api}"  # openai-chat or openai-completions
 
     def contract(self, ctx: RunContext) -> ContractSection:
         from benchbox.llm.contract import run_chat_contract
 
-        ctx.phase("contract: checking the chat answers and their streams")
+        ctx.phase(f"contract: checking the {ctx.effective.chat.api} answers and their streams")
         section = run_chat_contract(ctx.effective, notify=ctx.say)
-        ctx.say(f"contract: {section.requests} requests, {len(section.violations)} findings (openai-chat)")
+        ctx.say(f"contract: {section.requests} requests, {len(section.violations)} findings ({self.protocol(ctx)})")
         return section
 
     def adversarial(self, ctx: RunContext) -> AdversarialSection:
         from benchbox.llm.probes import run_chat_adversarial
 
         plan = ctx.effective
-        ctx.phase(f"adversarial: hostile prompts and malformed chat requests for up to {plan.adversarial.budget_s:g}s")
+        ctx.phase(
+            f"adversarial: hostile prompts and malformed {plan.chat.api} requests "
+            f"for up to {plan.adversarial.budget_s:g}s"
+        )
         pre = ctx.preflight
         health = tuple(p for p in (pre.health.path, pre.ready.path) if p) if pre else ()
         section = run_chat_adversarial(plan, health, notify=ctx.say)

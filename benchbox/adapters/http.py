@@ -20,10 +20,12 @@ class JsonApi(Adapter):
     name = "json"
 
     def refine(self, ctx: RunContext) -> Adapter:
-        """An OpenAI chat endpoint (by its path, or a model list at its base) gets the chat adapter."""
+        """An OpenAI embeddings endpoint (by its path) gets the embeddings adapter; a chat or text
+        completion endpoint (by its path, or a model list at its base) the chat adapter."""
         from benchbox.adapters.chat import Chat
+        from benchbox.adapters.embeddings import Embeddings
 
-        return Chat.detect(ctx) or self
+        return Embeddings.detect(ctx) or Chat.detect(ctx) or self
 
     def protocol(self, ctx: RunContext) -> str:
         if ctx.contract is not None and ctx.contract.source:
@@ -31,7 +33,7 @@ class JsonApi(Adapter):
         if ctx.found is not None and ctx.found.source:
             return str(ctx.found.protocol)
         request = ctx.effective.request
-        if request.bodies and ctx.plan.contract.protocol not in ("auto", "openai-chat"):
+        if request.bodies and not ctx.plan.contract.protocol.startswith(("auto", "openai-")):
             return ctx.plan.contract.protocol
         return "json" if request.bodies else "http"
 

@@ -127,9 +127,12 @@ def parse_request(body: Any) -> tuple[list[dict[str, Any]], int, bool, bool, str
     return checked, max_tokens, stream, include_usage, model
 
 
-def chat_router(first_token_ms: float, token_ms: float, slot: Callable[[], Any], seed: int = 0) -> APIRouter:
+def chat_router(
+    first_token_ms: float, token_ms: float, slot: Callable[[], Any], seed: int = 0, others: tuple[str, ...] = ()
+) -> APIRouter:
     """The two OpenAI routes. `slot()` is the server's concurrency slot, held for a whole answer
-    (so capacity = slots / generation time, which a concurrency search can find)."""
+    (so capacity = slots / generation time, which a concurrency search can find). `others`: the
+    server's other models, listed after the chat one in /v1/models (the embeddings face's)."""
     router = APIRouter(tags=["openai-chat"])
     first_s, gap_s = first_token_ms / 1000.0, token_ms / 1000.0
     created = int(time.time())
@@ -138,7 +141,9 @@ def chat_router(first_token_ms: float, token_ms: float, slot: Callable[[], Any],
     async def models() -> dict[str, Any]:
         return {
             "object": "list",
-            "data": [{"id": CHAT_MODEL, "object": "model", "created": created, "owned_by": "benchbox"}],
+            "data": [
+                {"id": m, "object": "model", "created": created, "owned_by": "benchbox"} for m in (CHAT_MODEL, *others)
+            ],
         }
 
     @router.post(CHAT_PATH)

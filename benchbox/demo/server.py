@@ -186,8 +186,12 @@ def create_app(options: DemoOptions) -> FastAPI:
         return _json(payload, headers=version_header)
 
     from benchbox.demo.chat import chat_router
+    from benchbox.demo.completions import completions_router
+    from benchbox.demo.embeddings import EMBED_MODEL, embeddings_router
 
-    app.include_router(chat_router(options.first_token_ms, options.token_ms, lambda: rt.slot))
+    app.include_router(chat_router(options.first_token_ms, options.token_ms, lambda: rt.slot, others=(EMBED_MODEL,)))
+    app.include_router(completions_router(options.first_token_ms, options.token_ms, lambda: rt.slot))
+    app.include_router(embeddings_router(options.service_ms, lambda: rt.slot))
 
     errors: dict[int | str, dict[str, Any]] = {code: {"model": s.ErrorResponse} for code in (400, 429, 503)}
     for base in v2_bases:

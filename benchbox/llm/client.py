@@ -56,11 +56,13 @@ def encode(body: Any) -> str:
     return body if isinstance(body, str) else json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
 
-def exchange(client: httpx.Client, url: str, headers: Mapping[str, str], body: Any, timeout_s: float) -> Exchange:
+def exchange(
+    client: httpx.Client, url: str, headers: Mapping[str, str], body: Any, timeout_s: float, api: str = "chat"
+) -> Exchange:
     """POST `body` and read the answer to its end (or the deadline), through benchbox.bounded."""
     text = encode(body)
     out = Exchange(body_text=text)
-    tally = StreamTally(time.perf_counter(), keep_text=True)
+    tally = StreamTally(time.perf_counter(), keep_text=True, api=api)
     reply = bounded.send(
         client,
         "POST",

@@ -33,6 +33,7 @@ class Case:
     body: dict[str, Any]
     max_tokens: int | None
     stream: bool
+    api: str = "chat"
 
 
 def cases(plan: Plan) -> list[Case]:
@@ -41,9 +42,12 @@ def cases(plan: Plan) -> list[Case]:
     n = max(1, min(plan.contract.cases, MAX_CASES, len(c.prompts)))
     out = [
         Case(
-            chat_body(p, model=c.model, max_tokens=c.max_tokens, stream=c.stream, system_prompt=c.system_prompt),
+            chat_body(
+                p, model=c.model, max_tokens=c.max_tokens, stream=c.stream, system_prompt=c.system_prompt, api=c.api
+            ),
             c.max_tokens,
             c.stream,
+            c.api,
         )
         for p in c.prompts[:n]
     ]
@@ -51,18 +55,32 @@ def cases(plan: Plan) -> list[Case]:
     out.append(
         Case(
             chat_body(
-                first, model=c.model, max_tokens=SMALL_MAX_TOKENS, stream=c.stream, system_prompt=c.system_prompt
+                first,
+                model=c.model,
+                max_tokens=SMALL_MAX_TOKENS,
+                stream=c.stream,
+                system_prompt=c.system_prompt,
+                api=c.api,
             ),
             SMALL_MAX_TOKENS,
             c.stream,
+            c.api,
         )
     )
     if c.stream:  # the same endpoint must answer a plain request too
         out.append(
             Case(
-                chat_body(first, model=c.model, max_tokens=c.max_tokens, stream=False, system_prompt=c.system_prompt),
+                chat_body(
+                    first,
+                    model=c.model,
+                    max_tokens=c.max_tokens,
+                    stream=False,
+                    system_prompt=c.system_prompt,
+                    api=c.api,
+                ),
                 c.max_tokens,
                 False,
+                c.api,
             )
         )
     return out
@@ -87,7 +105,7 @@ def check(case: Case, ex: Exchange) -> list[Problem]:
         return ex.tally.problems(case.max_tokens, usage_asked)
     if ex.json_body is None:
         return [Problem("completion.body", "the answer is not JSON", ex.raw[:200])]
-    problems, _, _ = completion_problems(ex.json_body, case.max_tokens)
+    problems, _, _ = completion_problems(ex.json_body, case.max_tokens, case.api)
     return problems
 
 
@@ -101,7 +119,7 @@ def run_chat_contract(plan: Plan, notify: Notify | None = None) -> ContractSecti
     todo = cases(plan)
     with chat_client(plan) as client:
         for case in todo:
-            ex = exchange(client, url, headers, case.body, plan.request.timeout_s)
+            ex = exchange(client, url, headers, case.body, plan.request.timeout_s, case.api)
             problems = check(case, ex)
             for rule in counts:
                 if rule.startswith("stream.") == case.stream or rule == "positive_data_acceptance":
@@ -114,12 +132,12 @@ def run_chat_contract(plan: Plan, notify: Notify | None = None) -> ContractSecti
     violations = tuple(f for f in grouped if f.id not in plan.contract.accept)
     if notify:
         notify(
-            f"contract: {len(todo)} chat requests ({'streamed' if plan.chat.stream else 'plain'}), "
+            f"contract: {len(todo)} {plan.chat.api} requests ({'streamed' if plan.chat.stream else 'plain'}), "
             f"{len(violations)} findings"
         )
     return ContractSection(
-        source="openai-chat",
-        protocol="openai-chat",
+        source=f"openai-{plan.chat.api}",
+        protocol=f"openai-{plan.chat.api}",
         url=url,
         method="POST",
         seed=plan.seed,

@@ -12,6 +12,9 @@ class ChatSpec:
     (goodput, as vLLM's and genai-perf's --goodput: a request counts only if it meets every one)."""
 
     stream: bool = True
+    # Which OpenAI API: "chat" (choices[].delta), "completions" (choices[].text) or "embeddings"
+    # (data[].embedding: no tokens out, so the figures are inputs/s and prompt tokens/s).
+    api: str = "chat"
     max_tokens: int | None = None
     good_ttft_ms: float | None = None
     good_itl_ms: float | None = None  # the request's mean inter-token latency (genai-perf's ITL)

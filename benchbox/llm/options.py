@@ -28,6 +28,10 @@ class ChatPlan:
     stream: bool = True
     system_prompt: str | None = field(default=None, repr=False)
     canary: str | None = field(default=None, repr=False)
+    # Which OpenAI API the target serves (set by benchbox.llm.setup.resolve): "chat",
+    # "completions" (a text prompt, choices[].text) or "embeddings" (benchbox.embeddings).
+    api: str = "chat"
+    batch_sizes: tuple[int, ...] = (1, 8)  # embeddings: inputs per request, round-robin
 
 
 def chat_plan(pick: Any, base_dir: Path, gates: Sequence[GateSpec]) -> ChatPlan:
@@ -70,6 +74,7 @@ def chat_plan(pick: Any, base_dir: Path, gates: Sequence[GateSpec]) -> ChatPlan:
         )
     model = pick("model")
     return ChatPlan(
+        batch_sizes=parsed("batch_sizes", pick("batch_sizes")),
         prompts_file=prompts_file,
         prompts=load_prompts(prompts_file),
         max_tokens=n,

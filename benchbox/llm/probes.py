@@ -69,7 +69,12 @@ def build_cases(plan: Plan, seed: int) -> list[ChatCase]:
 
     def body(messages: Sequence[Any], max_tokens: int = PROBE_TOKENS) -> dict[str, Any]:
         return chat_body(
-            list(messages), model=c.model, max_tokens=max_tokens, stream=c.stream, system_prompt=c.system_prompt
+            list(messages),
+            model=c.model,
+            max_tokens=max_tokens,
+            stream=c.stream,
+            system_prompt=c.system_prompt,
+            api=c.api,
         )
 
     out: list[ChatCase] = []
@@ -191,7 +196,10 @@ class _Run:
         not leave the server down (many LLM servers have no health path at all)."""
         c = self.plan.chat
         normal = self._send(
-            chat_body(c.prompts[0], model=c.model, max_tokens=8, stream=c.stream, system_prompt=c.system_prompt), False
+            chat_body(
+                c.prompts[0], model=c.model, max_tokens=8, stream=c.stream, system_prompt=c.system_prompt, api=c.api
+            ),
+            False,
         )
         if normal.status is None or normal.status >= 500:
             return False
@@ -206,7 +214,7 @@ class _Run:
     def _send(self, body: Any, ascii_json: bool) -> Exchange:
         self.requests += 1
         payload = json.dumps(body, ensure_ascii=True, separators=(",", ":")) if ascii_json else body
-        return exchange(self.client, self.url, self.headers, payload, self.timeout)
+        return exchange(self.client, self.url, self.headers, payload, self.timeout, self.plan.chat.api)
 
     def _exercise(self, case: ChatCase) -> None:
         stats = self.stats.setdefault(case.cls, {"cases": 0, "answered": 0, "statuses": {}, "times": [], "findings": 0})
@@ -286,7 +294,7 @@ class _Run:
                         )
                     )
         elif ex.json_body is not None:
-            problems, reply, _ = completion_problems(ex.json_body, None)
+            problems, reply, _ = completion_problems(ex.json_body, None, self.plan.chat.api)
             out += [
                 ("contract_violation", "medium", p.rule, p.message, p.detail)
                 for p in problems

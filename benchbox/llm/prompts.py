@@ -63,16 +63,21 @@ def chat_body(
     max_tokens: int | None,
     stream: bool,
     system_prompt: str | None = None,
+    api: str = "chat",
 ) -> dict[str, Any]:
     """One request body; usage is asked for in streams (`stream_options.include_usage`), so token
-    counts come from the server rather than from counting chunks."""
+    counts come from the server rather than from counting chunks. For a text completion (`api`
+    "completions") the messages become one `prompt`: their texts, one per paragraph."""
     msgs = list(messages)
     if system_prompt is not None and not any(m.get("role") == "system" for m in msgs):
         msgs.insert(0, {"role": "system", "content": system_prompt})
     body: dict[str, Any] = {}
     if model:
         body["model"] = model
-    body["messages"] = msgs
+    if api == "completions":
+        body["prompt"] = prompt_text(msgs)
+    else:
+        body["messages"] = msgs
     if max_tokens is not None:
         body["max_tokens"] = max_tokens
     if stream:
@@ -83,3 +88,8 @@ def chat_body(
 
 def chat_bodies(prompts: Sequence[Sequence[Mapping[str, Any]]], **kw: Any) -> tuple[str, ...]:
     return tuple(json.dumps(chat_body(p, **kw), separators=(",", ":"), ensure_ascii=False) for p in prompts)
+
+
+def prompt_text(messages: Sequence[Mapping[str, Any]]) -> str:
+    """A prompt's plain text: its messages' string contents, one per paragraph."""
+    return "\n\n".join(m["content"] for m in messages if isinstance(m.get("content"), str))

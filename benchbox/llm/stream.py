@@ -65,10 +65,12 @@ class StreamTally:
         "keep_text",
         "words",
         "_in_word",
+        "api",
     )
 
-    def __init__(self, started: float, keep_text: bool = False) -> None:
+    def __init__(self, started: float, keep_text: bool = False, api: str = "chat") -> None:
         self.started = started
+        self.api = api  # "completions": the output is choices[0].text, and there is no role
         self.events = 0
         self.output_chunks = 0
         self.words = 0  # whitespace-separated words across all output text (a word may span chunks)
@@ -144,7 +146,7 @@ class StreamTally:
         if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
             return
         choice = choices[0]
-        delta = choice.get("delta")
+        delta = {"content": choice.get("text")} if self.api == "completions" else choice.get("delta")
         if isinstance(delta, dict):
             if delta.get("role"):
                 self.roles += 1
@@ -213,9 +215,10 @@ class StreamTally:
             )
         elif self.after_done:
             out.append(Problem(DONE, "events arrived after `data: [DONE]`", f"{self.after_done} after it"))
-        if self.roles == 0:
+        chat = self.api != "completions"  # a text completion's chunks carry no role
+        if chat and self.roles == 0:
             out.append(Problem(ROLE, "no chunk's delta carried the assistant role"))
-        elif self.roles > 1 or self.role_late:
+        elif chat and (self.roles > 1 or self.role_late):
             out.append(
                 Problem(
                     ROLE,
@@ -271,18 +274,22 @@ def usage_problems(usage: Any, words: int, asked: bool, *, streamed: bool) -> li
     return []
 
 
-def completion_problems(body: Any, max_tokens: int | None) -> tuple[list[Problem], str, int]:
-    """A non-streamed answer: its rules, its reply text and its output token count."""
+def completion_problems(body: Any, max_tokens: int | None, api: str = "chat") -> tuple[list[Problem], str, int]:
+    """A non-streamed answer: its rules, its reply text and its output token count (the text is
+    choices[0].message.content for chat, choices[0].text for a text completion)."""
+    field = "text" if api == "completions" else "message.content"
     try:
-        message = body["choices"][0]["message"]
-        content = message.get("content")
+        if api == "completions":
+            content = body["choices"][0]["text"]
+        else:
+            content = body["choices"][0]["message"].get("content")
         reason = body["choices"][0].get("finish_reason")
     except (KeyError, IndexError, TypeError, AttributeError):
-        return [Problem(BODY, "the answer has no choices[0].message")], "", 0
+        return [Problem(BODY, f"the answer has no choices[0].{field.split('.')[0]}")], "", 0
     out: list[Problem] = []
     text = content if isinstance(content, str) else ""
     if content is not None and not isinstance(content, str):
-        out.append(Problem(BODY, "choices[0].message.content is not a string", repr(content)[:100]))
+        out.append(Problem(BODY, f"choices[0].{field} is not a string", repr(content)[:100]))
     if not reason:
         out.append(Problem(FINISH, "choices[0].finish_reason is missing"))
     usage = body.get("usage")

@@ -10,6 +10,7 @@ per-request tokens/s, merged exactly like the request-latency ones (load/merge.p
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import gevent
@@ -22,14 +23,19 @@ from benchbox.llm.stream import StreamTally, completion_problems, completion_tok
 from benchbox.load.client import Connection, Outcome
 from benchbox.result import LatencySummary, LlmPoint, LlmStats
 
+_EMBEDDING_KEY = re.compile(rb'"embedding"\s*:')  # one per vector ("object": "embedding" is a value)
+_USAGE = re.compile(rb'"usage"\s*:\s*(\{[^{}]*\})')
+
 
 class ChatOutcome(Outcome):
     """An Outcome plus what the answer said as an LLM answer."""
 
-    __slots__ = ("tally", "tokens", "prompt_tokens", "from_usage", "malformed")
+    __slots__ = ("api", "tally", "tokens", "prompt_tokens", "inputs", "from_usage", "malformed")
 
-    def __init__(self) -> None:
+    def __init__(self, api: str = "chat") -> None:
         super().__init__(False)
+        self.api = api
+        self.inputs = 0  # embeddings: vectors in the answer
         self.tally: StreamTally | None = None
         self.tokens = 0
         self.prompt_tokens = 0
@@ -52,7 +58,7 @@ class StreamConnection(Connection):
                 ctype = response.get("content-type")
                 ctype = ctype if isinstance(ctype, str) else (ctype[0] if ctype else "")
                 if out.status < 300 and "event-stream" in ctype:
-                    tally = out.tally = StreamTally(out.sent_at)
+                    tally = out.tally = StreamTally(out.sent_at, api=out.api)
                     seen = 0
                     while line := response.readline(b"\n"):
                         seen += len(line)
@@ -99,18 +105,41 @@ def read_answer(out: ChatOutcome, spec: ChatSpec) -> None:
         prompt = tally.usage.get("prompt_tokens") if tally.usage else None
         out.prompt_tokens = prompt if isinstance(prompt, int) else 0
         return
+    if spec.api == "embeddings":
+        _read_embeddings(out, out.body)
+        return
     try:
         body = json.loads(out.body)
     except ValueError:
         out.malformed = "the answer is not JSON"
         return
-    problems, _, out.tokens = completion_problems(body, None)
+    problems, _, out.tokens = completion_problems(body, None, spec.api)
     usage = body.get("usage") if isinstance(body, dict) else None
     out.from_usage = completion_tokens(usage) is not None
     prompt = usage.get("prompt_tokens") if isinstance(usage, dict) else None
     out.prompt_tokens = prompt if isinstance(prompt, int) else 0
     if any(p.rule == "completion.body" for p in problems):
         out.malformed = problems[0].message
+
+
+def _read_embeddings(out: ChatOutcome, body: bytes) -> None:
+    """An embeddings answer: how many vectors, how many prompt tokens. Counted, not parsed: a batch
+    of 32 vectors of 384 floats is 250 KB of JSON, ~10 ms of json.loads that would hold the gevent
+    loop (and every other user's clock) still; the contract phase parses and checks the vectors."""
+    text = body.strip()
+    if not (text.startswith(b"{") and text.endswith(b"}")) or b'"data"' not in text:
+        out.malformed = "the answer is not a JSON object with `data`"
+        return
+    out.inputs = len(_EMBEDDING_KEY.findall(text))
+    at = text.rfind(b'"usage"')
+    found = _USAGE.match(text, at) if at >= 0 else None
+    try:
+        usage = json.loads(found.group(1)) if found else None
+    except ValueError:
+        usage = None
+    prompt = usage.get("prompt_tokens") if isinstance(usage, dict) else None
+    out.from_usage = isinstance(prompt, int) and not isinstance(prompt, bool)
+    out.prompt_tokens = prompt if isinstance(prompt, int) and out.from_usage else 0
 
 
 class LlmRecorder:
@@ -122,7 +151,7 @@ class LlmRecorder:
         self.itl = hdr.new()
         self.e2e = hdr.new()
         self.tps = hdr.new()
-        self.completed = self.output_tokens = self.prompt_tokens = 0
+        self.completed = self.output_tokens = self.prompt_tokens = self.inputs = 0
         self.usage_reported = self.malformed = self.good = 0
         self.timeseries: list[LlmPoint] = []
         self._second = [0, 0, 0]  # completed, output tokens, good
@@ -132,6 +161,7 @@ class LlmRecorder:
         self.completed += 1
         self.output_tokens += out.tokens
         self.prompt_tokens += out.prompt_tokens
+        self.inputs += out.inputs
         self.usage_reported += out.from_usage
         second = self._second
         second[0] += 1
@@ -183,7 +213,12 @@ class LlmRecorder:
             if v is not None
         )
         good = self.good if s.has_goodput else None
+        embeddings = s.api == "embeddings"
         return LlmStats(
+            api=s.api,
+            inputs=self.inputs if embeddings else None,
+            inputs_per_s=round(self.inputs / elapsed_s, 3) if embeddings and elapsed_s > 0 else None,
+            prompt_tokens_per_s=round(self.prompt_tokens / elapsed_s, 3) if embeddings and elapsed_s > 0 else None,
             streamed=s.stream,
             completed=self.completed,
             output_tokens=self.output_tokens,

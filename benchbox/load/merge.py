@@ -182,6 +182,8 @@ def merge_llm(parts: Sequence[LlmStats], requests: int, elapsed_s: float) -> Llm
     e2e, e2e_hdr = hist("e2e_hdr")
     tps, tps_hdr = hist("tokens_per_s_hdr")
     tokens = sum(p.output_tokens for p in parts)
+    prompts = sum(p.prompt_tokens for p in parts)
+    inputs = None if first.inputs is None else sum(p.inputs or 0 for p in parts)
     good = None if first.good is None else sum(p.good or 0 for p in parts)
     length = max(len(p.timeseries) for p in parts)
     series = tuple(
@@ -197,7 +199,7 @@ def merge_llm(parts: Sequence[LlmStats], requests: int, elapsed_s: float) -> Llm
         streamed=first.streamed,
         completed=sum(p.completed for p in parts),
         output_tokens=tokens,
-        prompt_tokens=sum(p.prompt_tokens for p in parts),
+        prompt_tokens=prompts,
         usage_reported=sum(p.usage_reported for p in parts),
         malformed=sum(p.malformed for p in parts),
         output_tokens_per_s=round(tokens / elapsed_s, 3) if elapsed_s > 0 else 0.0,
@@ -213,5 +215,11 @@ def merge_llm(parts: Sequence[LlmStats], requests: int, elapsed_s: float) -> Llm
         goodput=round(good / requests, 6) if good is not None and requests else None,
         goodput_rps=round(good / elapsed_s, 3) if good is not None and elapsed_s > 0 else None,
         good_criteria=first.good_criteria,
+        api=first.api,
+        inputs=inputs,
+        inputs_per_s=round(inputs / elapsed_s, 3) if inputs is not None and elapsed_s > 0 else None,
+        prompt_tokens_per_s=(
+            round(prompts / elapsed_s, 3) if first.prompt_tokens_per_s is not None and elapsed_s > 0 else None
+        ),
         timeseries=series,
     )

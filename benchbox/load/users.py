@@ -164,7 +164,8 @@ class BenchboxUser(User):
     def _send_chat(self, body: bytes | None, intended: float | None) -> None:
         """An LLM request: the answer read as it streams, its tokens timed (load/llm.py)."""
         shared = self.shared
-        out = self.connection.send_chat(body, ChatOutcome())  # type: ignore[attr-defined]
+        chat: ChatSpec = shared.chat  # type: ignore[assignment]
+        out = self.connection.send_chat(body, ChatOutcome(chat.api))  # type: ignore[attr-defined]
         shared.in_flight -= 1
         start = out.sent_at if intended is None or intended > out.sent_at else intended
         recorder = shared.recorder

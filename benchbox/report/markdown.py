@@ -92,9 +92,9 @@ def _phases(phases: tuple[LoadPhase, ...]) -> list[str]:
 
 def _llm(phases: tuple[LoadPhase, ...]) -> list[str]:
     """LLM targets: TTFT, inter-token latency, tokens/s and goodput per phase."""
-    rows = [p for p in phases if p.llm is not None]
+    rows = [p for p in phases if p.llm is not None and p.llm.api != "embeddings"]
     if not rows:
-        return []
+        return _embeddings(phases)
     lines = [
         _row(["phase", "TTFT P50", "TTFT P95", "ITL P50", "ITL P95", "output tokens/s", "goodput"]),
         _row(["---", "---:", "---:", "---:", "---:", "---:", "---:"]),
@@ -116,6 +116,33 @@ def _llm(phases: tuple[LoadPhase, ...]) -> list[str]:
                     ms(s.itl_ms, "p95"),
                     f"{s.output_tokens_per_s:,.1f}",
                     text(fmt.percent(s.goodput)) if s.goodput is not None else "n/a",
+                ]
+            )
+        )
+    return lines + [""]
+
+
+def _embeddings(phases: tuple[LoadPhase, ...]) -> list[str]:
+    """Embeddings targets: inputs/s and prompt tokens/s beside end-to-end latency."""
+    rows = [p for p in phases if p.llm is not None and p.llm.api == "embeddings"]
+    if not rows:
+        return []
+    lines = [
+        _row(["phase", "inputs/s", "prompt tokens/s", "E2E P50", "E2E P95"]),
+        _row(["---", "---:", "---:", "---:", "---:"]),
+    ]
+    for p in rows:
+        s = p.llm
+        assert s is not None
+        e2e = s.e2e_ms
+        lines.append(
+            _row(
+                [
+                    text(p.name),
+                    f"{s.inputs_per_s or 0:,.1f}",
+                    f"{s.prompt_tokens_per_s or 0:,.1f}",
+                    fmt.in_unit(e2e.p50, "ms") if e2e else "n/a",
+                    fmt.in_unit(e2e.p95, "ms") if e2e else "n/a",
                 ]
             )
         )
