@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SIZED = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{"ok":true}'
 ANSWERS: dict[str, tuple[list[bytes], bool]] = {  # path -> (pieces written with a pause between, keep open)
     "/sized": ([SIZED], True),
+    "/again": ([SIZED], True),
     "/split": ([SIZED[:20], SIZED[20:70], SIZED[70:75], SIZED[75:]], True),
     "/chunked": (
         [
@@ -45,7 +46,7 @@ ANSWERS: dict[str, tuple[list[bytes], bool]] = {  # path -> (pieces written with
 CLIENT_SIDE = """
 from gevent import monkey
 monkey.patch_all()
-import json, sys
+import json, sys, time
 from benchbox.load.client import Outcome
 from benchbox.load.spec import RequestSpec
 from benchbox.load.wire import WireConnection
@@ -59,6 +60,12 @@ for path in paths:
     outs = [connection.send(b'{"n":1}' if method == "POST" else None, Outcome(keep=True)) for _ in range(3)]
     connection.close()
     seen[path] = [[o.status, o.error_kind, o.body.decode(), o.content_type] for o in outs]
+# Past its own timeout, a connection's later requests still get their whole timeout each.
+spec = RequestSpec(url=base + "/again", method="GET", headers=(), bodies=(), timeout_s=0.3)
+connection, kinds, end = WireConnection(spec), set(), time.monotonic() + 1.0
+while time.monotonic() < end:
+    kinds.add(connection.send(None, Outcome()).error_kind)
+seen["past-timeout"] = sorted(map(str, kinds))
 print(json.dumps(seen))
 """
 
@@ -150,6 +157,7 @@ def test_keep_alive_is_reused_and_a_closed_one_reopened(
 
 def test_a_broken_answer_is_counted_by_kind(exchanges: tuple[Scripted, dict[str, list[list[object]]]]) -> None:
     _, seen = exchanges
+    assert seen["past-timeout"] == ["None"]  # each request its own deadline, not the first one's
     assert [kind for _, kind, _, _ in seen["/cut"]] == ["reset"] * 3
     assert [kind for _, kind, _, _ in seen["/bad-length"]] == ["protocol"] * 3
 

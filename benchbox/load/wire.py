@@ -103,11 +103,12 @@ class WireConnection:
         self._sock: socket.socket | None = None
         self._reused = False
         self._rest = b""  # bytes read past the previous answer
-        self._timer = gevent.Timeout(self.timeout)
 
     def send(self, body: bytes | None, out: Outcome) -> Outcome:
         """Send one request and read its whole answer; on a failure, count its kind and reconnect."""
-        timer = self._timer
+        # A fresh Timeout per request: restarting one after cancel() fires at the first start's
+        # deadline on gevent's libev loop (measured: every request "timed out" after 10 s).
+        timer = gevent.Timeout(self.timeout)
         timer.start()
         out.sent_at = time.perf_counter()
         try:
@@ -126,7 +127,7 @@ class WireConnection:
             out.error_kind, out.detail = classify(exc), f"{type(exc).__name__}: {exc}"
             self._reset()
         finally:
-            timer.cancel()
+            timer.close()
         out.done_at = time.perf_counter()
         return out
 
