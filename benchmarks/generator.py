@@ -489,12 +489,12 @@ def print_summary(runs: list[Run], startup: list[float]) -> None:
         f"the server; CPU = rusage of the generator process, start-up and imports included)"
     )
     head = (
-        f"{'contender':<20} | {'req/s':>8} | {'CPU s':>6} | {'req per CPU-s':>13} | ratio vs locust (req/s, per CPU-s)"
+        f"{'contender':<32} | {'req/s':>8} | {'CPU s':>6} | {'req per CPU-s':>13} | ratio vs locust (req/s, per CPU-s)"
     )
     print(head)
     print("-" * len(head))
     for name, rps, cpu, per, rat in rows:
-        print(f"{name:<20} | {rps:8.0f} | {cpu:6.2f} | {per:13.0f} | {rat}")
+        print(f"{name:<32} | {rps:8.0f} | {cpu:6.2f} | {per:13.0f} | {rat}")
 
     print("  req/s windows: Locust's own first-to-last-request span (its -t timer fires early on gevent's")
     print("  cached clock); benchbox's elapsed_s, which starts before its users spawn (if anything, this")
@@ -577,9 +577,56 @@ def print_goals(runs: list[Run], startup: list[float]) -> None:
     spread("open loop C/B (benchbox's own closed loop), req per CPU-s", lambda n: per_cpu(n, "C", "B"), 0.5)
     spread(f"open loop C schedule lag P99 at {OPEN_RATE_SHARE:.0%} of B's rate", lag, 5.0, " ms")
 
+    def idle(n: int) -> float | None:
+        c = got.get((n, "C"))
+        return float(c.extra["idle_lag_p99"]) if c and c.extra.get("idle_lag_p99") is not None else None  # type: ignore[arg-type]
+
+    spread("  the same schedule with no requests (the machine's share)", idle, 5.0, " ms")
+
 
 def ratio(x: float, base: float) -> str:
     return f"{x / base:.2f}x" if base > 0 else "n/a"
+
+
+IDLE_SCHEDULE = textwrap.dedent('''\
+    """The open-loop schedule alone: gevent timers at the phase's rate, no request sent."""
+    from gevent import monkey
+
+    monkey.patch_all()
+    import sys, time
+    import gevent
+    from benchbox.load.phase import EARLY_WAKE_S
+    from benchbox.load.schedule import offsets
+
+    rate, duration = float(sys.argv[1]), float(sys.argv[2])
+    lags, clock, start = [], time.perf_counter, time.perf_counter() + 0.05
+    for offset in offsets(rate, duration, "constant", 0):
+        intended = start + offset
+        delay = intended - clock() - EARLY_WAKE_S
+        if delay > 0:
+            gevent.sleep(delay)
+        lags.append(max(0.0, clock() - intended))
+    lags.sort()
+    print(lags[int(0.99 * (len(lags) - 1))] * 1000.0, lags[-1] * 1000.0)
+    ''')
+
+
+def idle_schedule_lag(rate: float, duration: float) -> tuple[float, float]:
+    """(P99, max) schedule lag in ms of a generator process that only keeps the schedule.
+
+    Why: on a shared machine the OS alone can hold a runnable process off the CPU for many ms; this
+    is the lag C would have if sending cost nothing, measured in the same round, so C's own share
+    of its lag is what lies above it."""
+    out = subprocess.run(
+        [sys.executable, "-c", IDLE_SCHEDULE, str(rate), str(duration)],
+        capture_output=True,
+        text=True,
+        timeout=duration + 60,
+        cwd=REPO,
+        check=True,
+    )
+    p99, worst = (float(x) for x in out.stdout.split())
+    return p99, worst
 
 
 # -- main ---------------------------------------------------------------------------------------
@@ -657,8 +704,13 @@ def main(argv: list[str] | None = None) -> int:
                 connections=OPEN_CONNECTIONS,
             )
             c = run_benchbox(server, spec_c, "C benchbox open", rnd)
+            c.extra["idle_lag_p99"], idle_max = idle_schedule_lag(float(max(rate, 1)), args.duration)
             runs.append(c)
             print_run(c)
+            print(
+                f"      the schedule alone in an idle generator (no requests), same rate, just after: lag p99/max "
+                f"{float(c.extra['idle_lag_p99']):.2f}/{idle_max:.2f} ms: what this machine's scheduling adds"  # type: ignore[arg-type]
+            )
 
             d = run_locust(server, workdir, OPEN_CONNECTIONS, args.duration, rnd, startup[-1], rate=float(max(rate, 1)))
             runs.append(d)
