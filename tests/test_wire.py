@@ -66,6 +66,11 @@ connection, kinds, end = WireConnection(spec), set(), time.monotonic() + 1.0
 while time.monotonic() < end:
     kinds.add(connection.send(None, Outcome()).error_kind)
 seen["past-timeout"] = sorted(map(str, kinds))
+# A header value that would smuggle a second header fails the send; nothing reaches the wire.
+smuggled = (("X-Key", "v\\r\\nX-Injected: 1"),)
+spec = RequestSpec(url=base + "/again", method="GET", headers=smuggled, bodies=(), timeout_s=5)
+out = WireConnection(spec).send(None, Outcome())
+seen["injected"] = [out.status, out.error_kind]
 print(json.dumps(seen))
 """
 
@@ -163,7 +168,9 @@ def test_a_broken_answer_is_counted_by_kind(exchanges: tuple[Scripted, dict[str,
 
 
 def test_the_request_is_the_template(exchanges: tuple[Scripted, dict[str, list[list[object]]]]) -> None:
-    server, _ = exchanges
+    server, seen = exchanges
+    assert seen["injected"] == [None, "protocol"]
+    assert not any("X-Injected" in head for head, _ in server.requests)
     posts = [(head, body) for head, body in server.requests if head.startswith("POST")]
     assert len(posts) == 3
     head, body = posts[0]

@@ -15,6 +15,7 @@ body byte.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import time
 from collections.abc import Callable
@@ -35,6 +36,8 @@ MAX_CACHED_BYTES = 8 * 1024 * 1024  # pre-built requests kept per template (a fe
 # compares both in one run).
 CLIENT_ENV = "BENCHBOX_LOAD_CLIENT"
 Recv = Callable[[int], bytes]
+_TOKEN = re.compile(r"\A[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")  # RFC 9110 field names and values
+_FIELD_VALUE = re.compile(r"\A[\t\x20-\x7e\x80-\xff]*\Z")
 
 
 class ProtocolError(ValueError):
@@ -64,6 +67,16 @@ class Template:
         if "user-agent" not in given:
             lines.append(f"User-Agent: benchbox/{__version__}")
         lines += [f"{name}: {value}" for name, value in request.headers if name.lower() != "content-length"]
+        # A header that would break the request's framing (a CR or LF in a value) fails each send as
+        # geventhttpclient's check did: counted as an error of the phase, never written to the wire.
+        self._invalid = next(
+            (
+                f"invalid header field {name!r}"
+                for name, value in request.headers
+                if not _TOKEN.fullmatch(name) or not _FIELD_VALUE.fullmatch(value)
+            ),
+            None,
+        )
         self._head = ("\r\n".join(lines) + "\r\n").encode("utf-8")
         # geventhttpclient said Content-Length: 0 for a body-less POST/PUT/PATCH; some servers insist.
         empty = b"Content-Length: 0\r\n" if method in ("POST", "PUT", "PATCH") else b""
@@ -72,6 +85,8 @@ class Template:
         self._cached = 0
 
     def bytes_for(self, body: bytes | None) -> bytes:
+        if self._invalid is not None:
+            raise ValueError(self._invalid)
         if body is None:
             return self._no_body
         built = self._cache.get(body)
