@@ -7,13 +7,19 @@ at least as cheap as plain Locust per request. This script measures, against ONE
 
     A  plain Locust, closed loop: ``python -m locust`` headless, one FastHttpUser, constant(0) wait
     B  benchbox closed loop:      ``benchbox.load.process.run_phase`` with mode="closed"
-    C  benchbox open loop:        mode="open" at ~80 % of what B achieved
+    B0 benchbox closed loop on its previous client (geventhttpclient, BENCHBOX_LOAD_CLIENT): the
+       lean client's gain in the same run (leave it out with --no-full-client)
+    C  benchbox open loop:        mode="open" at ~80 % of what B achieved (its schedule lag P99 is
+       the open-loop goal's second half)
+    D  plain Locust, paced:       FastHttpUser under ``constant_throughput``, as many users as C has
+       connections, at C's offered rate: Locust's own open-ish loop, C's baseline
 
-alternating A, B, C per round, and prints requests/s and requests per generator CPU-second for
-each, with ratios against plain Locust. It is a script, not a test: it prints figures and never
+alternating them per round, and prints requests/s and requests per generator CPU-second for
+each, with ratios against plain Locust, per round and as median [min-max] over the rounds.
+It is a script, not a test: it prints figures and never
 asserts anything about timings (a shared 2-core machine makes any threshold flaky).
 
-    .venv/bin/python benchmarks/generator.py            # 10 s runs, 2 rounds
+    .venv/bin/python benchmarks/generator.py            # 10 s runs, 3 rounds
     .venv/bin/python benchmarks/generator.py --quick    # 3 s runs, 1 round: a smoke check
 
 How things are counted (the same way for every contender):
@@ -49,6 +55,7 @@ sys.path.insert(0, str(REPO))
 
 from benchbox.load.process import run_phase  # noqa: E402
 from benchbox.load.spec import PhaseSpec, RequestSpec  # noqa: E402
+from benchbox.load.wire import CLIENT_ENV  # noqa: E402
 from benchbox.result import LoadPhase  # noqa: E402
 from tests.servers.harness import FIXED, ServerProcess, start_server  # noqa: E402
 
@@ -67,6 +74,20 @@ LOCUSTFILE = textwrap.dedent('''\
 
     class Bench(FastHttpUser):
         wait_time = constant(0)
+
+        @task
+        def bench(self):
+            self.client.get("/bench")
+    ''')
+PACED_LOCUSTFILE = textwrap.dedent('''\
+    """Plain Locust paced: each FastHttpUser sends BENCH_PER_USER requests/s (constant_throughput)."""
+    import os
+
+    from locust import FastHttpUser, constant_throughput, task
+
+
+    class Paced(FastHttpUser):
+        wait_time = constant_throughput(float(os.environ["BENCH_PER_USER"]))
 
         @task
         def bench(self):
@@ -170,11 +191,18 @@ def measured(
 
 # -- contenders ---------------------------------------------------------------------------------
 def run_locust(
-    server: ServerProcess, workdir: Path, users: int, duration: float, rnd: int, startup_cpu: float | None
+    server: ServerProcess,
+    workdir: Path,
+    users: int,
+    duration: float,
+    rnd: int,
+    startup_cpu: float | None,
+    rate: float | None = None,
 ) -> Run:
-    """Contender A: plain Locust as its own process, so its CPU is accounted like benchbox's."""
-    locustfile = workdir / "locustfile.py"
-    prefix = workdir / f"locust_r{rnd}"
+    """Contenders A and D (`rate`): plain Locust as its own process, its CPU accounted like benchbox's."""
+    locustfile = workdir / ("locustfile_paced.py" if rate else "locustfile.py")
+    prefix = workdir / f"locust{'_paced' if rate else ''}_r{rnd}"
+    env = {**os.environ, "BENCH_PER_USER": f"{(rate or 0) / users:.6f}"}
     argv = [
         sys.executable,
         "-m",
@@ -209,6 +237,7 @@ def run_locust(
                 stderr=subprocess.STDOUT,
                 timeout=duration + 120,
                 cwd=workdir,
+                env=env,
             )
         entries = json.loads(Path(f"{prefix}.json").read_text())
         count = sum(int(e["num_requests"]) for e in entries)
@@ -217,7 +246,9 @@ def run_locust(
         csv_count, csv_rps = read_locust_csv(Path(f"{prefix}_stats.csv"))
         return count, window, failures, {"returncode": proc.returncode, "csv_requests": csv_count, "csv_rps": csv_rps}
 
-    run = measured(server, body, "A locust closed", rnd)
+    run = measured(server, body, "D locust paced" if rate else "A locust closed", rnd)
+    if rate:
+        run.extra["offered_rps"] = rate
     if run.extra["returncode"] != 0:
         tail = out_path.read_text(errors="replace").strip().splitlines()[-15:]
         run.notes.append(f"locust exited {run.extra['returncode']}: " + " | ".join(tail))
@@ -270,12 +301,23 @@ def locust_startup_cpu(server: ServerProcess, workdir: Path) -> float:
     return children_cpu() - cpu0
 
 
-def run_benchbox(server: ServerProcess, spec: PhaseSpec, contender: str, rnd: int) -> Run:
-    """Contenders B and C: benchbox's own load phase (run_phase starts the generator process)."""
+def run_benchbox(server: ServerProcess, spec: PhaseSpec, contender: str, rnd: int, client: str | None = None) -> Run:
+    """Contenders B, B0 and C: benchbox's own load phase (run_phase starts the generator process);
+    `client` sets BENCHBOX_LOAD_CLIENT for it (the generator inherits the environment)."""
     holder: dict[str, LoadPhase] = {}
 
     def body() -> tuple[int, float, int, dict[str, object]]:
-        phase = run_phase(spec)
+        before = os.environ.get(CLIENT_ENV)
+        if client:
+            os.environ[CLIENT_ENV] = client
+        try:
+            phase = run_phase(spec)
+        finally:
+            if client:
+                if before is None:
+                    os.environ.pop(CLIENT_ENV, None)
+                else:
+                    os.environ[CLIENT_ENV] = before
         holder["phase"] = phase
         return (
             phase.responses,
@@ -337,13 +379,13 @@ def print_run(run: Run) -> None:
         f"(wall {run.wall_s:5.2f} s) -> {run.per_cpu:7.0f} req/CPU-s | errors {run.errors}"
     )
     x = run.extra
-    if run.contender.startswith("A"):
+    if run.contender.startswith(("A", "D")):
         json_n, csv_n = run.tool_requests, int(x["csv_requests"])  # type: ignore[call-overload]
         print(
             f"      locust counts: final JSON {json_n} ({pct(json_n, run.server_requests)} of server), "
             f"CSV Aggregated {csv_n} ({pct(csv_n, run.server_requests)} of server), "
-            f"CSV Requests/s {float(x['csv_rps']):.0f}"
-        )  # type: ignore[arg-type]
+            f"CSV Requests/s {float(x['csv_rps']):.0f}"  # type: ignore[arg-type]
+        )
     else:
         print(
             f"      benchbox counts: responses {run.tool_requests} "
@@ -371,7 +413,7 @@ def print_run(run: Run) -> None:
     busy = run.gen_busy_percent
     print(
         f"      generator busy {fmt_pct(busy)} of one core during the load window"
-        f"{' (est.: CPU minus an idle Locust start-up)' if run.contender.startswith('A') else ''}; "
+        f"{' (est.: CPU minus an idle Locust start-up)' if run.contender.startswith(('A', 'D')) else ''}; "
         f"server {run.server_busy_percent:.0f}% of one core; other processes {run.other_cpu_s:.2f} CPU-s"
         f" (~{100 * run.other_cpu_s / max(run.wall_s, 1e-9):.0f}% of a core)"
         + (f"; steal {run.steal_s:.2f} s" if run.steal_s >= 0.05 else "")
@@ -398,7 +440,7 @@ def why_unsaturated(run: Run) -> str:
         )
     if run.server_busy_percent >= SATURATED_PERCENT:
         return "the server was at a full core and set the pace"
-    if run.contender.startswith("C"):
+    if run.contender.startswith(("C", "D")):
         return "the open-loop schedule set the pace, as intended"
     return "the generator was not the bottleneck (it waited on the server)"
 
@@ -447,12 +489,12 @@ def print_summary(runs: list[Run], startup: list[float]) -> None:
         f"the server; CPU = rusage of the generator process, start-up and imports included)"
     )
     head = (
-        f"{'contender':<20} | {'req/s':>8} | {'CPU s':>6} | {'req per CPU-s':>13} | ratio vs locust (req/s, per CPU-s)"
+        f"{'contender':<32} | {'req/s':>8} | {'CPU s':>6} | {'req per CPU-s':>13} | ratio vs locust (req/s, per CPU-s)"
     )
     print(head)
     print("-" * len(head))
     for name, rps, cpu, per, rat in rows:
-        print(f"{name:<20} | {rps:8.0f} | {cpu:6.2f} | {per:13.0f} | {rat}")
+        print(f"{name:<32} | {rps:8.0f} | {cpu:6.2f} | {per:13.0f} | {rat}")
 
     print("  req/s windows: Locust's own first-to-last-request span (its -t timer fires early on gevent's")
     print("  cached clock); benchbox's elapsed_s, which starts before its users spawn (if anything, this")
@@ -464,7 +506,7 @@ def print_summary(runs: list[Run], startup: list[float]) -> None:
             f"  A locust closed      : {base_steady:7.0f} req/CPU-s  (est.: CPU minus {start:.2f} CPU-s "
             f"measured for an idle Locust start-up+shutdown, median of {len(startup)})"
         )
-    for name in ("B benchbox closed", "C benchbox open"):
+    for name in ("B benchbox closed", "B0 benchbox closed, full client", "C benchbox open"):
         rs = by.get(name, [])
         if rs:
             v = med([r.per_phase_cpu or 0.0 for r in rs])
@@ -473,22 +515,9 @@ def print_summary(runs: list[Run], startup: list[float]) -> None:
                 + (f"  ratio vs locust est. {ratio(v, base_steady)}" if startup else "")
             )
 
-    b, c = by.get("B benchbox closed", []), by.get("C benchbox open", [])
     print()
-    print("Goals (reported, never asserted):")
-    if b:
-        rr, rc = med([r.rps for r in b]) / base_rps, med([r.per_cpu for r in b]) / base_cpu
-        print(
-            f"  closed loop >= 1.0x locust on req/s and req per CPU-s: {rr:.2f}x, {rc:.2f}x -> "
-            f"{'met' if rr >= 1.0 and rc >= 1.0 else 'NOT met'}"
-        )
-    if c:
-        rc = med([r.per_cpu for r in c]) / base_cpu
-        print(
-            f"  open loop >= 0.9x locust on req per CPU-s:           {rc:.2f}x -> "
-            f"{'met' if rc >= 0.9 else 'NOT met'}  (at ~{OPEN_RATE_SHARE:.0%} of B's rate, so its "
-            f"req/s is set by the schedule, not compared)"
-        )
+    print("Goals (reported, never asserted; ratios are per round, same run, then median [min-max]):")
+    print_goals(runs, startup)
     print()
     for name, rs in by.items():
         busy = [r.gen_busy_percent for r in rs if r.gen_busy_percent is not None]
@@ -512,8 +541,92 @@ def print_summary(runs: list[Run], startup: list[float]) -> None:
             )
 
 
+def print_goals(runs: list[Run], startup: list[float]) -> None:
+    """Each goal as a per-round ratio (the rounds' contenders ran back to back), then its spread."""
+    rounds = sorted({r.round for r in runs})
+    got = {(r.round, r.contender[:2].strip()): r for r in runs}
+
+    def spread(name: str, pick: Callable[[int], float | None], goal: float, unit: str = "x") -> None:
+        values = [v for v in (pick(n) for n in rounds) if v is not None]
+        if not values:
+            return
+        mid = med(values)
+        verdict = "met" if (mid >= goal if unit == "x" else mid < goal) else "NOT met"
+        print(
+            f"  {name:<58} {mid:6.2f}{unit} [{min(values):.2f}-{max(values):.2f}] over {len(values)} round(s)"
+            f" -> {verdict} (goal {'>=' if unit == 'x' else '<'} {goal:g}{unit})"
+        )
+
+    def per_cpu(n: int, a: str, b: str) -> float | None:
+        x, y = got.get((n, a)), got.get((n, b))
+        return x.per_cpu / y.per_cpu if x and y and y.per_cpu else None
+
+    def rps(n: int, a: str, b: str) -> float | None:
+        x, y = got.get((n, a)), got.get((n, b))
+        return x.rps / y.rps if x and y and y.rps else None
+
+    def lag(n: int) -> float | None:
+        c = got.get((n, "C"))
+        return float(c.extra["lag_p99"]) if c and c.extra.get("lag_p99") is not None else None  # type: ignore[arg-type]
+
+    spread("closed loop B/A, req per CPU-s", lambda n: per_cpu(n, "B", "A"), 2.0)
+    spread("closed loop B/A, req/s (server-bound when both below a core)", lambda n: rps(n, "B", "A"), 1.0)
+    spread("lean client's gain: B/B0, req per CPU-s", lambda n: per_cpu(n, "B", "B0"), 1.0)
+    spread("open loop C/D (Locust constant_throughput, same rate), req per CPU-s", lambda n: per_cpu(n, "C", "D"), 2.0)
+    spread("open loop C/A (plain Locust closed loop), req per CPU-s", lambda n: per_cpu(n, "C", "A"), 2.0)
+    spread("open loop C/B (benchbox's own closed loop), req per CPU-s", lambda n: per_cpu(n, "C", "B"), 0.5)
+    spread(f"open loop C schedule lag P99 at {OPEN_RATE_SHARE:.0%} of B's rate", lag, 5.0, " ms")
+
+    def idle(n: int) -> float | None:
+        c = got.get((n, "C"))
+        return float(c.extra["idle_lag_p99"]) if c and c.extra.get("idle_lag_p99") is not None else None  # type: ignore[arg-type]
+
+    spread("  the same schedule with no requests (the machine's share)", idle, 5.0, " ms")
+
+
 def ratio(x: float, base: float) -> str:
     return f"{x / base:.2f}x" if base > 0 else "n/a"
+
+
+IDLE_SCHEDULE = textwrap.dedent('''\
+    """The open-loop schedule alone: gevent timers at the phase's rate, no request sent."""
+    from gevent import monkey
+
+    monkey.patch_all()
+    import sys, time
+    import gevent
+    from benchbox.load.phase import EARLY_WAKE_S
+    from benchbox.load.schedule import offsets
+
+    rate, duration = float(sys.argv[1]), float(sys.argv[2])
+    lags, clock, start = [], time.perf_counter, time.perf_counter() + 0.05
+    for offset in offsets(rate, duration, "constant", 0):
+        intended = start + offset
+        delay = intended - clock() - EARLY_WAKE_S
+        if delay > 0:
+            gevent.sleep(delay)
+        lags.append(max(0.0, clock() - intended))
+    lags.sort()
+    print(lags[int(0.99 * (len(lags) - 1))] * 1000.0, lags[-1] * 1000.0)
+    ''')
+
+
+def idle_schedule_lag(rate: float, duration: float) -> tuple[float, float]:
+    """(P99, max) schedule lag in ms of a generator process that only keeps the schedule.
+
+    Why: on a shared machine the OS alone can hold a runnable process off the CPU for many ms; this
+    is the lag C would have if sending cost nothing, measured in the same round, so C's own share
+    of its lag is what lies above it."""
+    out = subprocess.run(
+        [sys.executable, "-c", IDLE_SCHEDULE, str(rate), str(duration)],
+        capture_output=True,
+        text=True,
+        timeout=duration + 60,
+        cwd=REPO,
+        check=True,
+    )
+    p99, worst = (float(x) for x in out.stdout.split())
+    return p99, worst
 
 
 # -- main ---------------------------------------------------------------------------------------
@@ -523,7 +636,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--duration", type=float, default=10.0, help="seconds per run (default 10)")
     p.add_argument("--users", type=int, default=32, help="closed-loop users (default 32)")
-    p.add_argument("--repeat", type=int, default=2, help="rounds of A, B, C (default 2)")
+    p.add_argument("--repeat", type=int, default=3, help="rounds of A, B, B0, C, D (default 3)")
     p.add_argument(
         "--rate",
         type=float,
@@ -531,6 +644,7 @@ def main(argv: list[str] | None = None) -> int:
         help=f"open-loop rate for C (default {OPEN_RATE_SHARE * 100:.0f}%% of B's median so far)",
     )
     p.add_argument("--quick", action="store_true", help="3 s runs, 1 round: a smoke check")
+    p.add_argument("--no-full-client", action="store_true", help="leave out B0 (benchbox on geventhttpclient)")
     args = p.parse_args(argv)
     if args.quick:
         args.duration, args.repeat = 3.0, 1
@@ -544,7 +658,7 @@ def main(argv: list[str] | None = None) -> int:
         "anything else running)"
     )
     print(
-        f"runs: {args.repeat} round(s) of A, B, C; {args.duration:g} s each; {args.users} users closed loop; "
+        f"runs: {args.repeat} round(s) of A, B, B0, C, D; {args.duration:g} s each; {args.users} users closed loop; "
         f"open loop {OPEN_CONNECTIONS} connections at "
         f"{f'{args.rate:g} req/s' if args.rate else f'{OPEN_RATE_SHARE:.0%} of B'}"
     )
@@ -560,6 +674,7 @@ def main(argv: list[str] | None = None) -> int:
     ):
         workdir = Path(tmp)
         (workdir / "locustfile.py").write_text(LOCUSTFILE)
+        (workdir / "locustfile_paced.py").write_text(PACED_LOCUSTFILE)
         print(f"server {server.url} (pid {server.pid})")
         req = RequestSpec(url=server.url + "/bench", method="GET", headers=(), bodies=(), timeout_s=10)
         for rnd in range(1, args.repeat + 1):
@@ -574,7 +689,12 @@ def main(argv: list[str] | None = None) -> int:
             runs.append(b)
             print_run(b)
 
-            rate = args.rate or round(OPEN_RATE_SHARE * med([r.rps for r in runs if r.contender.startswith("B")]))
+            if not args.no_full_client:
+                b0 = run_benchbox(server, spec_b, "B0 benchbox closed, full client", rnd, client="geventhttpclient")
+                runs.append(b0)
+                print_run(b0)
+
+            rate = args.rate or round(OPEN_RATE_SHARE * med([r.rps for r in runs if r.contender.startswith("B ")]))
             spec_c = PhaseSpec(
                 name="bench",
                 mode="open",
@@ -584,8 +704,17 @@ def main(argv: list[str] | None = None) -> int:
                 connections=OPEN_CONNECTIONS,
             )
             c = run_benchbox(server, spec_c, "C benchbox open", rnd)
+            c.extra["idle_lag_p99"], idle_max = idle_schedule_lag(float(max(rate, 1)), args.duration)
             runs.append(c)
             print_run(c)
+            print(
+                f"      the schedule alone in an idle generator (no requests), same rate, just after: lag p99/max "
+                f"{float(c.extra['idle_lag_p99']):.2f}/{idle_max:.2f} ms: what this machine's scheduling adds"  # type: ignore[arg-type]
+            )
+
+            d = run_locust(server, workdir, OPEN_CONNECTIONS, args.duration, rnd, startup[-1], rate=float(max(rate, 1)))
+            runs.append(d)
+            print_run(d)
             print()
             sys.stdout.flush()
         server_err = server.stderr_text().strip()

@@ -1,5 +1,5 @@
 """One error vocabulary on both sides: the parent's request layer (benchbox.bounded, httpx) and the
-load generator's client (benchbox.load.client, gevent) must name the same fault the same way.
+load generator's clients (benchbox.load.client and .wire, gevent) must name the same fault the same way.
 
 Each fault is a real server on 127.0.0.1 (tests/servers/misbehave.py), a closed port or a name
 that cannot resolve. The generator's side runs in its own process, monkey-patched first, as the
@@ -32,15 +32,17 @@ monkey.patch_all()  # as benchbox/load/generator.py does, before anything import
 import json, sys
 from benchbox.load.client import Connection, Outcome
 from benchbox.load.spec import RequestSpec
+from benchbox.load.wire import WireConnection
 
 kinds = {}
-for name, url, timeout_s, max_body in json.loads(sys.argv[1]):
-    spec = RequestSpec(url=url, method="POST", headers=(("Content-Type", "application/json"),), bodies=("{}",),
-                       timeout_s=timeout_s, max_body_bytes=max_body)
-    connection = Connection(spec)
-    out = connection.send(b"{}", Outcome())
-    connection.close()
-    kinds[name] = [out.status, out.error_kind]
+for client in (Connection, WireConnection):  # a user's locustfile's client, and the lean one
+    for name, url, timeout_s, max_body in json.loads(sys.argv[1]):
+        spec = RequestSpec(url=url, method="POST", headers=(("Content-Type", "application/json"),), bodies=("{}",),
+                           timeout_s=timeout_s, max_body_bytes=max_body)
+        connection = client(spec)
+        out = connection.send(b"{}", Outcome())
+        connection.close()
+        kinds.setdefault(client.__name__, {})[name] = [out.status, out.error_kind]
 print(json.dumps(kinds))
 """
 
@@ -108,7 +110,7 @@ def test_parent_and_generator_name_every_fault_alike(targets: dict[str, tuple[st
         assert reply.error is not None and reply.error.startswith(f"{reply.error_kind}:"), reply.error
     expected = {name: [None, kind] for name, (_, kind) in targets.items()}
     assert parent == expected
-    assert generator == expected
+    assert generator == {"Connection": expected, "WireConnection": expected}
 
 
 def test_the_vocabulary_is_closed() -> None:

@@ -12,7 +12,7 @@ from benchbox.demo.launcher import DemoServer
 from benchbox.demo.options import DemoOptions
 from benchbox.llm.saturation import run_concurrency_search
 from benchbox.llm.setup import resolve
-from benchbox.load.process import run_phase
+from benchbox.load.process import GeneratorSession, run_phase
 from benchbox.plan import build_plan
 from tests.conftest import CHAT_FIRST_TOKEN_MS, CHAT_TOKEN_MS
 
@@ -156,7 +156,8 @@ def test_saturation_is_searched_on_concurrency() -> None:
                 env={},
             )
         )
-        sat = run_concurrency_search(plan, probe_s=1.0)
+        with GeneratorSession() as generator:  # one process for every probe, as a benchbox run has
+            sat = run_concurrency_search(plan, probe_s=1.0, session=generator)
     assert [s.users for s in sat.steps][:3] == [1, 2, 4]
     assert sat.found and sat.max_concurrency == 2 and sat.limited_by == "latency"
     assert sat.max_output_tokens_per_s and sat.max_output_tokens_per_s > sat.max_sustainable_rps  # type: ignore[operator]

@@ -70,7 +70,7 @@ class Chat(Adapter):
             f"saturation: searching concurrency for the most streams held within the SLOs "
             f"(up to {plan.saturation_budget_s:g}s of load)"
         )
-        result = run_concurrency_search(plan, notify=ctx.say)
+        result = run_concurrency_search(plan, notify=ctx.say, session=ctx.generator)
         ctx.say(f"saturation: {result.statement}")
         return result
 

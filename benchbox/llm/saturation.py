@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from benchbox import gates as gates_mod
-from benchbox.load.process import PhaseInterrupted, run_phase
+from benchbox.load.process import GeneratorSession, PhaseInterrupted, run_phase
 from benchbox.load.spec import PhaseSpec
 from benchbox.plan import Plan
 from benchbox.result import LoadPhase
@@ -26,7 +26,10 @@ PLATEAU = 1.05  # doubling the streams must add at least 5 % throughput to count
 _NOT_PER_PROBE = frozenset({"min_rps", "min_tps"})
 
 
-def run_concurrency_search(plan: Plan, notify: Notify | None = None, probe_s: float = PROBE_S) -> Saturation:
+def run_concurrency_search(
+    plan: Plan, notify: Notify | None = None, probe_s: float = PROBE_S, session: GeneratorSession | None = None
+) -> Saturation:
+    """`session`: the run's generator process (ctx.generator), so no probe pays a process start-up."""
     say = notify or (lambda _: None)
     specs = tuple(g for g in plan.gates if g.name not in _NOT_PER_PROBE)
     criterion = " and ".join(g.describe() for g in specs) + ", closed loop, per concurrency level"
@@ -51,7 +54,7 @@ def run_concurrency_search(plan: Plan, notify: Notify | None = None, probe_s: fl
             max_rps=plan.brakes.max_rps,
         )
         try:
-            phase = run_phase(spec)
+            phase = run_phase(spec, session=session)
         except PhaseInterrupted as exc:
             raise SearchInterrupted(
                 exc.signal_name, _build(plan, steps, held, failed, criterion, used, False)

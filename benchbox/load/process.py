@@ -250,6 +250,7 @@ def _tick_percentiles(message: dict[str, Any]) -> dict[str, Any]:
     if encoded:
         h = hdr.decode(encoded)
         p = h.get_percentile_to_value_dict([50.0, 95.0, 99.0])
+        hdr.release(h)
         message.update(p50=p[50.0] / 1000.0, p95=p[95.0] / 1000.0, p99=p[99.0] / 1000.0)
     return message
 

@@ -160,6 +160,7 @@ class Recorder:
         )
         if count:
             self.phase.add(h)
+            hdr.release(h)
             self._second = hdr.new()  # a new histogram is ~10x cheaper than reset()
         self._second_done = self._second_errors = 0
         self.timeseries.append(point)

@@ -19,10 +19,11 @@ from locust.exception import StopUser
 
 from benchbox.brakes import Pacer
 from benchbox.llm.model import ChatSpec
-from benchbox.load.client import Connection, Outcome
+from benchbox.load.client import Outcome
 from benchbox.load.llm import ChatOutcome, LlmRecorder, StreamConnection, read_answer
 from benchbox.load.recorder import Recorder
 from benchbox.load.spec import RequestSpec
+from benchbox.load.wire import connection_class
 
 
 class Shared:
@@ -81,7 +82,8 @@ class BenchboxUser(User):
 
     def __init__(self, environment: Any) -> None:
         super().__init__(environment)
-        self.connection = (StreamConnection if self.shared.chat else Connection)(self.shared.request)
+        request = self.shared.request
+        self.connection = (StreamConnection if self.shared.chat else connection_class(request))(request)
         self._wake = Event()
         self._slot: float | None = None
 
@@ -165,7 +167,7 @@ class BenchboxUser(User):
         """An LLM request: the answer read as it streams, its tokens timed (load/llm.py)."""
         shared = self.shared
         chat: ChatSpec = shared.chat  # type: ignore[assignment]
-        out = self.connection.send_chat(body, ChatOutcome(chat.api))  # type: ignore[attr-defined]
+        out = self.connection.send_chat(body, ChatOutcome(chat.api))  # type: ignore[union-attr]
         shared.in_flight -= 1
         start = out.sent_at if intended is None or intended > out.sent_at else intended
         recorder = shared.recorder
