@@ -112,6 +112,10 @@ def _evaluation(plan: Any) -> dict[str, Any] | None:
     return None if plan is None else plan.recorded()  # benchbox.evaluate.model.EvalPlan
 
 
+def _traffic(traffic: Any) -> dict[str, Any] | None:
+    return traffic.recorded()  # benchbox.traffic.plan.TrafficPlan
+
+
 def _prompts(chat: Any) -> str | None:
     return chat.prompts_file or ("bundled" if chat.prompts else None)
 
@@ -297,6 +301,39 @@ OPTIONS: tuple[Option, ...] = (
         "LOCUSTFILE",
         record="load.scenario",
     ),
+    # -- production-shaped traffic (benchbox.traffic): a replayed trace, a mix, batch sizes
+    O(
+        "replay",
+        "Replay a trace on its own clock: JSONL, CSV, or an nginx/Apache/JSON access log (open loop).",
+        RUN,
+        "FILE",
+        record="traffic",
+        show=_traffic,
+    ),
+    O("time_scale", "With --replay: replay F times as fast (2 = twice the rate, half the time).", RUN, "F"),
+    O(
+        "replay_window",
+        "With --replay: only the lines from START to END of the trace, e.g. 30s..90s.",
+        RUN,
+        "START..END",
+    ),
+    O(
+        "loop",
+        "With --replay: start the trace over until --duration ends.",
+        RUN,
+        kind="flag",
+        default=False,
+        shape=BOOL,
+    ),
+    O(
+        "mix",
+        "Traffic mix: a TOML file of [[mix]] classes (weight or rate, route, method, bodies, headers, slo).",
+        RUN,
+        "FILE",
+        shape=LIST,
+        example='[{name = "search", weight = 70, route = "/search"}]',
+    ),
+    O("batch_sizes", "Bodies of varying batch size, SIZE:WEIGHT, e.g. 1:70,8:25,64:5.", RUN, "S:W,..."),
     O(
         "workers",
         "Run the load on a Locust master plus N local worker processes.",

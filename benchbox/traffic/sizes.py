@@ -1,0 +1,70 @@
+"""Batch sizes: bodies whose size varies as production's does, and the bucket each request counts in.
+
+A body's batch is its first top-level list under a key model servers use for one (instances,
+inputs, data, ...); resizing cycles that list's items to the wanted length, so every variant is a
+request the endpoint already accepts, only bigger or smaller.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from benchbox.errors import bad_value
+
+BATCH_KEYS = ("instances", "inputs", "data", "input", "texts", "prompts", "prompt", "examples", "rows")
+
+
+def parse_batch_sizes(flag: str, text: Any) -> tuple[tuple[int, float], ...]:
+    """'1:70,8:25,64:5' -> ((1, 0.70), (8, 0.25), (64, 0.05)): sizes and their shares."""
+    items = [t.strip() for t in str(text).split(",") if t.strip()] if not isinstance(text, list) else text
+    expected = "SIZE:WEIGHT pairs like 1:70,8:25,64:5 (whole sizes >= 1, weights > 0)"
+    out: dict[int, float] = {}
+    for item in items:
+        size_text, sep, weight_text = str(item).partition(":")
+        try:
+            size, weight = int(size_text), float(weight_text) if sep else 1.0
+        except ValueError:
+            raise bad_value(flag, str(item), expected) from None
+        if size < 1 or not weight > 0 or size in out:
+            raise bad_value(flag, str(item), expected + ", each size once")
+        out[size] = weight
+    if not out:
+        raise bad_value(flag, str(text), expected)
+    total = sum(out.values())
+    return tuple((s, w / total) for s, w in out.items())
+
+
+def _batch_list(value: Any) -> tuple[Any, str | None]:
+    if isinstance(value, list):
+        return value, None
+    if isinstance(value, dict):
+        for key in BATCH_KEYS:
+            if isinstance(value.get(key), list) and value[key]:
+                return value[key], key
+    return None, None
+
+
+def batch_of(body: str | None) -> int:
+    """The batch size of a JSON body (0: it has no batch list)."""
+    if not body:
+        return 0
+    try:
+        items, _ = _batch_list(json.loads(body))
+    except (json.JSONDecodeError, RecursionError):
+        return 0
+    return len(items) if items else 0
+
+
+def resized(body: str, size: int) -> str | None:
+    """The body with its batch list cycled to `size` items (None: it has no batch list)."""
+    try:
+        value = json.loads(body)
+    except (json.JSONDecodeError, RecursionError):
+        return None
+    items, key = _batch_list(value)
+    if not items:
+        return None
+    new = [items[i % len(items)] for i in range(size)]
+    out = new if key is None else {**value, key: new}
+    return json.dumps(out, separators=(",", ":"))
