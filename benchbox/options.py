@@ -330,7 +330,7 @@ OPTIONS: tuple[Option, ...] = (
         "Traffic mix: a TOML file of [[mix]] classes (weight or rate, route, method, bodies, headers, slo).",
         RUN,
         "FILE",
-        shape=LIST,
+        shape=Shape((str, list), "[[mix]] tables (or a TOML file's path)", scalar_items=False),
         example='[{name = "search", weight = 70, route = "/search"}]',
     ),
     O("batch_sizes", "Bodies of varying batch size, SIZE:WEIGHT, e.g. 1:70,8:25,64:5.", RUN, "S:W,..."),
