@@ -194,11 +194,13 @@ class Traffic:
 
     def build(self, elapsed_s: float) -> TrafficStats:
         total = sum(r.requests for r in self.classes.values())
+        # One size only (every body the same batch) says nothing a size table would add.
+        sizes = self.sizes if len(self.sizes) > 1 or self.spec.sizes else {}
         return TrafficStats(
             kind=self.spec.kind,
             scale=self.spec.scale,
             classes={n: r.build(total, elapsed_s) for n, r in self.classes.items()},
-            sizes={str(s): r.build(total, elapsed_s) for s, r in sorted(self.sizes.items())},
+            sizes={str(s): r.build(total, elapsed_s) for s, r in sorted(sizes.items())},
         )
 
 
