@@ -40,8 +40,9 @@ def _batch_list(value: Any) -> tuple[Any, str | None]:
         return value, None
     if isinstance(value, dict):
         for key in BATCH_KEYS:
-            if isinstance(value.get(key), list) and value[key]:
-                return value[key], key
+            items = value.get(key)
+            if isinstance(items, list) and items and not (key == "inputs" and isinstance(items[0], dict)):
+                return items, key  # (KServe V2 "inputs" are tensors, not rows)
     return None, None
 
 
