@@ -72,6 +72,21 @@ def test_every_format_reads_to_the_same_lines(tmp_path):
         (0.0, "POST", "/a?q=1"),
         (1.0, "GET", "/b"),
     ]
+    second = write(
+        tmp_path,
+        "second.log",
+        "".join(f'h - - [03/Dec/2026:10:00:0{i // 4} +0000] "GET /{i} HTTP/1.1" 200 1\n' for i in range(8)),
+    )
+    assert [x.offset_s for x in read_trace(second).lines] == [
+        0,
+        0.25,
+        0.5,
+        0.75,
+        1,
+        1.25,
+        1.5,
+        1.75,
+    ]  # spread in their second
     j = read_trace(jlog)
     assert j.format == "json-access-log" and [(x.offset_s, x.route) for x in j.lines] == [(0.0, "/b"), (0.25, "/a")]
 

@@ -33,6 +33,7 @@ TIME_KEYS = (
     "@timestamp",
     "time_local",
     "time_iso8601",
+    "msec",
 )
 ROUTE_KEYS = ("route", "path", "uri", "request_uri", "url")
 METHOD_KEYS = ("method", "request_method")
@@ -112,6 +113,8 @@ def read_trace(path: str, window: tuple[float, float | None] | None = None) -> T
         stamps.append(stamp)
     if not lines:
         raise TraceError(f"bad --replay {path!r}: no usable line (expected one request a line, with an offset or time)")
+    if all(s == int(s) for s in stamps) and absolute:
+        stamps = _spread(stamps)
     order = sorted(range(len(lines)), key=lambda i: stamps[i])
     origin = stamps[order[0]] if absolute or window is None else 0.0
     lo, hi = window or (0.0, None)
@@ -124,6 +127,21 @@ def read_trace(path: str, window: tuple[float, float | None] | None = None) -> T
     if not kept:
         raise TraceError(f"bad --replay-window for {path!r}: no line of the trace falls inside it")
     return Trace(path=path, format=fmt, lines=tuple(kept))
+
+
+def _spread(stamps: list[float]) -> list[float]:
+    """Whole-second times (a combined log's): the n lines of one second spread evenly over it, in
+    file order, rather than all sent at its first instant (a burst the log never showed)."""
+    seen: dict[float, int] = {}
+    for s in stamps:
+        seen[s] = seen.get(s, 0) + 1
+    turn: dict[float, int] = {}
+    out = []
+    for s in stamps:
+        k = turn.get(s, 0)
+        turn[s] = k + 1
+        out.append(s + k / seen[s])
+    return out
 
 
 def _at(line: TraceLine, offset: float) -> TraceLine:
