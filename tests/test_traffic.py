@@ -7,6 +7,7 @@ import contextlib
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -194,7 +195,14 @@ def _stats(values_ms: list[float], t: int = 0) -> ClassStats:
     enc = hdr.encode(h)
     point = TimePoint(t=t, requests=len(values_ms), errors=0, hdr=enc)
     return ClassStats(
-        requests=len(values_ms), errors=0, error_rate=0.0, share=1.0, throughput_rps=1.0, hdr=enc, timeseries=(point,)
+        requests=len(values_ms),
+        errors=0,
+        error_rate=0.0,
+        share=1.0,
+        throughput_rps=1.0,
+        hdr=enc,
+        timeseries=(point,),
+        latency_ms=hdr.summarize(h),
     )
 
 
@@ -208,3 +216,43 @@ def test_per_class_histograms_merge_exactly_across_workers():
     assert x.latency_ms is not None and x.latency_ms.max == pytest.approx(200, rel=0.01)
     assert x.latency_ms.p50 == pytest.approx(3, rel=0.01)  # the median of all five, not an average of medians
     assert hdr.decode(x.timeseries[0].hdr).get_total_count() == 5
+
+
+def _phase(rate: float, slow_p99_ms: float) -> Any:
+    from benchbox.result import GeneratorHealth, LoadPhase
+
+    fast, slow = _stats([5.0] * 50), _stats([slow_p99_ms] * 50)
+    return LoadPhase(
+        name=f"probe {rate}", mode="open", duration_s=2, elapsed_s=2, requests=100, responses=100, errors=0,
+        error_rate=0.0, throughput_rps=rate, status_counts={}, errors_by_kind={},
+        generator=GeneratorHealth(cpu_seconds=0, cpu_percent_mean=0, cpu_percent_max=0),
+        traffic=TrafficStats(kind="mix", classes={"fast": fast, "slow": slow}),
+    )  # fmt: skip
+
+
+def test_saturation_on_a_mix_names_the_first_class_to_break_and_its_multiplier(tmp_path):
+    from benchbox.gates import merge_slos
+    from benchbox.saturation.search import ProbeOrder
+    from benchbox.saturation.settings import SearchSettings
+    from benchbox.traffic.saturation import TrafficProbe, first_break
+
+    config = write(
+        tmp_path,
+        "mix.toml",
+        '[[mix]]\nname = "fast"\nweight = 7\nroute = "/fast"\n'
+        '[[mix]]\nname = "slow"\nweight = 3\nroute = "/slow"\nslo = {p99 = "100ms"}\n',
+    )
+    plan = build_plan({"target": TARGET, "mix": config, "rate": "40"})
+    # Probes in the order a search runs them: the lowest rate at which a class broke is the answer.
+    runs = [(320.0, _phase(320, 900)), (80.0, _phase(80, 40)), (160.0, _phase(160, 250)), (120.0, _phase(120, 60))]
+    found = first_break(plan.traffic, merge_slos([["p99=1s"]]), runs, 40.0)
+    assert found is not None and (found.name, found.multiplier, found.gate) == ("slow", 4.0, "p99")
+    assert "breaks" in found.detail
+    # A class with no SLO of its own is judged on the run's: here 'fast' never breaks 1 s.
+    assert first_break(plan.traffic, merge_slos([["p99=1s"]]), runs[1:2], 40.0) is None
+    # Each probe sends the whole mix, scaled to its rate.
+    traffic = plan.phase_spec().traffic
+    probe = TrafficProbe(traffic, 40.0, plan.request, SearchSettings(), 0, None, None)
+    spec = probe.spec(ProbeOrder(index=1, stage="ramp", mode="open", duration_s=3, rate=100.0))
+    assert spec.rate == 100.0 and spec.traffic is not None and spec.traffic.scale == 2.5
+    assert [c.weight for c in spec.traffic.classes] == [0.7, 0.3]

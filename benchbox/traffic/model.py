@@ -120,3 +120,14 @@ class TrafficStats:
     scale: float = 1.0
     classes: Mapping[str, ClassStats] = field(default_factory=dict)
     sizes: Mapping[str, ClassStats] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ClassBreak:
+    """The saturation search on a mix or a trace: the lowest multiplier at which a class broke an SLO."""
+
+    name: str  # the class
+    multiplier: float  # of the mix's rate, or of the trace's own pace
+    offered_rps: float
+    gate: str  # the SLO it broke, as the gate names it ('p99')
+    detail: str

@@ -9,6 +9,7 @@ HTTP/1.1 on asyncio streams (a few hundred req/s is all the tests need).
     --stall-at N          when the N-th request arrives, the whole process blocks...
     --stall-for S         ...for S seconds (a stop-the-world stall: every request in flight waits)
     --status ROUTE=CODE   this route answers CODE (repeatable)
+    --slots ROUTE=N       this route serves N requests at once, the rest queue (a capacity: N / its time)
 
 GET /__stats -> {"count", "latencies_us", "arrivals": [[perf_counter, method, path, body_bytes]],
 "by_path": {path: n}, "stalls": [[start, end]]}; POST /__reset. Neither is counted. perf_counter
@@ -35,6 +36,7 @@ class State:
         self.service_s = args.service_ms / 1000.0
         self.slow = {r: float(ms) / 1000.0 for r, ms in (s.split("=", 1) for s in args.slow)}
         self.status = {r: int(c) for r, c in (s.split("=", 1) for s in args.status)}
+        self.slots = {r: asyncio.Semaphore(int(n)) for r, n in (s.split("=", 1) for s in args.slots)}
         self.stall_at, self.stall_for = args.stall_at, args.stall_for
         self.reset()
 
@@ -88,7 +90,12 @@ async def handle(state: State, reader: asyncio.StreamReader, writer: asyncio.Str
                 if state.stall_at and len(state.arrivals) == state.stall_at:
                     time.sleep(state.stall_for)  # blocks the loop: nothing is read or answered meanwhile
                     state.stalls.append([arrived, time.perf_counter()])
-                await asyncio.sleep(state.slow.get(path, state.service_s))
+                slots = state.slots.get(path)
+                if slots is not None:
+                    async with slots:
+                        await asyncio.sleep(state.slow.get(path, state.service_s))
+                else:
+                    await asyncio.sleep(state.slow.get(path, state.service_s))
                 status = state.status.get(path, 200)
                 body = b'{"ok":true}'
                 state.latencies.append(int((time.perf_counter() - arrived) * 1e6))
@@ -118,6 +125,7 @@ if __name__ == "__main__":
     parser.add_argument("--service-ms", type=float, default=1.0)
     parser.add_argument("--slow", action="append", default=[])
     parser.add_argument("--status", action="append", default=[])
+    parser.add_argument("--slots", action="append", default=[])
     parser.add_argument("--stall-at", type=int, default=0)
     parser.add_argument("--stall-for", type=float, default=0.0)
     sys.exit(run_async(main(parser.parse_args()), no_uvloop=True))
