@@ -117,11 +117,14 @@ class Traffic:
         if t.kind == "trace":
             offsets, classes, bodies = unpack_schedule(t.schedule, t.count)
             first, step = t.part
-            period = t.span_s / t.scale
+            # --max-rps capped this phase's rate below the trace's own: slow the whole trace down.
+            natural = (t.count / step) / (t.span_s / t.scale)
+            scale = t.scale * min(1.0, spec.rate / natural) if spec.rate else t.scale
+            period = t.span_s / scale
             for lap in itertools.count() if t.loop else range(1):
                 base = lap * period
                 for i in range(first, t.count, step):
-                    at = base + offsets[i] / t.scale
+                    at = base + offsets[i] / scale
                     if at >= spec.duration_s:
                         return
                     yield at, classes[i], bodies[i]
