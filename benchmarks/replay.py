@@ -30,10 +30,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchbox.load.process import GeneratorSession  # noqa: E402
-from benchbox.load.spec import PhaseSpec  # noqa: E402
-from benchbox.plan import build_plan  # noqa: E402
-from tests.servers.harness import FIXED, start_server  # noqa: E402
+from benchbox.load.process import GeneratorSession
+from benchbox.load.spec import PhaseSpec
+from benchbox.plan import build_plan
+from tests.servers.harness import FIXED, start_server
 
 
 def specs(url: str, rate: float, seconds: float, tmp: Path) -> dict[str, PhaseSpec]:
@@ -76,9 +76,10 @@ def main() -> int:
             srv.reset()
             spec = build_plan({"target": srv.url + "/predict", "replay": str(trace), "time_scale": scale}).phase_spec()
             phase = gen.run(spec)
+            count = srv.stats().count
             print(
                 f"--time-scale {scale}: planned {spec.duration_s:.3f} s at {spec.rate:g} req/s; "
-                f"served {srv.stats().count} in {phase.elapsed_s:.3f} s = {srv.stats().count / phase.elapsed_s:.1f} req/s"
+                f"served {count} in {phase.elapsed_s:.3f} s = {count / phase.elapsed_s:.1f} req/s"
             )
     print(f"\n{'rate':>6} {'kind':<7} {'req/s':>9} {'CPU s/1k':>9} {'lag p99':>8}  vs plain (req/s, CPU/req)")
     for (rate, name), rows in figures.items():
