@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchbox.load.process import GeneratorSession
 from benchbox.load.spec import PhaseSpec
 from benchbox.plan import build_plan
-from tests.servers.harness import FIXED, start_server
+from tests.servers.harness import FIXED, HERE, start_server
 
 
 def specs(url: str, rate: float, seconds: float, tmp: Path) -> dict[str, PhaseSpec]:
@@ -49,6 +49,27 @@ def specs(url: str, rate: float, seconds: float, tmp: Path) -> dict[str, PhaseSp
     replay = build_plan({**base, "replay": str(trace), "rate": None}).phase_spec()
     mixed = build_plan({**base, "mix": str(mix)}).phase_spec()
     return {"plain": plain, "replay": dataclasses.replace(replay, duration_s=plain.duration_s), "mix": mixed}
+
+
+def burst(gen: GeneratorSession, tmp: Path) -> None:
+    """A 10x burst for 2 s: when did each request reach the server, against the trace's offset?
+    (arrivals.py records arrival times; aligned on the median gap, so a constant offset is not error)."""
+    offsets = [i / 20 for i in range(20)] + [1 + i / 200 for i in range(400)] + [3 + i / 20 for i in range(20)]
+    trace = tmp / "burst.jsonl"
+    trace.write_text("".join(json.dumps({"offset": o}) + "\n" for o in offsets))
+    for stall in ((), ("--stall-at", "150", "--stall-for", "0.4")):
+        with start_server(HERE / "arrivals.py", *stall) as srv:
+            spec = build_plan({"target": srv.url + "/p", "replay": str(trace), "body": "{}"}).phase_spec()
+            phase = gen.run(spec)
+            seen = sorted(a[0] for a in json.loads(srv._call("GET", "/__stats", 10))["arrivals"] if a[2] == "/p")
+        gaps = sorted(s - o for s, o in zip(seen, offsets))
+        dev = sorted(abs(s - gaps[len(gaps) // 2] - o) * 1000 for s, o in zip(seen, offsets))
+        lat = phase.latency_ms
+        print(
+            f"burst{' with a 0.4 s stall' if stall else ''}: {len(seen)}/{len(offsets)} arrived; arrival vs trace "
+            f"median {dev[len(dev) // 2]:.2f} ms, p95 {dev[int(0.95 * len(dev))]:.2f} ms, max {dev[-1]:.1f} ms; "
+            f"latency p50 {lat.p50 if lat else 0:.1f} ms, p99 {lat.p99 if lat else 0:.1f} ms"
+        )
 
 
 def main() -> int:
@@ -69,6 +90,7 @@ def main() -> int:
                     lag = phase.generator.schedule_lag_ms.p99 if phase.generator.schedule_lag_ms else float("nan")
                     per_k = 1000 * phase.generator.cpu_seconds / max(served, 1)
                     figures.setdefault((rate, name), []).append((served / phase.elapsed_s, per_k, lag))
+        burst(gen, Path(d))
         # --time-scale 2: half the time, twice the rate, on the server's own count and clock.
         trace = Path(d) / "scale.jsonl"
         trace.write_text("".join(json.dumps({"offset": i / 100}) + "\n" for i in range(400)))  # 100/s for 4 s

@@ -75,17 +75,20 @@ def test_a_stall_during_the_burst_shows_in_the_percentiles_not_just_on_the_serve
     assert phase["requests"] == len(arrivals) == 230 and stats["stalls"]
     latency = phase["latency_ms"]
     # Requests due during the 0.4 s stall waited for it: latency from their intended times shows it...
-    assert latency["p99"] >= 250 and latency["p50"] < 100, latency
-    # ...while the server, which only starts its clock once it reads a request, never saw it.
-    assert sorted(stats["latencies_us"])[-2] / 1000 < 100  # only the request that set off the stall
+    assert latency["p90"] >= 200 and latency["p99"] >= 250 and latency["p50"] < 100, latency
+    # ...while the server, which starts its clock only once it reads a request, saw it in a few
+    # (those it had begun to read when it froze), not in the ~80 that were due meanwhile.
+    slow_on_server = sum(1 for us in stats["latencies_us"] if us >= 200_000)
+    assert slow_on_server <= 0.05 * 230, slow_on_server
 
 
-def write_mix(tmp_path: Path, extra: str = "") -> Path:
+def write_mix(tmp_path: Path, slos: bool = True) -> Path:
     config = tmp_path / "mix.toml"
+    slo = (' slo = {p99 = "1s"}', ' slo = {p99 = "1s", errors = "1%"}', ' slo = {p99 = "30ms"}') if slos else ("",) * 3
     config.write_text(
-        '[[mix]]\nname = "search"\nweight = 60\nroute = "/search"\nslo = {p99 = "1s"}\n'
-        '[[mix]]\nname = "browse"\nweight = 30\nroute = "/browse"\nslo = {p99 = "1s", errors = "1%"}\n'
-        '[[mix]]\nname = "slow"\nweight = 10\nroute = "/slow"\nslo = {p99 = "30ms"}\n' + extra
+        f'[[mix]]\nname = "search"\nweight = 60\nroute = "/search"\n{slo[0]}\n'
+        f'[[mix]]\nname = "browse"\nweight = 30\nroute = "/browse"\n{slo[1]}\n'
+        f'[[mix]]\nname = "slow"\nweight = 10\nroute = "/slow"\n{slo[2]}\n'
     )
     return config
 
@@ -124,7 +127,7 @@ def test_a_three_class_mix_keeps_its_weights_and_each_class_its_own_slo(benchbox
 
 
 def test_workers_split_a_mix_without_changing_it(benchbox_cli, tmp_path):
-    config = write_mix(tmp_path)
+    config = write_mix(tmp_path, slos=False)
     with start_server(ARRIVALS) as srv:
         out = tmp_path / "out"
         run = benchbox_cli(
