@@ -364,6 +364,8 @@ def _traffic_load(traffic: TrafficPlan, load: LoadPlan, flags: Mapping[str, Any]
     if traffic.trace is not None:
         if traffic.mix_rate is not None:
             raise UsageError("bad --mix with --replay: the trace sets the rate; give the classes weights, not rates")
+        if flags.get("rate") is not None:
+            raise UsageError("bad --rate with --replay: the trace sets the rate; scale it with --time-scale F")
         span = traffic.trace.span_s / traffic.scale
         rate = len(traffic.trace.lines) / span
         duration = load.duration_s if traffic.loop else span

@@ -138,6 +138,8 @@ def test_time_scale_halves_the_duration_and_doubles_the_rate_and_the_window_cuts
     assert spec.traffic is not None and spec.traffic.loop and spec.traffic.count == 100
     code, _, err = invoke("run", "--target", TARGET, "--time-scale", "2", "--dry-run")
     assert code == 2 and "--replay" in err
+    code, _, err = invoke("run", "--target", TARGET, "--replay", path, "--rate", "5", "--dry-run")
+    assert code == 2 and "--time-scale" in err
 
 
 def test_the_schedule_travels_compactly_and_comes_back_exact(tmp_path):
