@@ -12,13 +12,14 @@ from typing import Any
 
 from benchbox.errors import bad_value
 
+MAX_SIZE = 4096  # a batch bigger than this is a different test (and a body of megabytes per request)
 BATCH_KEYS = ("instances", "inputs", "data", "input", "texts", "prompts", "prompt", "examples", "rows")
 
 
 def parse_batch_sizes(flag: str, text: Any) -> tuple[tuple[int, float], ...]:
     """'1:70,8:25,64:5' -> ((1, 0.70), (8, 0.25), (64, 0.05)): sizes and their shares."""
     items = [t.strip() for t in str(text).split(",") if t.strip()] if not isinstance(text, list) else text
-    expected = "SIZE:WEIGHT pairs like 1:70,8:25,64:5 (whole sizes >= 1, weights > 0)"
+    expected = f"SIZE:WEIGHT pairs like 1:70,8:25,64:5 (whole sizes 1..{MAX_SIZE}, weights > 0)"
     out: dict[int, float] = {}
     for item in items:
         size_text, sep, weight_text = str(item).partition(":")
@@ -26,7 +27,7 @@ def parse_batch_sizes(flag: str, text: Any) -> tuple[tuple[int, float], ...]:
             size, weight = int(size_text), float(weight_text) if sep else 1.0
         except ValueError:
             raise bad_value(flag, str(item), expected) from None
-        if size < 1 or not weight > 0 or size in out:
+        if not 1 <= size <= MAX_SIZE or not 0 < weight < float("inf") or size in out:
             raise bad_value(flag, str(item), expected + ", each size once")
         out[size] = weight
     if not out:
