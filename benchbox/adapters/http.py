@@ -130,25 +130,19 @@ class JsonApi(Adapter):
             f"saturation: searching for the highest sustainable throughput "
             f"(up to {plan.saturation_budget_s:g}s of load)"
         )
-        on_tick = lambda tick: ctx.notify(Event("tick", data=tick))  # noqa: E731
-        traffic = plan.phase_spec().traffic if plan.traffic.active else None
-        if traffic is not None and plan.load.rate:  # a mix or a trace: the whole of it, scaled
-            from benchbox.traffic.saturation import run_traffic_search
+        if plan.traffic.active and plan.load.rate:  # a mix or a trace: the whole of it, scaled
+            from benchbox.traffic.saturation import traffic_saturation
 
-            result = run_traffic_search(
-                plan.traffic, traffic, plan.load.rate, plan.request, plan.gates, brakes.braked_search(plan),
-                plan.seed, ctx.say, ctx.generator, on_tick,
-            )  # fmt: skip
-        else:
-            result = run_search(
-                plan.request,
-                plan.gates,
-                brakes.braked_search(plan),
-                plan.seed,
-                notify=ctx.say,
-                session=ctx.generator,
-                on_tick=on_tick,
-            )
+            return traffic_saturation(ctx, plan)
+        result = run_search(
+            plan.request,
+            plan.gates,
+            brakes.braked_search(plan),
+            plan.seed,
+            notify=ctx.say,
+            session=ctx.generator,
+            on_tick=lambda tick: ctx.notify(Event("tick", data=tick)),
+        )
         ctx.say(f"saturation: {result.statement}")
         return result
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from benchbox.gates import GateSpec
 from benchbox.load.process import GeneratorSession
@@ -23,6 +24,9 @@ from benchbox.traffic.gates import judge_classes
 from benchbox.traffic.mix import MixClass
 from benchbox.traffic.model import ClassBreak, TrafficSpec
 from benchbox.traffic.plan import TrafficPlan
+
+if TYPE_CHECKING:
+    from benchbox.plan import Plan
 
 
 class TrafficProbe(GeneratorProbe):
@@ -46,6 +50,21 @@ class TrafficProbe(GeneratorProbe):
         if order.rate is not None:
             self.runs.append((order.rate, run.phase))
         return run
+
+
+def traffic_saturation(ctx: Any, plan: Plan) -> Saturation:
+    """The Saturation stage of a run with a mix or a trace (ctx: the run's RunContext)."""
+    from benchbox import brakes
+    from benchbox.events import Event
+
+    spec = plan.phase_spec().traffic
+    assert spec is not None and plan.load.rate
+    result = run_traffic_search(
+        plan.traffic, spec, plan.load.rate, plan.request, plan.gates, brakes.braked_search(plan), plan.seed,
+        ctx.say, ctx.generator, lambda tick: ctx.notify(Event("tick", data=tick)),
+    )  # fmt: skip
+    ctx.say(f"saturation: {result.statement}")
+    return result
 
 
 def run_traffic_search(
