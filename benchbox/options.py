@@ -29,7 +29,6 @@ from benchbox.option_kinds import (
     choice,
     count,
     count_or_zero,
-    counts,
     duration,
     optional,
     port,
@@ -111,6 +110,10 @@ def _gates(gates: Iterable[Any]) -> list[dict[str, Any]]:
 
 def _evaluation(plan: Any) -> dict[str, Any] | None:
     return None if plan is None else plan.recorded()  # benchbox.evaluate.model.EvalPlan
+
+
+def _traffic(traffic: Any) -> dict[str, Any] | None:
+    return traffic.recorded()  # benchbox.traffic.plan.TrafficPlan
 
 
 def _prompts(chat: Any) -> str | None:
@@ -297,6 +300,47 @@ OPTIONS: tuple[Option, ...] = (
         RUN,
         "LOCUSTFILE",
         record="load.scenario",
+    ),
+    # -- production-shaped traffic (benchbox.traffic): a replayed trace, a mix, batch sizes
+    O(
+        "replay",
+        "Replay a trace on its own clock: JSONL, CSV, or an nginx/Apache/JSON access log (open loop).",
+        RUN,
+        "FILE",
+        record="traffic",
+        show=_traffic,
+    ),
+    O("time_scale", "With --replay: replay F times as fast (2 = twice the rate, half the time).", RUN, "F"),
+    O(
+        "replay_window",
+        "With --replay: only the lines from START to END of the trace, e.g. 30s..90s.",
+        RUN,
+        "START..END",
+    ),
+    O(
+        "loop",
+        "With --replay: start the trace over until --duration ends.",
+        RUN,
+        kind="flag",
+        default=False,
+        shape=BOOL,
+    ),
+    O(
+        "mix",
+        "Traffic mix: a TOML file of [[mix]] classes (weight or rate, route, method, bodies, headers, slo).",
+        RUN,
+        "FILE",
+        shape=Shape((str, list), "[[mix]] tables (or a TOML file's path)", scalar_items=False),
+        example='[{name = "search", weight = 70, route = "/search"}]',
+    ),
+    O(
+        "batch_sizes",
+        "Batch sizes and their shares, SIZE[:WEIGHT],... e.g. 1:70,8:25,64:5: bodies resized to them, latency "
+        "per size. An openai-embeddings target takes the sizes as inputs per request (default 1,8).",
+        RUN,
+        "S[:W],...",
+        shape=LIST,
+        example='["1:70", "8:25", "64:5"]',
     ),
     O(
         "workers",
@@ -504,17 +548,6 @@ OPTIONS: tuple[Option, ...] = (
         "WORD",
         secret=True,
         record="chat.canary",
-    ),
-    # -- openai-embeddings (parsed with the chat plan: benchbox.llm.options)
-    O(
-        "batch_sizes",
-        "openai-embeddings: inputs per request, sent round-robin (default 1,8).",
-        RUN,
-        "N[,N...]",
-        default="1,8",
-        parse=counts,
-        shape=LIST,
-        record="chat.batch_sizes",
     ),
     O(
         "contract_cases",

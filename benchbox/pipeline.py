@@ -197,6 +197,10 @@ def assemble(ctx: RunContext, covered: Collection[str]) -> Result:
     capacity = s.max_sustainable_rps if s is not None and s.found else None
     cost = cost_of(plan.cost, s, phase)
     judged = gates.judge(effective.gates, phase, _load_unchecked(ctx), capacity, cost) if "load" in covered else ()
+    if "load" in covered and plan.traffic.mix:  # each mix class's own SLOs (benchbox.traffic)
+        from benchbox.traffic.gates import judge_classes
+
+        judged += judge_classes(plan.traffic, phase, _load_unchecked(ctx))
     if "contract" in covered:
         judged += (gates.contract_gate(ctx.contract, _unchecked(ctx, "contract")),)
     if "adversarial" in covered:

@@ -31,6 +31,7 @@ from benchbox.llm.options import ChatPlan, chat_plan
 from benchbox.load.spec import PhaseSpec, RequestSpec, RunSpec
 from benchbox.options import BY_NAME, CONFIG_KEYS, parsed  # noqa: F401 - CONFIG_KEYS re-exported
 from benchbox.outputs import OutputSpec
+from benchbox.traffic.plan import TrafficPlan, traffic_plan
 from benchbox.units import parse_duration, parse_positive
 
 DEFAULT_RATE = 10.0  # neither --rate nor --users: open loop at this rate
@@ -132,6 +133,7 @@ class Plan:
     slo_given: frozenset[str] = frozenset()  # gates the user set (flags or config), not defaults
     cost: CostPlan = CostPlan()  # --cost-per-hour, --replicas, --expected-rps, --headroom
     outputs: tuple[OutputSpec, ...] = ()  # --output KIND=TARGET: each second sent live (benchbox.outputs)
+    traffic: TrafficPlan = TrafficPlan()  # --replay, --mix / [[mix]], --batch-sizes (benchbox.traffic)
 
     def phase_spec(self, name: str = "steady") -> PhaseSpec:
         """The steady (or ramp) phase at the plan's level."""
@@ -149,7 +151,16 @@ class Plan:
             ramp_from=(0.0 if load.mode == "open" else 1.0) if load.ramp else None,
             scenario=load.scenario,
             chat=self.llm,
+            traffic=self._traffic_spec(),
         )
+
+    def _traffic_spec(self) -> Any:
+        """The trace or mix for the generator, with the run's bodies as they are now (benchbox.traffic)."""
+        if not self.traffic.active:
+            return None
+        from benchbox.traffic.build import traffic_spec
+
+        return traffic_spec(self.traffic, self.request)
 
     def run_spec(self) -> RunSpec:
         """Every load phase, in order: one steady phase, or one per step."""
@@ -271,6 +282,11 @@ def build_plan(
 
     timeout_s = get("timeout")
     load = _load_plan(flags, cfg, pick, get, base_dir)
+    traffic = traffic_plan(pick, base_dir)
+    if traffic.sizes and _embeddings_target(target, pick("protocol")):  # its inputs per request (llm.options)
+        traffic = dataclasses.replace(traffic, sizes=())
+    if traffic.active:
+        load = _traffic_load(traffic, load, flags, cfg)
     probes = ProbePlan(
         health_paths=parse.paths("--health-path", pick("health_path"), DEFAULT_HEALTH_PATHS),
         ready_paths=parse.paths("--ready-path", pick("ready_path"), DEFAULT_READY_PATHS),
@@ -336,7 +352,39 @@ def build_plan(
         evaluation=eval_plan(pick, base_dir),
         cost=cost_plan(pick, gates),
         outputs=get("output"),
+        traffic=traffic,
     )
+
+
+def _embeddings_target(target: str, protocol: Any) -> bool:
+    """An OpenAI embeddings endpoint, given or by its path (as benchbox.embeddings.setup decides)."""
+    from urllib.parse import urlsplit
+
+    if protocol not in (None, "auto"):
+        return protocol == "openai-embeddings"
+    return urlsplit(target).path.rstrip("/").endswith("/embeddings")
+
+
+def _traffic_load(traffic: TrafficPlan, load: LoadPlan, flags: Mapping[str, Any], cfg: Mapping[str, Any]) -> LoadPlan:
+    """A trace or a mix runs open loop: a trace at its own rate and for its own length (or
+    --duration with --loop); a mix at --rate, or at the sum of its classes' rates."""
+    if load.mode == "closed" or load.steps or load.scenario:
+        raise UsageError(
+            "bad load: --replay, --mix and --batch-sizes run open loop; leave out --users/--steps/--scenario"
+        )
+    if traffic.trace is not None:
+        if traffic.mix_rate is not None:
+            raise UsageError("bad --mix with --replay: the trace sets the rate; give the classes weights, not rates")
+        if flags.get("rate") is not None:
+            raise UsageError("bad --rate with --replay: the trace sets the rate; scale it with --time-scale F")
+        span = traffic.trace.span_s / traffic.scale
+        rate = len(traffic.trace.lines) / span
+        duration = load.duration_s if traffic.loop else span
+        return dataclasses.replace(load, rate=round(rate, 6), duration_s=duration, ramp=False, arrival="constant")
+    rate_given = flags.get("rate") is not None or cfg.get("rate") is not None
+    if traffic.mix_rate is not None and not rate_given:
+        return dataclasses.replace(load, rate=traffic.mix_rate)
+    return load
 
 
 def _contract_plan(pick: Any, get: Any, base_dir: Path) -> ContractPlan:

@@ -23,6 +23,7 @@ from benchbox.errors import ExitCode, UnknownResultSchema, UsageError
 from benchbox.evaluate.model import EvaluationSection
 from benchbox.latency import LatencySummary, TimePoint  # defined below hdr, which builds them
 from benchbox.saturation.model import Saturation
+from benchbox.traffic.model import TrafficStats
 
 SCHEMA = "benchbox.result/v1"
 
@@ -153,6 +154,8 @@ class LoadPhase:
     aborted: str | None = None
     # An LLM target (--protocol openai-chat): TTFT, inter-token latency, tokens/s, goodput.
     llm: LlmStats | None = None
+    # A replayed trace or a mix (--replay, [[mix]], --batch-sizes): per class and per batch size.
+    traffic: TrafficStats | None = None
 
 
 @dataclass(frozen=True)

@@ -132,6 +132,10 @@ class JsonApi(Adapter):
             f"saturation: searching for the highest sustainable throughput "
             f"(up to {plan.saturation_budget_s:g}s of load)"
         )
+        if plan.traffic.active and plan.load.rate:  # a mix or a trace: the whole of it, scaled
+            from benchbox.traffic.saturation import traffic_saturation
+
+            return traffic_saturation(ctx, plan)
         result = run_search(
             plan.request,
             plan.gates,

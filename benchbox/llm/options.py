@@ -74,7 +74,7 @@ def chat_plan(pick: Any, base_dir: Path, gates: Sequence[GateSpec]) -> ChatPlan:
         )
     model = pick("model")
     return ChatPlan(
-        batch_sizes=parsed("batch_sizes", pick("batch_sizes")),
+        batch_sizes=_inputs_per_request(pick("batch_sizes")),
         prompts_file=prompts_file,
         prompts=load_prompts(prompts_file),
         max_tokens=n,
@@ -83,3 +83,13 @@ def chat_plan(pick: Any, base_dir: Path, gates: Sequence[GateSpec]) -> ChatPlan:
         system_prompt=str(system_prompt) if system_prompt is not None else None,
         canary=canary,
     )
+
+
+def _inputs_per_request(value: Any) -> tuple[int, ...]:
+    """--batch-sizes for an embeddings target: the sizes (sent round-robin; weights shape the
+    traffic of JSON bodies, benchbox.traffic), 1 and 8 when none is given."""
+    if value is None:
+        return (1, 8)
+    from benchbox.traffic.sizes import parse_batch_sizes
+
+    return tuple(size for size, _ in parse_batch_sizes("--batch-sizes", value))

@@ -132,13 +132,13 @@ class Connection:
         if rebuild:
             self._client = self._new_client()
 
-    def send(self, body: bytes | None, out: Outcome) -> Outcome:
+    def send(self, body: bytes | None, out: Outcome, headers: dict[str, str] | None = None) -> Outcome:
         """Send one request and read the whole answer (in blocks, never keeping more than one)."""
         timer = gevent.Timeout(self.timeout)
         timer.start()
         out.sent_at = time.perf_counter()
         try:
-            response = self._client.request(self.method, self.uri, body=body)
+            response = self._client.request(self.method, self.uri, body=body, headers=headers)
             try:
                 kept = bytearray()
                 seen = 0

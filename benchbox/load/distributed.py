@@ -34,6 +34,7 @@ from benchbox.load.merge import merge_phases, phase_from_ticks
 from benchbox.load.phase import Emit, drive, start_closed
 from benchbox.load.recorder import Recorder
 from benchbox.load.spec import PhaseSpec, RunSpec
+from benchbox.load.traffic import attach as attach_traffic
 from benchbox.load.users import BenchboxUser
 from benchbox.result import LoadPhase, WorkerReport, from_phase_dict, to_dict
 
@@ -66,6 +67,7 @@ def share(spec: PhaseSpec, index: int, count: int) -> PhaseSpec:
         users=users,
         connections=max(1, math.ceil(spec.connections / count)),
         seed=spec.seed + 1000 * (index + 1),
+        traffic=spec.traffic.share(index, count) if spec.traffic is not None else None,  # a trace: every n-th line
     )
 
 
@@ -282,6 +284,7 @@ def run_worker(master_host: str, master_port: int, stop: Event) -> None:
         recorder = Recorder()
         # Bound now, in message order, so the spawn message that follows builds users for this phase.
         shared, dispatcher = BenchboxUser.bind(spec.request, recorder, spec.mode, spec.chat, max_rps=spec.max_rps)
+        attach_traffic(shared, spec, recorder)
         spawned.clear()
         phase_stop.clear()
         gevent.spawn(

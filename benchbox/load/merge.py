@@ -13,6 +13,7 @@ from typing import Any
 
 from benchbox import hdr
 from benchbox.result import GeneratorHealth, LlmPoint, LlmStats, LoadPhase, NameStats, TimePoint, WorkerReport
+from benchbox.traffic.merge import merge_traffic
 
 
 def merge_phases(parts: Sequence[LoadPhase], workers: Sequence[WorkerReport]) -> LoadPhase:
@@ -53,6 +54,7 @@ def merge_phases(parts: Sequence[LoadPhase], workers: Sequence[WorkerReport]) ->
         workers=tuple(workers),
         samples=tuple(s for p in parts for s in p.samples)[:20],
         llm=merge_llm([p.llm for p in parts if p.llm is not None], requests, elapsed),
+        traffic=merge_traffic([p.traffic for p in parts], elapsed),
     )
 
 

@@ -23,6 +23,7 @@ from benchbox.load import schedule
 from benchbox.load.locustfile import load_scenario, request_listener
 from benchbox.load.recorder import Recorder
 from benchbox.load.spec import PhaseSpec
+from benchbox.load.traffic import attach as attach_traffic
 from benchbox.load.users import BenchboxUser, Dispatcher, Shared
 from benchbox.result import LoadPhase
 
@@ -171,6 +172,7 @@ def run_phase(spec: PhaseSpec, emit: Emit, stop: Event) -> LoadPhase:
         return _run_scenario(spec, emit, stop)
     recorder = Recorder()
     shared, dispatcher = BenchboxUser.bind(spec.request, recorder, spec.mode, spec.chat, max_rps=spec.max_rps)
+    attach_traffic(shared, spec, recorder)
     count = spec.connections if spec.mode == "open" else int(spec.users or 1)
     runner = Environment(user_classes=[BenchboxUser], host=spec.request.url).create_local_runner()
 
@@ -205,7 +207,8 @@ def drive(
     if spec.mode == "open":
         start_users()
         recorder.restart_clock()
-        scheduler = gevent.spawn(_run_schedule, spec, recorder, dispatcher, stop)
+        keep = shared.traffic.run_schedule if shared.traffic is not None else _run_schedule
+        scheduler = gevent.spawn(keep, spec, recorder, dispatcher, stop)
     else:
         recorder.restart_clock()
         start_users()
@@ -238,6 +241,8 @@ def drive(
         recorder.failure("cut_off", "still in flight when the phase ended", None, time.perf_counter())
     phase = _finish(spec, recorder, interrupted, waited=dispatcher.waited, peak=shared.peak_in_flight)
     _carry(seen, recorder, phase.elapsed_s)
+    if shared.traffic is not None:
+        phase = dataclasses.replace(phase, traffic=shared.traffic.build(phase.elapsed_s))
     return dataclasses.replace(phase, aborted=why[0]) if why else phase
 
 

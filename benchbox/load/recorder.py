@@ -71,6 +71,7 @@ class Recorder:
         self.by_name: dict[str, NameRecorder] = {}
         self.samples: list[ResponseSample] = []
         self.llm: Any = None  # a load.llm.LlmRecorder when the target is an LLM (set by users.bind)
+        self.traffic: Any = None  # a load.traffic.Traffic: per-class histograms, flushed here too
 
     def wants_sample(self) -> bool:
         """The first answers and then every 50th, up to MAX_SAMPLES: a sample for the contract
@@ -166,6 +167,8 @@ class Recorder:
         self.timeseries.append(point)
         if self.llm is not None:
             self.llm.flush(point.t)
+        if self.traffic is not None:
+            self.traffic.flush(point.t)
         return point
 
     def build(

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from benchbox.llm.model import ChatSpec
+from benchbox.traffic.model import TrafficSpec
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,8 @@ class PhaseSpec:
     brake_group: str | None = None
     # An OpenAI chat target: read answers as LLM answers (TTFT, ITL, tokens/s, goodput).
     chat: ChatSpec | None = None
+    # A replayed trace or a mix of classes (benchbox.traffic): each slot picks its request.
+    traffic: TrafficSpec | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -69,6 +72,8 @@ class PhaseSpec:
         req["bodies"] = tuple(req["bodies"])
         if data.get("chat") is not None:
             data["chat"] = ChatSpec(**data["chat"])
+        if data.get("traffic") is not None:
+            data["traffic"] = TrafficSpec.from_dict(data["traffic"])
         return cls(request=RequestSpec(**req), **data)
 
 

@@ -39,6 +39,7 @@ class Shared:
         self.in_flight = 0
         self.peak_in_flight = 0
         self.chat: ChatSpec | None = None
+        self.traffic: Any = None  # a load.traffic.Traffic: a trace or mix picks each request
 
 
 class Dispatcher:
@@ -50,11 +51,11 @@ class Dispatcher:
 
     def __init__(self) -> None:
         self.idle: list[BenchboxUser] = []
-        self.backlog: deque[float] = deque()
+        self.backlog: deque[Any] = deque()  # intended times (a trace/mix: (time, class, body))
         self.waited = 0
         self.closed = False
 
-    def offer(self, intended: float) -> None:
+    def offer(self, intended: Any) -> None:
         if self.idle:
             self.idle.pop().assign(intended)
         else:
@@ -117,9 +118,10 @@ class BenchboxUser(User):
     def _open_loop(self) -> None:
         """Send when the schedule says so; latency counts from the intended time, not the send."""
         dispatcher = self.dispatcher
+        traffic = self.shared.traffic
         while True:
             if dispatcher.backlog:
-                intended: float | None = dispatcher.backlog.popleft()
+                intended: Any = dispatcher.backlog.popleft()
             elif dispatcher.closed:
                 raise StopUser()
             else:
@@ -129,9 +131,12 @@ class BenchboxUser(User):
                 intended = self._slot
                 if intended is None:
                     raise StopUser()
-            self._send(intended)
+            if traffic is not None:
+                traffic.send(self, intended)
+            else:
+                self._send(intended)
 
-    def assign(self, intended: float | None) -> None:
+    def assign(self, intended: Any) -> None:
         self._slot = intended
         self._wake.set()
 

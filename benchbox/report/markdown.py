@@ -175,6 +175,9 @@ def render(result: Result) -> str:
     if result.load and result.load.phases:
         out += ["#### Load", ""] + _phases(result.load.phases) + [""]
         out += _llm(result.load.phases)
+        from benchbox.report.traffic import markdown_lines as traffic_lines
+
+        out += traffic_lines(result.load.phases, text, _row)
     elif result.preflight and not result.preflight.reachable:
         why = result.preflight.error or "the target did not answer"
         out += [f"No load ran: the target was unreachable ({text(why)}).", ""]

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from benchbox.traffic.model import ClassBreak
+
 Stage = Literal["estimate", "ramp", "bisect", "overload"]
 Grade = Literal["sheds", "queues", "fails", "keeps_up", "unclear"]
 # What set the limit: a criterion the first failing probe broke, or the search's own limits.
@@ -136,3 +138,5 @@ class Saturation:
     # LLM targets, searched on concurrency (closed loop): the best level held and what it carried.
     max_concurrency: int | None = None
     max_output_tokens_per_s: float | None = None
+    # A mix or a trace (benchbox.traffic): the first class to break its SLO, and at what multiplier.
+    first_break: ClassBreak | None = None

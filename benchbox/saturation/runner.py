@@ -74,10 +74,9 @@ class GeneratorProbe:
         self.seed = seed
         self.session = session
 
-    def __call__(self, order: ProbeOrder, watch: Watch | None) -> ProbeRun:
-        if order.settle_s > 0:
-            time.sleep(order.settle_s)  # let the backlog of a failed probe drain: not load time
-        spec = PhaseSpec(
+    def spec(self, order: ProbeOrder) -> PhaseSpec:
+        """The load phase a probe runs (a trace or mix probe adds its traffic: benchbox.traffic)."""
+        return PhaseSpec(
             name=f"saturation-{order.index}-{order.stage}",
             mode=order.mode,
             duration_s=order.duration_s,
@@ -89,6 +88,11 @@ class GeneratorProbe:
             seed=self.seed + order.index,
             max_rps=self.settings.max_rps,
         )
+
+    def __call__(self, order: ProbeOrder, watch: Watch | None) -> ProbeRun:
+        if order.settle_s > 0:
+            time.sleep(order.settle_s)  # let the backlog of a failed probe drain: not load time
+        spec = self.spec(order)
         seen: list[TimePoint] = []
         decided = False
         sampler = Sampler(self.request) if order.sample_headers else None
