@@ -62,6 +62,8 @@ def to_request(doc: Mapping[str, Any], model: str, version: str = "") -> Any:
         tensor = request.inputs.add(name=str(t["name"]), datatype=str(t["datatype"]), shape=list(t["shape"]))
         values = _flat(t.get("data", []))
         field = CONTENTS_FIELD.get(str(t["datatype"]))
+        if field is None and not values:  # nothing to carry (an unknown datatype's probe, say)
+            continue
         if field is None:
             raise ValueError(f"datatype {t['datatype']!r} has no typed contents field (raw only)")
         if field == "bytes_contents":

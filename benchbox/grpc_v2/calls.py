@@ -1,0 +1,189 @@
+"""Calls to a KServe V2 gRPC target from the parent process, and the grpcurl line that replays one.
+
+`grpc://host:port/model[/versions/v]` (or `grpcs://`) names the server and the model. Headers
+(`--header`, `--api-key-env`'s `Authorization`) travel as metadata, lower-cased as HTTP/2 wants;
+`--max-body` is the largest answer accepted; `--insecure` trusts whatever certificate the server
+shows (grpcio has no "skip verification" switch, so the server's own certificate becomes the root).
+"""
+
+from __future__ import annotations
+
+import shlex
+import ssl
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from benchbox.findings import _AUTH_SCHEMES, env_name_for, is_secret_header
+
+SERVICE = "inference.GRPCInferenceService"
+SCHEMES = ("grpc", "grpcs")
+# HTTP headers that are not metadata: grpcio sets these itself and refuses them from the caller.
+_NOT_METADATA = frozenset({"content-type", "user-agent", "te", "host", "connection", "content-length"})
+
+
+@dataclass(frozen=True)
+class GrpcTarget:
+    host: str
+    port: int
+    model: str
+    version: str
+    tls: bool
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+def is_grpc(url: str) -> bool:
+    return urlsplit(url).scheme in SCHEMES
+
+
+def parse_target(url: str) -> GrpcTarget:
+    """`grpc://host:port/model[/versions/v]`; ValueError says what is missing."""
+    parts = urlsplit(url)
+    segments = [p for p in parts.path.split("/") if p]
+    if parts.scheme not in SCHEMES or not parts.hostname:
+        raise ValueError("expected grpc://host:port/model or grpcs://host:port/model")
+    if not segments:
+        raise ValueError("the URL names no model: expected grpc://host:port/MODEL")
+    version = segments[2] if len(segments) >= 3 and segments[1] == "versions" else ""
+    tls = parts.scheme == "grpcs"
+    return GrpcTarget(parts.hostname, parts.port or (443 if tls else 80), segments[0], version, tls)
+
+
+def metadata(headers: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple((k.lower(), v) for k, v in headers.items() if k.lower() not in _NOT_METADATA)
+
+
+def channel_options(max_message_bytes: int) -> list[tuple[str, Any]]:
+    """Answers up to --max-body; requests of any size (the server's limit is what a probe tests)."""
+    return [("grpc.max_receive_message_length", max_message_bytes), ("grpc.max_send_message_length", -1)]
+
+
+def credentials(target: GrpcTarget, insecure: bool) -> tuple[Any, list[tuple[str, Any]]]:
+    """TLS credentials (and the channel options they need); --insecure trusts the server's own certificate."""
+    import grpc
+
+    if not insecure:
+        return grpc.ssl_channel_credentials(), []
+    pem = ssl.get_server_certificate((target.host, target.port), timeout=5)
+    return grpc.ssl_channel_credentials(root_certificates=pem.encode()), [
+        ("grpc.ssl_target_name_override", _certificate_name(pem) or target.host)
+    ]
+
+
+def _certificate_name(pem: str) -> str | None:
+    """The certificate's first DNS/IP name, else its CN (what the name check must be told to expect)."""
+    import os
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("w", suffix=".pem", delete=False) as f:
+        f.write(pem)
+    try:
+        decoded = ssl._ssl._test_decode_cert(f.name)  # type: ignore[attr-defined]  # the stdlib's only PEM reader
+    except (ssl.SSLError, OSError):
+        return None
+    finally:
+        os.unlink(f.name)
+    for kind, value in decoded.get("subjectAltName", ()):
+        if kind in ("DNS", "IP Address"):
+            return str(value)
+    for rdn in decoded.get("subject", ()):
+        for key, value in rdn:
+            if key == "commonName":
+                return str(value)
+    return None
+
+
+def open_channel(target: GrpcTarget, insecure: bool, max_message_bytes: int) -> Any:
+    import grpc
+
+    options = channel_options(max_message_bytes)
+    if not target.tls:
+        return grpc.insecure_channel(target.address, options=options)
+    creds, extra = credentials(target, insecure)
+    return grpc.secure_channel(target.address, creds, options=options + extra)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One call's outcome: the code's name ("OK", "INVALID_ARGUMENT"...), the reply when OK."""
+
+    code: str
+    reply: Any
+    details: str
+    latency_ms: float
+
+
+class Client:
+    """The stub with the run's metadata and timeout; every call answers an Answer, never raises an RpcError."""
+
+    def __init__(
+        self, target: GrpcTarget, headers: Mapping[str, str], timeout_s: float, insecure: bool, max_bytes: int
+    ):
+        from benchbox.kserve_grpc import grpc_predict_v2_pb2_grpc as pbg
+
+        self.target, self.timeout_s = target, timeout_s
+        self.metadata = metadata(headers)
+        self.channel = open_channel(target, insecure, max_bytes)
+        self.stub = pbg.GRPCInferenceServiceStub(self.channel)
+
+    def call(self, method: str, request: Any, timeout_s: float | None = None) -> Answer:
+        import grpc
+
+        started = time.perf_counter()
+        try:
+            reply = getattr(self.stub, method)(
+                request, timeout=timeout_s or self.timeout_s, metadata=self.metadata or None
+            )
+        except grpc.RpcError as exc:
+            code = exc.code() if hasattr(exc, "code") else None
+            details = exc.details() if hasattr(exc, "details") else str(exc)
+            return Answer(code.name if code else "UNKNOWN", None, details or "", _ms(started))
+        return Answer("OK", reply, "", _ms(started))
+
+    def close(self) -> None:
+        self.channel.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000.0
+
+
+def grpcurl_line(
+    target: GrpcTarget,
+    method: str,
+    request: Any,
+    headers: Mapping[str, str],
+    insecure: bool,
+    secret_headers: Mapping[str, str] | None = None,
+) -> str:
+    """A shell line that replays the call with grpcurl (its JSON is the protobuf JSON mapping).
+    Secret metadata reads its value from the environment, as findings' curl lines do."""
+    from google.protobuf import json_format
+
+    env_for = {k.lower(): v for k, v in (secret_headers or {}).items()}
+    parts = ["grpcurl"]
+    if not target.tls:
+        parts.append("-plaintext")
+    elif insecure:
+        parts.append("-insecure")
+    for name, value in metadata(headers):
+        if is_secret_header(name) or name in env_for:
+            var = env_for.get(name) or env_name_for(name)
+            scheme = next((s for s in _AUTH_SCHEMES if value.startswith(s)), "")
+            parts += ["-H", shlex.quote(f"{name}: {scheme}") + f'"${var}"']
+        else:
+            parts += ["-H", shlex.quote(f"{name}: {value}")]
+    body = json_format.MessageToJson(request, indent=None, preserving_proto_field_name=True)
+    parts += ["-d", shlex.quote(body), target.address, f"{SERVICE}/{method}"]
+    return " ".join(parts)
