@@ -43,6 +43,8 @@ def check_url(url: str) -> str:
         raise bad_value("--target", url, expected) from None
     if parts.scheme not in ("http", "https", "grpc", "grpcs") or not parts.hostname:
         raise bad_value("--target", url, expected)
+    if parts.scheme in ("grpc", "grpcs") and not parts.path.strip("/"):
+        raise bad_value("--target", url, "grpc://host:port/MODEL (a gRPC target names its model)")
     try:
         parts.port  # noqa: B018 - raises on a bad port
     except ValueError:

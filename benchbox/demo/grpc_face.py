@@ -148,14 +148,20 @@ def _batch(request: Any) -> tuple[str | None, Any]:
     return None, np.array(values, dtype=np.float64).reshape(shape[0], shape[1])
 
 
-def serve(
+def serve(options: DemoOptions, host: str, port: int, tls: tuple[str, str] | None = None) -> Any:
+    """Start the gRPC face (it serves from its own threads); returns the started grpc.Server."""
+    return start(options, host, port, tls)[0]
+
+
+def start(
     options: DemoOptions,
     host: str,
     port: int,
     tls: tuple[str, str] | None = None,
+    servicer_class: type[DemoInference] = DemoInference,
     threads: int = 16,
-) -> Any:
-    """Start the gRPC face (it serves from its own threads); returns the started grpc.Server."""
+) -> tuple[Any, int]:
+    """The started grpc.Server and the port it bound (port 0: a free one)."""
     import grpc
 
     from benchbox.kserve_grpc import grpc_predict_v2_pb2_grpc as pbg
@@ -167,16 +173,16 @@ def serve(
             ("grpc.so_reuseport", 0),
         ],
     )
-    servicer = type("Servicer", (DemoInference, pbg.GRPCInferenceServiceServicer), {})(options)
+    servicer = type("Servicer", (servicer_class, pbg.GRPCInferenceServiceServicer), {})(options)
     pbg.add_GRPCInferenceServiceServicer_to_server(servicer, server)
     address = f"{host}:{port}"
     if tls is not None:
         cert, key = (open(p, "rb").read() for p in tls)
-        server.add_secure_port(address, grpc.ssl_server_credentials([(key, cert)]))
+        bound = server.add_secure_port(address, grpc.ssl_server_credentials([(key, cert)]))
     else:
-        server.add_insecure_port(address)
+        bound = server.add_insecure_port(address)
     server.start()
-    return server
+    return server, bound
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -194,8 +200,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         parser.exit(2, f"{parser.prog}: error: {exc}\n")
     tls = (args.tls_cert, args.tls_key) if args.tls_cert and args.tls_key else None
-    server = serve(options, args.host, args.port, tls)
-    print(f"serving the demo model over gRPC on {args.host}:{args.port}", flush=True)
+    server, port = start(options, args.host, args.port, tls)
+    print(f"serving the demo model over gRPC on {args.host}:{port}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         server.wait_for_termination()
     return 0

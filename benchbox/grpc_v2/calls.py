@@ -13,6 +13,7 @@ import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -69,10 +70,29 @@ def credentials(target: GrpcTarget, insecure: bool) -> tuple[Any, list[tuple[str
 
     if not insecure:
         return grpc.ssl_channel_credentials(), []
-    pem = ssl.get_server_certificate((target.host, target.port), timeout=5)
+    pem, name = _shown_certificate(target.host, target.port)
     return grpc.ssl_channel_credentials(root_certificates=pem.encode()), [
-        ("grpc.ssl_target_name_override", _certificate_name(pem) or target.host)
+        ("grpc.ssl_target_name_override", name or target.host)
     ]
+
+
+@lru_cache(maxsize=16)
+def _shown_certificate(host: str, port: int) -> tuple[str, str | None]:
+    """The certificate the server shows, and its name; once per process, not once per load user's channel.
+    (Read by hand rather than with ssl.get_server_certificate: gevent's patched one, in the
+    generator, takes no timeout, and a gRPC server wants ALPN h2 offered.)"""
+    import socket
+
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    context.set_alpn_protocols(["h2"])
+    with (
+        socket.create_connection((host, port), timeout=5) as sock,
+        context.wrap_socket(sock, server_hostname=host) as tls,
+    ):
+        der = tls.getpeercert(binary_form=True)
+    pem = ssl.DER_cert_to_PEM_cert(der or b"")
+    return pem, _certificate_name(pem)
 
 
 def _certificate_name(pem: str) -> str | None:
@@ -185,5 +205,10 @@ def grpcurl_line(
         else:
             parts += ["-H", shlex.quote(f"{name}: {value}")]
     body = json_format.MessageToJson(request, indent=None, preserving_proto_field_name=True)
+    from pathlib import Path
+
+    import benchbox.kserve_grpc as shipped  # the .proto ships in the package: no server reflection needed
+
+    parts += ["-import-path", shlex.quote(str(Path(shipped.__file__).parent)), "-proto", "grpc_predict_v2.proto"]
     parts += ["-d", shlex.quote(body), target.address, f"{SERVICE}/{method}"]
     return " ".join(parts)

@@ -25,7 +25,7 @@ from benchbox.grpc_v2.tensors import to_request
 
 # The server's own fault, whatever it was sent.
 FAULT_CODES = frozenset({"UNKNOWN", "INTERNAL", "DATA_LOSS"})
-OVERSIZED_BYTES = 8 * 1024 * 1024  # twice grpcio's default receive limit (4 MiB)
+OVERSIZED_BYTES = 4 * 1024 * 1024 + 65536  # just past grpcio's default receive limit (4 MiB)
 _OTHER_TYPE = {"FP32": "INT32", "FP64": "INT64", "FP16": "FP32", "BF16": "FP32", "BYTES": "FP32", "BOOL": "FP32"}
 
 
@@ -70,9 +70,11 @@ def _cases(contract: Contract, base: Mapping[str, Any], model: str, version: str
 
 
 def _flat(data: Any) -> list[Any]:
-    if isinstance(data, list):
-        return [x for item in data for x in _flat(item)]
-    return [data]
+    if not isinstance(data, list):
+        return [data]
+    if not any(isinstance(x, list) for x in data):  # already flat (an oversized probe's millions of values)
+        return data
+    return [x for item in data for x in _flat(item)]
 
 
 def judge(name: str, strict: bool, answer: Answer, deadline_s: float) -> tuple[str, str, str] | None:

@@ -47,9 +47,11 @@ _RAW = {
 
 
 def _flat(data: Any) -> list[Any]:
-    if isinstance(data, list):
-        return [x for item in data for x in _flat(item)]
-    return [data]
+    if not isinstance(data, list):
+        return [data]
+    if not any(isinstance(x, list) for x in data):  # already flat (an oversized probe's millions of values)
+        return data
+    return [x for item in data for x in _flat(item)]
 
 
 def to_request(doc: Mapping[str, Any], model: str, version: str = "") -> Any:
