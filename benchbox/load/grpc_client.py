@@ -29,7 +29,7 @@ _METHOD = "/inference.GRPCInferenceService/ModelInfer"
 _NO_ANSWER = frozenset({"UNAVAILABLE"})
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=4096)  # above the input pool (100 bodies, sent round-robin: a smaller LRU would always miss)
 def _encoded(url: str, body: bytes | None) -> bytes:
     """A V2 JSON body as the serialized ModelInferRequest (once per phase and body, not per call)."""
     from benchbox.grpc_v2.tensors import to_request
@@ -55,8 +55,13 @@ class GrpcConnection:
         """One ModelInfer call. `out.status` is the gRPC code's name ("OK", "INVALID_ARGUMENT"...);
         a call that got no answer (UNAVAILABLE, DEADLINE_EXCEEDED) is a failure, as a lost HTTP
         connection or a timeout is."""
-        payload = _encoded(self.request.url, body)
         out.sent_at = time.perf_counter()
+        try:
+            payload = _encoded(self.request.url, body)
+        except (ValueError, KeyError, TypeError) as exc:  # a --body that is no V2 request: nothing to send
+            out.done_at = time.perf_counter()
+            out.error_kind, out.detail = "client", f"not a KServe V2 request: {type(exc).__name__}: {exc}"[:300]
+            return out
         try:
             answer = self.call(payload, timeout=self.timeout, metadata=self.metadata)
         except grpc.RpcError as exc:
