@@ -55,6 +55,18 @@ def parse_target(url: str) -> GrpcTarget:
     return GrpcTarget(parts.hostname, parts.port or (443 if tls else 80), segments[0], version, tls)
 
 
+def over_our_limit(code: str, details: str) -> bool:
+    """The answer passed --max-body on our side (grpcio says RESOURCE_EXHAUSTED for both sides' limits):
+    the server answered, only larger than we agreed to read."""
+    return code == "RESOURCE_EXHAUSTED" and "CLIENT: Received message larger than max" in details
+
+
+def no_answer_kind(details: str) -> str:
+    """An UNAVAILABLE call in benchbox.error_kinds' words: never connected, or the connection went."""
+    text = details.lower()
+    return "connect" if "connect" in text or "refused" in text else "reset"
+
+
 def metadata(headers: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
     return tuple((k.lower(), v) for k, v in headers.items() if k.lower() not in _NOT_METADATA)
 

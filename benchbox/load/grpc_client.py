@@ -18,7 +18,7 @@ from functools import lru_cache
 import grpc
 import grpc.experimental.gevent as grpc_gevent
 
-from benchbox.grpc_v2.calls import GrpcTarget, metadata, open_channel, parse_target
+from benchbox.grpc_v2.calls import GrpcTarget, metadata, no_answer_kind, open_channel, over_our_limit, parse_target
 from benchbox.load.client import SAMPLE_BYTES, Outcome
 from benchbox.load.spec import RequestSpec
 
@@ -71,7 +71,12 @@ class GrpcConnection:
             if code == "DEADLINE_EXCEEDED":
                 out.error_kind, out.detail = "timeout", f"no complete answer within {self.timeout:g}s"
             elif code in _NO_ANSWER:
-                out.error_kind, out.detail = "grpc_unavailable", detail
+                out.error_kind, out.detail = no_answer_kind(detail), detail
+            elif over_our_limit(code, detail):
+                out.error_kind, out.detail = (
+                    "too_large",
+                    f"answer over {self.request.max_body_bytes} bytes (--max-body)",
+                )
             else:
                 out.status, out.detail = code, detail  # type: ignore[assignment]  # an answer, with a code
             return out
