@@ -53,7 +53,9 @@ def _cases(contract: Contract, base: Mapping[str, Any], model: str, version: str
         [{**first, "datatype": other, "data": floats if other.startswith("FP") else ints}, *rest],
     )
     add("unknown datatype", True, [{**first, "datatype": "NOT_A_DATATYPE", "data": []}, *rest])
-    add("wrong shape", True, [{**first, "shape": [*first["shape"], 2]}, *rest])
+    add("wrong shape", True, [{**first, "shape": [*first["shape"], 2]}, *rest])  # and too few values for it
+    if len(first["shape"]) >= 2 and n:  # the same values, one rank lower: a shape the metadata rules out
+        add("wrong rank", False, [{**first, "shape": [n]}, *rest])
     if n:
         add("data shorter than shape", True, [{**first, "data": _flat(first["data"])[:-1]}, *rest])
     add("empty tensor", False, [{**first, "shape": [0, *first["shape"][1:]], "data": []}, *rest])
