@@ -156,17 +156,32 @@ class Client:
     def __init__(
         self, target: GrpcTarget, headers: Mapping[str, str], timeout_s: float, insecure: bool, max_bytes: int
     ):
-        from benchbox.kserve_grpc import grpc_predict_v2_pb2_grpc as pbg
-
         self.target, self.timeout_s = target, timeout_s
         self.metadata = metadata(headers)
-        self.channel = open_channel(target, insecure, max_bytes)
-        self.stub = pbg.GRPCInferenceServiceStub(self.channel)
+        self._insecure, self._max_bytes = insecure, max_bytes
+        self.channel: Any = None
+        self.stub: Any = None
+
+    def _connect(self) -> str | None:
+        """Open the channel on first use; with --insecure that first reads the server's certificate,
+        which fails while the server is not up yet: then the call is UNAVAILABLE, as grpcio says."""
+        from benchbox.kserve_grpc import grpc_predict_v2_pb2_grpc as pbg
+
+        if self.channel is None:
+            try:
+                self.channel = open_channel(self.target, self._insecure, self._max_bytes)
+            except OSError as exc:  # refused, reset, timed out, TLS failure (ssl.SSLError is an OSError)
+                return f"cannot read the server's TLS certificate: {type(exc).__name__}: {exc}"
+            self.stub = pbg.GRPCInferenceServiceStub(self.channel)
+        return None
 
     def call(self, method: str, request: Any, timeout_s: float | None = None) -> Answer:
         import grpc
 
         started = time.perf_counter()
+        failed = self._connect()
+        if failed:
+            return Answer("UNAVAILABLE", None, failed, _ms(started))
         try:
             reply = getattr(self.stub, method)(
                 request, timeout=timeout_s or self.timeout_s, metadata=self.metadata or None
@@ -178,7 +193,8 @@ class Client:
         return Answer("OK", reply, "", _ms(started))
 
     def close(self) -> None:
-        self.channel.close()
+        if self.channel is not None:
+            self.channel.close()
 
     def __enter__(self) -> Client:
         return self

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import time
 from functools import lru_cache
+from typing import Any
 
 import grpc
 import grpc.experimental.gevent as grpc_gevent
@@ -47,9 +48,21 @@ class GrpcConnection:
         self.target: GrpcTarget = parse_target(request.url)
         self.timeout = request.timeout_s
         self.metadata = metadata(dict(request.headers)) or None
-        self.channel = open_channel(self.target, request.insecure, request.max_body_bytes)
-        # Identity (de)serializers: bytes in, bytes out; decoding is only for kept samples.
-        self.call = self.channel.unary_unary(_METHOD)
+        self.channel: Any = None
+        self.call: Any = None
+        self._connect()  # here, outside any call's clock; a failure is retried by the first send
+
+    def _connect(self) -> str | None:
+        """The channel, opened on first use (with --insecure that reads the server's certificate, which
+        can fail like a connect): the failure is this call's, the next call tries again."""
+        if self.channel is None:
+            try:
+                self.channel = open_channel(self.target, self.request.insecure, self.request.max_body_bytes)
+            except OSError as exc:
+                return f"cannot read the server's TLS certificate: {type(exc).__name__}: {exc}"
+            # Identity (de)serializers: bytes in, bytes out; decoding is only for kept samples.
+            self.call = self.channel.unary_unary(_METHOD)
+        return None
 
     def send(self, body: bytes | None, out: Outcome) -> Outcome:
         """One ModelInfer call. `out.status` is the gRPC code's name ("OK", "INVALID_ARGUMENT"...);
@@ -61,6 +74,11 @@ class GrpcConnection:
         except (ValueError, KeyError, TypeError) as exc:  # a --body that is no V2 request: nothing to send
             out.done_at = time.perf_counter()
             out.error_kind, out.detail = "client", f"not a KServe V2 request: {type(exc).__name__}: {exc}"[:300]
+            return out
+        failed = self._connect()
+        if failed:
+            out.done_at = time.perf_counter()
+            out.error_kind, out.detail = "connect", failed
             return out
         try:
             answer = self.call(payload, timeout=self.timeout, metadata=self.metadata)
@@ -91,4 +109,5 @@ class GrpcConnection:
         return out
 
     def close(self) -> None:
-        self.channel.close()
+        if self.channel is not None:
+            self.channel.close()
