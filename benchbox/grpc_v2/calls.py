@@ -8,6 +8,7 @@ shows (grpcio has no "skip verification" switch, so the server's own certificate
 
 from __future__ import annotations
 
+import json
 import shlex
 import ssl
 import time
@@ -217,7 +218,6 @@ def grpcurl_line(
 ) -> str:
     """A shell line that replays the call with grpcurl (its JSON is the protobuf JSON mapping).
     Secret metadata reads its value from the environment, as findings' curl lines do."""
-    from google.protobuf import json_format
 
     env_for = {k.lower(): v for k, v in (secret_headers or {}).items()}
     parts = ["grpcurl"]
@@ -232,11 +232,45 @@ def grpcurl_line(
             parts += ["-H", shlex.quote(f"{name}: {scheme}") + f'"${var}"']
         else:
             parts += ["-H", shlex.quote(f"{name}: {value}")]
-    body = json_format.MessageToJson(request, indent=None, preserving_proto_field_name=True)
+    body, program = request_json(request)
     from pathlib import Path
 
     import benchbox.kserve_grpc as shipped  # the .proto ships in the package: no server reflection needed
 
     parts += ["-import-path", shlex.quote(str(Path(shipped.__file__).parent)), "-proto", "grpc_predict_v2.proto"]
-    parts += ["-d", shlex.quote(body), target.address, f"{SERVICE}/{method}"]
-    return " ".join(parts)
+    if program is None:
+        parts += ["-d", shlex.quote(body), target.address, f"{SERVICE}/{method}"]
+        return " ".join(parts)
+    parts += ["-d", "@", target.address, f"{SERVICE}/{method}"]  # the body from stdin: made by the program
+    return f"python3 -c {shlex.quote(program)} | " + " ".join(parts)
+
+
+INLINE_BYTES = 65536  # a request above this (the oversized probe's 4 MiB) is not inlined in a finding
+
+
+def request_json(request: Any) -> tuple[str, str | None]:
+    """The request in protobuf's JSON mapping (what grpcurl reads), and None; or, for a request of
+    more than INLINE_BYTES whose big tensors repeat one value, that JSON with those values left
+    out and a Python program printing the whole body (a 5 MB JSON in a result, and the 9 s
+    json_format takes to write it, would say no more than `[0.5] * 1048577`)."""
+    from google.protobuf import json_format
+
+    if request.ByteSize() <= INLINE_BYTES:
+        return json_format.MessageToJson(request, indent=None, preserving_proto_field_name=True), None
+    small = type(request)()
+    small.CopyFrom(request)
+    fills = []
+    for i, tensor in enumerate(small.inputs):
+        for field in ("bool_contents", "int_contents", "int64_contents", "uint_contents", "uint64_contents",
+                      "fp32_contents", "fp64_contents"):  # fmt: skip
+            values = getattr(tensor.contents, field)
+            if len(values) > 16 and len(set(values)) == 1:
+                fills.append((i, field, values[0], len(values)))
+                tensor.contents.ClearField(field)
+    if not fills or small.ByteSize() > INLINE_BYTES:  # nothing that repeats: the whole body, slow as it is
+        return json_format.MessageToJson(request, indent=None, preserving_proto_field_name=True), None
+    doc = json_format.MessageToDict(small, preserving_proto_field_name=True)
+    steps = "; ".join(f"d['inputs'][{i}].setdefault('contents', {{}})[{f!r}] = [{v!r}] * {n}" for i, f, v, n in fills)
+    program = f"import json; d = json.loads({json.dumps(doc)!r}); {steps}; print(json.dumps(d))"
+    elided = ", ".join(f"inputs[{i}].contents.{f} = [{v!r}] * {n}" for i, f, v, n in fills)
+    return f"{json.dumps(doc)} (left out: {elided})", program

@@ -16,7 +16,7 @@ from typing import Any
 from benchbox.contract.invariants import Problem
 from benchbox.contract.model import Contract, ContractSection, RuleCount, TensorSpec
 from benchbox.findings import Finding, build_finding, group
-from benchbox.grpc_v2.calls import Answer, Client, GrpcTarget, grpcurl_line, over_our_limit
+from benchbox.grpc_v2.calls import Answer, Client, GrpcTarget, grpcurl_line, over_our_limit, request_json
 from benchbox.grpc_v2.tensors import to_json, to_request
 
 Notify = Callable[[str], None]
@@ -75,7 +75,7 @@ def finding(
 
     headers = dict(plan.request.headers)
     headers.pop("Content-Type", None)
-    body = json_format.MessageToJson(request, indent=None, preserving_proto_field_name=True)
+    body, _ = request_json(request)
     shown = json_format.MessageToJson(answer.reply, indent=None) if answer.reply is not None else answer.details
     made = build_finding(
         kind=kind,
