@@ -52,7 +52,7 @@ def main() -> int:
         signal.signal(sig, lambda *_: done.set())
     done.wait()
     server.stop(grace=0)
-    return 0
+    os._exit(0)  # a hung handler's thread would otherwise hold the interpreter's exit for its hour
 
 
 if __name__ == "__main__":
