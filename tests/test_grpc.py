@@ -156,6 +156,14 @@ def test_grpcs_with_insecure_and_the_api_key_as_metadata(benchbox_cli, tls_cert,
         proc.wait(10)
 
 
-def test_a_grpc_target_without_a_model_is_a_usage_error(benchbox_cli):
-    done = benchbox_cli("run", "--target", "grpc://127.0.0.1:9")
-    assert done.code == 2 and "bad --target 'grpc://127.0.0.1:9'" in done.err and "Traceback" not in done.err
+@pytest.mark.parametrize(
+    "args,fragment",
+    [
+        (["--target", "grpc://127.0.0.1:9"], "bad --target 'grpc://127.0.0.1:9': expected grpc://host:port/MODEL"),
+        (["--target", "http://127.0.0.1:9/p", "--protocol", "kserve-v2-grpc"], "bad --target 'http://127.0.0.1:9/p'"),
+        (["--target", "grpc://127.0.0.1:9/m", "--protocol", "json"], "bad --protocol 'json'"),
+    ],
+)
+def test_a_grpc_target_or_protocol_that_cannot_work_is_a_usage_error(benchbox_cli, args, fragment):
+    done = benchbox_cli("run", *args)
+    assert done.code == 2 and fragment in done.err and "Traceback" not in done.err, done.err
