@@ -300,6 +300,8 @@ def _run(
         if plan.load.scenario
         else f"{plan.request.method} {plan.target}"
         if plan.method_given or plan.request.bodies
+        else plan.target
+        if plan.target.startswith(("grpc://", "grpcs://"))  # one method, ModelInfer
         else f"{plan.target} (method: from its contract, else GET)"
     )
     _say(f"benchbox {__version__}: {what} (seed {plan.seed})")

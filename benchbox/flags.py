@@ -36,13 +36,15 @@ def reject_nul(values: Mapping[str, Any], prefix: str = "--") -> None:
 
 
 def check_url(url: str) -> str:
-    expected = "an http:// or https:// URL with a host, e.g. http://127.0.0.1:8000/predict"
+    expected = "an http:// or https:// URL with a host (or grpc://host:port/model), e.g. http://127.0.0.1:8000/predict"
     try:
         parts = urlsplit(url)
     except ValueError:  # e.g. an unclosed IPv6 bracket
         raise bad_value("--target", url, expected) from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if parts.scheme not in ("http", "https", "grpc", "grpcs") or not parts.hostname:
         raise bad_value("--target", url, expected)
+    if parts.scheme in ("grpc", "grpcs") and not parts.path.strip("/"):
+        raise bad_value("--target", url, "grpc://host:port/MODEL (a gRPC target names its model)")
     try:
         parts.port  # noqa: B018 - raises on a bad port
     except ValueError:

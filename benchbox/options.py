@@ -491,9 +491,11 @@ OPTIONS: tuple[Option, ...] = (
         "protocol",
         "Force the protocol (default auto).",
         LIVE,
-        "auto|json|kserve-v2|openai-chat|openai-completions|openai-embeddings",
+        "auto|json|kserve-v2|kserve-v2-grpc|openai-chat|openai-completions|openai-embeddings",
         default="auto",
-        parse=choice("auto", "json", "kserve-v2", "openai-chat", "openai-completions", "openai-embeddings"),
+        parse=choice(
+            "auto", "json", "kserve-v2", "kserve-v2-grpc", "openai-chat", "openai-completions", "openai-embeddings"
+        ),
         record="contract.protocol",
         metavar_for={"compare": "auto|json|kserve-v2"},
     ),

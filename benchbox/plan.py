@@ -299,6 +299,11 @@ def build_plan(
         local=get("workers"), expect=get("expect_workers"), bind=get("master_bind"), port=get("master_port")
     )
     contract = _contract_plan(pick, get, base_dir)
+    grpc_target = target.startswith(("grpc://", "grpcs://"))
+    if grpc_target and contract.protocol not in ("auto", "kserve-v2-grpc"):
+        raise bad_value("--protocol", contract.protocol, "auto or kserve-v2-grpc for a grpc:// target")
+    if not grpc_target and contract.protocol == "kserve-v2-grpc":
+        raise bad_value("--target", target, "grpc://host:port/model or grpcs://... with --protocol kserve-v2-grpc")
     if (workers.local or workers.expect) and load.scenario:
         raise UsageError("bad load: --scenario runs in one process for now; leave out --workers/--expect-workers")
     skip = parse.skip(pick("skip", ()))

@@ -7,7 +7,7 @@
 # nothing but the URL, then with a body where the server documents none. Results go to
 # $ROOT/out/<run>/ and a one-line summary per run is printed. See docs/real-servers.md.
 #
-#   bash benchmarks/real_servers.sh [mlserver|mlserver-typed|mlflow|litellm ...]   # default: all
+#   bash benchmarks/real_servers.sh [mlserver|mlserver-typed|mlserver-grpc|mlflow|litellm ...]   # default: all
 #   FULL=1 bash benchmarks/real_servers.sh mlserver                 # also a default-length run
 #
 # Needs: python3 -m venv, pip reaching PyPI, curl. ~2 GB of venvs; installs take minutes.
@@ -78,6 +78,12 @@ EOF
     wait_http "http://127.0.0.1:$http/v2/health/ready" 120
     local url="http://127.0.0.1:$http/v2/models/iris/infer"
     echo '{"inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP32", "data": [5.1, 3.5, 1.4, 0.2]}]}' > "$dir/body.json"
+    if [ "$typed" = grpc ]; then  # its gRPC face: the same model, answers compared, generator throughput
+        run mlserver-grpc --target "grpc://127.0.0.1:$grpc/iris" "${SHORT[@]}"
+        "$HERE/.venv/bin/python" "$HERE/benchmarks/grpc_vs_http.py" --http "$url" --grpc "grpc://127.0.0.1:$grpc/iris" \
+            --users 8 --duration 4
+        kill "${PIDS[-1]}"; return
+    fi
     if [ -n "$typed" ]; then run mlserver-typed-url --target "$url" "${SHORT[@]}"; kill "${PIDS[-1]}"; return; fi
     run mlserver-url --target "$url" "${SHORT[@]}"
     run mlserver-body --target "$url" --body "@$dir/body.json" "${SHORT[@]}"
@@ -135,7 +141,8 @@ EOF
 }
 
 mlserver-typed() { mlserver typed; }
+mlserver-grpc() { mlserver grpc; }
 
-for server in "${@:-mlserver mlserver-typed mlflow litellm}"; do
+for server in "${@:-mlserver mlserver-typed mlserver-grpc mlflow litellm}"; do
     for s in $server; do "$s"; done
 done

@@ -14,6 +14,10 @@ def initial(plan: Plan) -> Adapter:
     """The adapter before the target has said anything: refined after preflight (Adapter.refine)."""
     if plan.load.scenario:
         return Scenario()
+    from benchbox.adapters.grpc_v2 import GrpcV2, wants_grpc
+
+    if wants_grpc(plan.target, plan.contract.protocol):
+        return GrpcV2()
     from benchbox.adapters.http import JsonApi
 
     return JsonApi()

@@ -300,6 +300,11 @@ def _shadow(baseline: RunContext, candidate: RunContext, cases: int, say: Notify
     say(f"shadow: {len(bodies)} inputs to both sides")
     headers = dict(b.request.headers)
     send, close = http_sender(b.request.method, headers, b.request.timeout_s)
+    if b.target.startswith(("grpc://", "grpcs://")):  # KServe V2 over gRPC: the same V2 bodies, as protobuf
+        from benchbox.grpc_v2.shadow import grpc_sender
+
+        close()
+        send, close = grpc_sender(headers, b.request.timeout_s, insecure=b.insecure)
     try:
         return run_shadow(
             bodies,

@@ -26,6 +26,7 @@ class ServeConfig:
     host: str
     port: int
     options: DemoOptions
+    grpc_port: int | None = None  # the KServe V2 gRPC face too (benchbox.demo.grpc_face)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -91,6 +92,13 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         metavar="MS",
         help="chat completions: delay between tokens, in ms (default: %(default)s)",
     )
+    parser.add_argument(
+        "--grpc-port",
+        type=int,
+        default=None,
+        metavar="PORT",
+        help="also serve the model's KServe V2 face over gRPC on this port (benchbox.demo.grpc_face)",
+    )
     return parser
 
 
@@ -112,7 +120,7 @@ def config_from_args(args: argparse.Namespace, environ: Mapping[str, str] | None
         first_token_ms=args.first_token_ms,
         token_ms=args.token_ms,
     )
-    return ServeConfig(host=args.host, port=args.port, options=options)
+    return ServeConfig(host=args.host, port=args.port, options=options, grpc_port=args.grpc_port)
 
 
 def parse_config(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> ServeConfig:
@@ -130,8 +138,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Imported late: a usage error should not pay for (or fail on) the server stack.
     import uvicorn
 
+    from benchbox.demo.grpc_face import serve  # grpcio itself is imported only when serving
     from benchbox.demo.server import create_app
 
+    # Its own threads, beside uvicorn's loop; kept in a name, because a dropped grpc.Server stops.
+    grpc_server = serve(config.options, config.host, config.grpc_port) if config.grpc_port is not None else None
     uvicorn.run(
         create_app(config.options),
         host=config.host,
@@ -142,6 +153,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # SIGTERM under load should not hang on keep-alive connections for long.
         timeout_graceful_shutdown=2,
     )
+    if grpc_server is not None:
+        grpc_server.stop(grace=1)
     return 0
 
 

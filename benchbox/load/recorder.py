@@ -56,7 +56,7 @@ class Recorder:
         self.errors = 0
         self.failures = 0  # requests that got no HTTP answer at all
         self.unsent = 0
-        self.status_counts: dict[int, int] = {}
+        self.status_counts: dict[int | str, int] = {}  # a gRPC answer counts under its code's name
         self.errors_by_kind: dict[str, int] = {}
         self.error_samples: list[str] = []
         self.last_completion = self.started
@@ -102,18 +102,23 @@ class Recorder:
         self.started = self.last_completion = now
         self.meter = GeneratorMeter()
 
-    def response(self, latency_s: float, status: int, now: float, failed: str | None = None) -> None:
+    def response(self, latency_s: float, status: int | str, now: float, failed: str | None = None) -> None:
         """An HTTP answer. It is an error when its status is >= 400, or when `failed` says why
-        (a locustfile's `catch_response` can fail a 200 or pass a 404)."""
+        (a locustfile's `catch_response` can fail a 200 or pass a 404). A gRPC answer's status is
+        its code's name, an error unless "OK" (counted as grpc_<CODE>)."""
         hdr.record_us(self._second, latency_s * 1e6)
         self.responses += 1
         self._second_done += 1
         self.last_completion = now
         self.status_counts[status] = self.status_counts.get(status, 0) + 1
-        if status >= 400 or failed:
+        bad = status != "OK" if isinstance(status, str) else status >= 400
+        if bad or failed:
             self.errors += 1
             self._second_errors += 1
-            kind = f"http_{status}" if status >= 400 else "failed_check"
+            if isinstance(status, str):
+                kind = f"grpc_{status}" if bad else "failed_check"
+            else:
+                kind = f"http_{status}" if bad else "failed_check"
             self.errors_by_kind[kind] = self.errors_by_kind.get(kind, 0) + 1
             if failed and len(self.error_samples) < MAX_ERROR_SAMPLES:
                 self.error_samples.append(f"{kind}: {failed}"[:300])
@@ -205,7 +210,7 @@ class Recorder:
             errors=self.errors,
             error_rate=self.errors / requests if requests else 0.0,
             throughput_rps=round(self.responses / elapsed, 3),
-            status_counts={str(k): v for k, v in sorted(self.status_counts.items())},
+            status_counts={str(k): v for k, v in sorted(self.status_counts.items(), key=lambda kv: str(kv[0]))},
             errors_by_kind=dict(sorted(self.errors_by_kind.items())),
             generator=generator,
             offered_rps=offered_rps,

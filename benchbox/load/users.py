@@ -84,7 +84,12 @@ class BenchboxUser(User):
     def __init__(self, environment: Any) -> None:
         super().__init__(environment)
         request = self.shared.request
-        self.connection = (StreamConnection if self.shared.chat else connection_class(request))(request)
+        if request.url.startswith(("grpc://", "grpcs://")):  # KServe V2 over gRPC
+            from benchbox.load.grpc_client import GrpcConnection
+
+            self.connection: Any = GrpcConnection(request)
+        else:
+            self.connection = (StreamConnection if self.shared.chat else connection_class(request))(request)
         self._wake = Event()
         self._slot: float | None = None
 
@@ -154,8 +159,9 @@ class BenchboxUser(User):
             return
         keep = recorder.wants_sample()
         out = self.connection.send(body, Outcome(keep))
-        if keep and out.status is not None:
-            recorder.keep_sample(body, out.status, out.content_type, out.body)
+        status = out.status  # a gRPC answer's is its code's name; its OK answers are kept as status 0
+        if keep and status is not None and (isinstance(status, int) or status == "OK"):
+            recorder.keep_sample(body, status if isinstance(status, int) else 0, out.content_type, out.body)
         shared.in_flight -= 1
         # The scheduler may hand a slot out up to EARLY_WAKE_S early (see generator.py); then
         # the wait started at the send, so latency counts from whichever came first.
@@ -172,7 +178,7 @@ class BenchboxUser(User):
         """An LLM request: the answer read as it streams, its tokens timed (load/llm.py)."""
         shared = self.shared
         chat: ChatSpec = shared.chat  # type: ignore[assignment]
-        out = self.connection.send_chat(body, ChatOutcome(chat.api))  # type: ignore[union-attr]
+        out = self.connection.send_chat(body, ChatOutcome(chat.api))
         shared.in_flight -= 1
         start = out.sent_at if intended is None or intended > out.sent_at else intended
         recorder = shared.recorder
