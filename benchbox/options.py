@@ -338,7 +338,8 @@ OPTIONS: tuple[Option, ...] = (
         "slo",
         "Gate: p50|p90|p95|p99|p99_9|max=200ms, errors=1%, min_rps=100; LLM: "
         "ttft_p95=500ms, itl_p95=50ms, goodput=90%, min_tps=500; cost: cost_per_1k<=0.05, "
-        "cost_per_1m<=50, cost_per_1m_tokens<=2.5, replicas<=4; repeatable.",
+        "cost_per_1m<=50, cost_per_1m_tokens<=2.5, replicas<=4; server metrics: server.waiting.max<=10, "
+        "server.rss.slope<=10MB/min, p99_slope<=5ms/min; repeatable.",
         RUN,
         "KEY=VALUE",
         multiple=True,
@@ -432,6 +433,31 @@ OPTIONS: tuple[Option, ...] = (
     O("replicas", "Instances behind --target, each at --cost-per-hour (default 1).", RUN, "N"),
     O("expected_rps", "Expected production load: the replicas it needs within the SLO.", RUN, "R"),
     O("headroom", "Spare capacity to keep above --expected-rps (default 30%).", RUN, "30%"),
+    # -- the target's own metrics (benchbox.servermetrics.plan parses them together)
+    O(
+        "server_metrics",
+        "Prometheus endpoint scraped during load and saturation; repeatable. Default: the target's "
+        "own /metrics when it serves Prometheus text; 'none' turns it off.",
+        RUN,
+        "URL",
+        multiple=True,
+        shape=LIST,
+        example='["http://127.0.0.1:8002/metrics"]',
+        record="server_metrics.urls",
+        show=_list,
+    ),
+    O("scrape_interval", "How often --server-metrics is scraped (default 1s).", RUN, "DURATION"),
+    O(
+        "server_metric",
+        "A metric to chart beside the presets' series (vLLM, Triton, MLServer, TorchServe, process, DCGM); repeatable.",
+        RUN,
+        "NAME",
+        multiple=True,
+        shape=LIST,
+        example='["vllm:num_requests_swapped"]',
+        record="server_metrics.extra",
+        show=_list,
+    ),
     # -- the contract
     O(
         "openapi",

@@ -148,12 +148,13 @@ def run(plan: Plan, command: str = "run", observer: Observer | None = None, stag
     """Run the stages and return the Result; an interruption ends the run early, not badly."""
     from benchbox.load.process import GeneratorSession  # process management only: no Locust here
     from benchbox.outputs.fanout import open_outputs
+    from benchbox.servermetrics.session import watching
 
     outputs = open_outputs(plan)  # --output: each tick also goes out live, from this process
     ctx = start(plan, command, outputs.observe(observer or ignore) if outputs else observer)
     try:
-        with GeneratorSession() as generator:  # one generator process for every load phase and probe
-            ctx.generator = generator
+        with GeneratorSession() as generator, watching(ctx, generator):  # one generator for every phase and probe
+            ctx.generator = ctx.generator or generator  # watching() may wrap it: the target's metrics scraped
             if "load" not in plan.skip:
                 generator.start()  # its start-up overlaps preflight, contract and adversarial
             drive(ctx, stages)
@@ -196,7 +197,10 @@ def assemble(ctx: RunContext, covered: Collection[str]) -> Result:
     s = ctx.saturation
     capacity = s.max_sustainable_rps if s is not None and s.found else None
     cost = cost_of(plan.cost, s, phase)
-    judged = gates.judge(effective.gates, phase, _load_unchecked(ctx), capacity, cost) if "load" in covered else ()
+    server = ctx.server_metrics.section(ctx.phases, ctx.saturation) if ctx.server_metrics is not None else None
+    judged = (
+        gates.judge(effective.gates, phase, _load_unchecked(ctx), capacity, cost, server) if "load" in covered else ()
+    )
     if "contract" in covered:
         judged += (gates.contract_gate(ctx.contract, _unchecked(ctx, "contract")),)
     if "adversarial" in covered:
@@ -215,6 +219,7 @@ def assemble(ctx: RunContext, covered: Collection[str]) -> Result:
             command=ctx.command,
             plan=plan.redacted(),
             ran=ctx.ran_section(),
+            server_metrics=server,
             target=Target(
                 url=effective.target,
                 protocol=ctx.adapter.protocol(ctx),

@@ -31,6 +31,7 @@ from benchbox.llm.options import ChatPlan, chat_plan
 from benchbox.load.spec import PhaseSpec, RequestSpec, RunSpec
 from benchbox.options import BY_NAME, CONFIG_KEYS, parsed  # noqa: F401 - CONFIG_KEYS re-exported
 from benchbox.outputs import OutputSpec
+from benchbox.servermetrics.plan import ServerMetricsPlan, server_metrics_plan
 from benchbox.units import parse_duration, parse_positive
 
 DEFAULT_RATE = 10.0  # neither --rate nor --users: open loop at this rate
@@ -132,6 +133,7 @@ class Plan:
     slo_given: frozenset[str] = frozenset()  # gates the user set (flags or config), not defaults
     cost: CostPlan = CostPlan()  # --cost-per-hour, --replicas, --expected-rps, --headroom
     outputs: tuple[OutputSpec, ...] = ()  # --output KIND=TARGET: each second sent live (benchbox.outputs)
+    server_metrics: ServerMetricsPlan = ServerMetricsPlan()  # --server-metrics: the target's own series
 
     def phase_spec(self, name: str = "steady") -> PhaseSpec:
         """The steady (or ramp) phase at the plan's level."""
@@ -336,6 +338,7 @@ def build_plan(
         evaluation=eval_plan(pick, base_dir),
         cost=cost_plan(pick, gates),
         outputs=get("output"),
+        server_metrics=server_metrics_plan(pick),
     )
 
 

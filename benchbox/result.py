@@ -23,6 +23,7 @@ from benchbox.errors import ExitCode, UnknownResultSchema, UsageError
 from benchbox.evaluate.model import EvaluationSection
 from benchbox.latency import LatencySummary, TimePoint  # defined below hdr, which builds them
 from benchbox.saturation.model import Saturation
+from benchbox.servermetrics.model import ServerMetricsSection
 
 SCHEMA = "benchbox.result/v1"
 
@@ -248,6 +249,8 @@ class Result:
     # What was actually run, beside the plan as given: the stages, the adapter, the effective request
     # (a chat URL, generated bodies and where they came from). Optional: older results lack it.
     ran: Mapping[str, Any] | None = None
+    # --server-metrics: the target's own series on the load's timeline (benchbox.servermetrics).
+    server_metrics: ServerMetricsSection | None = None
     schema: str = SCHEMA
     extra: Mapping[str, Any] = field(default_factory=dict)
 
