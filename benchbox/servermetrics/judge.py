@@ -142,49 +142,68 @@ def probe_table(phases: Sequence[PhaseSeries], saturation: Any, infos: Sequence[
             continue
         values: dict[str, float | None] = {i.key: None for i in infos}
         values.update({p.key: p.max for p in phases if p.phase == name})
-        rows.append(ProbeValues(step.index, name, step.offered_rps, step.users, step.held, values))
+        rows.append(ProbeValues(step.index, name, step.offered_rps, step.users, step.held, values, str(step.stage)))
     return tuple(rows)
 
 
 def statement(probes: Sequence[ProbeValues], infos: Sequence[SeriesInfo], saturation: Any) -> str | None:
-    """One sentence: what moved between the last level the target held and the first it did not."""
+    """One sentence: what moved between the last level the target held and the first it did not
+    (or the overload probe past it, when the step between them moved nothing telling)."""
     if len(probes) < 2:
         return None
-    level = lambda p: p.offered_rps if p.offered_rps is not None else float(p.users or 0)  # noqa: E731
     held = [p for p in probes if p.held is True]
     failed = [p for p in probes if p.held is False]
-    tail = ""
-    if held and failed:
-        a = max(held, key=level)
-        above = [p for p in failed if level(p) > level(a)]
-        b = min(above or failed, key=level)
-    else:  # no verdict on one side: from the lowest to the highest level that was judged
+    overload = [p for p in probes if p.stage == "overload" and p.offered_rps is not None]
+    pairs: list[tuple[ProbeValues, ProbeValues, str]] = []
+    if held:
+        a = max(held, key=_level)
+        above = [p for p in failed if _level(p) > _level(a)]
+        if above or failed:
+            pairs.append((a, min(above or failed, key=_level), ""))
+        pairs += [(a, p, " (the overload probe)") for p in overload if _level(p) > _level(a)]
+    if not pairs:  # no verdict on one side: from the lowest to the highest level that was judged
         judged = [p for p in probes if p.held is not None] or list(probes)
-        a, b = min(judged, key=level), max(judged, key=level)
-        if not failed:
-            tail = " (no probe failed: the search stopped before the target did)"
-    if a is b:
-        return None
+        lo, hi = min(judged, key=_level), max(judged, key=_level)
+        if lo is hi:
+            return None
+        pairs.append((lo, hi, " (no probe failed: the search stopped before the target did)" if not failed else ""))
+    a, b, note = next((pair for pair in pairs if _moves(pair[0], pair[1], infos)), pairs[0])
+    moves = _moves(a, b, infos)
     unit = "req/s" if a.offered_rps is not None else "users"
-    between = f"between {level(a):g} and {level(b):g} {unit}{tail}"
-    moves = []
-    for info in infos:
-        va, vb = a.values.get(info.key), b.values.get(info.key)
-        if va is None or vb is None:
-            continue
-        floor = _FLOOR.get(info.unit, 1e-9)
-        change = vb - va
-        if change >= floor and change / max(abs(va), floor) >= 0.5:
-            moves.append((change / max(abs(va), floor), info, va, vb))
+    between = f"between {_level(a):.3g} and {_level(b):.3g} {unit}{note}"
     if not moves:
         return (
             f"No server series moved much {between}: the limit is not in what {', '.join(i.key for i in infos)} "
             "show (look at the network, a proxy in front, or the server's own threads)."
         )
-    moves.sort(key=lambda m: m[0], reverse=True)
-    _, info, va, vb = moves[0]
+    info, va, vb = moves[0]
     sentence = f"{_cap(info.words)} rose from {show(va, info.unit)} to {show(vb, info.unit)} {between}"
     return sentence + _cause(info, vb, a.values, b.values, infos) + "."
+
+
+def _level(p: ProbeValues) -> float:
+    return p.offered_rps if p.offered_rps is not None else float(p.users or 0)
+
+
+# What rises with the load by itself (requests running, throughput) is context, never the cause.
+_CONTEXT_ROLES = ("running", "throughput")
+_ROLE_ORDER = ("queue", "cache", "preemptions", "gpu", "cpu", "queue_time")
+
+
+def _moves(a: ProbeValues, b: ProbeValues, infos: Sequence[SeriesInfo]) -> list[tuple[SeriesInfo, float, float]]:
+    """Series that rose by half or more (and by more than noise), the telling roles first."""
+    moves = []
+    for info in infos:
+        va, vb = a.values.get(info.key), b.values.get(info.key)
+        if va is None or vb is None or info.role in _CONTEXT_ROLES:
+            continue
+        floor = _FLOOR.get(info.unit, 1e-9)
+        change = vb - va
+        if change >= floor and change / max(abs(va), floor) >= 0.5:
+            rank = _ROLE_ORDER.index(info.role) if info.role in _ROLE_ORDER else len(_ROLE_ORDER)
+            moves.append((rank, -change / max(abs(va), floor), info, va, vb))
+    moves.sort(key=lambda m: (m[0], m[1]))
+    return [(info, va, vb) for _, _, info, va, vb in moves]
 
 
 _FLOOR = {"requests": 1.0, "ratio": 0.05, "bytes": 1e6, "cores": 0.05, "ms": 1.0, "fds": 2.0}
@@ -237,6 +256,8 @@ def show(value: float | None, unit: str) -> str:
         return f"{100 * value:.0f}%"
     if unit == "bytes":
         return f"{value / 1e6:.1f} MB" if abs(value) < 1e9 else f"{value / 1e9:.2f} GB"
+    if unit == "requests" and value == 1:
+        return "1 request"
     if unit in ("ms", "requests", "fds", "cores", "W", "req/s", "tokens/s", "/s"):
         shown = f"{value:.0f}" if abs(value) >= 100 else f"{value:.3g}"
         return f"{shown} {unit}" if unit not in ("/s",) else f"{shown}/s"

@@ -61,6 +61,7 @@ class ProbeValues:
     users: int | None
     held: bool | None
     values: Mapping[str, float | None] = field(default_factory=dict)
+    stage: str | None = None  # estimate, ramp, bisect, overload (the probe past the capacity found)
 
 
 @dataclass(frozen=True)
