@@ -339,7 +339,8 @@ OPTIONS: tuple[Option, ...] = (
         "Gate: p50|p90|p95|p99|p99_9|max=200ms, errors=1%, min_rps=100; LLM: "
         "ttft_p95=500ms, itl_p95=50ms, goodput=90%, min_tps=500; cost: cost_per_1k<=0.05, "
         "cost_per_1m<=50, cost_per_1m_tokens<=2.5, replicas<=4; server metrics: server.waiting.max<=10, "
-        "server.rss.slope<=10MB/min, p99_slope<=5ms/min; repeatable.",
+        "server.rss.slope<=10MB/min, p99_slope<=5ms/min; cold start: time_to_ready<=30s, "
+        "first_request<=1s; repeatable.",
         RUN,
         "KEY=VALUE",
         multiple=True,
@@ -447,6 +448,20 @@ OPTIONS: tuple[Option, ...] = (
         show=_list,
     ),
     O("scrape_interval", "How often --server-metrics is scraped (default 1s).", RUN, "DURATION"),
+    O(
+        "start",
+        "Start the target with this command (no shell) and stop it at the end: time to ready counts "
+        "from its process start (a cold start).",
+        RUN,
+        "CMD",
+    ),
+    O(
+        "first_requests",
+        "Requests sent one by one right after ready, timed apart from the steady state "
+        "(default 3 with --start or a first_request gate, else 0).",
+        RUN,
+        "N",
+    ),
     O(
         "server_metric",
         "A metric to chart beside the presets' series (vLLM, Triton, MLServer, TorchServe, process, DCGM); repeatable.",

@@ -19,6 +19,7 @@ from typing import Protocol
 from benchbox import evidence, gates
 from benchbox.adapters import initial
 from benchbox.capacity import CostPlan, CostSection, cost_section
+from benchbox.coldstart.stage import FirstRequests, launched
 from benchbox.context import RunContext, now
 from benchbox.errors import GeneratorFailed, Interrupted
 from benchbox.events import Observer, ignore
@@ -137,7 +138,16 @@ class Saturation:
             ctx.saturation, ctx.interrupted = exc.saturation, exc.signal_name
 
 
-RUN: tuple[Stage, ...] = (Preflight(), Contract(), Adversarial(), Evaluate(), Inputs(), Load(), Saturation())
+RUN: tuple[Stage, ...] = (
+    Preflight(),
+    FirstRequests(),
+    Contract(),
+    Adversarial(),
+    Evaluate(),
+    Inputs(),
+    Load(),
+    Saturation(),
+)
 
 
 def start(plan: Plan, command: str = "run", observer: Observer | None = None) -> RunContext:
@@ -153,7 +163,8 @@ def run(plan: Plan, command: str = "run", observer: Observer | None = None, stag
     outputs = open_outputs(plan)  # --output: each tick also goes out live, from this process
     ctx = start(plan, command, outputs.observe(observer or ignore) if outputs else observer)
     try:
-        with GeneratorSession() as generator, watching(ctx, generator):  # one generator for every phase and probe
+        # One generator for every phase and probe; the target started (--start) and watched (metrics) around it.
+        with launched(ctx), GeneratorSession() as generator, watching(ctx, generator):
             ctx.generator = ctx.generator or generator  # watching() may wrap it: the target's metrics scraped
             if "load" not in plan.skip:
                 generator.start()  # its start-up overlaps preflight, contract and adversarial
@@ -198,8 +209,11 @@ def assemble(ctx: RunContext, covered: Collection[str]) -> Result:
     capacity = s.max_sustainable_rps if s is not None and s.found else None
     cost = cost_of(plan.cost, s, phase)
     server = ctx.server_metrics.section(ctx.phases, ctx.saturation) if ctx.server_metrics is not None else None
+    cold = ctx.cold_start.section if ctx.cold_start is not None else None
     judged = (
-        gates.judge(effective.gates, phase, _load_unchecked(ctx), capacity, cost, server) if "load" in covered else ()
+        gates.judge(effective.gates, phase, _load_unchecked(ctx), capacity, cost, server, cold)
+        if "load" in covered
+        else ()
     )
     if "contract" in covered:
         judged += (gates.contract_gate(ctx.contract, _unchecked(ctx, "contract")),)
@@ -220,6 +234,7 @@ def assemble(ctx: RunContext, covered: Collection[str]) -> Result:
             plan=plan.redacted(),
             ran=ctx.ran_section(),
             server_metrics=server,
+            cold_start=cold,
             target=Target(
                 url=effective.target,
                 protocol=ctx.adapter.protocol(ctx),

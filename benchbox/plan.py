@@ -20,6 +20,7 @@ from benchbox import flags as parse
 from benchbox.brakes import Brakes
 from benchbox.capacity import CostPlan
 from benchbox.capacity_plan import cost_plan
+from benchbox.coldstart.plan import ColdPlan, cold_plan
 from benchbox.config_check import check_config, check_json_file
 from benchbox.errors import ConfigError, UsageError, bad_value
 from benchbox.evaluate.model import EvalPlan
@@ -134,6 +135,7 @@ class Plan:
     cost: CostPlan = CostPlan()  # --cost-per-hour, --replicas, --expected-rps, --headroom
     outputs: tuple[OutputSpec, ...] = ()  # --output KIND=TARGET: each second sent live (benchbox.outputs)
     server_metrics: ServerMetricsPlan = ServerMetricsPlan()  # --server-metrics: the target's own series
+    cold: ColdPlan = ColdPlan()  # --start, --first-requests: the cold start
 
     def phase_spec(self, name: str = "steady") -> PhaseSpec:
         """The steady (or ramp) phase at the plan's level."""
@@ -339,6 +341,7 @@ def build_plan(
         cost=cost_plan(pick, gates),
         outputs=get("output"),
         server_metrics=server_metrics_plan(pick),
+        cold=cold_plan(pick, gates),
     )
 
 

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from benchbox.adversarial.model import AdversarialSection
 from benchbox.atomic import write_atomic
 from benchbox.capacity import CostSection
+from benchbox.coldstart.model import ColdStart
 from benchbox.contract.model import ContractSection
 from benchbox.errors import ExitCode, UnknownResultSchema, UsageError
 from benchbox.evaluate.model import EvaluationSection
@@ -251,6 +252,8 @@ class Result:
     ran: Mapping[str, Any] | None = None
     # --server-metrics: the target's own series on the load's timeline (benchbox.servermetrics).
     server_metrics: ServerMetricsSection | None = None
+    # --start / --first-requests / cold gates: time to ready and the first requests (benchbox.coldstart).
+    cold_start: ColdStart | None = None
     schema: str = SCHEMA
     extra: Mapping[str, Any] = field(default_factory=dict)
 

@@ -5,6 +5,9 @@ metered.py (a real leak read by the process collector, a page without memory ser
 
 from __future__ import annotations
 
+import os
+import socket
+import sys
 from pathlib import Path
 
 import pytest
@@ -21,6 +24,8 @@ from benchbox.servermetrics.scrape import families
 from benchbox.servermetrics.series import bucket_quantile
 from tests.conftest import DEMO_BODY
 from tests.servers.harness import start_server
+
+SERVERS = Path(__file__).parent / "servers"
 
 
 def test_gate_syntax_reads_series_stats_slopes_and_units() -> None:
@@ -151,3 +156,29 @@ def test_saturation_names_the_queue_behind_a_concurrency_limit(benchbox_cli, tmp
     assert "concurrency limit is the bottleneck" in section.statement
     report = (tmp_path / "report.html").read_text()
     assert section.statement in report.replace("&#39;", "'")
+
+
+def test_start_measures_time_to_ready_and_slow_first_requests_then_stops_the_target() -> None:
+    """metered.py started by --start: /ready says 503 for 1.5 s after its start and its first two
+    requests take 300 ms more; benchbox counts from the process start and stops it at the end."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    command = f"{sys.executable} {SERVERS / 'metered.py'} --port {port} --load-s 1.5 --warm-requests 2 --warm-ms 300"
+    notes, result = _run(
+        f"http://127.0.0.1:{port}/",
+        duration="1s",
+        start=command,
+        slo=["time_to_ready<=60s", "first_request<=250ms"],
+        server_metrics=["none"],
+    )
+    cold = result.cold_start
+    assert cold is not None and cold.started_by_benchbox and cold.time_to_ready_s >= 1.5
+    assert [f.status for f in cold.first_requests] == [200, 200, 200]
+    assert cold.first_requests[0].latency_ms >= 300 and cold.first_requests[1].latency_ms >= 300
+    gates = {g.name: g for g in result.gates}
+    assert gates["time_to_ready"].passed is True and "from the process start" in gates["time_to_ready"].detail
+    assert gates["first_request"].passed is False and result.verdict == "fail"
+    pid = int(next(n for n in notes if n.startswith("cold start: started")).split("pid ")[1].split(")")[0])
+    with pytest.raises(ProcessLookupError):  # stopped and reaped: nothing left serving
+        os.kill(pid, 0)

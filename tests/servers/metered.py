@@ -6,7 +6,9 @@ Every request (except /metrics) is answered `{"ok": true}` at once. `--leak-mb-p
 process keep X MB more every second from its start (a real leak: its resident memory, as the
 process collector reads it from /proc, climbs). `--metrics full` serves the process collector's series
 and a request counter; `bare` only the counter (a page without the memory series a gate may ask
-for); `none` answers /metrics with 404 (a target without metrics).
+for); `none` answers /metrics with 404 (a target without metrics). A cold start: `--load-s S`
+keeps /ready at 503 for S seconds after start, `--warm-requests N --warm-ms M` makes the first N
+requests to `/` (or any POST: not the probes of other paths) M ms slow.
 
 Prints one ``LISTENING http://127.0.0.1:PORT`` line, exits 0 on SIGTERM/SIGINT or when the test
 process that started it ($BENCHBOX_SERVER_PARENT_PID) is gone.
@@ -33,7 +35,13 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--leak-mb-per-s", type=float, default=0.0)
     parser.add_argument("--metrics", choices=("full", "bare", "none"), default="full")
+    parser.add_argument("--load-s", type=float, default=0.0, help="/ready answers 503 this long after start")
+    parser.add_argument("--warm-requests", type=int, default=0, help="this many first requests are slow...")
+    parser.add_argument("--warm-ms", type=float, default=0.0, help="...by this much each")
     args = parser.parse_args()
+    started = time.monotonic()
+    warm = [args.warm_requests]
+    lock = threading.Lock()
 
     registry = CollectorRegistry()
     served = Counter("metered_requests", "Requests answered.", registry=registry)
@@ -58,6 +66,9 @@ def main() -> int:
                 else:
                     self._answer(200, generate_latest(registry), "text/plain; version=0.0.4")
                 return
+            if "ready" in self.path and time.monotonic() - started < args.load_s:
+                self._answer(503, b'{"status": "loading"}')
+                return
             self._served()
 
         def do_POST(self) -> None:
@@ -66,6 +77,11 @@ def main() -> int:
             self._served()
 
         def _served(self) -> None:
+            if self.path == "/" or self.command == "POST":  # the endpoint, not a probe of other paths
+                with lock:
+                    slow, warm[0] = warm[0] > 0, warm[0] - 1
+                if slow:
+                    time.sleep(args.warm_ms / 1000.0)
             served.inc()
             self._answer(200, b'{"ok": true}')
 
