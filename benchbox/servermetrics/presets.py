@@ -107,7 +107,14 @@ PRESETS: tuple[Preset, ...] = (
             ),
             _s("parallel_queue", "parallel_request_queue", "inference-worker queue size (P99)", "requests", "queue"),
             _s("batch_queue", "batch_request_queue", "adaptive-batching queue size (P99)", "requests", "queue"),
-            _s("rest_p99_ms", "rest_server_requests_duration_seconds", "REST request time (P99)", "ms", scale=1000.0),
+            _s(
+                "rest_p99_ms",
+                ("rest_server_request_duration_seconds", "rest_server_requests_duration_seconds"),  # 1.7 / docs
+                "REST request time (P99)",
+                "ms",
+                scale=1000.0,
+            ),
+            _s("infer_ms", "model_infer_request_duration", "inference time per request", "ms", scale=1000.0),
             _s("infer_rate", "model_infer_request_success", "successful inferences per second", "req/s", "throughput"),
         ),
     ),
