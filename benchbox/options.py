@@ -108,6 +108,12 @@ def _gates(gates: Iterable[Any]) -> list[dict[str, Any]]:
     return [{"name": g.name, "metric": g.metric, "op": g.op, "threshold": g.threshold, "unit": g.unit} for g in gates]
 
 
+def _public_url(url: str) -> str:
+    from benchbox.servermetrics.plan import public
+
+    return public(url)
+
+
 def _evaluation(plan: Any) -> dict[str, Any] | None:
     return None if plan is None else plan.recorded()  # benchbox.evaluate.model.EvalPlan
 
@@ -445,7 +451,7 @@ OPTIONS: tuple[Option, ...] = (
         shape=LIST,
         example='["http://127.0.0.1:8002/metrics"]',
         record="server_metrics.urls",
-        show=_list,
+        show=lambda urls: [_public_url(u) for u in urls],
     ),
     O("scrape_interval", "How often --server-metrics is scraped (default 1s).", RUN, "DURATION"),
     O(

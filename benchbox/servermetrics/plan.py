@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from benchbox.errors import UsageError, bad_value
 from benchbox.units import parse_duration
@@ -40,6 +41,14 @@ def server_metrics_plan(pick: Callable[..., Any]) -> ServerMetricsPlan:
         if not name.replace(":", "_").replace("_", "a").isalnum() or name[0].isdigit():
             raise bad_value("--server-metric", name, "a Prometheus metric name, like vllm:num_requests_waiting")
     return ServerMetricsPlan(urls=checked, interval_s=interval, extra=extra, off=off)
+
+
+def public(url: str) -> str:
+    """The URL as recorded and shown: a user:password in it never reaches result.json or a report."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc="<redacted>@" + parts.netloc.rsplit("@", 1)[1]))
 
 
 def _url(url: str) -> str:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from benchbox.servermetrics.model import PhaseSeries, SeriesInfo, ServerMetricsSection
-from benchbox.servermetrics.plan import ServerMetricsPlan
+from benchbox.servermetrics.plan import ServerMetricsPlan, public
 from benchbox.servermetrics.scrape import MAX_PAGE_BYTES, MAX_SCRAPE_S, Scraper, Source, default_url, families
 from benchbox.servermetrics.series import p99_trend, phase_series
 
@@ -74,9 +74,9 @@ class Watch:
                 page = families(answer.text)
             except Exception as exc:  # noqa: BLE001 - the parser's errors are not one type
                 if auto:
-                    self.notes.append(f"the target has no Prometheus metrics at {url} ({exc}); none scraped")
+                    self.notes.append(f"the target has no Prometheus metrics at {public(url)} ({exc}); none scraped")
                 else:
-                    self.notes.append(f"{url} did not answer in the Prometheus text format ({exc})")
+                    self.notes.append(f"{public(url)} did not answer in the Prometheus text format ({exc})")
                 continue
             chosen, absent = choose(page, wanted)
             taken = {i.key for i in self.infos}
@@ -88,7 +88,8 @@ class Watch:
                 kind = kind_of(d, family.type, name)
                 source.kinds[d.key] = kind
                 words = d.words if preset != "--server-metric" else (family.documentation or d.words)
-                self.infos.append(SeriesInfo(d.key, name, words, d.unit or _unit(kind), kind, preset, url, d.role))
+                info = SeriesInfo(d.key, name, words, d.unit or _unit(kind), kind, preset, public(url), d.role)
+                self.infos.append(info)
                 if preset not in self.presets and preset != "--server-metric":
                     self.presets.append(preset)
             absent_everywhere &= set(absent)
@@ -96,14 +97,15 @@ class Watch:
         self.missing = [w for w in wanted if w in absent_everywhere]
         if not any(s.defs for s in sources):
             if sources:
-                self.notes.append("no known or requested series on " + ", ".join(s.url for s in sources))
+                self.notes.append("no known or requested series on " + ", ".join(public(s.url) for s in sources))
             for note in self.notes:
                 self.say(f"server metrics: {note}")
             return
         self.scraper = Scraper([s for s in sources if s.defs], self.plan.interval_s, client)
         shown = ", ".join(i.key for i in self.infos)
+        scraped = ", ".join(public(s.url) for s in self.scraper.sources)
         self.say(
-            f"server metrics: every {self.plan.interval_s:g}s from {', '.join(s.url for s in self.scraper.sources)} "
+            f"server metrics: every {self.plan.interval_s:g}s from {scraped} "
             f"({', '.join(self.presets) or 'requested series'}): {shown}"
         )
 
@@ -121,7 +123,7 @@ class Watch:
 
         if not self.prepared or (self.scraper is None and not self.plan.urls and not self.missing):
             return None  # nothing asked for, and the target serves no metrics: nothing to record
-        sources = tuple(s.url for s in self.scraper.sources) if self.scraper else ()
+        sources = tuple(public(s.url) for s in self.scraper.sources) if self.scraper else ()
         phases: list[PhaseSeries] = []
         if self.scraper is not None:
             for w in self.windows:
