@@ -142,7 +142,7 @@ def test_saturation_names_the_queue_behind_a_concurrency_limit(benchbox_cli, tmp
             "--slo",
             "p95=150ms",
             "--saturation-budget",
-            "30s",
+            "24s",
             "--out",
             str(tmp_path),
         )
