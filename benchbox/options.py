@@ -462,6 +462,13 @@ OPTIONS: tuple[Option, ...] = (
         "CMD",
     ),
     O(
+        "warmup",
+        "A warm-up phase first, kept out of the gates and percentiles but shown: a duration (30s) "
+        "or a number of requests at --rate.",
+        RUN,
+        "30s|N",
+    ),
+    O(
         "first_requests",
         "Requests sent one by one right after ready, timed apart from the steady state "
         "(default 3 with --start or a first_request gate, else 0).",

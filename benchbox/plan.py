@@ -160,7 +160,7 @@ class Plan:
         load = self.load
         w = self.workers
         if not load.steps:
-            return RunSpec((self.phase_spec(),), w.local, w.expect, w.bind, w.port)
+            return self._warmed(RunSpec((self.phase_spec(),), w.local, w.expect, w.bind, w.port))
         base = self.phase_spec()
         step_s = load.step_duration_s or load.duration_s
         phases = []
@@ -176,7 +176,14 @@ class Plan:
                     users=int(level) if load.mode == "closed" else None,
                 )
             )
-        return RunSpec(tuple(phases), w.local, w.expect, w.bind, w.port)
+        return self._warmed(RunSpec(tuple(phases), w.local, w.expect, w.bind, w.port))
+
+    def _warmed(self, run: RunSpec) -> RunSpec:
+        """--warmup: a first phase at the first phase's level, its own phase so no gate or percentile sees it."""
+        if not self.cold.warmup_s:
+            return run
+        warm = dataclasses.replace(run.phases[0], name="warm-up", duration_s=self.cold.warmup_s, ramp_from=None)
+        return dataclasses.replace(run, phases=(warm, *run.phases))
 
     def _body_example(self) -> str | None:
         """The first body, with the user's system prompt (which holds the canary) left out."""
@@ -341,7 +348,7 @@ def build_plan(
         cost=cost_plan(pick, gates),
         outputs=get("output"),
         server_metrics=server_metrics_plan(pick),
-        cold=cold_plan(pick, gates),
+        cold=cold_plan(pick, gates, load.rate if load.mode == "open" else None),
     )
 
 

@@ -182,3 +182,16 @@ def test_start_measures_time_to_ready_and_slow_first_requests_then_stops_the_tar
     pid = int(next(n for n in notes if n.startswith("cold start: started")).split("pid ")[1].split(")")[0])
     with pytest.raises(ProcessLookupError):  # stopped and reaped: nothing left serving
         os.kill(pid, 0)
+
+
+def test_a_warm_up_phase_takes_the_slow_first_requests_and_no_gate_sees_it() -> None:
+    """--warmup 20 at 20 req/s: one second of load first, as its own phase; metered.py's first three
+    requests take 300 ms more, so they land there, and the p95 gate is judged on the steady phase."""
+    with start_server("metered", "--warm-requests", "3", "--warm-ms", "300") as server:
+        _, result = _run(server.url + "/", duration="1s", warmup="20", slo=["p95=2s"], server_metrics=["none"])
+    warm, steady = result.load.phases
+    assert (warm.name, steady.name) == ("warm-up", "steady")
+    assert warm.requests == steady.requests == 20
+    assert warm.latency_ms is not None and warm.latency_ms.max >= 300
+    gate = next(g for g in result.gates if g.name == "p95")
+    assert gate.observed == pytest.approx(steady.latency_ms.p95)

@@ -196,7 +196,7 @@ def load_levels(phases: tuple[LoadPhase, ...]) -> list[tuple[LoadPhase, charts.L
     out = []
     for p in phases:
         level = p.offered_rps if mode == "open" else p.users
-        if p.mode != mode or level is None or p.ramp_from is not None:
+        if p.mode != mode or level is None or p.ramp_from is not None or p.name == "warm-up":
             continue
         lat = p.latency_ms
         out.append(
