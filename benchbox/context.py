@@ -56,6 +56,8 @@ class RunContext:
     stopped: bool = False  # preflight failed: no further stage sends anything
     ran: list[str] = field(default_factory=list)
     generator: Any = None  # benchbox.load.process.GeneratorSession: one generator process for the run
+    server_metrics: Any = None  # benchbox.servermetrics.session.Watch: the target's metrics, scraped beside the load
+    cold_start: Any = None  # benchbox.coldstart.stage.Cold: the target benchbox started, time to ready, first requests
 
     def __post_init__(self) -> None:
         self.effective = self.plan

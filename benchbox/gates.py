@@ -20,6 +20,8 @@ from benchbox.units import format_ms, parse_duration, parse_percent, parse_posit
 
 if TYPE_CHECKING:
     from benchbox.capacity import CostSection
+    from benchbox.coldstart.model import ColdStart
+    from benchbox.servermetrics.model import ServerMetricsSection
 
 Op = Literal["<=", ">="]
 
@@ -87,8 +89,18 @@ _SLO = re.compile(r"^\s*(?P<key>[A-Za-z0-9_.]+)\s*(?P<op><=|>=|=)(?P<value>.*)$"
 def parse_slo(text: str) -> GateSpec:
     """'p95=200ms', 'errors=0.5%', 'min_rps=100' -> GateSpec. `KEY<=VALUE` or `KEY>=VALUE` also
     reads, when the comparison is the key's own (p95<=200ms, cost_per_1k<=0.05, min_rps>=100)."""
+    from benchbox.servermetrics.judge import is_trend_gate
+
+    if is_trend_gate(text):  # server.<series>.<stat>, p99_slope: benchbox.servermetrics.judge
+        from benchbox.servermetrics.judge import parse_gate
+
+        return parse_gate(text)
     match = _SLO.match(str(text))
     key = match["key"].strip().lower().replace(".", "_") if match else ""
+    if match and key in ("time_to_ready", "first_request"):  # benchbox.coldstart
+        from benchbox.coldstart.stage import parse_gate as parse_cold_gate
+
+        return parse_cold_gate(key, match["op"], match["value"], str(text))
     if not match or key not in _KEYS:
         raise bad_value("--slo", text, f"KEY=VALUE with KEY one of {', '.join(SLO_KEYS)} (e.g. p95=200ms)")
     metric, op, unit, expected = _KEYS[key]
@@ -122,6 +134,8 @@ def judge(
     skipped_reason: str | None = None,
     capacity_rps: float | None = None,
     cost: CostSection | None = None,
+    server: ServerMetricsSection | None = None,
+    cold: ColdStart | None = None,
 ) -> tuple[GateResult, ...]:
     """Judge every gate against the phase; without a phase a gate is 'not checked', not passed.
 
@@ -132,6 +146,14 @@ def judge(
     for spec in specs:
         if spec.metric.startswith(("cost.", "sizing.")):
             results.append(judge_cost(spec, cost))
+        elif spec.metric.startswith(("server.", "slope.")):
+            from benchbox.servermetrics.judge import judge_gate
+
+            results.append(judge_gate(spec, phase, server, skipped_reason))
+        elif spec.metric.startswith("cold."):
+            from benchbox.coldstart.stage import judge_gate as judge_cold_gate
+
+            results.append(judge_cold_gate(spec, cold, None))
         elif spec.metric == "throughput_rps" and capacity_rps is not None:
             passed = capacity_rps >= spec.threshold
             results.append(

@@ -108,6 +108,12 @@ def _gates(gates: Iterable[Any]) -> list[dict[str, Any]]:
     return [{"name": g.name, "metric": g.metric, "op": g.op, "threshold": g.threshold, "unit": g.unit} for g in gates]
 
 
+def _public_url(url: str) -> str:
+    from benchbox.servermetrics.plan import public
+
+    return public(url)
+
+
 def _evaluation(plan: Any) -> dict[str, Any] | None:
     return None if plan is None else plan.recorded()  # benchbox.evaluate.model.EvalPlan
 
@@ -383,7 +389,9 @@ OPTIONS: tuple[Option, ...] = (
         "slo",
         "Gate: p50|p90|p95|p99|p99_9|max=200ms, errors=1%, min_rps=100; LLM: "
         "ttft_p95=500ms, itl_p95=50ms, goodput=90%, min_tps=500; cost: cost_per_1k<=0.05, "
-        "cost_per_1m<=50, cost_per_1m_tokens<=2.5, replicas<=4; repeatable.",
+        "cost_per_1m<=50, cost_per_1m_tokens<=2.5, replicas<=4; server metrics: server.waiting.max<=10, "
+        "server.rss.slope<=10MB/min, p99_slope<=5ms/min; cold start: time_to_ready<=30s, "
+        "first_request<=1s; repeatable.",
         RUN,
         "KEY=VALUE",
         multiple=True,
@@ -477,6 +485,52 @@ OPTIONS: tuple[Option, ...] = (
     O("replicas", "Instances behind --target, each at --cost-per-hour (default 1).", RUN, "N"),
     O("expected_rps", "Expected production load: the replicas it needs within the SLO.", RUN, "R"),
     O("headroom", "Spare capacity to keep above --expected-rps (default 30%).", RUN, "30%"),
+    # -- the target's own metrics (benchbox.servermetrics.plan parses them together)
+    O(
+        "server_metrics",
+        "Prometheus endpoint scraped during load and saturation; repeatable. Default: the target's "
+        "own /metrics when it serves Prometheus text; 'none' turns it off.",
+        RUN,
+        "URL",
+        multiple=True,
+        shape=LIST,
+        example='["http://127.0.0.1:8002/metrics"]',
+        record="server_metrics.urls",
+        show=lambda urls: [_public_url(u) for u in urls],
+    ),
+    O("scrape_interval", "How often --server-metrics is scraped (default 1s).", RUN, "DURATION"),
+    O(
+        "start",
+        "Start the target with this command (no shell) and stop it at the end: time to ready counts "
+        "from its process start (a cold start).",
+        RUN,
+        "CMD",
+    ),
+    O(
+        "warmup",
+        "A warm-up phase first, kept out of the gates and percentiles but shown: a duration (30s) "
+        "or a number of requests at --rate.",
+        RUN,
+        "30s|N",
+    ),
+    O(
+        "first_requests",
+        "Requests sent one by one right after ready, timed apart from the steady state "
+        "(default 3 with --start or a first_request gate, else 0).",
+        RUN,
+        "N",
+    ),
+    O(
+        "server_metric",
+        "A metric to chart beside the presets' series (vLLM, Triton, MLServer, TorchServe, process, DCGM); repeatable.",
+        RUN,
+        "NAME",
+        multiple=True,
+        shape=LIST,
+        example='["vllm:num_requests_swapped"]',
+        record="server_metrics.extra",
+        show=_list,
+    ),
     # -- the contract
     O(
         "openapi",

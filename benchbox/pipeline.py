@@ -19,6 +19,7 @@ from typing import Protocol
 from benchbox import evidence, gates
 from benchbox.adapters import initial
 from benchbox.capacity import CostPlan, CostSection, cost_section
+from benchbox.coldstart.stage import FirstRequests, launched
 from benchbox.context import RunContext, now
 from benchbox.errors import GeneratorFailed, Interrupted
 from benchbox.events import Observer, ignore
@@ -137,7 +138,16 @@ class Saturation:
             ctx.saturation, ctx.interrupted = exc.saturation, exc.signal_name
 
 
-RUN: tuple[Stage, ...] = (Preflight(), Contract(), Adversarial(), Evaluate(), Inputs(), Load(), Saturation())
+RUN: tuple[Stage, ...] = (
+    Preflight(),
+    FirstRequests(),
+    Contract(),
+    Adversarial(),
+    Evaluate(),
+    Inputs(),
+    Load(),
+    Saturation(),
+)
 
 
 def start(plan: Plan, command: str = "run", observer: Observer | None = None) -> RunContext:
@@ -148,12 +158,14 @@ def run(plan: Plan, command: str = "run", observer: Observer | None = None, stag
     """Run the stages and return the Result; an interruption ends the run early, not badly."""
     from benchbox.load.process import GeneratorSession  # process management only: no Locust here
     from benchbox.outputs.fanout import open_outputs
+    from benchbox.servermetrics.session import watching
 
     outputs = open_outputs(plan)  # --output: each tick also goes out live, from this process
     ctx = start(plan, command, outputs.observe(observer or ignore) if outputs else observer)
     try:
-        with GeneratorSession() as generator:  # one generator process for every load phase and probe
-            ctx.generator = generator
+        # One generator for every phase and probe; the target started (--start) and watched (metrics) around it.
+        with launched(ctx), GeneratorSession() as generator, watching(ctx, generator):
+            ctx.generator = ctx.generator or generator  # watching() may wrap it: the target's metrics scraped
             if "load" not in plan.skip:
                 generator.start()  # its start-up overlaps preflight, contract and adversarial
             drive(ctx, stages)
@@ -196,7 +208,13 @@ def assemble(ctx: RunContext, covered: Collection[str]) -> Result:
     s = ctx.saturation
     capacity = s.max_sustainable_rps if s is not None and s.found else None
     cost = cost_of(plan.cost, s, phase)
-    judged = gates.judge(effective.gates, phase, _load_unchecked(ctx), capacity, cost) if "load" in covered else ()
+    server = ctx.server_metrics.section(ctx.phases, ctx.saturation) if ctx.server_metrics is not None else None
+    cold = ctx.cold_start.section if ctx.cold_start is not None else None
+    judged = (
+        gates.judge(effective.gates, phase, _load_unchecked(ctx), capacity, cost, server, cold)
+        if "load" in covered
+        else ()
+    )
     if "load" in covered and plan.traffic.mix:  # each mix class's own SLOs (benchbox.traffic)
         from benchbox.traffic.gates import judge_classes
 
@@ -219,6 +237,8 @@ def assemble(ctx: RunContext, covered: Collection[str]) -> Result:
             command=ctx.command,
             plan=plan.redacted(),
             ran=ctx.ran_section(),
+            server_metrics=server,
+            cold_start=cold,
             target=Target(
                 url=effective.target,
                 protocol=ctx.adapter.protocol(ctx),

@@ -20,6 +20,7 @@ from benchbox import flags as parse
 from benchbox.brakes import Brakes
 from benchbox.capacity import CostPlan
 from benchbox.capacity_plan import cost_plan
+from benchbox.coldstart.plan import ColdPlan, cold_plan
 from benchbox.config_check import check_config, check_json_file
 from benchbox.errors import ConfigError, UsageError, bad_value
 from benchbox.evaluate.model import EvalPlan
@@ -31,6 +32,7 @@ from benchbox.llm.options import ChatPlan, chat_plan
 from benchbox.load.spec import PhaseSpec, RequestSpec, RunSpec
 from benchbox.options import BY_NAME, CONFIG_KEYS, parsed  # noqa: F401 - CONFIG_KEYS re-exported
 from benchbox.outputs import OutputSpec
+from benchbox.servermetrics.plan import ServerMetricsPlan, server_metrics_plan
 from benchbox.traffic.plan import TrafficPlan, traffic_plan
 from benchbox.units import parse_duration, parse_positive
 
@@ -134,6 +136,8 @@ class Plan:
     cost: CostPlan = CostPlan()  # --cost-per-hour, --replicas, --expected-rps, --headroom
     outputs: tuple[OutputSpec, ...] = ()  # --output KIND=TARGET: each second sent live (benchbox.outputs)
     traffic: TrafficPlan = TrafficPlan()  # --replay, --mix / [[mix]], --batch-sizes (benchbox.traffic)
+    server_metrics: ServerMetricsPlan = ServerMetricsPlan()  # --server-metrics: the target's own series
+    cold: ColdPlan = ColdPlan()  # --start, --first-requests: the cold start
 
     def phase_spec(self, name: str = "steady") -> PhaseSpec:
         """The steady (or ramp) phase at the plan's level."""
@@ -167,7 +171,7 @@ class Plan:
         load = self.load
         w = self.workers
         if not load.steps:
-            return RunSpec((self.phase_spec(),), w.local, w.expect, w.bind, w.port)
+            return self._warmed(RunSpec((self.phase_spec(),), w.local, w.expect, w.bind, w.port))
         base = self.phase_spec()
         step_s = load.step_duration_s or load.duration_s
         phases = []
@@ -183,7 +187,14 @@ class Plan:
                     users=int(level) if load.mode == "closed" else None,
                 )
             )
-        return RunSpec(tuple(phases), w.local, w.expect, w.bind, w.port)
+        return self._warmed(RunSpec(tuple(phases), w.local, w.expect, w.bind, w.port))
+
+    def _warmed(self, run: RunSpec) -> RunSpec:
+        """--warmup: a first phase at the first phase's level, its own phase so no gate or percentile sees it."""
+        if not self.cold.warmup_s:
+            return run
+        warm = dataclasses.replace(run.phases[0], name="warm-up", duration_s=self.cold.warmup_s, ramp_from=None)
+        return dataclasses.replace(run, phases=(warm, *run.phases))
 
     def _body_example(self) -> str | None:
         """The first body, with the user's system prompt (which holds the canary) left out."""
@@ -358,6 +369,8 @@ def build_plan(
         cost=cost_plan(pick, gates),
         outputs=get("output"),
         traffic=traffic,
+        server_metrics=server_metrics_plan(pick),
+        cold=cold_plan(pick, gates, load.rate if load.mode == "open" else None),
     )
 
 

@@ -18,11 +18,13 @@ from typing import Any, Literal
 from benchbox.adversarial.model import AdversarialSection
 from benchbox.atomic import write_atomic
 from benchbox.capacity import CostSection
+from benchbox.coldstart.model import ColdStart
 from benchbox.contract.model import ContractSection
 from benchbox.errors import ExitCode, UnknownResultSchema, UsageError
 from benchbox.evaluate.model import EvaluationSection
 from benchbox.latency import LatencySummary, TimePoint  # defined below hdr, which builds them
 from benchbox.saturation.model import Saturation
+from benchbox.servermetrics.model import ServerMetricsSection
 from benchbox.traffic.model import TrafficStats
 
 SCHEMA = "benchbox.result/v1"
@@ -256,6 +258,10 @@ class Result:
     # What was actually run, beside the plan as given: the stages, the adapter, the effective request
     # (a chat URL, generated bodies and where they came from). Optional: older results lack it.
     ran: Mapping[str, Any] | None = None
+    # --server-metrics: the target's own series on the load's timeline (benchbox.servermetrics).
+    server_metrics: ServerMetricsSection | None = None
+    # --start / --first-requests / cold gates: time to ready and the first requests (benchbox.coldstart).
+    cold_start: ColdStart | None = None
     schema: str = SCHEMA
     extra: Mapping[str, Any] = field(default_factory=dict)
 

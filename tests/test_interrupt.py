@@ -39,6 +39,8 @@ def start_run(url: str, out: Path) -> subprocess.Popen[str]:
             "1",
             "--skip",
             "contract,adversarial,saturation",
+            "--server-metrics",
+            "none",  # the server's count is compared with the phase's: no GET /metrics beside them
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -48,6 +48,8 @@ def test_steps_are_phases_with_their_own_histograms(benchbox_cli, tmp_path):
             "2s",
             "--skip",
             "contract,adversarial,saturation",
+            "--server-metrics",
+            "none",  # the server counts every request: no GET /metrics beside the load and probes
             "--out",
             str(tmp_path),
             "-q",
@@ -101,6 +103,8 @@ def test_an_unchanged_locustfile_runs_with_per_name_percentiles(benchbox_cli, tm
             "3",
             "--duration",
             "4s",
+            "--server-metrics",
+            "none",  # the server counts every request: no GET /metrics beside the load and probes
             "--out",
             str(tmp_path / "out"),
             "-q",

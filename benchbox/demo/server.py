@@ -23,6 +23,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from benchbox.demo import schemas as s
 from benchbox.demo.gate import PUBLIC_PATHS, PUBLIC_PREFIXES, Gate, TokenBucket
+from benchbox.demo.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from benchbox.demo.metrics import DemoMetrics
 from benchbox.demo.model import SoftmaxModel, fit_model
 from benchbox.demo.options import DemoOptions
 from benchbox.version import __version__
@@ -57,6 +59,7 @@ class _Runtime:
             asyncio.Semaphore(options.concurrency) if options.concurrency else contextlib.nullcontext()
         )
         self.service_s = options.service_ms / 1000.0
+        self.metrics = DemoMetrics()
 
     async def load(self) -> None:
         await asyncio.sleep(self.options.startup_delay_s)
@@ -73,7 +76,7 @@ class _Runtime:
 
     async def run(self, model: SoftmaxModel, batch: np.ndarray) -> np.ndarray:
         # The service time is spent holding the slot, so capacity = concurrency / service time.
-        async with self.slot:
+        async with self.metrics.served(self.slot):
             if self.service_s:
                 await asyncio.sleep(self.service_s)
             return model.predict_proba(batch)
@@ -121,6 +124,10 @@ def create_app(options: DemoOptions) -> FastAPI:
     @app.get("/health", tags=["health"])
     async def health() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.get("/metrics", tags=["health"], include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(rt.metrics.page(), media_type=METRICS_CONTENT_TYPE)
 
     @app.get("/ready", tags=["health"], responses={503: {"description": "model still loading"}})
     async def ready() -> JSONResponse:

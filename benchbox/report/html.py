@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchbox import hdr
-from benchbox.report import charts, checklist, fmt
+from benchbox.report import charts, checklist, fmt, server_metrics
 from benchbox.result import GateResult, LatencySummary, LoadPhase, Result, TimePoint
 from benchbox.units import format_ms
 
@@ -196,7 +196,7 @@ def load_levels(phases: tuple[LoadPhase, ...]) -> list[tuple[LoadPhase, charts.L
     out = []
     for p in phases:
         level = p.offered_rps if mode == "open" else p.users
-        if p.mode != mode or level is None or p.ramp_from is not None:
+        if p.mode != mode or level is None or p.ramp_from is not None or p.name == "warm-up":
             continue
         lat = p.latency_ms
         out.append(
@@ -277,6 +277,7 @@ def new_environment() -> Any:
     from benchbox.capacity import money
 
     env.globals["money"] = money
+    env.globals["server_value"] = server_metrics.show
     env.filters.update(
         ms=format_ms,
         count=fmt.count,
@@ -321,6 +322,7 @@ def render(result: Result) -> str:
         "saturation": result.saturation,
         "saturation_chart": saturation_chart(result),
         "usl_chart": usl_chart(result),
+        "server": server_metrics.view(result),
         "saturation_absent": checklist.absent(result, "saturation"),
         "adversarial_absent": checklist.absent(result, "adversarial"),
         **_evaluation_context(result),
