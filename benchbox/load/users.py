@@ -19,7 +19,7 @@ from locust.exception import StopUser
 
 from benchbox.brakes import Pacer
 from benchbox.llm.model import ChatSpec
-from benchbox.load.client import Outcome
+from benchbox.load.client import Connection, Outcome
 from benchbox.load.llm import ChatOutcome, LlmRecorder, StreamConnection, read_answer
 from benchbox.load.recorder import Recorder
 from benchbox.load.spec import RequestSpec
@@ -88,6 +88,8 @@ class BenchboxUser(User):
             from benchbox.load.grpc_client import GrpcConnection
 
             self.connection: Any = GrpcConnection(request)
+        elif self.shared.traffic is not None:  # a trace or mix sets each request's route and headers
+            self.connection = Connection(request)
         else:
             self.connection = (StreamConnection if self.shared.chat else connection_class(request))(request)
         self._wake = Event()
