@@ -90,6 +90,7 @@ def test_every_latency_is_in_the_phase_histogram_and_the_seconds_add_up():
     assert all(p.p50 is not None for p in phase.timeseries if p.requests)
 
 
+@pytest.mark.alone
 def test_closed_loop_users_back_to_back():
     with start_server(FIXED, "--service-ms", "10") as server:
         phase = run_phase(spec(server.url, mode="closed", users=3, duration=3.0))
