@@ -13,6 +13,9 @@ from benchbox.cli import main
 from benchbox.demo.launcher import DemoServer
 from benchbox.demo.options import DemoOptions
 
+# The `alone` marker and the locks that keep the other xdist workers off the machine meanwhile.
+pytest_plugins = ["tests.alone"]
+
 DEMO_BODY = '{"instances": [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]}'
 
 

@@ -48,6 +48,7 @@ def metric_verdicts(path: Path) -> dict[str, str]:
     return {m.name: m.verdict for m in load_comparison(path).metrics}
 
 
+@pytest.mark.alone
 def test_two_instances_of_one_server_show_no_change_on_repeated_tries(fixed_servers, tmp_path) -> None:
     """No false alarm on noise: three independent live comparisons of twins, every metric quiet.
     (In-process and without rendering reports, to keep the three tries cheap; the CLI path and the
@@ -81,6 +82,7 @@ def test_two_instances_of_one_server_show_no_change_on_repeated_tries(fixed_serv
         assert comparison.metric("p50") is not None and comparison.metric("p50").stable  # a real test, not a shrug
 
 
+@pytest.mark.alone
 def test_thirty_percent_longer_service_is_a_regression_and_saved_agrees(fixed_servers, benchbox_cli, tmp_path) -> None:
     out = tmp_path / "live"
     done = benchbox_cli(
@@ -314,6 +316,7 @@ def test_live_compare_load_runs_under_the_brakes(fixed_servers, tmp_path) -> Non
         assert result.plan["brakes"]["max_rps"] == 30.0 and result.plan["load"]["rate"] == 200.0
 
 
+@pytest.mark.alone
 def test_a_significant_regression_fails_by_default_and_none_only_reports(fixed_servers, benchbox_cli, tmp_path) -> None:
     """#16 item 7: no --max-regression is not a free pass over a 30 % slower candidate."""
     base, slow = f"{fixed_servers['base'].url}/p", f"{fixed_servers['slow'].url}/p"

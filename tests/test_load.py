@@ -54,6 +54,7 @@ def tracks(measured: float, reference: float) -> bool:
     return reference * 0.999 <= measured <= reference + max(10.0, 0.5 * reference)
 
 
+@pytest.mark.alone
 def test_open_loop_sends_rate_times_duration_and_matches_the_server_clock():
     """Counts must match exactly, and percentiles must track the server's own clock.
 
@@ -90,6 +91,7 @@ def test_every_latency_is_in_the_phase_histogram_and_the_seconds_add_up():
     assert all(p.p50 is not None for p in phase.timeseries if p.requests)
 
 
+@pytest.mark.alone
 def test_closed_loop_users_back_to_back():
     with start_server(FIXED, "--service-ms", "10") as server:
         phase = run_phase(spec(server.url, mode="closed", users=3, duration=3.0))

@@ -8,9 +8,12 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import pytest
+
 from tests.servers.harness import start_server
 
 
+@pytest.mark.alone
 def test_min_rps_is_judged_against_the_capacity_the_search_found(benchbox_cli, tmp_path):
     with start_server("capacity", "--slots", "1", "--service-ms", "20") as server:  # capacity: 50 req/s
         outcome = benchbox_cli(

@@ -286,6 +286,7 @@ def request(url: str) -> RequestSpec:
     return RequestSpec(url=url + "/predict", method="GET", headers=(), bodies=(), timeout_s=10.0)
 
 
+@pytest.mark.alone
 def test_finds_a_known_capacity_using_at_most_60s_of_load():
     """A server that serves exactly 500 req/s (10 slots x 20 ms): the search brackets it, keeps its
     load budget and grades the overload. How close it comes (the issue's ±10 %) is a figure of a
@@ -303,6 +304,7 @@ def test_finds_a_known_capacity_using_at_most_60s_of_load():
     assert all(s.offered_rps or s.users for s in sat.steps) and roundtrip(sat) == sat
 
 
+@pytest.mark.alone
 @pytest.mark.parametrize("mode,grade", [("shed", "sheds"), ("queue", "queues"), ("fail", "fails")])
 def test_overload_behaviour_is_graded_from_one_probe_above_capacity(mode, grade):
     with start_server(CAPACITY, "--slots", "2", "--service-ms", "20", "--overload", mode) as server:
@@ -319,6 +321,7 @@ def test_overload_behaviour_is_graded_from_one_probe_above_capacity(mode, grade)
         assert graded.retry_after == "1" and graded.status_counts.get("429", 0) > 0
 
 
+@pytest.mark.alone
 def test_a_target_faster_than_the_generator_is_reported_generator_bound():
     with start_server(FIXED, "--service-ms", "0") as server:
         sat = run_search(request(server.url), settings=dataclasses.replace(SETTINGS, budget_s=20))

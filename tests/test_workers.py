@@ -10,6 +10,7 @@ import threading
 import time
 
 import psutil
+import pytest
 
 from benchbox import hdr
 from benchbox.load.process import GeneratorSession, run_phases
@@ -32,6 +33,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@pytest.mark.alone
 def test_two_workers_split_the_schedule_and_merge_exactly():
     """Both workers are held off the CPU for 2 s right after the master accepts them (as a busy
     machine does): the phase must still reach them. It used to be sent on Locust's accept alone,
