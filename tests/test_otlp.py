@@ -64,6 +64,7 @@ def within_clock(measured: float, reference: float) -> bool:
     return reference * 0.999 <= measured <= reference + max(10.0, 0.5 * reference)
 
 
+@pytest.mark.alone  # the arrival times and percentiles are held to the server's clock
 def test_otlp_series_match_the_result_and_the_servers_clock(receiver, benchbox_cli, tmp_path):
     out = tmp_path / "run-otlp"
     with start_server(FIXED, "--service-ms", "20") as server:

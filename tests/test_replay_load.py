@@ -9,6 +9,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.servers.harness import HERE, start_server
 
 ARRIVALS = HERE / "arrivals.py"
@@ -37,6 +39,7 @@ def phase_of(out: Path) -> dict[str, Any]:
     return json.loads((out / "result.json").read_text())["load"]["phases"][0]
 
 
+@pytest.mark.alone  # the arrival times and percentiles are held to the server's clock
 def test_a_burst_is_replayed_on_schedule_and_the_server_sees_it(benchbox_cli, tmp_path):
     offsets = burst_trace(tmp_path / "burst.jsonl", ((20, 1.0), (200, 2.0), (20, 1.0)))  # 10x for 2 s
     with start_server(ARRIVALS) as srv:
