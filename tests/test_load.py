@@ -107,6 +107,7 @@ def test_closed_loop_users_back_to_back():
     assert 1.5 <= in_flight <= 3.05, (in_flight, phase.throughput_rps, lat.mean)
 
 
+@pytest.mark.alone  # the server's own clock misses the stall only while it keeps up: a busy CPU makes it late
 def test_a_stalling_server_shows_its_stall_in_p99_in_open_loop():
     """Coordinated omission: requests due during a 1 s freeze wait for it, and that wait counts."""
     with start_server(FIXED, "--service-ms", "2", "--freeze-every", "2", "--freeze-for", "1") as server:
