@@ -8,22 +8,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from benchbox.adversarial.model import AdversarialSection
 from benchbox.contract.model import ContractSection
 from benchbox.errors import bad_value
 from benchbox.findings import Finding
+from benchbox.gate_spec import GateSpec, Op
+from benchbox.gate_spec import show as _show
 from benchbox.result import GateResult, LoadPhase
-from benchbox.units import format_ms, parse_duration, parse_percent, parse_positive
+from benchbox.units import parse_duration, parse_percent, parse_positive
 
 if TYPE_CHECKING:
     from benchbox.capacity import CostSection
     from benchbox.coldstart.model import ColdStart
     from benchbox.servermetrics.model import ServerMetricsSection
-
-Op = Literal["<=", ">="]
 
 # key -> (metric path in the phase, op, unit, what a value looks like)
 _KEYS: dict[str, tuple[str, Op, str, str]] = {
@@ -56,31 +55,6 @@ SLO_KEYS = tuple(_KEYS)
 
 # The checklist's defaults: "P95 > 2 s is generally unacceptable"; "alert when errors exceed 1 %".
 DEFAULT_SLOS = ("p95=2s", "errors=1%")
-
-
-@dataclass(frozen=True)
-class GateSpec:
-    name: str
-    metric: str
-    op: Op
-    threshold: float
-    unit: str
-
-    def describe(self) -> str:
-        return f"{self.metric} {self.op} {_show(self.threshold, self.unit)}"
-
-    def judged(self, observed: float | None, passed: bool | None, detail: str) -> GateResult:
-        """This gate's verdict on what was observed (None: not checked, with the reason in detail)."""
-        return GateResult(
-            name=self.name,
-            metric=self.metric,
-            op=self.op,
-            threshold=self.threshold,
-            unit=self.unit,
-            observed=observed,
-            passed=passed,
-            detail=detail,
-        )
 
 
 _SLO = re.compile(r"^\s*(?P<key>[A-Za-z0-9_.]+)\s*(?P<op><=|>=|=)(?P<value>.*)$")
@@ -265,18 +239,6 @@ def goodput_thresholds(specs: Iterable[GateSpec]) -> tuple[float | None, float |
     ttft = [g.threshold for g in specs if g.metric.startswith("llm.ttft_ms.")]
     itl = [g.threshold for g in specs if g.metric.startswith("llm.itl_ms.")]
     return (min(ttft) if ttft else None), (min(itl) if itl else None)
-
-
-def _show(value: float, unit: str) -> str:
-    if unit == "ms":
-        return format_ms(value)
-    if unit == "ratio":
-        return f"{100 * value:.2f}%"
-    if unit == "cost":
-        from benchbox.capacity import money
-
-        return money(value)
-    return f"{value:g} {unit}"
 
 
 def _findings_gate(

@@ -158,3 +158,29 @@ def describe(spec: PhaseSpec) -> str:
     if spec.mode == "open":
         return f"open loop, {ramp}{spec.rate:g} req/s ({spec.arrival})"
     return f"closed loop, {ramp}{spec.users} users"
+
+
+def search_rate(ctx: RunContext) -> Saturation:
+    """The rate search over the load's own bodies (a mix or a trace: the whole of it, scaled): the
+    saturation of every request/response protocol."""
+    from benchbox.saturation import run_search
+
+    plan = ctx.effective
+    ctx.phase(
+        f"saturation: searching for the highest sustainable throughput (up to {plan.saturation_budget_s:g}s of load)"
+    )
+    if plan.traffic.active and plan.load.rate:  # a mix or a trace: the whole of it, scaled
+        from benchbox.traffic.saturation import traffic_saturation
+
+        return traffic_saturation(ctx, plan)
+    result = run_search(
+        plan.request,
+        plan.gates,
+        brakes.braked_search(plan),
+        plan.seed,
+        notify=ctx.say,
+        session=ctx.generator,
+        on_tick=lambda tick: ctx.notify(Event("tick", data=tick)),
+    )
+    ctx.say(f"saturation: {result.statement}")
+    return result

@@ -5,7 +5,7 @@ saturation searches on rate as for any JSON endpoint."""
 
 from __future__ import annotations
 
-from benchbox.adapters.base import Adapter
+from benchbox.adapters.base import Adapter, search_rate
 from benchbox.adversarial.model import AdversarialSection
 from benchbox.context import RunContext
 from benchbox.contract.model import ContractSection
@@ -56,6 +56,4 @@ class Embeddings(Adapter):
         return section
 
     def saturation(self, ctx: RunContext) -> Saturation:
-        from benchbox.adapters.http import JsonApi
-
-        return JsonApi().saturation(ctx)  # the rate search over the load's own bodies
+        return search_rate(ctx)  # the rate search over the load's own bodies

@@ -7,12 +7,10 @@ import dataclasses
 import json
 from typing import Any
 
-from benchbox import brakes
-from benchbox.adapters.base import Adapter
+from benchbox.adapters.base import Adapter, search_rate
 from benchbox.adversarial.model import AdversarialSection
 from benchbox.context import RunContext
 from benchbox.contract.model import ContractSection, SlowRule
-from benchbox.events import Event
 from benchbox.saturation.model import Saturation
 
 
@@ -125,28 +123,7 @@ class JsonApi(Adapter):
             ctx.contract = _check_load_samples(ctx)
 
     def saturation(self, ctx: RunContext) -> Saturation:
-        from benchbox.saturation import run_search
-
-        plan = ctx.effective
-        ctx.phase(
-            f"saturation: searching for the highest sustainable throughput "
-            f"(up to {plan.saturation_budget_s:g}s of load)"
-        )
-        if plan.traffic.active and plan.load.rate:  # a mix or a trace: the whole of it, scaled
-            from benchbox.traffic.saturation import traffic_saturation
-
-            return traffic_saturation(ctx, plan)
-        result = run_search(
-            plan.request,
-            plan.gates,
-            brakes.braked_search(plan),
-            plan.seed,
-            notify=ctx.say,
-            session=ctx.generator,
-            on_tick=lambda tick: ctx.notify(Event("tick", data=tick)),
-        )
-        ctx.say(f"saturation: {result.statement}")
-        return result
+        return search_rate(ctx)
 
 
 def _options(ctx: RunContext, checks: bool) -> Any:

@@ -21,7 +21,7 @@ from typing import Any
 
 from benchbox.coldstart.model import ColdStart, FirstRequest
 from benchbox.errors import UsageError, bad_value
-from benchbox.gates import GateSpec
+from benchbox.gate_spec import GateSpec
 from benchbox.result import GateResult
 from benchbox.units import format_ms, parse_duration
 

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from benchbox.errors import bad_value
-from benchbox.gates import GateSpec, Op
+from benchbox.gate_spec import GateSpec, Op
 from benchbox.result import GateResult, LoadPhase
 from benchbox.servermetrics.model import PhaseSeries, ProbeValues, SeriesInfo, ServerMetricsSection, Trend
 from benchbox.servermetrics.series import p99_trend
