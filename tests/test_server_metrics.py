@@ -120,7 +120,10 @@ def test_no_metrics_is_off_by_default_and_a_missing_series_is_named() -> None:
     section = named.server_metrics
     assert section is not None and section.info("metered_requests_total").kind == "rate"
     rate = next(p for p in section.phases if p.key == "metered_requests_total")
-    assert rate.mean == pytest.approx(20, rel=0.35)  # the server counted the 20 req/s benchbox sent
+    # The server counted the 20 req/s benchbox sent: the busiest scrape interval reads it. (Not the
+    # mean: over a 3 s phase the first and last intervals reach past the load, and on a busy machine
+    # a late scrape made the mean read 12.)
+    assert rate.max == pytest.approx(20, rel=0.35), rate
 
 
 def test_saturation_names_the_queue_behind_a_concurrency_limit(benchbox_cli, tmp_path: Path) -> None:

@@ -238,3 +238,15 @@ def test_a_batch_slower_in_proportion_to_its_size_is_cost_not_a_finding() -> Non
 def test_bad_slow_input_flag_is_a_usage_error(benchbox_cli: Any) -> None:
     got = benchbox_cli("run", "--target", "http://127.0.0.1:9/x", "--slow-input", "quick", "--dry-run")
     assert got.code == 2 and "--slow-input 'quick'" in got.err and "10x,500ms" in got.err
+
+
+def test_faces_read_inputs_at_the_tensors_precision(demo_server) -> None:
+    """The demo's V2 face takes FP32 tensors: 22.957365943753175 arrives as 22.95736694335937, and the
+    model's answers to the two differ by 1.2e-6 relative, past --tolerance. No false alarm: both faces
+    are asked about the value an FP32 tensor can hold (seen in a CI run with a generated input)."""
+    url = demo_server.predict_url
+    opts = ContractOptions(cases=1, seed=2)
+    example = {"instances": [[22.957365943753175, 0.0, 0.0, 0.0]]}
+    section = run_contract(url, "POST", {}, [example], opts, contract=discover(url, "POST", {}, opts))
+    assert [f for f in section.violations if f.rule == "same_model"] == [], section.violations
+    assert any("KServe V2" in n for n in section.notes), section.notes
