@@ -13,8 +13,9 @@ import pytest
 from tests.servers.harness import start_server
 
 
-@pytest.mark.alone
 def test_min_rps_is_judged_against_the_capacity_the_search_found(benchbox_cli, tmp_path):
+    """At 50 req/s the generator and the server need a few % of a core: no neighbour can move the
+    capacity out of 40-55 (checked beside three busy-looping processes), so it shares the machine."""
     with start_server("capacity", "--slots", "1", "--service-ms", "20") as server:  # capacity: 50 req/s
         outcome = benchbox_cli(
             "run",

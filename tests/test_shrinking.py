@@ -4,7 +4,7 @@ Pure functions over a `fails` test that here counts its calls instead of re-send
 from __future__ import annotations
 
 from benchbox.contract.model import Contract
-from benchbox.contract.shrink import batch_view, shrink
+from benchbox.contract.shrink import batch_view, item_index, shrink
 from benchbox.shrinking import bisect_prefix, confirm, ddmin
 
 
@@ -33,6 +33,30 @@ def test_contract_shrink_speaks_the_same_interface() -> None:
     assert view is not None and view.size == 4
     shrunk = shrink(view, lambda b: "bad" if [1.0] in b["instances"] else None)
     assert shrunk.value == {"instances": [[0.0], [1.0]]} and shrunk.witness == "bad" and shrunk.minimal
+
+
+def test_a_finding_that_names_one_item_shrinks_to_that_item_alone() -> None:
+    body = {"instances": [[0.0], [1.0], [2.0], [3.0]]}
+    view = batch_view(Contract(url="http://x/predict", method="POST", protocol="json", source=None), body)
+    assert view is not None
+    sent: list[object] = []
+
+    def bad_row(b: dict) -> str | None:
+        sent.append(b)
+        return "bad" if [2.0] in b["instances"] else None
+
+    shrunk = shrink(view, bad_row, "/predictions/2/class_index")
+    assert shrunk.value == {"instances": [[2.0]]} and shrunk.witness == "bad" and shrunk.minimal
+    assert len(sent) == 1  # the named row was tried first, alone
+
+    # A failure that needs the batch (the row alone passes) still falls back to the prefix.
+    shrunk = shrink(view, lambda b: "bad" if len(b["instances"]) >= 3 else None, "/predictions/2/class_index")
+    assert shrunk.value == {"instances": [[0.0], [1.0], [2.0]]} and shrunk.minimal
+
+
+def test_item_index_reads_the_item_a_pointer_names() -> None:
+    assert item_index("/predictions/12/probabilities") == 12 and item_index("/predictions/0") == 0
+    assert item_index("/predictions") is None and item_index("") is None and item_index("/model_version") is None
 
 
 def test_ddmin_stops_when_fails_stops_answering() -> None:

@@ -93,6 +93,7 @@ def test_four_hidden_defects_found_with_curl_lines_and_exit_1(
         route = next(f for f in found if f["kind"] == "auth_missing")
         assert route["request"]["path"] == "/v2/models/faulty/infer" and "Authorization" not in route["curl"]
         label = next(f for f in found if f["rule"] == "self_consistent")
+        assert len(json.loads(label["request"]["body"])["instances"]) == 1 and label["minimal"]  # the one bad row
 
         if shutil.which("curl"):
             for f in (row, batch):

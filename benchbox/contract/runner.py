@@ -428,7 +428,7 @@ class _Run:
                 problem, ex = self._reproduce(candidate, rule)
                 return (problem, ex) if problem is not None and ex is not None else None
 
-            shrunk = shrink(view, fails)
+            shrunk = shrink(view, fails, hit.problem.pointer)
             if shrunk.witness is not None:
                 hit.problem, hit.ex = shrunk.witness
             hit.minimal = shrunk.minimal

@@ -1,15 +1,18 @@
-"""Shrink a failing batch to the shortest prefix that still fails.
+"""Shrink a failing batch to the one item the finding names, else the shortest failing prefix.
 
-Cheap and predictable on purpose: one bisection over the batch length (at most ~log2(n)
-requests), not Hypothesis' shrinker replaying hundreds of requests against a live server. A
-prefix of a batch is a batch of the same kind, so the shrunk input is still a plausible request;
-a candidate that no longer validates against the request schema (e.g. below minItems) counts as
+Cheap and predictable on purpose: when the finding points at one item of the answer
+(`/predictions/3/class_index`), that item's row alone is re-sent first (one request); otherwise,
+or when the row alone passes, one bisection over the batch length (at most ~log2(n) requests),
+not Hypothesis' shrinker replaying hundreds of requests against a live server. A row or a prefix
+of a batch is a batch of the same kind, so the shrunk input is still a plausible request; a
+candidate that no longer validates against the request schema (e.g. below minItems) counts as
 not failing, and the input we report is one that was re-sent and failed again.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -70,8 +73,25 @@ def _kserve_view(contract: Contract, body: Any) -> BatchView | None:
     return BatchView(n, take, one)
 
 
-def shrink(view: BatchView, fails: Fails[Any, W]) -> Shrunk[Any, W]:
-    """The smallest failing prefix of the batch (benchbox.shrinking's interface: `fails` re-sends
-    a candidate and returns what it got if it failed the same way). Witness None: no shorter
-    prefix failed; `minimal` with no witness means the input was already the shortest."""
+def shrink(view: BatchView, fails: Fails[Any, W], pointer: str = "") -> Shrunk[Any, W]:
+    """The failing item alone, or the smallest failing prefix of the batch (benchbox.shrinking's
+    interface: `fails` re-sends a candidate and returns what it got if it failed the same way).
+    Witness None: nothing shorter failed; `minimal` with no witness means the input was already
+    the shortest. `pointer` is where the finding points in the answer: a per-item rule (a label
+    that contradicts its own scores) can sit in any row, so a prefix would keep every row before it."""
+    item = item_index(pointer)
+    if view.one is not None and view.size > 1 and item is not None and item < view.size:
+        alone = view.one(item)
+        got = fails(alone)
+        if got is not None:
+            return Shrunk(alone, got, True)
     return bisect_prefix(view.take(view.size), view.size, view.take, fails, MAX_STEPS)
+
+
+_ITEM = re.compile(r"^/[^/]+/(\d+)(?:/|$)")
+
+
+def item_index(pointer: str) -> int | None:
+    """The item a JSON pointer into a batch answer names (`/predictions/3/label` -> 3), if any."""
+    match = _ITEM.match(pointer)
+    return int(match.group(1)) if match else None
