@@ -8,8 +8,6 @@ from __future__ import annotations
 import dataclasses
 import json
 
-import pytest
-
 from tests.servers.harness import start_server
 
 
