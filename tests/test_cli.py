@@ -31,6 +31,11 @@ def run_args(target: str, out: Path, *extra: str) -> list[str]:
         "-q",
         "--skip",
         "saturation",
+        # Contract and adversarial run, as by default, on fewer cases: their depth is tested in their own files.
+        "--contract-cases",
+        "20",
+        "--adversarial-cases",
+        "30",
         *extra,
     ]
 
