@@ -18,8 +18,9 @@ from benchbox.contract.checks import Judgement, body_text, evaluate
 from benchbox.contract.discovery import discover, make_client
 from benchbox.contract.edges import edge_inputs
 from benchbox.contract.generate import invalid_inputs, is_valid, valid_inputs
-from benchbox.contract.invariants import Problem, compare
+from benchbox.contract.invariants import compare
 from benchbox.contract.model import BatchPoint, Contract, ContractOptions, ContractSection
+from benchbox.contract.problem import Problem
 from benchbox.contract.schema import validator
 from benchbox.contract.section import SHRINKABLE, Hit, Tallies, section_of
 from benchbox.contract.session import Exchange, Session

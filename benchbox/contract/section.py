@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from benchbox.contract.checks import basis_of, to_finding
-from benchbox.contract.invariants import Problem
 from benchbox.contract.model import BatchPoint, Contract, ContractOptions, ContractSection, RuleCount
+from benchbox.contract.problem import Problem
 from benchbox.contract.session import Exchange
 from benchbox.findings import group
 

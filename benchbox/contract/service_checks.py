@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 
 from benchbox.contract.discovery import origin_of
 from benchbox.contract.generate import is_valid
-from benchbox.contract.invariants import Problem
 from benchbox.contract.model import Contract, HealthSpec
+from benchbox.contract.problem import Problem
 from benchbox.contract.schema import validator
 from benchbox.contract.session import Exchange, Session
 
