@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from benchbox.adversarial.cases import Case
 from benchbox.adversarial.judge import Outcome
 from benchbox.adversarial.model import SEVERITY, AdversarialOptions, AdversarialSection, ClassStats
+from benchbox.contract.accept import split_accepted
 from benchbox.findings import Finding, group
 
 
@@ -45,9 +46,7 @@ def section_of(
     skipped: str | None,
     started: float,
 ) -> AdversarialSection:
-    grouped = group(findings)
-    open_ = tuple(f for f in grouped if f.id not in options.accepted)
-    accepted = tuple(f for f in grouped if f.id in options.accepted)
+    open_, accepted = split_accepted(group(findings), options.accepted)
     every = [ms for s in classes.values() for ms in s.latencies]
     by_class = tuple(
         ClassStats(

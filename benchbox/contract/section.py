@@ -7,6 +7,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from benchbox.contract.accept import split_accepted
 from benchbox.contract.checks import basis_of, to_finding
 from benchbox.contract.model import BatchPoint, Contract, ContractOptions, ContractSection, RuleCount
 from benchbox.contract.problem import Problem
@@ -98,9 +99,7 @@ def section_of(
         )
         for h in hits
     ]
-    grouped = group(findings)
-    open_ = tuple(f for f in grouped if f.id not in options.accepted)
-    accepted = tuple(f for f in grouped if f.id in options.accepted)
+    open_, accepted = split_accepted(group(findings), options.accepted)
     order = {r: i for i, r in enumerate(RULE_ORDER)}
     checks = tuple(
         RuleCount(rule, n, bad) for rule, (n, bad) in sorted(tally.items(), key=lambda kv: order.get(kv[0], len(order)))
