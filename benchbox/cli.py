@@ -10,18 +10,13 @@ import os
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn
 
 import click
 
 from benchbox.errors import BenchboxError, ExitCode
 from benchbox.profiles import SMOKE_PROFILE
 from benchbox.version import __version__
-
-if TYPE_CHECKING:
-    from benchbox.engine import Written
-    from benchbox.plan import Plan
-    from benchbox.result import Result
 
 _RUN_HELP = """Check that the endpoint at --target is ready for production traffic.
 
@@ -227,7 +222,9 @@ def _compare(results: tuple[str, ...], flags: Mapping[str, Any], quiet: bool) ->
         click.echo(f"baseline result: {outcome.baseline_json}")
         click.echo(f"candidate result: {outcome.candidate_json}")
     files = write_compare(comparison, request.out_dir)
-    _print_comparison(comparison)
+    from benchbox.summary import compare_summary
+
+    _echo(compare_summary(comparison))
     click.echo(f"report: {files.html}")
     click.echo(f"compare: {files.document}")
     if request.saved is None and outcome.interrupted:  # written first: nothing measured is lost
@@ -237,43 +234,6 @@ def _compare(results: tuple[str, ...], flags: Mapping[str, Any], quiet: bool) ->
         if comparison.verdict == "fail"
         else (ExitCode.USAGE if comparison.verdict == "error" else ExitCode.PASS)
     )
-
-
-def _print_comparison(c: Any) -> None:
-    from benchbox.report.compare_html import metric_label, show_change, show_ci, show_value
-
-    click.echo("")
-    click.echo(f"verdict: {c.verdict.upper()}")
-    for warning in c.warnings:
-        click.echo(f"  warning: {warning}")
-    for problem in c.problems:
-        click.echo(f"  problem: {problem}")
-    if all(m.verdict == "not measured" for m in c.metrics):
-        click.echo("  latency and throughput: not compared (no load measured on both sides)")
-    for m in (m for m in c.metrics if m.verdict != "not measured"):
-        note = "" if m.stable else "  (unstable: too little data)"
-        click.echo(
-            f"  {metric_label(m.name):>10}: {show_value(m, m.baseline)} -> {show_value(m, m.candidate)}  "
-            f"{show_change(m)}  [{show_ci(m)}]  {m.verdict}{note}"
-        )
-    s = c.shadow
-    if s is not None:
-        agreement = "n/a" if s.agreement is None else f"{100 * s.agreement:.2f}%"
-        click.echo(
-            f"  shadow: {agreement} of {s.compared} answers agree"
-            + ("; output distribution SHIFTED" if s.shifted else "; no distribution shift")
-        )
-    if "eval" in c.sections:
-        from benchbox.report.evaluation import versus_headline
-
-        click.echo(f"  evaluation: {versus_headline(c.sections['eval'])}")
-    if "cost" in c.sections:
-        from benchbox.compare.cost import headline as cost_headline
-
-        click.echo(f"  {'cost':>10}: {cost_headline(c.sections['cost'])}")
-    for gate in c.gates:
-        mark = {True: "pass", False: "FAIL", None: "skip"}[gate.passed]
-        click.echo(f"  [{mark}] {gate.name}: {gate.detail}")
 
 
 def _run(
@@ -316,68 +276,15 @@ def _run(
     finally:
         console.close()
     written = engine.write_outputs(result, plan.out_dir)
-    _print_result(result, plan, written)
+    from benchbox.summary import run_summary
+
+    _echo(run_summary(result, written))
     return engine.exit_code(result)
 
 
-def _print_result(result: Result, plan: Plan, written: Written) -> None:
-    from benchbox.units import format_ms
-
-    click.echo("")
-    click.echo(f"verdict: {result.verdict.upper()}" + (" (partial run)" if result.partial else ""))
-    for problem in result.problems:
-        click.echo(f"  problem: {problem}")
-    for note in result.notes:
-        click.echo(f"  note: {note}")
-    for gate in result.gates:
-        mark = {True: "pass", False: "FAIL", None: "skip"}[gate.passed]
-        click.echo(f"  [{mark}] {gate.name}: {gate.detail}")
-    phase = result.main_phase
-    if phase is not None:
-        lat = phase.latency_ms
-        click.echo(
-            f"  {phase.requests} requests, {phase.throughput_rps:.1f} req/s, errors {100 * phase.error_rate:.2f}%"
-        )
-        if lat is not None:
-            click.echo(
-                f"  latency p50 {format_ms(lat.p50)}  p95 {format_ms(lat.p95)}  p99 {format_ms(lat.p99)}  "
-                f"p99.9 {format_ms(lat.p99_9)}  max {format_ms(lat.max)}"
-            )
-        lost = [w for w in phase.workers if w.state != "ok"]
-        if phase.workers:
-            click.echo(f"  {len(phase.workers)} workers" + (f", {len(lost)} lost" if lost else ""))
-        for w in lost:
-            click.echo(
-                f"  warning: worker {w.index} lost: {w.detail}; its {w.requests} requests up to then are counted"
-            )
-        for reason in phase.generator.reasons:
-            click.echo(f"  warning: {reason}: these figures describe the generator, not the target")
-    if result.evaluation is not None:
-        from benchbox.report.evaluation import headline as evaluation_headline
-
-        click.echo(f"  evaluation: {evaluation_headline(result.evaluation)}")
-        from benchbox.report.gaps import lines as gap_lines
-
-        for line in gap_lines(result.evaluation):
-            click.echo(f"  {line}")
-        for note in result.evaluation.notes:
-            click.echo(f"  evaluation note: {note}")
-    if result.saturation is not None:
-        click.echo(f"  saturation: {result.saturation.statement}")
-        if result.saturation.overload is not None:
-            click.echo(f"  past capacity: {result.saturation.overload.grade}: {result.saturation.overload.finding}")
-    if result.cost is not None:
-        for label, line in (
-            ("cost", result.cost.statement),
-            ("expected load", result.cost.sizing.statement if result.cost.sizing else ""),
-            *(("cost note", n) for n in result.cost.notes),
-        ):
-            if line:
-                click.echo(f"  {label}: {line}")
-    for warning in written.warnings:
-        click.echo(f"  warning: {warning}")
-    click.echo(f"report: {written.report_html}")
-    click.echo(f"result: {written.result_json}")
+def _echo(lines: list[str]) -> None:
+    for line in lines:
+        click.echo(line)
 
 
 def _say(text: str) -> None:

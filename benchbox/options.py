@@ -7,20 +7,20 @@ and shapes, benchbox.plan picks defaults and parsers, and `Plan.redacted()` (wha
 prints and result.json records) lays the plan out. Adding a flag is one entry in OPTIONS.
 
 This module imports neither click nor anything heavy: `benchbox --help` reads it at start-up.
+What an Option is, and the functions its `show` uses, are in option_spec.py; parsers and TOML
+shapes in option_kinds.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from benchbox.errors import ConfigError
 from benchbox.option_kinds import (
     BOOL,
     JSON,
     LIST,
-    SCALAR,
     TABLE,
     TABLE_OR_LIST,
     Shape,
@@ -38,93 +38,22 @@ from benchbox.option_kinds import (
     slow_input,
     tolerance,
 )
+from benchbox.option_spec import COMMANDS as COMMANDS  # re-exported: tests read the commands here
+from benchbox.option_spec import (
+    COMPARE,
+    DEMO,
+    LIVE,
+    RUN,
+    Option,
+    show_evaluation,
+    show_gates,
+    show_headers,
+    show_list,
+    show_prompts,
+    show_public_url,
+    show_traffic,
+)
 from benchbox.outputs import parse_outputs
-
-Command = Literal["run", "smoke", "demo", "compare", "worker", "report"]
-COMMANDS: tuple[Command, ...] = ("run", "smoke", "demo", "compare", "worker", "report")
-RUN: frozenset[Command] = frozenset({"run", "smoke"})
-LIVE: frozenset[Command] = RUN | {"compare"}  # run's flags that compare passes to each side's Plan
-COMPARE: frozenset[Command] = frozenset({"compare"})
-DEMO: frozenset[Command] = frozenset({"demo"})
-
-
-@dataclass(frozen=True)
-class Option:
-    """One flag. `name` is the value's key everywhere (click's dest, build_plan's flags mapping);
-    the flag is `--name` with dashes. `record` is where `Plan.redacted()` shows it (a dotted key),
-    read from the Plan attribute `read` (default: the same path) through `show`."""
-
-    name: str
-    help: str
-    commands: frozenset[Command]
-    metavar: str | None = None
-    short: str | None = None
-    kind: Literal["value", "flag", "switch"] = "value"  # flag: --x; switch: --x/--no-x
-    multiple: bool = False
-    required: bool = False
-    default: Any = None
-    parse: Callable[[str, Any], Any] | None = None  # (flag, raw value) -> value; None: its room parses it
-    config: bool | str = True  # the benchbox.toml key: True for `name`, a string for another, False for none
-    shape: Shape = SCALAR
-    example: str | None = None  # a TOML value of the right shape, quoted when a config has the wrong one
-    secret: bool = False  # never recorded: Plan.redacted() and --dry-run show <redacted>
-    record: str | None = None
-    read: str | None = None
-    show: Callable[[Any], Any] | None = None
-    help_for: Mapping[str, str] = field(default_factory=dict)  # another command's own words for it
-    metavar_for: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def flag(self) -> str:
-        return "--" + self.name.replace("_", "-")
-
-    @property
-    def toml_key(self) -> str | None:
-        return None if self.config is False else (self.name if self.config is True else str(self.config))
-
-    def help_of(self, command: str) -> str:
-        return self.help_for.get(command, self.help)
-
-    def metavar_of(self, command: str) -> str | None:
-        return self.metavar_for.get(command, self.metavar)
-
-    def value(self, raw: Any) -> Any:
-        """The raw flag or config value (None: not given) -> the parsed value or the default."""
-        given = self.default if raw is None or raw == () else raw
-        return self.parse(self.flag, given) if self.parse is not None else given
-
-
-def _list(value: Any) -> list[Any]:
-    return list(value)
-
-
-def _headers(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
-    from benchbox.findings import REDACTED, is_secret_header
-
-    return {n: (REDACTED if is_secret_header(n) else v) for n, v in pairs}
-
-
-def _gates(gates: Iterable[Any]) -> list[dict[str, Any]]:
-    return [{"name": g.name, "metric": g.metric, "op": g.op, "threshold": g.threshold, "unit": g.unit} for g in gates]
-
-
-def _public_url(url: str) -> str:
-    from benchbox.servermetrics.plan import public
-
-    return public(url)
-
-
-def _evaluation(plan: Any) -> dict[str, Any] | None:
-    return None if plan is None else plan.recorded()  # benchbox.evaluate.model.EvalPlan
-
-
-def _traffic(traffic: Any) -> dict[str, Any] | None:
-    return traffic.recorded()  # benchbox.traffic.plan.TrafficPlan
-
-
-def _prompts(chat: Any) -> str | None:
-    return chat.prompts_file or ("bundled" if chat.prompts else None)
-
 
 O = Option  # noqa: E741 - one letter keeps the long table below readable
 OPTIONS: tuple[Option, ...] = (
@@ -203,7 +132,7 @@ OPTIONS: tuple[Option, ...] = (
         example='{X-Team = "ml"}',
         record="headers",
         read="request.headers",
-        show=_headers,
+        show=show_headers,
     ),
     O(
         "api_key_env",
@@ -291,7 +220,7 @@ OPTIONS: tuple[Option, ...] = (
         shape=LIST,
         example="[10, 20, 40]",
         record="load.steps",
-        show=_list,
+        show=show_list,
     ),
     O(
         "step_duration",
@@ -314,7 +243,7 @@ OPTIONS: tuple[Option, ...] = (
         RUN,
         "FILE",
         record="traffic",
-        show=_traffic,
+        show=show_traffic,
     ),
     O("time_scale", "With --replay: replay F times as fast (2 = twice the rate, half the time).", RUN, "F"),
     O(
@@ -399,7 +328,7 @@ OPTIONS: tuple[Option, ...] = (
         example='{p95 = "200ms"}',
         record="gates",
         read="gates",
-        show=_gates,
+        show=show_gates,
     ),
     O(
         "skip",
@@ -420,7 +349,7 @@ OPTIONS: tuple[Option, ...] = (
         LIVE,
         "FILE",
         record="evaluation",
-        show=_evaluation,
+        show=show_evaluation,
         help_for={"compare": "Live: both sides score this labelled set (.jsonl or .csv); compared row by row."},
     ),
     O(
@@ -496,7 +425,7 @@ OPTIONS: tuple[Option, ...] = (
         shape=LIST,
         example='["http://127.0.0.1:8002/metrics"]',
         record="server_metrics.urls",
-        show=lambda urls: [_public_url(u) for u in urls],
+        show=lambda urls: [show_public_url(u) for u in urls],
     ),
     O("scrape_interval", "How often --server-metrics is scraped (default 1s).", RUN, "DURATION"),
     O(
@@ -529,7 +458,7 @@ OPTIONS: tuple[Option, ...] = (
         shape=LIST,
         example='["vllm:num_requests_swapped"]',
         record="server_metrics.extra",
-        show=_list,
+        show=show_list,
     ),
     # -- the contract
     O(
@@ -561,7 +490,7 @@ OPTIONS: tuple[Option, ...] = (
         "FILE.jsonl",
         record="chat.prompts",
         read="chat",
-        show=_prompts,
+        show=show_prompts,
     ),
     O(
         "max_tokens",
@@ -696,7 +625,7 @@ OPTIONS: tuple[Option, ...] = (
         shape=LIST,
         example='["/version"]',
         record="adversarial.public_paths",
-        show=_list,
+        show=show_list,
     ),
     # -- the probes
     O(
@@ -709,7 +638,7 @@ OPTIONS: tuple[Option, ...] = (
         shape=LIST,
         example='["/health"]',
         record="probes.health_paths",
-        show=_list,
+        show=show_list,
     ),
     O(
         "ready_path",
@@ -721,7 +650,7 @@ OPTIONS: tuple[Option, ...] = (
         shape=LIST,
         example='["/ready"]',
         record="probes.ready_paths",
-        show=_list,
+        show=show_list,
     ),
     O(
         "ready_timeout",

@@ -14,14 +14,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from benchbox import flags as parse
 from benchbox.brakes import Brakes
 from benchbox.capacity import CostPlan
 from benchbox.capacity_plan import cost_plan
 from benchbox.coldstart.plan import ColdPlan, cold_plan
-from benchbox.config_check import check_config, check_json_file
+from benchbox.config_check import check_config
+from benchbox.contract.plan import ContractPlan, contract_plan
 from benchbox.errors import ConfigError, UsageError, bad_value
 from benchbox.evaluate.model import EvalPlan
 from benchbox.evaluate.plan import eval_plan
@@ -30,13 +31,13 @@ from benchbox.gates import DEFAULT_SLOS, GateSpec, merge_slos
 from benchbox.llm.model import ChatSpec
 from benchbox.llm.options import ChatPlan, chat_plan
 from benchbox.load.spec import PhaseSpec, RequestSpec, RunSpec
+from benchbox.load_shape import DEFAULT_RATE as DEFAULT_RATE  # re-exported: the tests read the default here
+from benchbox.load_shape import LoadPlan, WorkerPlan, load_plan, traffic_load
 from benchbox.options import BY_NAME, CONFIG_KEYS, parsed  # noqa: F401 - CONFIG_KEYS re-exported
 from benchbox.outputs import OutputSpec
 from benchbox.servermetrics.plan import ServerMetricsPlan, server_metrics_plan
 from benchbox.traffic.plan import TrafficPlan, traffic_plan
-from benchbox.units import parse_duration, parse_positive
 
-DEFAULT_RATE = 10.0  # neither --rate nor --users: open loop at this rate
 DEFAULT_DURATION_S = BY_NAME["duration"].default
 DEFAULT_TIMEOUT_S = BY_NAME["timeout"].default
 DEFAULT_CONNECTIONS = BY_NAME["connections"].default
@@ -45,49 +46,6 @@ DEFAULT_READY_PATHS = ("/ready", "/v2/health/ready")
 DEFAULT_READY_TIMEOUT_S = BY_NAME["ready_timeout"].default
 
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
-
-
-@dataclass(frozen=True)
-class LoadPlan:
-    """The load shape: steady, a linear ramp up to the level, or steps (each its own phase)."""
-
-    mode: Literal["open", "closed"]
-    rate: float | None
-    users: int | None
-    arrival: Literal["constant", "poisson"]
-    duration_s: float
-    connections: int
-    ramp: bool = False
-    steps: tuple[float, ...] = ()
-    step_duration_s: float | None = None
-    scenario: str | None = None
-
-
-@dataclass(frozen=True)
-class WorkerPlan:
-    """Scale-out on Locust's master/worker engine: local worker processes and remote ones."""
-
-    local: int = 0
-    expect: int = 0
-    bind: str = "127.0.0.1"
-    port: int = 0
-
-
-@dataclass(frozen=True)
-class ContractPlan:
-    """Where the contract comes from and how hard it is checked (benchbox.contract)."""
-
-    input_schema: str | None = None
-    output_schema: str | None = None
-    openapi: str | None = None
-    protocol: str = "auto"
-    cases: int = 100
-    tolerance: float = 1e-6
-    accept: frozenset[str] = frozenset()
-    accept_file: str | None = None
-    write_accept: str | None = None
-    slow_factor: float = 10.0  # --slow-input FACTORx,DURATION: one input this many times the median...
-    slow_min_ms: float = 500.0  # ...and at least this long is a slow input
 
 
 @dataclass(frozen=True)
@@ -292,12 +250,12 @@ def build_plan(
         headers["Content-Type"] = "application/json"
 
     timeout_s = get("timeout")
-    load = _load_plan(flags, cfg, pick, get, base_dir)
+    load = load_plan(flags, cfg, pick, get, base_dir)
     traffic = traffic_plan(pick, base_dir)
     if traffic.sizes and _embeddings_target(target, pick("protocol")):  # its inputs per request (llm.options)
         traffic = dataclasses.replace(traffic, sizes=())
     if traffic.active:
-        load = _traffic_load(traffic, load, flags, cfg)
+        load = traffic_load(traffic, load, flags, cfg)
     probes = ProbePlan(
         health_paths=parse.paths("--health-path", pick("health_path"), DEFAULT_HEALTH_PATHS),
         ready_paths=parse.paths("--ready-path", pick("ready_path"), DEFAULT_READY_PATHS),
@@ -309,7 +267,7 @@ def build_plan(
     workers = WorkerPlan(
         local=get("workers"), expect=get("expect_workers"), bind=get("master_bind"), port=get("master_port")
     )
-    contract = _contract_plan(pick, get, base_dir)
+    contract = contract_plan(pick, get, base_dir)
     grpc_target = target.startswith(("grpc://", "grpcs://"))
     if grpc_target and contract.protocol not in ("auto", "kserve-v2-grpc"):
         raise bad_value("--protocol", contract.protocol, "auto or kserve-v2-grpc for a grpc:// target")
@@ -381,100 +339,3 @@ def _embeddings_target(target: str, protocol: Any) -> bool:
     if protocol not in (None, "auto"):
         return protocol == "openai-embeddings"
     return urlsplit(target).path.rstrip("/").endswith("/embeddings")
-
-
-def _traffic_load(traffic: TrafficPlan, load: LoadPlan, flags: Mapping[str, Any], cfg: Mapping[str, Any]) -> LoadPlan:
-    """A trace or a mix runs open loop: a trace at its own rate and for its own length (or
-    --duration with --loop); a mix at --rate, or at the sum of its classes' rates."""
-    if load.mode == "closed" or load.steps or load.scenario:
-        raise UsageError(
-            "bad load: --replay, --mix and --batch-sizes run open loop; leave out --users/--steps/--scenario"
-        )
-    if traffic.trace is not None:
-        if traffic.mix_rate is not None:
-            raise UsageError("bad --mix with --replay: the trace sets the rate; give the classes weights, not rates")
-        if flags.get("rate") is not None:
-            raise UsageError("bad --rate with --replay: the trace sets the rate; scale it with --time-scale F")
-        span = traffic.trace.span_s / traffic.scale
-        rate = len(traffic.trace.lines) / span
-        duration = load.duration_s if traffic.loop else span
-        return dataclasses.replace(load, rate=round(rate, 6), duration_s=duration, ramp=False, arrival="constant")
-    rate_given = flags.get("rate") is not None or cfg.get("rate") is not None
-    if traffic.mix_rate is not None and not rate_given:
-        return dataclasses.replace(load, rate=traffic.mix_rate)
-    return load
-
-
-def _contract_plan(pick: Any, get: Any, base_dir: Path) -> ContractPlan:
-    """Checked now: a bad schema or accept file is a usage error before any request is sent."""
-    from benchbox.contract.accept import read_accept
-    from benchbox.contract.schema import load_schema_file
-
-    def path(key: str) -> str | None:
-        value = pick(key)
-        if value is None:
-            return None
-        candidate = Path(str(value))
-        try:
-            if not candidate.is_absolute() and not candidate.exists() and (base_dir / candidate).exists():
-                candidate = base_dir / candidate
-        except OSError as exc:  # a name too long for the file system, say
-            raise bad_value(
-                f"--{key.replace('_', '-')}", str(value)[:80], f"a file path ({exc.strerror or exc})"
-            ) from None
-        return str(candidate)
-
-    input_schema, output_schema, accept = path("input_schema"), path("output_schema"), path("accept")
-    for flag, value in (("--input-schema", input_schema), ("--output-schema", output_schema)):
-        if value:
-            load_schema_file(value, flag)
-    protocol, tol = get("protocol"), get("tolerance")
-    openapi = pick("openapi")
-    if openapi and not str(openapi).startswith(("http://", "https://")):
-        openapi = path("openapi")
-        check_json_file("--openapi", str(openapi), "an OpenAPI document (JSON) as a URL or a file")
-    slow_factor, slow_min_ms = get("slow_input")
-    return ContractPlan(
-        slow_factor=slow_factor,
-        slow_min_ms=slow_min_ms,
-        input_schema=input_schema,
-        output_schema=output_schema,
-        openapi=openapi,
-        protocol=protocol,
-        cases=get("contract_cases"),
-        tolerance=tol,
-        accept=read_accept(accept) if accept else frozenset(),
-        accept_file=accept,
-        write_accept=pick("write_accept"),
-    )
-
-
-def _load_plan(flags: Mapping[str, Any], cfg: Mapping[str, Any], pick: Any, get: Any, base_dir: Path) -> LoadPlan:
-    rate_flag, users_flag = flags.get("rate"), flags.get("users")
-    # A flag for one mode overrides the config's other mode instead of clashing with it.
-    rate = rate_flag if rate_flag is not None else (cfg.get("rate") if users_flag is None else None)
-    users = users_flag if users_flag is not None else (cfg.get("users") if rate_flag is None else None)
-    if rate is not None and users is not None:
-        raise UsageError("bad load: --rate (open loop) and --users (closed loop) exclude each other; give one")
-    arrival, duration_s, connections = get("arrival"), get("duration"), get("connections")
-    ramp = bool(get("ramp"))
-    scenario = pick("scenario")
-    steps = parse.steps(pick("steps"), closed=users is not None or bool(scenario))
-    if steps and ramp:
-        raise UsageError("bad load: --ramp and --steps are two different shapes; give one")
-    step_duration_s = None
-    if steps:
-        given = pick("step_duration")
-        step_duration_s = parse_duration("--step-duration", given) if given else duration_s / len(steps)
-        duration_s = step_duration_s * len(steps)
-    shape: dict[str, Any] = {
-        "ramp": ramp,
-        "steps": steps,
-        "step_duration_s": step_duration_s,
-        "scenario": parse.scenario_path(scenario, base_dir) if scenario else None,
-    }
-    if users is not None or scenario:
-        n = int(parse_positive("--users", users if users is not None else 1, integer=True))
-        return LoadPlan("closed", None, n, arrival, duration_s, connections, **shape)
-    r = parse_positive("--rate", rate if rate is not None else DEFAULT_RATE)
-    return LoadPlan("open", r, None, arrival, duration_s, connections, **shape)

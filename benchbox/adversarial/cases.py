@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -70,6 +70,32 @@ METHODS = ("PUT", "PATCH", "DELETE", "GET", "OPTIONS", "TRACE", "PROPFIND")
 EXTRA_KEYS = ("__proto__", "constructor", "$where", "admin", "id", "", "a" * 300)
 JSON = "application/json"
 HUGE_MIN = 1_100_000
+
+# How many cases each class gets, relative to the others (1 when not named).
+CLASS_WEIGHTS = {
+    "wrong_type": 1.5,
+    "missing_field": 1,
+    "extra_field": 1,
+    "boundary_number": 2,
+    "unusual_string": 2,
+    "long_string": 0.5,
+    "batch_size": 1.5,
+    "malformed_json": 1.5,
+    "duplicate_key": 0.5,
+    "content_type": 0.7,
+    "odd_method": 0.7,
+    "huge_body": 0.2,
+    "deep_nesting": 0.8,
+}
+CORPUS_SHARE = 0.3  # at most this share of the cases are corpus strings
+
+
+def share_cases(max_cases: int, classes: Sequence[str], corpus_size: int) -> tuple[int, dict[str, int]]:
+    """How many of `max_cases` go to corpus strings, and how many to each class (at least one)."""
+    n_corpus = min(corpus_size, int(max_cases * CORPUS_SHARE))
+    rest = max_cases - n_corpus
+    total_w = sum(CLASS_WEIGHTS.get(k, 1) for k in classes)
+    return n_corpus, {k: max(1, round(rest * CLASS_WEIGHTS.get(k, 1) / total_w)) for k in classes}
 
 
 @dataclass(frozen=True)

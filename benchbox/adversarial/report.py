@@ -1,5 +1,6 @@
 """Turn a failing case into a Finding (through findings.build_finding, so secrets are redacted),
-with a curl line a shell can run even when the body is over a megabyte."""
+with a curl line a shell can run even when the body is over a megabyte, and the part of the
+contract (or of benchbox's own rules) the finding relied on."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from dataclasses import replace
 from benchbox.adversarial.cases import Case
 from benchbox.adversarial.judge import Outcome, Problem, headers_for
 from benchbox.adversarial.model import SEVERITY
+from benchbox.contract.model import Contract
 from benchbox.findings import Finding, build_finding, curl_line, scrub, secret_values
 
 CURL_BODY_LIMIT = 32_000  # well under the kernel's 128 KiB per-argument limit
@@ -65,3 +67,24 @@ def piped_curl(method: str, url: str, headers: Mapping[str, str], text: str, sec
         expr = repr(text)
     writer = "python3 -c " + shlex.quote(f"import sys; sys.stdout.write({expr})")
     return f"{writer} | {curl_line(method, url, headers, None, secret_headers)} --data-binary @-"
+
+
+def basis_of(contract: Contract | None, case: Case, problem: Problem) -> str:
+    """Which part of the contract the finding relied on."""
+    doc = (contract.described_by if contract is not None else "") or "no contract document"
+    if problem.kind == "status_mismatch":
+        if case.cls == "malformed_json":
+            return f"the documented request body (required, JSON): {doc}"
+        return f"the request schema: {doc}"
+    if problem.kind == "contract_violation":
+        return f"the response contract: {doc}"
+    if problem.kind == "auth_missing":
+        route = f"; route from {case.what}" if case.cls == "auth_route" else ""
+        return "--api-key-env (the endpoint needs a key)" + route
+    if problem.kind == "rate_limit_missing":
+        return "--expect-rate-limit"
+    if problem.kind == "slow_input":
+        return "benchbox's slow-input rule (--slow-input), no schema needed"
+    if problem.kind == "timeout":
+        return "--timeout"
+    return "benchbox's robustness rule (no 5xx, no hang, no leak, alive after), no schema needed"

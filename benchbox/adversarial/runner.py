@@ -12,10 +12,8 @@ Everything is sequential on one client (polite: one request in flight), inside `
 from __future__ import annotations
 
 import random
-import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,57 +22,28 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 
 from benchbox import bounded
 from benchbox.adversarial import corpora, probes, surface
-from benchbox.adversarial.cases import Builder, Case, Expect, corpus_cases
+from benchbox.adversarial.cases import Builder, Case, Expect, corpus_cases, share_cases
 from benchbox.adversarial.judge import Outcome, Problem, judge, retry_after_s, send
-from benchbox.adversarial.model import SEVERITY, AdversarialOptions, AdversarialSection, ClassStats
-from benchbox.adversarial.report import finding
-from benchbox.contract import slow
+from benchbox.adversarial.model import AdversarialOptions, AdversarialSection
+from benchbox.adversarial.report import basis_of, finding
+from benchbox.adversarial.section import ClassTally, Sent, section_of
+from benchbox.adversarial.slow_inputs import SlowInputs
 from benchbox.contract.checks import evaluate
 from benchbox.contract.generate import valid_inputs
 from benchbox.contract.model import Contract
 from benchbox.contract.schema import validator
-from benchbox.findings import Finding, group
+from benchbox.findings import Finding
 from benchbox.shrinking import Fails, confirm
 from benchbox.version import __version__
 
 Notify = Callable[[str], None]
-CLASS_WEIGHTS = {
-    "wrong_type": 1.5,
-    "missing_field": 1,
-    "extra_field": 1,
-    "boundary_number": 2,
-    "unusual_string": 2,
-    "long_string": 0.5,
-    "batch_size": 1.5,
-    "malformed_json": 1.5,
-    "duplicate_key": 0.5,
-    "content_type": 0.7,
-    "odd_method": 0.7,
-    "huge_body": 0.2,
-    "deep_nesting": 0.8,
-}
-CORPUS_SHARE = 0.3
 MAX_TIMEOUTS_PER_CLASS = 5
-TYPICAL_SENDS = 5  # the known-good body, timed before the classes: the slow-input rule's base
-# A megabyte body may take its time (not a cheap request); batch sizes are the contract's edge
-# cases' job, where growth in proportion to the size is told from a cliff.
-NOT_TIMED = frozenset({"huge_body", "batch_size"})
 
 
 class _Failed(Exception):
     def __init__(self, case: Case, problem: Problem, out: Outcome) -> None:
         super().__init__(problem.detail)
         self.case, self.problem, self.out = case, problem, out
-
-
-@dataclass
-class _Class:
-    cases: int = 0
-    latencies: list[float] = field(default_factory=list)
-    statuses: dict[str, int] = field(default_factory=dict)
-    slowest: tuple[float, Case, Outcome] | None = None
-    findings: int = 0
-    timeouts: int = 0
 
 
 def run_adversarial(
@@ -120,14 +89,13 @@ class _Run:
         self.reserve = min(options.timeout_s * 2 + 1.0, options.budget_s * 0.25)  # for the after-check
         self.findings: list[Finding] = []
         self.notes: list[str] = []
-        self.classes: dict[str, _Class] = {}
+        self.classes: dict[str, ClassTally] = {}
         self.requests = 0
         self.cases = 0
         self.gone = False
         schema = contract.request_schema if contract is not None else None
         self.check = validator(schema) if schema is not None else None
-        self.typical_ms: float | None = None
-        self.base_case: Case | None = None
+        self.slow = SlowInputs(options.slow, self._send)
 
     # -- the phase -------------------------------------------------------------------------------
     def execute(self, examples: Sequence[Any]) -> AdversarialSection:
@@ -154,7 +122,7 @@ class _Run:
                 max_workers=self.o.max_concurrency or 16,
             )
         known_good = self._good_before(base)
-        self._typical(base)
+        self.slow.time_typical(self.method, base, lambda: self.gone or self._late())
         c = self.c
         json_required = c is not None and (c.request_schema is not None or bool(c.inputs))
         body_required = c is not None and (c.body_required is True or (c.body_required is None and json_required))
@@ -163,16 +131,13 @@ class _Run:
         strings = list(corpora.load())
         if not strings:
             self.notes.append("no corpus found (adversarial/ folder or packaged corpora)")
-        n_corpus = min(len(strings), int(self.o.max_cases * CORPUS_SHARE))
-        rest = self.o.max_cases - n_corpus
-        total_w = sum(CLASS_WEIGHTS.get(k, 1) for k in strategies)
+        n_corpus, per_class = share_cases(self.o.max_cases, list(strategies), len(strings))
         picked = sorted(random.Random(self.o.seed).sample(range(len(strings)), n_corpus))
         self._corpus(corpus_cases(builder, [strings[i] for i in picked]))
         for name, strategy in strategies.items():
             if self.gone or self._late():
                 break
-            n = max(1, round(rest * CLASS_WEIGHTS.get(name, 1) / total_w))
-            self._hypothesis(name, strategy, n)
+            self._hypothesis(name, strategy, per_class[name])
             if self.notify:
                 self.notify(f"adversarial: {name} done, {self.cases} cases, {len(self.findings)} problems")
         if self._late():
@@ -206,8 +171,7 @@ class _Run:
     def _good_before(self, base: Any) -> Any:
         """`base` when it is answered correctly before any hostile input, else None: the after-check
         can only say the target got worse if the known-good input was good to begin with."""
-        out = send(self.client, self.url, self.headers, probes.good_case(self.method, base))
-        self.requests += 1
+        out = self._send(probes.good_case(self.method, base))
         if out.status == 429:  # rate-limited: nothing learnt, keep the usual after-check
             return base
         if (
@@ -237,7 +201,7 @@ class _Run:
         return time.monotonic() + cost > self.deadline - self.reserve
 
     # -- sending and judging -----------------------------------------------------------------------
-    def _exercise(self, case: Case, stats: _Class, recheck: bool = False) -> tuple[Problem | None, Outcome | None]:
+    def _exercise(self, case: Case, stats: ClassTally, recheck: bool = False) -> tuple[Problem | None, Outcome | None]:
         """Send one case (unless the budget or the target is gone) and judge it; 429s are waited out.
         A re-check may spend the after-check's reserve and ignores the per-class timeout cap."""
         if self.gone or (not recheck and self._late(self.o.timeout_s if stats.timeouts else 0.0)):
@@ -246,14 +210,12 @@ class _Run:
             return None, None
         if stats.timeouts >= MAX_TIMEOUTS_PER_CLASS and not recheck:
             return None, None
-        out = send(self.client, self.url, self.headers, case)
-        self.requests += 1
+        out = self._send(case)
         for _ in range(2):
             if out.status != 429 or self._late(1.0):
                 break
             time.sleep(min(1.0, retry_after_s(out)))
-            out = send(self.client, self.url, self.headers, case)
-            self.requests += 1
+            out = self._send(case)
         stats.cases += 1
         self.cases += 1
         key = str(out.status) if out.status is not None else (out.error_kind or "none")
@@ -266,24 +228,15 @@ class _Run:
             stats.latencies.append(out.latency_ms)
             if stats.slowest is None or out.latency_ms > stats.slowest[0]:
                 stats.slowest = (out.latency_ms, case, out)
-        problem = judge(case, out, self.c, self.o.timeout_s)
-        if (
-            problem is None
-            and out.status is not None
-            and self.typical_ms is not None
-            and case.cls not in NOT_TIMED
-            and out.latency_ms >= self.o.slow.threshold_ms(self.typical_ms)
-        ):
-            problem = Problem(
-                "slow_input",
-                "input_latency",
-                f"no single input may take far longer than the typical answer ({self.o.slow.describe()})",
-                f"{case.what}: {out.latency_ms:.0f} ms",
-            )
+        problem = judge(case, out, self.c, self.o.timeout_s) or self.slow.problem(case, out)
         if problem is not None and problem.kind == "crash" and not self._alive():
             self.gone = True
             self.notes.append(f"the target stopped answering after: {case.what}")
         return problem, out
+
+    def _send(self, case: Case) -> Outcome:
+        self.requests += 1
+        return send(self.client, self.url, self.headers, case)
 
     def _alive(self) -> bool:
         parts = urlsplit(self.url)
@@ -293,7 +246,7 @@ class _Run:
         return reply.status is not None
 
     def _hypothesis(self, name: str, strategy: Any, n: int) -> None:
-        stats = self.classes.setdefault(name, _Class())
+        stats = self.classes.setdefault(name, ClassTally())
         state: dict[str, Any] = {"target": None, "best": None}
         phases = [Phase.generate, Phase.shrink] if self.o.shrink else [Phase.generate]
 
@@ -342,7 +295,7 @@ class _Run:
                 extra=("" if checked.witness else " (did not fail the same way when re-sent: not minimal)"),
             )
 
-    def _fails_as(self, problem: Problem, stats: _Class) -> Fails[Case, tuple[Problem, Outcome]]:
+    def _fails_as(self, problem: Problem, stats: ClassTally) -> Fails[Case, tuple[Problem, Outcome]]:
         """benchbox.shrinking's test: re-send a case; it fails only if it meets the same (kind, rule)."""
 
         def fails(case: Case) -> tuple[Problem, Outcome] | None:
@@ -355,7 +308,7 @@ class _Run:
         for case in cases:
             if self.gone or self._late():
                 return
-            stats = self.classes.setdefault(case.cls, _Class())
+            stats = self.classes.setdefault(case.cls, ClassTally())
             problem, out = self._exercise(case, stats)
             if problem is None or out is None:
                 continue
@@ -364,10 +317,10 @@ class _Run:
             self._record(case, checked.witness[1] if checked.witness else out, problem, stats, minimal=checked.minimal)
 
     def _record(
-        self, case: Case, out: Outcome, problem: Problem, stats: _Class, *, minimal: bool, extra: str = ""
+        self, case: Case, out: Outcome, problem: Problem, stats: ClassTally, *, minimal: bool, extra: str = ""
     ) -> None:
         if problem.kind == "slow_input":
-            confirmed = self._confirm_slow(case, out)
+            confirmed = self.slow.confirm(case, out, self.deadline, self.notes)
             if confirmed is None:
                 return
             (out, problem), extra = confirmed, ""
@@ -396,108 +349,10 @@ class _Run:
                 minimal=minimal,
                 secret_headers=env,
                 extra_detail=extra,
-                basis=self._basis(case, problem),
+                basis=basis_of(self.c, case, problem),
             )
         )
-
-    def _basis(self, case: Case, problem: Problem) -> str:
-        """Which part of the contract the finding relied on."""
-        doc = (self.c.described_by if self.c is not None else "") or "no contract document"
-        if problem.kind == "status_mismatch":
-            if case.cls == "malformed_json":
-                return f"the documented request body (required, JSON): {doc}"
-            return f"the request schema: {doc}"
-        if problem.kind == "contract_violation":
-            return f"the response contract: {doc}"
-        if problem.kind == "auth_missing":
-            route = f"; route from {case.what}" if case.cls == "auth_route" else ""
-            return "--api-key-env (the endpoint needs a key)" + route
-        if problem.kind == "rate_limit_missing":
-            return "--expect-rate-limit"
-        if problem.kind == "slow_input":
-            return "benchbox's slow-input rule (--slow-input), no schema needed"
-        if problem.kind == "timeout":
-            return "--timeout"
-        return "benchbox's robustness rule (no 5xx, no hang, no leak, alive after), no schema needed"
-
-    # -- slow inputs -----------------------------------------------------------------------------------
-    def _typical(self, base: Any) -> None:
-        """Time the known-good body a few times: what a typical answer takes, here and now."""
-        self.base_case = probes.good_case(self.method, base, "typical")
-        times = []
-        for _ in range(TYPICAL_SENDS):
-            if self.gone or self._late():
-                break
-            out = send(self.client, self.url, self.headers, self.base_case)
-            self.requests += 1
-            if out.status is not None and out.status != 429:
-                times.append(out.latency_ms)
-        self.typical_ms = statistics.median(times) if len(times) >= 3 else None
-
-    def _confirm_slow(self, case: Case, out: Outcome) -> tuple[Outcome, Problem] | None:
-        """Re-send a slow case (it must be slow every time) and its neighbour, the known-good body it
-        differs from in one part only (it must be fast): then the slowness is the input's."""
-        assert self.typical_ms is not None and self.base_case is not None
-
-        def probe(c: Case) -> tuple[float | None, Outcome]:
-            got = send(self.client, self.url, self.headers, c)
-            self.requests += 1
-            return (got.latency_ms if got.status is not None and got.status != 429 else None), got
-
-        found = slow.investigate(
-            case,
-            out.latency_ms,
-            probe,
-            self.o.slow,
-            self.typical_ms,
-            self.deadline,
-            neighbours=lambda _c: [(f"the changed part ({case.what})", self.base_case, "")],
-        )
-        if found is None:
-            self.notes.append(
-                f"{case.cls}: one input took {out.latency_ms:.0f} ms but was fast when re-sent: noise, not reported"
-            )
-            return None
-        return found.handle, Problem(
-            "slow_input",
-            "input_latency",
-            f"no single input may take far longer than the typical answer ({self.o.slow.describe()})",
-            f"{case.what}: {found.detail()}",
-        )
-
-    # -- summaries -----------------------------------------------------------------------------------
 
     def _section(self, healthy: bool | None, skipped: str | None) -> AdversarialSection:
-        grouped = group(self.findings)
-        open_ = tuple(f for f in grouped if f.id not in self.o.accepted)
-        accepted = tuple(f for f in grouped if f.id in self.o.accepted)
-        every = [ms for s in self.classes.values() for ms in s.latencies]
-        by_class = tuple(
-            ClassStats(
-                name,
-                s.cases,
-                len(s.latencies),
-                dict(sorted(s.statuses.items())),
-                round(statistics.median(s.latencies), 3) if s.latencies else None,
-                s.findings,
-            )
-            for name, s in self.classes.items()
-        )
-        passed = not any(SEVERITY.get(f.kind) in ("high", "medium") for f in open_)
-        return AdversarialSection(
-            url=self.url,
-            method=self.method,
-            seed=self.o.seed,
-            cases=self.cases,
-            requests=self.requests,
-            passed=passed,
-            findings=open_,
-            accepted=accepted,
-            healthy_after=healthy,
-            budget_s=self.o.budget_s,
-            elapsed_s=round(time.monotonic() - self.started, 3),
-            median_ms=round(statistics.median(every), 3) if every else None,
-            by_class=by_class,
-            notes=tuple(self.notes),
-            skipped=skipped,
-        )
+        sent = Sent(self.url, self.method, self.cases, self.requests)
+        return section_of(sent, self.o, self.findings, self.classes, self.notes, healthy, skipped, self.started)

@@ -15,16 +15,10 @@ from typing import Any, Literal
 from jsonschema.exceptions import best_match
 
 from benchbox.contract import kserve
-from benchbox.contract.invariants import (
-    Problem,
-    check_batch,
-    check_consistency,
-    check_finite,
-    check_probabilities,
-    pointer,
-    probability_keys,
-)
+from benchbox.contract.consistency import check_consistency
+from benchbox.contract.invariants import check_batch, check_finite, check_probabilities, probability_keys
 from benchbox.contract.model import Contract
+from benchbox.contract.problem import Problem, pointer
 from benchbox.contract.schema import validator
 from benchbox.findings import Finding, build_finding, pointer_pattern
 

@@ -20,8 +20,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from benchbox.contract import kserve
-from benchbox.contract.invariants import REQUEST_BATCH_KEYS, RESPONSE_BATCH_KEYS, Problem, compare, pointer
+from benchbox.contract.invariants import REQUEST_BATCH_KEYS, RESPONSE_BATCH_KEYS, compare
 from benchbox.contract.model import Contract
+from benchbox.contract.problem import Problem, pointer
 from benchbox.contract.session import Exchange, Session
 
 MAX_INPUTS = 3

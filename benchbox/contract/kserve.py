@@ -17,16 +17,10 @@ from typing import Any, Literal
 
 from hypothesis import strategies as st
 
-from benchbox.contract.invariants import (
-    LABEL_KEYS,
-    PROB_KEYS,
-    SCORE_KEYS,
-    Problem,
-    check_vector,
-    label_problem,
-    pointer,
-)
+from benchbox.contract.consistency import LABEL_KEYS, SCORE_KEYS, label_problem
+from benchbox.contract.invariants import PROB_KEYS, check_vector
 from benchbox.contract.model import Contract, Route, TensorSpec
+from benchbox.contract.problem import Problem, pointer
 
 INFER_PATH = re.compile(r"^(?P<prefix>.*?)/v2/models/(?P<name>[^/]+)(?:/versions/(?P<version>[^/]+))?/infer/?$")
 DATATYPES = frozenset(

@@ -9,76 +9,27 @@ versioned. Then, per rule, the first failure on a batch is shrunk to the shortes
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
-from benchbox.contract import faces, slow
-from benchbox.contract.checks import Judgement, basis_of, body_text, evaluate, to_finding
-from benchbox.contract.discovery import discover, make_client, origin_of
+from benchbox.contract import faces, service_checks, slow
+from benchbox.contract.checks import Judgement, body_text, evaluate
+from benchbox.contract.discovery import discover, make_client
 from benchbox.contract.edges import edge_inputs
 from benchbox.contract.generate import invalid_inputs, is_valid, valid_inputs
-from benchbox.contract.invariants import Problem, compare
-from benchbox.contract.model import BatchPoint, Contract, ContractOptions, ContractSection, RuleCount
+from benchbox.contract.invariants import compare
+from benchbox.contract.model import BatchPoint, Contract, ContractOptions, ContractSection
+from benchbox.contract.problem import Problem
 from benchbox.contract.schema import validator
+from benchbox.contract.section import SHRINKABLE, Hit, Tallies, section_of
 from benchbox.contract.session import Exchange, Session
 from benchbox.contract.shrink import batch_view, shrink
-from benchbox.findings import group
 from benchbox.version import __version__
 
 Notify = Callable[[str], None]
-RULE_ORDER = (
-    "status",
-    "deadline",
-    "content_type",
-    "json",
-    "response_schema",
-    "finite",
-    "batch_size",
-    "probability_range",
-    "probability_sum",
-    "self_consistent",
-    "kserve_shape",
-    "kserve_metadata",
-    "kserve_id",
-    "same_model",
-    "determinism",
-    "rejects_invalid",
-    "input_latency",
-    "health",
-    "versioned",
-    "transport",
-)
-_SHRINKABLE = frozenset(
-    {
-        "status",
-        "json",
-        "response_schema",
-        "finite",
-        "batch_size",
-        "probability_range",
-        "probability_sum",
-        "self_consistent",
-        "kserve_shape",
-        "kserve_metadata",
-        "determinism",
-        "content_type",
-    }
-)
 _MAX_TRANSPORT_ERRORS = 3
 _BODYLESS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
-_VERSION_HEADERS = ("x-model-version", "model-version", "x-api-version", "api-version", "x-version")
-_VERSION_KEYS = ("model_version", "modelVersion", "version", "api_version", "apiVersion")
-
-
-@dataclass
-class _Hit:
-    problem: Problem
-    ex: Exchange
-    minimal: bool = False
 
 
 def run_contract(
@@ -106,10 +57,10 @@ class _Run:
     def __init__(self, contract: Contract, session: Session, options: ContractOptions, notify: Notify | None) -> None:
         self.c, self.s, self.o, self.notify = contract, session, options, notify
         self.tally: dict[str, list[int]] = {}
-        self.hits: list[_Hit] = []
+        self.hits: list[Hit] = []
         self.notes = list(contract.notes)
         self.answered: list[tuple[Any, Any, Exchange]] = []  # (body, parsed answer, exchange), 2xx only
-        self.versioned = self._path_versioned()
+        self.versioned = service_checks.path_versioned(contract)
         self.check_valid = validator(contract.request_schema) if contract.request_schema is not None else None
         self.gone = False  # the target stopped answering: send nothing more
         self.timed: list[tuple[float, Any]] = []  # (ms, body) of every valid input answered
@@ -165,7 +116,7 @@ class _Run:
             j = self._judge(body, ex)
             if j.doc is not None and 200 <= (ex.status or 0) < 300:
                 self.answered.append((body, j.doc, ex))
-                self.versioned = self.versioned or _answer_versioned(j.doc, ex.headers)
+                self.versioned = self.versioned or service_checks.answer_versioned(j.doc, ex.headers)
             if self.notify and (i % 25 == 0 or i == len(bodies)):
                 self.notify(f"contract: {i}/{len(bodies)} inputs, {len(self.hits)} problems")
         if throttled:
@@ -298,7 +249,7 @@ class _Run:
         counts = self.tally.setdefault(rule, [0, 0])
         counts[0] += 1
         counts[1] += bool(problems)
-        self.hits += [_Hit(p, ex, minimal) for p in problems]
+        self.hits += [Hit(p, ex, minimal) for p in problems]
 
     def _determinism(self) -> None:
         for body, first, _ in self.answered[: self.o.determinism_cases] if not self.gone else ():
@@ -344,75 +295,18 @@ class _Run:
         return len(cases)
 
     def _health(self) -> None:
-        origin = origin_of(self.c.url)
-        for spec in self.c.health if not self.gone else ():
-            ex = self.s.get(origin + spec.path)
-            if not ex.answered:
-                continue
-            problems = []
-            if not 200 <= (ex.status or 0) < 300:
-                problems.append(
-                    Problem(
-                        "contract_violation",
-                        "medium",
-                        "health",
-                        "a documented health/readiness path must answer 2xx once ready",
-                        "",
-                        f"GET {spec.path} answered {ex.status}",
-                    )
-                )
-            elif spec.schema is not None:
-                try:
-                    doc = json.loads(ex.content)
-                    ok = is_valid(validator(spec.schema), doc) is not False
-                except ValueError:
-                    ok = False
-                if not ok:
-                    problems.append(
-                        Problem(
-                            "contract_violation",
-                            "medium",
-                            "health",
-                            "a health/readiness answer must match its documented schema",
-                            "",
-                            f"GET {spec.path}: {ex.content[:120]!r}",
-                        )
-                    )
+        for problems, ex in service_checks.health(self.c, self.s) if not self.gone else ():
             self._record("health", problems, ex)
 
-    def _path_versioned(self) -> bool:
-        path = urlsplit(self.c.url).path
-        if "/versions/" in path:
-            return True
-        # In a V2 path, /v2/ names the protocol, not the model or API version.
-        return self.c.protocol != "kserve-v2" and re.search(r"/v\d+(\.\d+)*(/|$)", path) is not None
-
     def _versioned(self) -> None:
-        ex = self.answered[0][2] if self.answered else None
-        if ex is None:
-            return
-        problems = (
-            []
-            if self.versioned
-            else [
-                Problem(
-                    "unversioned",
-                    "low",
-                    "versioned",
-                    "the endpoint should name its version: in the path (/v1/), the answer (model_version) or a header "
-                    "(X-Model-Version)",
-                    "",
-                    "no version found",
-                )
-            ]
-        )
-        self._record("versioned", problems, ex)
+        if self.answered:
+            self._record("versioned", service_checks.version_problems(self.versioned), self.answered[0][2])
 
     def _shrink(self) -> None:
         done: set[str] = set()
         for hit in sorted(self.hits, key=lambda h: len(h.ex.text or "")):
             rule = hit.problem.rule
-            if rule in done or rule not in _SHRINKABLE or hit.ex.method == "GET":
+            if rule in done or rule not in SHRINKABLE or hit.ex.method == "GET":
                 continue
             done.add(rule)
             view = batch_view(self.c, hit.ex.body)
@@ -453,50 +347,9 @@ class _Run:
 
     # -- result ------------------------------------------------------------------------------
     def _section(self, cases: int, invalid: int, skipped: str | None, started: float) -> ContractSection:
-        findings = [
-            to_finding(
-                h.problem,
-                method=h.ex.method,
-                url=h.ex.url,
-                headers=self.s.headers if h.ex.text is not None else _no_ct(self.s.headers),
-                body_text=h.ex.text,
-                status=h.ex.status,
-                content_type=h.ex.content_type,
-                response=h.ex.content,
-                minimal=h.minimal,
-                error=h.ex.error,
-                secret_headers=self.o.secret_headers,
-                basis=basis_of(self.c, h.problem.rule),
-            )
-            for h in self.hits
-        ]
-        grouped = group(findings)
-        open_ = tuple(f for f in grouped if f.id not in self.o.accepted)
-        accepted = tuple(f for f in grouped if f.id in self.o.accepted)
-        order = {r: i for i, r in enumerate(RULE_ORDER)}
-        checks = tuple(
-            RuleCount(rule, n, bad)
-            for rule, (n, bad) in sorted(self.tally.items(), key=lambda kv: order.get(kv[0], len(order)))
-        )
-        return ContractSection(
-            source=self.c.source,
-            protocol=self.c.protocol,
-            url=self.c.url,
-            method=self.c.method,
-            seed=self.o.seed,
-            requests=self.s.requests,
-            cases=cases,
-            invalid_cases=invalid,
-            passed=not open_,
-            violations=open_,
-            accepted=accepted,
-            checks=checks,
-            notes=tuple(dict.fromkeys(self.notes)),
-            elapsed_s=round(time.monotonic() - started, 3),
-            skipped=skipped,
-            batch_latency=tuple(self.batches),
-            median_ms=round(self.median_ms, 3) if self.median_ms is not None else None,
-        )
+        median = self.median_ms
+        counted = Tallies(self.s.requests, cases, invalid, skipped, tuple(self.notes), tuple(self.batches), median)
+        return section_of(self.c, self.o, self.s.headers, self.hits, self.tally, counted, started)
 
 
 def _transport_problem(ex: Exchange) -> Problem:
@@ -504,20 +357,8 @@ def _transport_problem(ex: Exchange) -> Problem:
     return Problem(kind, "high", "transport", "the target must answer every request", "", ex.error or "no answer")
 
 
-def _answer_versioned(doc: Any, headers: Mapping[str, str]) -> bool:
-    if any(h in {k.lower() for k in headers} for h in _VERSION_HEADERS):
-        return True
-    return isinstance(doc, Mapping) and any(
-        isinstance(doc.get(k), (str, int)) and str(doc.get(k)) for k in _VERSION_KEYS
-    )
-
-
 def _distinct(bodies: list[Any]) -> list[Any]:
     seen: dict[str, Any] = {}
     for b in bodies:
         seen.setdefault(body_text(b), b)
     return list(seen.values())
-
-
-def _no_ct(headers: Mapping[str, str]) -> dict[str, str]:
-    return {k: v for k, v in headers.items() if k.lower() != "content-type"}

@@ -1,10 +1,8 @@
 """The demo's OpenAI-compatible chat face: /v1/models and /v1/chat/completions, stream or not.
 
 Backed by a real (if tiny) generator: a seeded word-bigram Markov chain over a bundled text, so
-answers are varied, repeatable per prompt, and cost nothing. Tokens are paced on an absolute
-schedule from the request's arrival (first token at `first_token_ms`, token i at first + i *
-`token_ms`, later by any wait for a concurrency slot), so the delays a client measures have a
-known answer and sleep overshoot never accumulates along a stream.
+answers are varied, repeatable per prompt, and cost nothing. Tokens are paced as
+benchbox.demo.openai_wire says (first token at `first_token_ms`, then one every `token_ms`).
 """
 
 from __future__ import annotations
@@ -14,29 +12,31 @@ import hashlib
 import json
 import random
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import Response
+
+from benchbox.demo.openai_wire import (
+    DEFAULT_MAX_TOKENS,
+    ChatError,
+    checked_model,
+    error_response,
+    generation_options,
+    hold_answer,
+    paced_stream,
+    parsed,
+    sse,
+)
 
 CHAT_PATH = "/v1/chat/completions"
 MODELS_PATH = "/v1/models"
 CHAT_MODEL = "benchbox-markov"
-DEFAULT_MAX_TOKENS = 64
-MAX_TOKENS_CEILING = 4096
 _ROLES = ("system", "user", "assistant", "tool", "developer")
 _CORPUS = Path(__file__).with_name("chat_corpus.txt")
-
-
-class ChatError(Exception):
-    """A request the API refuses, answered the OpenAI way: {"error": {message, type, param}}."""
-
-    def __init__(self, message: str, param: str | None = None, status: int = 400) -> None:
-        super().__init__(message)
-        self.message, self.param, self.status = message, param, status
 
 
 @lru_cache(maxsize=1)
@@ -84,13 +84,7 @@ def count_tokens(text: str) -> int:
 
 def parse_request(body: Any) -> tuple[list[dict[str, Any]], int, bool, bool, str]:
     """Check a chat request; return (messages, max_tokens, stream, include_usage, model)."""
-    if not isinstance(body, dict):
-        raise ChatError("request body must be a JSON object")
-    model = body.get("model", CHAT_MODEL)
-    if not isinstance(model, str):
-        raise ChatError("model must be a string", "model")
-    if model != CHAT_MODEL:
-        raise ChatError(f"The model {model!r} does not exist", "model", 404)
+    model = checked_model(body, CHAT_MODEL)
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         raise ChatError("messages must be a non-empty array", "messages")
@@ -113,18 +107,7 @@ def parse_request(body: Any) -> tuple[list[dict[str, Any]], int, bool, bool, str
             raise ChatError(f"messages[{i}].content must be a string", f"messages[{i}].content")
         checked.append({"role": role, "content": content})
     max_tokens = body.get("max_completion_tokens", body.get("max_tokens", DEFAULT_MAX_TOKENS))
-    if max_tokens is None:
-        max_tokens = DEFAULT_MAX_TOKENS
-    if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or not 1 <= max_tokens <= MAX_TOKENS_CEILING:
-        raise ChatError(f"max_tokens must be an integer from 1 to {MAX_TOKENS_CEILING}", "max_tokens")
-    stream = body.get("stream", False)
-    if not isinstance(stream, bool):
-        raise ChatError("stream must be a boolean", "stream")
-    options = body.get("stream_options")
-    if options is not None and not isinstance(options, dict):
-        raise ChatError("stream_options must be an object", "stream_options")
-    include_usage = bool(options and options.get("include_usage") is True)
-    return checked, max_tokens, stream, include_usage, model
+    return (checked, *generation_options(body, max_tokens), model)
 
 
 def chat_router(
@@ -150,13 +133,9 @@ def chat_router(
     async def completions(request: Request) -> Response:
         t0 = asyncio.get_running_loop().time()
         try:
-            body = json.loads(await request.body())
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return _error(ChatError("request body is not valid JSON"))
-        try:
-            messages, max_tokens, stream, include_usage, model = parse_request(body)
+            messages, max_tokens, stream, include_usage, model = await parsed(request, parse_request)
         except ChatError as exc:
-            return _error(exc)
+            return error_response(exc)
         text = prompt_text(messages)
         tokens, finish = generate(text, max_tokens, seed)
         usage = {
@@ -166,10 +145,7 @@ def chat_router(
         }
         ident = "chatcmpl-" + hashlib.sha1(f"{t0}{text}".encode("utf-8", "surrogatepass")).hexdigest()[:24]
         if not stream:
-            loop = asyncio.get_running_loop()
-            waiting = loop.time()
-            async with slot():  # time spent waiting for a slot is queueing: part of TTFT
-                await _sleep_until(t0 + (loop.time() - waiting) + first_s + gap_s * (len(tokens) - 1))
+            await hold_answer(slot, t0, first_s, gap_s, len(tokens))
             answer = {
                 "id": ident,
                 "object": "chat.completion",
@@ -181,70 +157,22 @@ def chat_router(
                 "usage": usage,
             }
             return Response(json.dumps(answer), media_type="application/json")
-        events = _events(ident, model, tokens, finish, usage if include_usage else None, t0, first_s, gap_s, slot)
-        return StreamingResponse(
-            events, media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        # The SSE stream: role chunk, one chunk per token, the finish chunk, usage (if asked), [DONE].
+        head = {"id": ident, "object": "chat.completion.chunk", "created": int(time.time()), "model": model}
+
+        def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> bytes:
+            return sse({**head, "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}]})
+
+        closing = [chunk({}, finish)] + ([sse({**head, "choices": [], "usage": usage})] if include_usage else [])
+        return paced_stream(
+            slot,
+            t0,
+            first_s,
+            gap_s,
+            tokens,
+            lambda token: chunk({"content": token}),
+            opening=[chunk({"role": "assistant", "content": ""})],
+            closing=closing,
         )
 
     return router
-
-
-async def _events(
-    ident: str,
-    model: str,
-    tokens: list[str],
-    finish: str,
-    usage: dict[str, int] | None,
-    arrival: float,
-    first_s: float,
-    gap_s: float,
-    slot: Callable[[], Any],
-) -> AsyncIterator[bytes]:
-    """The SSE stream: role chunk, one chunk per token, the finish chunk, usage (if asked), [DONE]."""
-    created = int(time.time())
-
-    def chunk(delta: dict[str, Any], finish_reason: str | None = None, **extra: Any) -> bytes:
-        data = {
-            "id": ident,
-            "object": "chat.completion.chunk",
-            "created": created,
-            "model": model,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
-            **extra,
-        }
-        return b"data: " + json.dumps(data, separators=(",", ":")).encode() + b"\n\n"
-
-    loop = asyncio.get_running_loop()
-    waiting = loop.time()
-    async with slot():
-        # The schedule runs from the request's arrival (parsing it is part of TTFT, as on a real
-        # server), pushed back by the time spent waiting for a slot (queueing is too).
-        t0 = arrival + (loop.time() - waiting)
-        yield chunk({"role": "assistant", "content": ""})
-        for i, token in enumerate(tokens):
-            await _sleep_until(t0 + first_s + gap_s * i)
-            yield chunk({"content": token})
-        yield chunk({}, finish)
-        if usage is not None:
-            data = {
-                "id": ident,
-                "object": "chat.completion.chunk",
-                "created": created,
-                "model": model,
-                "choices": [],
-                "usage": usage,
-            }
-            yield b"data: " + json.dumps(data, separators=(",", ":")).encode() + b"\n\n"
-        yield b"data: [DONE]\n\n"
-
-
-async def _sleep_until(deadline: float) -> None:
-    delay = deadline - asyncio.get_running_loop().time()
-    if delay > 0:
-        await asyncio.sleep(delay)
-
-
-def _error(exc: ChatError) -> Response:
-    kind = "invalid_request_error" if exc.status < 500 else "server_error"
-    body = {"error": {"message": exc.message, "type": kind, "param": exc.param, "code": None}}
-    return Response(json.dumps(body), status_code=exc.status, media_type="application/json")

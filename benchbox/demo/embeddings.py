@@ -19,7 +19,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from benchbox.demo.chat import ChatError, _error, count_tokens
+from benchbox.demo.chat import count_tokens
+from benchbox.demo.openai_wire import ChatError, checked_model, error_response, parsed
 
 EMBEDDINGS_PATH = "/v1/embeddings"
 EMBED_MODEL = "benchbox-hash-embed"
@@ -41,13 +42,7 @@ def embed(text: str) -> list[float]:
 
 def parse_request(body: Any) -> tuple[list[str], str]:
     """Check an embeddings request; return (inputs, model)."""
-    if not isinstance(body, dict):
-        raise ChatError("request body must be a JSON object")
-    model = body.get("model", EMBED_MODEL)
-    if not isinstance(model, str):
-        raise ChatError("model must be a string", "model")
-    if model != EMBED_MODEL:
-        raise ChatError(f"The model {model!r} does not exist", "model", 404)
+    model = checked_model(body, EMBED_MODEL)
     value = body.get("input")
     inputs = [value] if isinstance(value, str) else value
     if not isinstance(inputs, list) or not all(isinstance(v, str) for v in inputs):
@@ -73,13 +68,9 @@ def embeddings_router(service_ms: float, slot: Callable[[], Any]) -> APIRouter:
     @router.post(EMBEDDINGS_PATH)
     async def embeddings(request: Request) -> Response:
         try:
-            body = json.loads(await request.body())
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return _error(ChatError("request body is not valid JSON"))
-        try:
-            inputs, model = parse_request(body)
+            inputs, model = await parsed(request, parse_request)
         except ChatError as exc:
-            return _error(exc)
+            return error_response(exc)
         async with slot():
             if service_ms > 0:
                 await asyncio.sleep(service_ms / 1000.0)

@@ -13,8 +13,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from benchbox.contract.invariants import Problem
 from benchbox.contract.model import Contract, ContractSection, RuleCount, TensorSpec
+from benchbox.contract.problem import Problem
 from benchbox.findings import Finding, build_finding, group
 from benchbox.grpc_v2.calls import Answer, Client, GrpcTarget, grpcurl_line, over_our_limit, request_json
 from benchbox.grpc_v2.tensors import to_json, to_request

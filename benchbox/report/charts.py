@@ -43,18 +43,6 @@ class Threshold:
     passed: bool | None
 
 
-@dataclass(frozen=True)
-class LoadPoint:
-    """One load level of a stepped run (and, later, of the saturation search)."""
-
-    offered: float
-    achieved_rps: float
-    p50: float | None
-    p95: float | None
-    p99: float | None
-    error_rate: float
-
-
 def downsample(points: Sequence[TimePoint]) -> tuple[list[TimePoint], int]:
     """Buckets of seconds: counts averaged (still per second), latencies maxed (spikes survive)."""
     size = max(1, math.ceil(len(points) / MAX_POINTS))
@@ -89,7 +77,7 @@ def _time_label(t: float) -> str:
     return f"{t // 60}m{t % 60:02d}" if t % 60 else f"{t // 60}m"
 
 
-def _ms_label(v: float) -> str:
+def ms_label(v: float) -> str:
     """An axis tick: as short as the tick value is round (2.5 ms, 1 s), unlike a measured figure."""
     if v == 0:
         return "0"
@@ -105,14 +93,14 @@ def _time_axis(ax: object, end: float) -> None:
     ax.set_xlabel("time into the phase")  # type: ignore[attr-defined]
 
 
-def _finite(values: Sequence[float | None]) -> list[float]:
+def finite(values: Sequence[float | None]) -> list[float]:
     """NaN for a missing or non-finite value (a result file may hold anything): a gap in the line."""
     return [float(v) if v is not None and math.isfinite(v) else math.nan for v in values]
 
 
-def _line(ax: object, xs: Sequence[float], ys: Sequence[float | None], color: str, label: str, **kw: object) -> None:
+def line(ax: object, xs: Sequence[float], ys: Sequence[float | None], color: str, label: str, **kw: object) -> None:
     """A line broken wherever a value is missing; a lone point between gaps is drawn as a dot."""
-    values = _finite(ys)
+    values = finite(ys)
     ax.plot(xs, values, color=color, label=label, **kw)  # type: ignore[attr-defined]
     lone = [
         i
@@ -129,7 +117,7 @@ def _gate_color(passed: bool | None) -> str:
     return plot.COLORS["offered"] if passed is None else plot.COLORS["pass" if passed else "fail"]
 
 
-def _thresholds(ax: object, gates: Sequence[Threshold], top: float) -> list[str]:
+def thresholds(ax: object, gates: Sequence[Threshold], top: float) -> list[str]:
     """Draw the gates that fit; return the words for those that would not (far above the data)."""
     off_chart = []
     for g in gates:
@@ -141,18 +129,18 @@ def _thresholds(ax: object, gates: Sequence[Threshold], top: float) -> list[str]
     return off_chart
 
 
-def _above(off_chart: list[str]) -> str:
+def above(off_chart: list[str]) -> str:
     return f"; gates above the chart: {', '.join(off_chart)}" if off_chart else ""
 
 
 def latency_over_time(seconds: Sequence[TimePoint], gates: Sequence[Threshold], key: str) -> Chart | None:
     """P50/P95/P99 of each second: a stall or a slow climb shows here, not in the totals."""
     points, size = downsample(seconds)
-    finite = [v for v in _finite([p.p99 for p in points]) if not math.isnan(v)]
-    if not finite:
+    p99s = [v for v in finite([p.p99 for p in points]) if not math.isnan(v)]
+    if not p99s:
         return None
     xs = [p.t + 0.5 * size for p in points]
-    top = max(finite)
+    top = max(p99s)
     off: list[str] = []
 
     def draw(fig: object) -> None:
@@ -160,11 +148,11 @@ def latency_over_time(seconds: Sequence[TimePoint], gates: Sequence[Threshold], 
 
         ax = fig.add_subplot()  # type: ignore[attr-defined]
         for attr in ("p99", "p95", "p50"):
-            _line(ax, xs, [getattr(p, attr) for p in points], plot.COLORS[attr], attr.upper())
-        off.extend(_thresholds(ax, [g for g in gates if g.percentile in (50.0, 95.0, 99.0)], top))
+            line(ax, xs, [getattr(p, attr) for p in points], plot.COLORS[attr], attr.upper())
+        off.extend(thresholds(ax, [g for g in gates if g.percentile in (50.0, 95.0, 99.0)], top))
         ax.margins(y=0.25)
         ax.set_ylim(bottom=0)
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _ms_label(v)))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: ms_label(v)))
         _time_axis(ax, seconds[-1].t + 1)
         ax.legend(loc="upper left", ncols=5)
 
@@ -172,7 +160,7 @@ def latency_over_time(seconds: Sequence[TimePoint], gates: Sequence[Threshold], 
     note = "each second's percentiles, read from that second's own histogram"
     if size > 1:
         note += f"; each point is the highest over {size} s"
-    return Chart("Latency percentiles per second", note + _above(off), svg)
+    return Chart("Latency percentiles per second", note + above(off), svg)
 
 
 def throughput_over_time(seconds: Sequence[TimePoint], offered: tuple[float, float] | None, key: str) -> Chart | None:
@@ -185,7 +173,7 @@ def throughput_over_time(seconds: Sequence[TimePoint], offered: tuple[float, flo
 
     def draw(fig: object) -> None:
         ax = fig.add_subplot()  # type: ignore[attr-defined]
-        done = _finite([p.requests for p in points])
+        done = finite([p.requests for p in points])
         ax.fill_between(xs, done, color=plot.COLORS["done"], alpha=0.12, linewidth=0)
         ax.plot(xs, done, color=plot.COLORS["done"], label="completed/s")
         if offered is not None:
@@ -198,7 +186,7 @@ def throughput_over_time(seconds: Sequence[TimePoint], offered: tuple[float, flo
                 label="offered/s",
             )
         if any(p.errors for p in points):
-            errors = _finite([p.errors for p in points])
+            errors = finite([p.errors for p in points])
             ax.fill_between(xs, errors, color=plot.COLORS["errors"], alpha=0.25, linewidth=0)
             ax.plot(xs, errors, color=plot.COLORS["errors"], label="errors/s")
         ax.margins(y=0.25)
@@ -262,7 +250,7 @@ def latency_by_percentile(
         ax.set_xlabel("percentile")
         ax.margins(y=0.15)
         ax.set_ylim(bottom=0)
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _ms_label(v)))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: ms_label(v)))
         ax.legend(loc="upper left")
 
     svg = plot.render(key, draw, label="Latency by percentile", margins=plot.PLAIN)
@@ -271,138 +259,4 @@ def latency_by_percentile(
         note += "; the gap between the lines is time spent queued"
     if gates:
         note += "; ▼ marks a latency gate"
-    return Chart("Latency by percentile", note + _above(off), svg)
-
-
-def load_curve(points: Sequence[LoadPoint], unit: str, gates: Sequence[Threshold], key: str) -> Chart | None:
-    """Throughput and latency against offered load, one point per step: where the curve bends,
-    the target stops keeping up."""
-    points = sorted((p for p in points if math.isfinite(p.offered)), key=lambda p: p.offered)
-    if len({p.offered for p in points}) < 2:
-        return None
-    xs = [p.offered for p in points]
-    off: list[str] = []
-
-    def draw(fig: object) -> None:
-        from matplotlib.ticker import FuncFormatter
-
-        left, right = fig.subplots(1, 2)  # type: ignore[attr-defined]
-        left.plot(
-            xs,
-            _finite([p.achieved_rps for p in points]),
-            "o-",
-            color=plot.COLORS["done"],
-            markersize=4,
-            label="achieved req/s",
-        )
-        if unit == "req/s":
-            left.plot(
-                [0, xs[-1]],
-                [0, xs[-1]],
-                color=plot.COLORS["offered"],
-                linestyle=(0, (4, 3)),
-                linewidth=1.1,
-                label="offered = achieved",
-            )
-        bad = [(p.offered, p.achieved_rps) for p in points if p.error_rate > 0.01]
-        if bad:
-            left.plot(*zip(*bad), "o", color=plot.COLORS["errors"], markersize=7, fillstyle="none", label="errors > 1%")
-        left.set_ylabel("req/s")
-        for attr in ("p99", "p95", "p50"):
-            _line(
-                right, xs, [getattr(p, attr) for p in points], plot.COLORS[attr], attr.upper(), marker="o", markersize=4
-            )
-        top = max(
-            (v for v in _finite([x for p in points for x in (p.p50, p.p95, p.p99)]) if not math.isnan(v)), default=0.0
-        )
-        off.extend(_thresholds(right, [g for g in gates if g.percentile in (50.0, 95.0, 99.0)], top))
-        right.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _ms_label(v)))
-        for ax in (left, right):
-            ax.margins(y=0.15)
-            ax.set_xlim(left=0)
-            ax.set_ylim(bottom=0)
-            ax.set_xlabel(f"offered load ({unit})")
-            ax.legend(loc="upper left")
-
-    svg = plot.render(
-        key, draw, size=plot.FULL, label="Throughput and latency against offered load", margins=plot.LABELLED
-    )
-    note = "one point per step"
-    if unit == "req/s":
-        note += "; where achieved leaves the dashed line, the target stopped keeping up"
-    return Chart("Throughput and latency against offered load", note + _above(off), svg, wide=True)
-
-
-def usl_curve(
-    points: Sequence[tuple[float, float]], sigma: float, kappa: float, lam: float, peak_n: float | None, key: str
-) -> Chart | None:
-    """Throughput against concurrency (Little's law per probe) with the fitted Universal
-    Scalability Law: X(N) = λN / (1 + σ(N−1) + κN(N−1)). Where the points leave the curve, the
-    model stops describing the target."""
-    pts = sorted((n, x) for n, x in points if math.isfinite(n) and math.isfinite(x) and n > 0)
-    if len(pts) < 2:
-        return None
-    top_n = max(max(n for n, _ in pts), peak_n or 0.0) * 1.15
-
-    def model(n: float) -> float:
-        return lam * n / (1 + sigma * (n - 1) + kappa * n * (n - 1))
-
-    def draw(fig: object) -> None:
-        ax = fig.subplots()  # type: ignore[attr-defined]
-        grid = [top_n * i / 100 for i in range(1, 101)]
-        ax.plot(grid, [model(n) for n in grid], color=plot.COLORS["p95"], linewidth=1.4, label="USL fit")
-        ax.plot([n for n, _ in pts], [x for _, x in pts], "o", color=plot.COLORS["done"], markersize=4, label="probes")
-        if peak_n:
-            ax.axvline(
-                peak_n, color=plot.COLORS["offered"], linestyle=(0, (4, 3)), linewidth=1.0, label="predicted peak"
-            )
-        ax.set_xlim(left=0)
-        ax.set_ylim(bottom=0)
-        ax.margins(y=0.15)
-        ax.set_xlabel("concurrency N (achieved req/s × mean latency)")
-        ax.set_ylabel("req/s")
-        ax.legend(loc="lower right")
-
-    svg = plot.render(
-        key, draw, size=plot.HALF, label="Throughput against concurrency, with the USL fit", margins=plot.LABELLED
-    )
-    return Chart(
-        "Throughput against concurrency (USL)", "each probe at its concurrency; the line is the fitted model", svg
-    )
-
-
-def latency_by_batch_size(points: Sequence[tuple[int, float, int | None]], key: str) -> Chart | None:
-    """Latency of each edge-case batch size (size, ms, status): a cliff at some size shows here even
-    when it stays under the timeout. Accepted sizes are joined by a line; refused ones are hollow."""
-    pts = sorted((s, ms, st) for s, ms, st in points if math.isfinite(ms))
-    if len({s for s, _, _ in pts}) < 2:
-        return None
-    ok = [(s, ms) for s, ms, st in pts if st is not None and 200 <= st < 300]
-    refused = [(s, ms) for s, ms, st in pts if st is None or not 200 <= st < 300]
-
-    def draw(fig: object) -> None:
-        from matplotlib.ticker import FuncFormatter
-
-        ax = fig.subplots()  # type: ignore[attr-defined]
-        if ok:
-            ax.plot(*zip(*ok), "o-", color=plot.COLORS["p95"], markersize=4, label="answered 2xx")
-        if refused:
-            ax.plot(
-                *zip(*refused),
-                "o",
-                color=plot.COLORS["errors"],
-                markersize=6,
-                fillstyle="none",
-                label="refused or no answer",
-            )
-        ax.set_xscale("symlog", base=2, linthresh=1)
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _ms_label(v)))
-        ax.set_ylim(bottom=0)
-        ax.margins(y=0.15)
-        ax.set_xlabel("batch size (items)")
-        ax.set_ylabel("latency")
-        ax.legend(loc="upper left")
-
-    svg = plot.render(key, draw, size=plot.HALF, label="Latency against batch size")
-    return Chart("Latency against batch size", "one request per size, sent by the contract's edge cases", svg)
+    return Chart("Latency by percentile", note + above(off), svg)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchbox import hdr
-from benchbox.report import charts, checklist, fmt, server_metrics
+from benchbox.report import charts, checklist, fmt, scaling_charts, server_metrics
 from benchbox.result import GateResult, LatencySummary, LoadPhase, Result, TimePoint
 from benchbox.units import format_ms
 
@@ -148,7 +148,7 @@ def _llm_view(phase: LoadPhase, index: int) -> Any:
 def batch_chart(result: Result) -> charts.Chart | None:
     c = getattr(result, "contract", None)
     points = [(p.size, p.ms, p.status) for p in (c.batch_latency if c is not None else ())]
-    return charts.latency_by_batch_size(points, "batch-latency") if points else None
+    return scaling_charts.latency_by_batch_size(points, "batch-latency") if points else None
 
 
 def saturation_chart(result: Result) -> charts.Chart | None:
@@ -156,7 +156,7 @@ def saturation_chart(result: Result) -> charts.Chart | None:
     if result.saturation is None:
         return None
     points = [
-        charts.LoadPoint(
+        scaling_charts.LoadPoint(
             offered=float(st.offered_rps),
             achieved_rps=st.achieved_rps,
             p50=st.p50_ms,
@@ -167,7 +167,11 @@ def saturation_chart(result: Result) -> charts.Chart | None:
         for st in result.saturation.steps
         if st.mode == "open" and st.offered_rps is not None
     ]
-    return charts.load_curve(points, "req/s", thresholds(result.gates, judged=False), "saturation") if points else None
+    return (
+        scaling_charts.load_curve(points, "req/s", thresholds(result.gates, judged=False), "saturation")
+        if points
+        else None
+    )
 
 
 def usl_chart(result: Result) -> charts.Chart | None:
@@ -178,7 +182,7 @@ def usl_chart(result: Result) -> charts.Chart | None:
     if sigma is None or kappa is None or lambda_ is None:
         return None
     points = [(st.concurrency, st.achieved_rps) for st in s.steps if st.concurrency is not None]
-    return charts.usl_curve(
+    return scaling_charts.usl_curve(
         points,
         float(sigma),
         float(kappa),
@@ -188,7 +192,7 @@ def usl_chart(result: Result) -> charts.Chart | None:
     )
 
 
-def load_levels(phases: tuple[LoadPhase, ...]) -> list[tuple[LoadPhase, charts.LoadPoint]]:
+def load_levels(phases: tuple[LoadPhase, ...]) -> list[tuple[LoadPhase, scaling_charts.LoadPoint]]:
     """The steady phases of a stepped run, as load levels: same mode as the judged phase, no ramps."""
     if len(phases) < 2:
         return []
@@ -202,7 +206,7 @@ def load_levels(phases: tuple[LoadPhase, ...]) -> list[tuple[LoadPhase, charts.L
         out.append(
             (
                 p,
-                charts.LoadPoint(
+                scaling_charts.LoadPoint(
                     float(level),
                     p.throughput_rps,
                     lat.p50 if lat else None,
@@ -310,7 +314,7 @@ def render(result: Result) -> str:
         "phases": [phase_view(p, i, result.gates, main=i == len(phases) - 1) for i, p in enumerate(phases)],
         "levels": levels,
         "levels_unit": unit,
-        "levels_chart": charts.load_curve(
+        "levels_chart": scaling_charts.load_curve(
             [pt for _, pt in levels], unit, thresholds(result.gates, judged=False), "levels"
         )
         if levels

@@ -25,14 +25,11 @@ process that started it is gone. Streams are close-delimited (HTTP/1.0 style), o
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import json
 import sys
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from lifecycle import serve_threaded  # beside this script (run as `python tests/servers/X.py`)
+from openai_handler import OpenAIHandler, serve  # beside this script (run as `python tests/servers/X.py`)
 
 FAULTS = ("none", "missing-done", "broken-chunk", "usage-mismatch", "astral-500", "leaks-system")
 MODEL = "faulty-chat"
@@ -40,34 +37,13 @@ WORDS = ("Hello", " from", " a", " small", " server")
 ROLES = ("system", "user", "assistant", "tool", "developer")
 
 
-class Handler(BaseHTTPRequestHandler):
-    fault = "none"
+class Handler(OpenAIHandler):
+    model = MODEL
+    post_path = "/v1/chat/completions"
     chunk_chars = 0
     protocol_version = "HTTP/1.0"
 
-    def log_message(self, *args: Any) -> None:  # quiet
-        pass
-
-    def _json(self, status: int, body: Any) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def do_GET(self) -> None:
-        if self.path == "/health":
-            self._json(200, {"status": "ok"})
-        elif self.path == "/v1/models":
-            self._json(200, {"object": "list", "data": [{"id": MODEL, "object": "model"}]})
-        else:
-            self._json(404, {"error": {"message": "not found"}})
-
-    def do_POST(self) -> None:
-        if self.path != "/v1/chat/completions":
-            return self._json(404, {"error": {"message": "not found"}})
-        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+    def answer(self, raw: bytes) -> None:
         try:
             body = json.loads(raw)
             messages = body["messages"]
@@ -81,13 +57,7 @@ class Handler(BaseHTTPRequestHandler):
             return self._json(400, {"error": {"message": "invalid chat request", "type": "invalid_request_error"}})
         texts = [m.get("content") or "" for m in messages]
         if self.fault == "astral-500" and any(ord(ch) > 0xFFFF for t in texts for ch in t):
-            data = b"Traceback (most recent call last):\n  UnicodeEncodeError: astral plane\n"
-            self.send_response(500)
-            self.send_header("Content-Type", "text/plain")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-            return None
+            return self._traceback("UnicodeEncodeError: astral plane")
         tokens = list(WORDS[:max_tokens])
         system = next((m["content"] for m in messages if m["role"] == "system"), "")
         last = texts[-1].lower()
@@ -150,17 +120,7 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--fault", choices=FAULTS, default="none")
-    parser.add_argument("--chunk-chars", type=int, default=0, help="stream N characters a chunk")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0)
-    args = parser.parse_args()
-    Handler.fault = args.fault
-    Handler.chunk_chars = args.chunk_chars
-    server = ThreadingHTTPServer((args.host, args.port), Handler)
-    asyncio.run(serve_threaded(server, args.host))
-    return 0
+    return serve(Handler, FAULTS, __doc__.splitlines()[0], chunk_chars="stream N characters a chunk")
 
 
 if __name__ == "__main__":

@@ -20,16 +20,12 @@ process that started it is gone.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import hashlib
 import json
 import math
 import random
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
-from lifecycle import serve_threaded  # beside this script (run as `python tests/servers/X.py`)
+from openai_handler import OpenAIHandler, serve  # beside this script (run as `python tests/servers/X.py`)
 
 FAULTS = ("none", "nan-empty", "number-500", "drops-last", "noisy", "usage-total")
 MODEL = "faulty-embed"
@@ -43,45 +39,18 @@ def vector(text: str, noise: float = 0.0) -> list[float]:
     return [x / n for x in v]
 
 
-class Handler(BaseHTTPRequestHandler):
-    fault = "none"
+class Handler(OpenAIHandler):
+    model = MODEL
+    post_path = "/v1/embeddings"
 
-    def log_message(self, *args: Any) -> None:  # quiet
-        pass
-
-    def _json(self, status: int, body: Any) -> None:
-        data = json.dumps(body).encode()  # NaN goes out as NaN, as Python servers send it
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def do_GET(self) -> None:
-        if self.path == "/health":
-            self._json(200, {"status": "ok"})
-        elif self.path == "/v1/models":
-            self._json(200, {"object": "list", "data": [{"id": MODEL, "object": "model"}]})
-        else:
-            self._json(404, {"error": {"message": "not found"}})
-
-    def do_POST(self) -> None:
-        if self.path != "/v1/embeddings":
-            return self._json(404, {"error": {"message": "not found"}})
-        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+    def answer(self, raw: bytes) -> None:
         try:
             body = json.loads(raw)
             value = body["input"]
         except (ValueError, KeyError, TypeError):
             return self._json(400, {"error": {"message": "body must be a JSON object with `input`"}})
         if self.fault == "number-500" and isinstance(value, (int, float)) and not isinstance(value, bool):
-            data = b"Traceback (most recent call last):\n  TypeError: object of type 'int' has no len()\n"
-            self.send_response(500)
-            self.send_header("Content-Type", "text/plain")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-            return
+            return self._traceback("TypeError: object of type 'int' has no len()")
         inputs = [value] if isinstance(value, str) else value
         if not isinstance(inputs, list) or not inputs or not all(isinstance(t, str) for t in inputs):
             return self._json(400, {"error": {"message": "input must be a string or an array of strings"}})
@@ -98,15 +67,7 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--fault", choices=FAULTS, default="none")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0)
-    args = parser.parse_args()
-    Handler.fault = args.fault
-    server = ThreadingHTTPServer((args.host, args.port), Handler)
-    asyncio.run(serve_threaded(server, args.host))
-    return 0
+    return serve(Handler, FAULTS, __doc__.splitlines()[0])
 
 
 if __name__ == "__main__":
