@@ -58,6 +58,8 @@ class Preflight:
             ctx.stopped = True
         else:
             ctx.adapter = ctx.adapter.refine(ctx)
+            if "load" not in ctx.plan.skip and ctx.generator is not None:
+                ctx.generator.start()  # its ~1 s start-up overlaps contract and adversarial; none for a dead target
 
 
 class Contract:
@@ -166,8 +168,6 @@ def run(plan: Plan, command: str = "run", observer: Observer | None = None, stag
         # One generator for every phase and probe; the target started (--start) and watched (metrics) around it.
         with launched(ctx), GeneratorSession() as generator, watching(ctx, generator):
             ctx.generator = ctx.generator or generator  # watching() may wrap it: the target's metrics scraped
-            if "load" not in plan.skip:
-                generator.start()  # its start-up overlaps preflight, contract and adversarial
             drive(ctx, stages)
         result = assemble(ctx, [s.name for s in stages])
     except BaseException:
