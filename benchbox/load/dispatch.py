@@ -25,6 +25,7 @@ from typing import Any
 import gevent
 from gevent.event import Event
 
+from benchbox import hdr
 from benchbox.load.recorder import Recorder
 
 # gevent's timers wake up to ~1 ms late (libev rounds epoll timeouts up to whole ms) and later
@@ -152,6 +153,5 @@ def record_lag(recorder: Recorder, intended: float, sent_at: float) -> float:
     Measured at the send itself, so a slot that waited for a connection or for the hub shows its
     whole wait. A slot may go up to EARLY_WAKE_S early (dispatch.py): that counts as on time, and
     then the wait starts at the send, so latency counts from whichever came first."""
-    late_us = int((sent_at - intended) * 1e6)
-    recorder.lag.record_value(late_us if late_us >= 1 else 1)
+    hdr.record_us(recorder.lag, (sent_at - intended) * 1e6)  # early counts as on time: 1 us
     return sent_at if intended > sent_at else intended

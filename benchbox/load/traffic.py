@@ -170,7 +170,7 @@ class Traffic:
         if out.status is not None:
             latency: float | None = out.done_at - start
             recorder.response(latency, out.status, out.done_at)  # type: ignore[arg-type]
-            recorder.service.record_value(max(1, int((out.done_at - out.sent_at) * 1e6)))
+            hdr.record_us(recorder.service, (out.done_at - out.sent_at) * 1e6)
             error = out.status >= 400
         else:
             latency = out.done_at - start if out.error_kind == "timeout" else None

@@ -17,6 +17,7 @@ from gevent.event import Event
 from locust import User, task
 from locust.exception import StopUser
 
+from benchbox import hdr
 from benchbox.brakes import Pacer
 from benchbox.llm.model import ChatSpec
 from benchbox.load.client import Connection, Outcome
@@ -149,7 +150,7 @@ class BenchboxUser(User):
         if out.status is not None:
             recorder.response(out.done_at - start, out.status, out.done_at)
             if intended is not None:
-                recorder.service.record_value(max(1, int((out.done_at - out.sent_at) * 1e6)))
+                hdr.record_us(recorder.service, (out.done_at - out.sent_at) * 1e6)
         else:
             latency = out.done_at - start if out.error_kind == "timeout" else None
             recorder.failure(out.error_kind or "client", out.detail, latency, out.done_at)
@@ -168,7 +169,7 @@ class BenchboxUser(User):
             if out.status < 300:
                 recorder.llm.record(out, start)
             if intended is not None:
-                recorder.service.record_value(max(1, int((out.done_at - out.sent_at) * 1e6)))
+                hdr.record_us(recorder.service, (out.done_at - out.sent_at) * 1e6)
         else:
             latency = out.done_at - start if out.error_kind == "timeout" else None
             recorder.failure(out.error_kind or "client", out.detail, latency, out.done_at)
