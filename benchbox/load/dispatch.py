@@ -3,10 +3,10 @@
 Users *pull*: a user that has just finished a request takes the next slot itself when it is due,
 and sends at once, with no hand-off. Only a user with nothing due parks, and the scheduler greenlet
 wakes for the next slot only to hand it to a parked user. Why: with a scheduler that pushed every
-slot (wake on a timer, hand over through an Event, switch to the user), a send at a high rate
-waited for the scheduler's timer behind every response callback of the hub's loop iteration, and
-paid two greenlet switches and an Event of CPU each; measured at 80 % of the generator's ceiling,
-that was most of the schedule lag above the machine's own (FIELD-NOTES: "Open-loop schedule lag").
+slot (wake on a timer, hand over through an Event, switch to the user), every send waited for
+the scheduler's timer behind the answers of the hub's loop iteration and paid an Event and two
+greenlet switches; a slot that found every connection busy then sat in a backlog after its lag
+had already been recorded (benchmarks/lag_anatomy.py splits where late sends come from).
 
 Every slot has its intended time fixed up front (schedule.py), so who takes it changes nothing
 the schedule says; the lag is recorded where the request actually goes out (users.py), and a slot
