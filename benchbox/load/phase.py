@@ -213,13 +213,11 @@ def drive(
     if scheduler is not None:
         if cut_short:
             scheduler.kill()
-            dispatcher.close(time.perf_counter())  # what is due by now may still go in the grace
+            dispatcher.close()
         else:
             scheduler.join(timeout=max(0.0, drain_until - time.perf_counter()))
     runner.user_greenlets.join(timeout=max(0.0, drain_until - time.perf_counter()))
-    if scheduler is not None:
-        scheduler.kill()  # still waiting for a free user when every connection stayed busy
-    recorder.unsent = dispatcher.unsent(time.perf_counter())
+    recorder.unsent = len(dispatcher.backlog)
     cut = shared.in_flight
     # A tick already due (its timer expired while this greenlet ran the drain) goes out before the
     # ticker is killed: otherwise that whole second reaches the result but never the live outputs.

@@ -9,7 +9,6 @@ round response times and cost CPU we would rather spend on sending (field notes)
 from __future__ import annotations
 
 import itertools
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -98,19 +97,16 @@ class BenchboxUser(User):
         raise StopUser()
 
     def _open_loop(self) -> None:
-        """Send when the schedule says so; latency counts from the intended time, not the send.
-
-        Pull, not push (dispatch.py): after each answer the user takes the next due slot itself;
-        only with nothing due does it park until the scheduler hands it one."""
+        """Send when the schedule says so; latency counts from the intended time, not the send."""
         dispatcher = self.dispatcher
         traffic = self.shared.traffic
-        clock = time.perf_counter
         while True:
-            slot: Any = dispatcher.take(clock())
-            if slot is None:
-                if dispatcher.exhausted:
-                    raise StopUser()
-                dispatcher.park(self)
+            if dispatcher.backlog:
+                slot: Any = dispatcher.backlog.popleft()
+            elif dispatcher.closed:
+                raise StopUser()
+            else:
+                dispatcher.idle.append(self)
                 self._wake.wait()
                 self._wake.clear()
                 slot = self._slot
