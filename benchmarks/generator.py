@@ -595,7 +595,7 @@ IDLE_SCHEDULE = textwrap.dedent('''\
     monkey.patch_all()
     import sys, time
     import gevent
-    from benchbox.load.phase import EARLY_WAKE_S
+    from benchbox.load.dispatch import EARLY_WAKE_S
     from benchbox.load.schedule import offsets
 
     rate, duration = float(sys.argv[1]), float(sys.argv[2])

@@ -15,6 +15,7 @@ monkey.patch_all()  # as benchbox/load/generator.py does, before anything import
 
 import argparse  # noqa: E402
 import contextlib  # noqa: E402
+import gc  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -36,6 +37,7 @@ def main() -> int:
     p.add_argument("--users", type=int, default=32, help="closed loop users (default 32)")
     p.add_argument("--url", help="an already running target (default: start tests/servers/fixed.py)")
     args = p.parse_args()
+    gc.freeze()  # as the generator does once its imports are in (generator.py)
     with contextlib.ExitStack() as stack:
         url = args.url or stack.enter_context(start_server(FIXED, "--service-ms", "0")).url
         request = RequestSpec(url=url + "/bench", method="GET", headers=(), bodies=(), timeout_s=10)

@@ -20,46 +20,29 @@ from locust.runners import LocalRunner, Runner
 
 from benchbox import brakes
 from benchbox.load import schedule
+from benchbox.load.dispatch import Dispatcher
 from benchbox.load.locustfile import load_scenario, request_listener
 from benchbox.load.recorder import Recorder
 from benchbox.load.spec import PhaseSpec
 from benchbox.load.traffic import attach as attach_traffic
-from benchbox.load.users import BenchboxUser, Dispatcher, Shared
+from benchbox.load.users import BenchboxUser, Shared
 from benchbox.result import LoadPhase
 
 Emit = Callable[[dict[str, Any]], None]
 
-# gevent's timers wake up to ~1 ms late (libev rounds epoll timeouts up to whole ms) and later
-# still when the hub is busy. The scheduler wakes this much early and sends at once; a request
-# sent before its intended time is timed from its actual send (users.py), so waking early never
-# shortens a latency, while waking late would lengthen every one (measured: P99 2-3 ms over the
-# server's own clock at 0.5 ms early, 0.6-0.8 ms at 2 ms early).
-EARLY_WAKE_S = 0.002
 # After an interrupt, in-flight requests get this long to finish before they are cut off.
 INTERRUPT_GRACE_S = 2.0
 
 
 def _run_schedule(spec: PhaseSpec, recorder: Recorder, dispatcher: Dispatcher, stop: Event) -> None:
-    """Dispatch every due slot per wake-up (batching keeps up at high rates), record the lag."""
+    """The phase's slots from its rate (or ramp), kept by the dispatcher (dispatch.py)."""
     assert spec.rate is not None
     if spec.ramp_from is not None:
         offsets = schedule.ramp_offsets(spec.ramp_from, spec.rate, spec.duration_s, spec.arrival, spec.seed)
     else:
         offsets = schedule.offsets(spec.rate, spec.duration_s, spec.arrival, spec.seed)
     start = recorder.started
-    clock = time.perf_counter
-    lag = recorder.lag
-    for offset in offsets:
-        intended = start + offset
-        delay = intended - clock() - EARLY_WAKE_S
-        if delay > 0:
-            gevent.sleep(delay)
-        if stop.is_set():
-            break
-        late_us = int((clock() - intended) * 1e6)
-        lag.record_value(late_us if late_us >= 1 else 1)  # early counts as on time
-        dispatcher.offer(intended)
-    dispatcher.close()
+    dispatcher.keep(((start + offset, start + offset) for offset in offsets), stop)
 
 
 def _tick(spec: PhaseSpec, recorder: Recorder, in_flight: Callable[[], int], emit: Emit) -> None:

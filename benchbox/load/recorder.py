@@ -1,6 +1,6 @@
 """Where every latency of a load phase lands.
 
-The hot path (`response`, `failure`) does one HDR `record_value` and a few counter updates; all
+The hot path (`response`, `failure`) does one HDR record (`hdr.record_us`) and a few counter updates; all
 bucketing, merging, encoding and percentile reading happens once a second in `flush`, called by the
 generator's ticker. Latencies go into the current second's histogram only; `flush` adds it into
 the phase histogram exactly (HdrHistogram `add`) so no percentile is ever averaged.

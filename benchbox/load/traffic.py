@@ -1,8 +1,8 @@
 """A trace or a mix in the generator: its schedule, its sends, its per-class histograms.
 
-The schedule keeps open loop's rules (phase.py): every slot has an intended time computed up
-front (from the trace's offsets, or the rate and seed for a mix), the scheduler wakes early and
-dispatches every due slot, and latency counts from the intended time. A slot carries its class
+The schedule keeps open loop's rules (dispatch.py): every slot has an intended time computed up
+front (from the trace's offsets, or the rate and seed for a mix), a slot goes out when due (up to
+EARLY_WAKE_S early), and latency counts from the intended time. A slot carries its class
 and body index, so a user sends the request the trace or the draw chose.
 """
 
@@ -11,21 +11,18 @@ from __future__ import annotations
 import bisect
 import itertools
 import random
-import time
 from collections.abc import Iterator
 from typing import Any
 
-import gevent
 from gevent.event import Event
 
 from benchbox import hdr
 from benchbox.load import schedule
 from benchbox.load.client import Outcome
+from benchbox.load.dispatch import record_lag
 from benchbox.load.recorder import Recorder
 from benchbox.load.spec import PhaseSpec
 from benchbox.traffic.model import ClassStats, TrafficSpec, TrafficStats, unpack_schedule
-
-EARLY_WAKE_S = 0.002  # as phase.EARLY_WAKE_S (not imported: phase imports this module)
 
 
 class ClassRecorder:
@@ -153,19 +150,7 @@ class Traffic:
     def run_schedule(self, spec: PhaseSpec, recorder: Recorder, dispatcher: Any, stop: Event) -> None:
         """phase._run_schedule, with a class and a body riding on each slot."""
         start = recorder.started
-        clock = time.perf_counter
-        lag = recorder.lag
-        for offset, c, b in self.slots(spec):
-            intended = start + offset
-            delay = intended - clock() - EARLY_WAKE_S
-            if delay > 0:
-                gevent.sleep(delay)
-            if stop.is_set():
-                break
-            late_us = int((clock() - intended) * 1e6)
-            lag.record_value(late_us if late_us >= 1 else 1)
-            dispatcher.offer((intended, c, b))
-        dispatcher.close()
+        dispatcher.keep(((start + at, (start + at, c, b)) for at, c, b in self.slots(spec)), stop)
 
     def send(self, user: Any, slot: tuple[float, int, int]) -> None:
         """One request of the slot's class and body; latency from the intended time, as users._send."""
@@ -180,12 +165,12 @@ class Traffic:
         connection.method, connection.uri = self.methods[c], self.paths[c]
         out = connection.send(self.bodies[b], Outcome(False), self.headers[c])
         shared.in_flight -= 1
-        start = out.sent_at if intended > out.sent_at else intended
+        start = record_lag(recorder, intended, out.sent_at)
         size = self.body_sizes[b]
         if out.status is not None:
             latency: float | None = out.done_at - start
             recorder.response(latency, out.status, out.done_at)  # type: ignore[arg-type]
-            recorder.service.record_value(max(1, int((out.done_at - out.sent_at) * 1e6)))
+            hdr.record_us(recorder.service, (out.done_at - out.sent_at) * 1e6)
             error = out.status >= 400
         else:
             latency = out.done_at - start if out.error_kind == "timeout" else None

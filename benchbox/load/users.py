@@ -9,7 +9,6 @@ round response times and cost CPU we would rather spend on sending (field notes)
 from __future__ import annotations
 
 import itertools
-from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,9 +16,11 @@ from gevent.event import Event
 from locust import User, task
 from locust.exception import StopUser
 
+from benchbox import hdr
 from benchbox.brakes import Pacer
 from benchbox.llm.model import ChatSpec
 from benchbox.load.client import Connection, Outcome
+from benchbox.load.dispatch import Dispatcher, record_lag
 from benchbox.load.llm import ChatOutcome, LlmRecorder, StreamConnection, read_answer
 from benchbox.load.recorder import Recorder
 from benchbox.load.spec import RequestSpec
@@ -40,33 +41,6 @@ class Shared:
         self.peak_in_flight = 0
         self.chat: ChatSpec | None = None
         self.traffic: Any = None  # a load.traffic.Traffic: a trace or mix picks each request
-
-
-class Dispatcher:
-    """Hands intended send times to idle open-loop users.
-
-    Idle users wait on a stack (last idle, first reused) so that a low rate keeps reusing a few
-    warm connections instead of opening all of them; due slots with no idle user wait in a FIFO
-    backlog and are counted, because then the offered load is not being offered."""
-
-    def __init__(self) -> None:
-        self.idle: list[BenchboxUser] = []
-        self.backlog: deque[Any] = deque()  # intended times (a trace/mix: (time, class, body))
-        self.waited = 0
-        self.closed = False
-
-    def offer(self, intended: Any) -> None:
-        if self.idle:
-            self.idle.pop().assign(intended)
-        else:
-            self.backlog.append(intended)
-            self.waited += 1
-
-    def close(self) -> None:
-        """No more slots: wake every idle user so it can stop."""
-        self.closed = True
-        while self.idle:
-            self.idle.pop().assign(None)
 
 
 class BenchboxUser(User):
@@ -128,20 +102,20 @@ class BenchboxUser(User):
         traffic = self.shared.traffic
         while True:
             if dispatcher.backlog:
-                intended: Any = dispatcher.backlog.popleft()
+                slot: Any = dispatcher.backlog.popleft()
             elif dispatcher.closed:
                 raise StopUser()
             else:
                 dispatcher.idle.append(self)
                 self._wake.wait()
                 self._wake.clear()
-                intended = self._slot
-                if intended is None:
+                slot = self._slot
+                if slot is None:
                     raise StopUser()
             if traffic is not None:
-                traffic.send(self, intended)
+                traffic.send(self, slot)
             else:
-                self._send(intended)
+                self._send(slot)
 
     def assign(self, intended: Any) -> None:
         self._slot = intended
@@ -165,16 +139,17 @@ class BenchboxUser(User):
         if keep and status is not None and (isinstance(status, int) or status == "OK"):
             recorder.keep_sample(body, status if isinstance(status, int) else 0, out.content_type, out.body)
         shared.in_flight -= 1
-        # The scheduler may hand a slot out up to EARLY_WAKE_S early (see generator.py); then
-        # the wait started at the send, so latency counts from whichever came first.
-        start = out.sent_at if intended is None or intended > out.sent_at else intended
+        if intended is None:
+            start = out.sent_at
+        else:
+            start = record_lag(recorder, intended, out.sent_at)
         if out.status is not None:
-            shared.recorder.response(out.done_at - start, out.status, out.done_at)
+            recorder.response(out.done_at - start, out.status, out.done_at)
             if intended is not None:
-                shared.recorder.service.record_value(max(1, int((out.done_at - out.sent_at) * 1e6)))
+                hdr.record_us(recorder.service, (out.done_at - out.sent_at) * 1e6)
         else:
             latency = out.done_at - start if out.error_kind == "timeout" else None
-            shared.recorder.failure(out.error_kind or "client", out.detail, latency, out.done_at)
+            recorder.failure(out.error_kind or "client", out.detail, latency, out.done_at)
 
     def _send_chat(self, body: bytes | None, intended: float | None) -> None:
         """An LLM request: the answer read as it streams, its tokens timed (load/llm.py)."""
@@ -182,15 +157,15 @@ class BenchboxUser(User):
         chat: ChatSpec = shared.chat  # type: ignore[assignment]
         out = self.connection.send_chat(body, ChatOutcome(chat.api))
         shared.in_flight -= 1
-        start = out.sent_at if intended is None or intended > out.sent_at else intended
         recorder = shared.recorder
+        start = out.sent_at if intended is None else record_lag(recorder, intended, out.sent_at)
         if out.status is not None:
             read_answer(out, shared.chat)  # type: ignore[arg-type]
             recorder.response(out.done_at - start, out.status, out.done_at, failed=out.malformed)
             if out.status < 300:
                 recorder.llm.record(out, start)
             if intended is not None:
-                recorder.service.record_value(max(1, int((out.done_at - out.sent_at) * 1e6)))
+                hdr.record_us(recorder.service, (out.done_at - out.sent_at) * 1e6)
         else:
             latency = out.done_at - start if out.error_kind == "timeout" else None
             recorder.failure(out.error_kind or "client", out.detail, latency, out.done_at)
