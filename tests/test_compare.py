@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from benchbox.compare.model import load as load_comparison
@@ -156,11 +157,14 @@ def test_a_model_answering_differently_on_some_inputs_lists_them(models, benchbo
     assert shadow is not None and shadow.source.startswith("contract")
     assert shadow.compared == 40 and shadow.agreement is not None and 0.0 < shadow.agreement < 1.0
     assert shadow.disagreements and all(d.label_changed for d in shadow.disagreements)
-    # An answer longer than the listed limit is clipped (and ends in "…"): read the shortest whole.
-    first = min(shadow.disagreements, key=lambda d: len(d.baseline) + len(d.candidate))
-    assert not first.baseline.endswith("…") and not first.candidate.endswith("…"), first
-    assert "instances" in json.loads(first.input)  # the input itself, replayable
-    assert json.loads(first.baseline)["predictions"] != json.loads(first.candidate)["predictions"]
+    # Long inputs and answers are listed clipped (ending in "…"); a whole input is replayable: sent
+    # again to both versions, it still gets two different answers.
+    first = min(shadow.disagreements, key=lambda d: len(d.input))
+    assert not first.input.endswith("…"), [len(d.input) for d in shadow.disagreements]
+    body = json.loads(first.input)
+    assert "instances" in body
+    answers = [httpx.post(url, json=body, timeout=10.0).json()["predictions"] for url in (honest, flip)]
+    assert answers[0] != answers[1]
     assert first.input.replace('"', "&#34;") in (tmp_path / "report.html").read_text()
 
 

@@ -193,6 +193,25 @@ def test_csv_and_jsonl_rows_are_the_results_seconds(demo_server, benchbox_cli, t
     assert records[-1]["kind"] == "run" and records[-1]["verdict"] == result["verdict"]
 
 
+def test_answers_that_arrive_after_the_phase_still_reach_the_live_outputs(benchbox_cli, tmp_path):
+    """300 ms answers to a 2 s phase: the last ones arrive during the drain, after the ticker's
+    last second. They are in the result's last point, so a live output must carry that point too."""
+    from tests.servers.harness import FIXED, start_server
+
+    out = tmp_path / "run-drain"
+    with start_server(FIXED, "--service-ms", "300") as server:
+        args = tiny_run(server.url + "/p", out, f"csv={tmp_path / 'd.csv'}")
+        args[args.index("--duration") + 1] = "2s"
+        outcome = benchbox_cli(*args, "--server-metrics", "none")
+    assert outcome.code == 0, outcome.out + outcome.err
+    phase = json.loads((out / "result.json").read_text())["load"]["phases"][0]
+    assert phase["requests"] == phase["responses"] == 40
+    with (tmp_path / "d.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert [(int(r["t"]), int(r["requests"])) for r in rows] == [(p["t"], p["requests"]) for p in phase["timeseries"]]
+    assert sum(int(r["requests"]) for r in rows) == 40
+
+
 @pytest.mark.parametrize(
     "value", ["kafka=x", "csv=", "prometheus-rw=127.0.0.1:9090", "nothing", "otlp=127.0.0.1:4318", "otlp=grpc://x:4317"]
 )

@@ -7,7 +7,6 @@ in, `choices[].text` out.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import time
@@ -40,7 +39,7 @@ def completions_router(first_token_ms: float, token_ms: float, slot: Callable[[]
 
     @router.post(COMPLETIONS_PATH)
     async def completions(request: Request) -> Response:
-        t0 = asyncio.get_running_loop().time()
+        t0 = time.monotonic()  # the arrival, on sleep_until's clock
         try:
             prompt, max_tokens, stream, include_usage, model = await wire.parsed(request, parse_request)
         except wire.ChatError as exc:

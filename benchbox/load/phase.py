@@ -53,23 +53,35 @@ def _tick(spec: PhaseSpec, recorder: Recorder, in_flight: Callable[[], int], emi
         if delay > 0:
             gevent.sleep(delay)
         k += 1
-        cpu = recorder.meter.sample()
-        point = recorder.flush(time.perf_counter())
-        emit(
-            {
-                "type": "tick",
-                "phase": spec.name,
-                "t": point.t,
-                "requests": point.requests,
-                "errors": point.errors,
-                "hdr": point.hdr,
-                "in_flight": in_flight(),
-                "cpu_percent": round(cpu, 1),
-                "sent": recorder.sent,
-                "responses": recorder.responses,
-                "lag_max_ms": recorder.lag.get_max_value() / 1000.0,
-            }
-        )
+        _send_tick(spec, recorder, in_flight(), emit)
+
+
+def _send_tick(spec: PhaseSpec, recorder: Recorder, in_flight: int, emit: Emit) -> None:
+    cpu = recorder.meter.sample()
+    point = recorder.flush(time.perf_counter())
+    emit(
+        {
+            "type": "tick",
+            "phase": spec.name,
+            "t": point.t,
+            "requests": point.requests,
+            "errors": point.errors,
+            "hdr": point.hdr,
+            "in_flight": in_flight,
+            "cpu_percent": round(cpu, 1),
+            "sent": recorder.sent,
+            "responses": recorder.responses,
+            "lag_max_ms": recorder.lag.get_max_value() / 1000.0,
+        }
+    )
+
+
+def _last_tick(spec: PhaseSpec, recorder: Recorder, emit: Emit) -> None:
+    """The ticker is gone: what it did not send (the last, partial second, the drain's answers and
+    cut-offs, or a tick that fell due during the drain) goes to the parent as one more tick, so the
+    live outputs carry every request the result does. An empty one would read as a drop to zero."""
+    if recorder.has_pending():
+        _send_tick(spec, recorder, 0, emit)
 
 
 def _wait_until(deadline: float, stop: Event, runner: Runner, halt: Event | None = None) -> None:
@@ -219,12 +231,13 @@ def drive(
     runner.user_greenlets.join(timeout=max(0.0, drain_until - time.perf_counter()))
     recorder.unsent = len(dispatcher.backlog)
     cut = shared.in_flight
-    # A tick already due (its timer expired while this greenlet ran the drain) goes out before the
-    # ticker is killed: otherwise that whole second reaches the result but never the live outputs.
+    # A tick already due (its timer expired while this greenlet ran the drain) may go out on its
+    # own second before the ticker is killed; whatever it did not send, _last_tick sends.
     gevent.sleep(0)
     ticker.kill()
     for _ in range(cut):
         recorder.failure("cut_off", "still in flight when the phase ended", None, time.perf_counter())
+    _last_tick(spec, recorder, emit)
     phase = _finish(spec, recorder, interrupted, waited=dispatcher.waited, peak=shared.peak_in_flight)
     _carry(seen, recorder, phase.elapsed_s)
     if shared.traffic is not None:
@@ -271,6 +284,7 @@ def _run_scenario(spec: PhaseSpec, emit: Emit, stop: Event) -> LoadPhase:
     interrupted = stop.is_set()
     runner.quit()
     ticker.kill()
+    _last_tick(spec, recorder, emit)
     return _finish(spec, recorder, interrupted, waited=0, peak=0)
 
 

@@ -224,7 +224,13 @@ class _Collector:
         elif kind == "error":
             self.error, self.error_kind = str(message.get("message")), message.get("kind")
         elif kind == "tick" and self.on_tick is not None:
-            self.on_tick(_tick_percentiles(message))
+            try:
+                self.on_tick(_tick_percentiles(message))
+            except Interrupted:
+                if not self.interrupted:
+                    raise
+                # Already stopping: the phase's last tick (sent after a stop, so live outputs get
+                # every second) met a decider that says stop again, which changes nothing.
         elif kind == "phase" and self.on_phase is not None:
             self.on_phase(int(message.get("index", 0)))
         elif kind == "note" and self.on_note is not None:
