@@ -212,6 +212,21 @@ def test_answers_that_arrive_after_the_phase_still_reach_the_live_outputs(benchb
     assert sum(int(r["requests"]) for r in rows) == 40
 
 
+def test_seconds_that_arrive_together_get_distinct_timestamps(tmp_path):
+    """A phase's last tick can follow the one before within a millisecond; a time-series store keeps
+    one sample per series and timestamp, so each second needs its own."""
+    from benchbox.outputs import OutputSpec
+    from benchbox.outputs.fanout import Outputs
+
+    outputs = Outputs([OutputSpec("jsonl", str(tmp_path / "t.jsonl"))], {"run_id": "r"})
+    observe = outputs.observe(lambda event: None)
+    for t in range(5):
+        observe(Event("tick", data={"phase": "steady", "t": t, "requests": 20, "errors": 0}))
+    assert outputs.end() == []
+    stamps = [json.loads(line)["time_ms"] for line in (tmp_path / "t.jsonl").read_text().splitlines()]
+    assert len(stamps) == 5 and all(a < b for a, b in zip(stamps, stamps[1:])), stamps
+
+
 @pytest.mark.parametrize(
     "value", ["kafka=x", "csv=", "prometheus-rw=127.0.0.1:9090", "nothing", "otlp=127.0.0.1:4318", "otlp=grpc://x:4317"]
 )
