@@ -329,8 +329,9 @@ def test_a_target_faster_than_the_generator_is_reported_generator_bound():
     constructed phases); a pool limit keeps this end-to-end check off the machine's speed, so it
     neither needs the machine to itself nor a budget that reaches a quiet core's ceiling."""
     with start_server(FIXED, "--service-ms", "5") as server:
-        # From 300 req/s (1.5 connections busy) doubling: a rate the pool cannot offer comes by the 4th probe.
-        settings = dataclasses.replace(SETTINGS, budget_s=20, max_connections=8, estimate_users=0, start_rps=300)
+        # From 300 req/s (1.5 connections busy) doubling: a rate the pool cannot offer comes by the 4th probe
+        # (a busy machine stretches each probe towards its 8 s cap: 20 s once ran out at 1200 req/s, holding).
+        settings = dataclasses.replace(SETTINGS, budget_s=40, max_connections=8, estimate_users=0, start_rps=300)
         sat = run_search(request(server.url), settings=settings)
     assert not sat.found and sat.generator_bound, sat.statement
     assert sat.max_sustainable_rps is None and "generator-bound" in sat.statement
