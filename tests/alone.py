@@ -111,26 +111,40 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         _LOCKS.release(keep=alone and _is_alone(nextitem))
 
 
-# The files that take longest, longest first (measured with a per-test timeline of a full run on
-# 4 workers). xdist's loadfile hands files to workers in collection order, so a long file collected
-# late leaves one worker finishing it while the others idle: test_pipeline's 30 s capacity search
-# once ran by itself for the last 30 s of the suite. Handing out the longest first packs the
-# workers (longest-processing-time-first scheduling); the rest keep their order.
+# The files that take longest, longest first (the sum of their tests' wall times in a per-test
+# timeline of a full run on 4 workers; files under 20 s keep collection order after these). xdist's
+# loadfile hands files to workers in queue order, so a long file handed out late leaves one worker
+# finishing it while the others idle: test_pipeline's 30 s capacity search once ran by itself for
+# the last 30 s of the suite. Longest first packs the workers (longest-processing-time-first
+# scheduling). xdist re-sorts the queue by tests per file unless told not to: `--no-loadscope-reorder`
+# in pyproject.toml's addopts keeps this order.
 LONG_FIRST = (
-    "test_compare.py",
-    "test_cli.py",
     "test_saturation.py",
-    "test_server_metrics.py",
-    "test_faults.py",
+    "test_compare.py",
     "test_outputs.py",
-    "test_workers.py",
+    "test_server_metrics.py",
     "test_api.py",
     "test_trust.py",
+    "test_workers.py",
+    "test_faults.py",
+    "test_cli.py",
     "test_load.py",
+    "test_scenarios.py",
+    "test_adversarial.py",
     "test_contract.py",
-    "test_cost.py",
+    "test_grpc.py",
     "test_pipeline.py",
+    "test_faults_brakes.py",
     "test_interrupt.py",
+    "test_secrets.py",
+    "test_report.py",
+    "test_llm.py",
+    "test_otlp.py",
+    "test_replay_load.py",
+    "test_demo_server.py",
+    "test_openai_embeddings.py",
+    "test_shapes.py",
+    "test_compare_stats.py",
 )
 
 

@@ -286,16 +286,16 @@ def request(url: str) -> RequestSpec:
     return RequestSpec(url=url + "/predict", method="GET", headers=(), bodies=(), timeout_s=10.0)
 
 
-@pytest.mark.alone
 def test_finds_a_known_capacity_using_at_most_60s_of_load():
-    """A server that serves exactly 500 req/s (10 slots x 20 ms): the search brackets it, keeps its
-    load budget and grades the overload. How close it comes (the issue's ±10 %) is a figure of a
-    shared machine's noise, printed by benchmarks/saturation.py; the bisection's own precision is
-    pinned above on a fake target. Here: not above what the server can serve (10 % of slack for
-    per-second windows), and not off by anything like a factor of two.
-    The 50 req/s server is searched end to end by tests/test_pipeline.py."""
-    true = 10 * 1000.0 / 20
-    with start_server(CAPACITY, "--slots", "10", "--service-ms", "20") as server:
+    """A server that serves exactly 250 req/s (5 slots x 20 ms, sleeping): the search brackets it,
+    keeps its load budget and grades the overload. The limit is the server's sleeps, not the
+    machine's speed, so the test shares the machine (at 500 req/s it needed it to itself). How close
+    the search comes (the issue's ±10 %) is a figure of a shared machine's noise, printed by
+    benchmarks/saturation.py; the bisection's own precision is pinned above on a fake target. Here:
+    not above what the server can serve (10 % of slack for per-second windows), and not off by
+    anything like a factor of two. The 50 req/s server is searched end to end by tests/test_pipeline.py."""
+    true = 5 * 1000.0 / 20
+    with start_server(CAPACITY, "--slots", "5", "--service-ms", "20") as server:
         sat = run_search(request(server.url))
     assert sat.found, sat.statement
     assert 0.5 * true <= sat.max_sustainable_rps <= 1.1 * true, sat.statement

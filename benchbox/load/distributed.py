@@ -36,7 +36,7 @@ from benchbox.load.recorder import Recorder
 from benchbox.load.spec import PhaseSpec, RunSpec
 from benchbox.load.traffic import attach as attach_traffic
 from benchbox.load.users import BenchboxUser
-from benchbox.result import LoadPhase, WorkerReport, from_phase_dict, to_dict
+from benchbox.phase_record import LoadPhase, WorkerReport, from_phase_dict, to_dict
 
 MSG_PHASE, MSG_TICK, MSG_RESULT, MSG_STOP = "benchbox_phase", "benchbox_tick", "benchbox_result", "benchbox_stop"
 MSG_READY = "benchbox_ready"

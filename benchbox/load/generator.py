@@ -33,7 +33,7 @@ from benchbox.load.distributed import Master, WorkersMissing, run_worker  # noqa
 from benchbox.load.locustfile import LocustfileError  # noqa: E402
 from benchbox.load.phase import Emit, run_phase  # noqa: E402
 from benchbox.load.spec import RunSpec  # noqa: E402
-from benchbox.result import to_dict  # noqa: E402
+from benchbox.phase_record import to_dict  # noqa: E402
 
 
 def main() -> int:

@@ -18,10 +18,11 @@ from hdrh.histogram import HdrHistogram
 
 from benchbox import hdr
 from benchbox.error_kinds import BodyTooLarge, classify
+from benchbox.latency import LatencySummary
 from benchbox.llm.model import ChatSpec
 from benchbox.llm.stream import StreamTally, completion_problems, completion_tokens
 from benchbox.load.client import Connection, Outcome
-from benchbox.result import LatencySummary, LlmPoint, LlmStats
+from benchbox.phase_record import LlmPoint, LlmStats
 
 _EMBEDDING_KEY = re.compile(rb'"embedding"\s*:')  # one per vector ("object": "embedding" is a value)
 _USAGE = re.compile(rb'"usage"\s*:\s*(\{[^{}]*\})')

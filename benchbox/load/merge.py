@@ -12,7 +12,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from benchbox import hdr
-from benchbox.result import GeneratorHealth, LlmPoint, LlmStats, LoadPhase, NameStats, TimePoint, WorkerReport
+from benchbox.latency import TimePoint
+from benchbox.phase_record import GeneratorHealth, LlmPoint, LlmStats, LoadPhase, NameStats, WorkerReport
 from benchbox.traffic.merge import merge_traffic
 
 

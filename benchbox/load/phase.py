@@ -26,7 +26,7 @@ from benchbox.load.recorder import Recorder
 from benchbox.load.spec import PhaseSpec
 from benchbox.load.traffic import attach as attach_traffic
 from benchbox.load.users import BenchboxUser, Shared
-from benchbox.result import LoadPhase
+from benchbox.phase_record import LoadPhase
 
 Emit = Callable[[dict[str, Any]], None]
 

@@ -26,7 +26,7 @@ from typing import IO, Any
 from benchbox import hdr
 from benchbox.errors import GeneratorFailed, Interrupted, UsageError
 from benchbox.load.spec import PhaseSpec, RunSpec
-from benchbox.result import LoadPhase, from_phase_dict
+from benchbox.phase_record import LoadPhase, from_phase_dict
 
 OnTick = Callable[[dict[str, Any]], None]
 OnPhase = Callable[[int], None]

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from benchbox import hdr
-from benchbox.result import GeneratorHealth, LatencySummary, LoadPhase, NameStats, ResponseSample, TimePoint
+from benchbox.latency import LatencySummary, TimePoint
+from benchbox.phase_record import GeneratorHealth, LoadPhase, NameStats, ResponseSample
 
 MAX_ERROR_SAMPLES = 5
 MAX_SAMPLES = 20
