@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pytest
 
-from benchbox.cli import main
-from benchbox.demo.launcher import DemoServer
-from benchbox.demo.options import DemoOptions
+if TYPE_CHECKING:
+    from benchbox.demo.launcher import DemoServer
+
+# Bytecode is cached even where the environment turns caching off (PYTHONDONTWRITEBYTECODE, which
+# some container images set; this one does). Set before this file imports any of benchbox, and
+# inherited by every process the tests start (xdist workers included): a few hundred Python
+# processes (each `benchbox run` in a subprocess, each load generator, each test server), which
+# without a cache each compiled benchbox from source again; and every xdist worker redid pytest's
+# assertion rewriting of each module it imported (benchbox and hypothesis are pytest plugins, so
+# all their modules are rewritten): collecting took 7.6 CPU-s per worker, 2.2 with the cache.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+sys.dont_write_bytecode = False
 
 # The `alone` marker and the locks that keep the other xdist workers off the machine meanwhile.
 pytest_plugins = ["tests.alone"]
@@ -32,6 +43,8 @@ def benchbox_cli(capsys: pytest.CaptureFixture[str]):
 
     def invoke(*args: str) -> CliOutcome:
         capsys.readouterr()
+        from benchbox.cli import main
+
         try:
             main(list(args))
         except SystemExit as exc:
@@ -47,6 +60,9 @@ def benchbox_cli(capsys: pytest.CaptureFixture[str]):
 @pytest.fixture(scope="session")
 def demo_server() -> Iterator[DemoServer]:
     """The bundled demo model server, with a known service time and concurrency."""
+    from benchbox.demo.launcher import DemoServer
+    from benchbox.demo.options import DemoOptions
+
     with DemoServer(DemoOptions(service_ms=2.0, concurrency=8)) as server:
         yield server
 
@@ -64,6 +80,9 @@ CHAT_TOKEN_MS = 40.0
 @pytest.fixture(scope="session")
 def chat_demo() -> Iterator[DemoServer]:
     """The demo server with known first-token and per-token delays, for the LLM tests."""
+    from benchbox.demo.launcher import DemoServer
+    from benchbox.demo.options import DemoOptions
+
     with DemoServer(DemoOptions(first_token_ms=CHAT_FIRST_TOKEN_MS, token_ms=CHAT_TOKEN_MS)) as server:
         yield server
 

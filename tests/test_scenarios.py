@@ -61,6 +61,12 @@ def test_openai_chat_scenario_runs_against_the_demo(benchbox_cli, chat_demo, tmp
         "-q",
         "--skip",
         "saturation,adversarial",
+        # The chat demo paces tokens 40 ms apart, and a request is good only if its own mean gap is
+        # within the ITL bound. The scenario's 50 ms left a 2 s run 10 ms a gap for a shared
+        # machine's scheduling; a busy 2-core host once took more in one request (7 of 8 good,
+        # under the file's 90 % goodput). The file's other SLOs still apply.
+        "--slo",
+        "itl_p95=150ms",
     )
     assert outcome.code == 0, outcome.out + outcome.err
     data = json.loads((tmp_path / "result.json").read_text())
@@ -68,5 +74,7 @@ def test_openai_chat_scenario_runs_against_the_demo(benchbox_cli, chat_demo, tmp
     assert "BENCHBOX-CANARY" not in json.dumps(data["plan"])  # the system prompt is the user's
     llm = data["load"]["phases"][0]["llm"]
     assert llm["completed"] > 0 and llm["ttft_ms"]["count"] == llm["completed"] and llm["goodput"] == 1.0
+    # The flag replaced the file's ITL bound only: its TTFT bound and goodput target still judge the run.
+    assert llm["good_criteria"] == ["ttft <= 500 ms", "mean itl <= 150 ms"], llm["good_criteria"]
     html = (tmp_path / "report.html").read_text()
     assert "TTFT and inter-token latency by percentile" in html and "Output tokens per second" in html
