@@ -2,20 +2,20 @@
 
 A signal handler raises in whatever Python code runs at that moment. When that is a garbage
 collector callback (Hypothesis registers one), Python prints "Exception ignored in gc_callback"
-and the run carries on as if nothing had happened: the contract phase then ran to its end and
-exited 1 instead of 130. So the handler also records the signal, and the request layer
-(`bounded.send`) calls `check()` before every request: a swallowed interrupt surfaces at the next
-request, a few milliseconds later.
+with a traceback, and the run carries on as if nothing had happened: the contract phase then ran to
+its end and exited 1 instead of 130. So the handler records the signal, and raises only outside a
+gc callback; the request layer (`bounded.send`) calls `check()` before every request, so an
+interrupt that arrived inside one surfaces at the next request, a few milliseconds later.
 """
 
 from __future__ import annotations
 
+import gc
 import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
-from typing import NoReturn
 
 from benchbox.errors import Interrupted
 
@@ -28,10 +28,21 @@ def check() -> None:
         raise Interrupted(_pending)
 
 
-def _handle(signum: int, frame: FrameType | None) -> NoReturn:
+def _handle(signum: int, frame: FrameType | None) -> None:
     global _pending
     _pending = signal.Signals(signum).name
-    raise Interrupted(_pending)
+    if not _in_gc_callback(frame):
+        raise Interrupted(_pending)
+
+
+def _in_gc_callback(frame: FrameType | None) -> bool:
+    """Whether the signal arrived inside a garbage collector callback (or code it called)."""
+    codes = {code for callback in gc.callbacks if (code := getattr(callback, "__code__", None)) is not None}
+    while frame is not None:
+        if frame.f_code in codes:
+            return True
+        frame = frame.f_back
+    return False
 
 
 @contextmanager

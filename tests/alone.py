@@ -111,16 +111,22 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         _LOCKS.release(keep=alone and _is_alone(nextitem))
 
 
-# The files that take longest, longest first (the sum of their tests' wall times in a per-test
-# timeline of a full run on 4 workers; files under 20 s keep collection order after these). xdist's
-# loadfile hands files to workers in queue order, so a long file handed out late leaves one worker
-# finishing it while the others idle: test_pipeline's 30 s capacity search once ran by itself for
-# the last 30 s of the suite. Longest first packs the workers (longest-processing-time-first
-# scheduling). xdist re-sorts the queue by tests per file unless told not to: `--no-loadscope-reorder`
-# in pyproject.toml's addopts keeps this order.
+# The order in which xdist's loadfile hands files to the workers (files not named keep collection
+# order after these). `--no-loadscope-reorder` in pyproject.toml's addopts keeps it: xdist would
+# otherwise sort files by how many tests they hold.
+#
+# First the files with `alone` tests (longest first among them), and in each its `alone` tests
+# first. An `alone` test waits for every test already running: in the middle of the suite that meant
+# waiting for a 30 s capacity search to end while the other workers, held at the turnstile, idled (a
+# per-test timeline of a full run showed 30-40 s of it). At the start nothing is running yet, so the
+# `alone` tests run back to back, then every other test shares the machine to the end.
+#
+# Then the longest files first (the sum of their tests' wall times in that timeline): a long file
+# handed out late leaves one worker finishing it while the others idle (test_pipeline's 30 s search
+# once ran by itself for the last 30 s). Longest-processing-time-first packs the workers.
 LONG_FIRST = (
-    "test_saturation.py",
     "test_compare.py",
+    "test_saturation.py",
     "test_outputs.py",
     "test_server_metrics.py",
     "test_api.py",
@@ -150,4 +156,6 @@ LONG_FIRST = (
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     rank = {name: i for i, name in enumerate(LONG_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(LONG_FIRST)))  # stable: the rest keep their order
+    with_alone = {item.path for item in items if _is_alone(item)}
+    # Stable: within a file, `alone` tests first, the rest in their order; unnamed files keep theirs.
+    items.sort(key=lambda item: (item.path not in with_alone, rank.get(item.path.name, len(rank)), not _is_alone(item)))

@@ -206,3 +206,42 @@ def _a_saved_result(tmp_path: Path) -> Path:
     out = tmp_path / "first"
     out.mkdir()
     return write_outputs(result, out).result_json
+
+
+def test_a_signal_inside_a_gc_callback_is_neither_printed_nor_lost():
+    """Raised inside a garbage collector callback (Hypothesis registers one), an Interrupted is
+    printed as "Exception ignored in ..." with a traceback, and dropped. The signal must instead
+    wait for the next check (the request layer's, before every request)."""
+    import gc
+    import os
+
+    from benchbox import interrupts
+    from benchbox.errors import Interrupted
+
+    unraisable: list[object] = []
+    sent: list[bool] = []
+
+    def callback(phase: str, info: dict[str, int]) -> None:
+        if phase == "start" and not sent:
+            sent.append(True)
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(1000):  # the handler runs here, between two bytecodes of this callback
+                pass
+
+    previous_hook = sys.unraisablehook
+    sys.unraisablehook = unraisable.append
+    gc.callbacks.append(callback)
+    try:
+        with interrupts.catching():
+            gc.collect()
+            assert sent and not unraisable
+            with pytest.raises(Interrupted, match="SIGINT"):
+                interrupts.check()
+            # Outside a callback the handler still raises at once.
+            with pytest.raises(Interrupted):
+                os.kill(os.getpid(), signal.SIGTERM)
+                for _ in range(1000):
+                    pass
+    finally:
+        gc.callbacks.remove(callback)
+        sys.unraisablehook = previous_hook
