@@ -232,13 +232,12 @@ def drive(
     recorder.unsent = len(dispatcher.backlog)
     cut = shared.in_flight
     # A tick already due (its timer expired while this greenlet ran the drain) may go out on its
-    # own second before the ticker is killed; whatever it did not send, _last_tick sends.
+    # own second before the ticker is killed; whatever it did not send, _finish's last tick sends.
     gevent.sleep(0)
     ticker.kill()
     for _ in range(cut):
         recorder.failure("cut_off", "still in flight when the phase ended", None, time.perf_counter())
-    _last_tick(spec, recorder, emit)
-    phase = _finish(spec, recorder, interrupted, waited=dispatcher.waited, peak=shared.peak_in_flight)
+    phase = _finish(spec, recorder, emit, interrupted, waited=dispatcher.waited, peak=shared.peak_in_flight)
     _carry(seen, recorder, phase.elapsed_s)
     if shared.traffic is not None:
         phase = dataclasses.replace(phase, traffic=shared.traffic.build(phase.elapsed_s))
@@ -284,13 +283,13 @@ def _run_scenario(spec: PhaseSpec, emit: Emit, stop: Event) -> LoadPhase:
     interrupted = stop.is_set()
     runner.quit()
     ticker.kill()
+    return _finish(spec, recorder, emit, interrupted, waited=0, peak=0)
+
+
+def _finish(spec: PhaseSpec, recorder: Recorder, emit: Emit, interrupted: bool, *, waited: int, peak: int) -> LoadPhase:
+    """The phase's record, once the ticker is gone: its last tick first, so the record and the live
+    outputs hold the same seconds."""
     _last_tick(spec, recorder, emit)
-    return _finish(spec, recorder, interrupted, waited=0, peak=0)
-
-
-def _finish(spec: PhaseSpec, recorder: Recorder, interrupted: bool, *, waited: int, peak: int) -> LoadPhase:
-    if recorder.has_pending():  # the last, partial second; an empty one would read as a drop to zero
-        recorder.flush(time.perf_counter())
     open_loop = spec.mode == "open"
     phase = recorder.build(
         spec.name,
